@@ -1,0 +1,241 @@
+//! The checks. Each file holds one check: its id, title and explain text
+//! next to its logic, which reads [`Facts`] and does no I/O of its own.
+
+mod firewalld_ports;
+mod flink_taskmanager_orphans;
+mod hostname_case;
+mod hostname_resolution;
+mod marathon_leader;
+mod marathon_port_collision;
+mod marathon_queue;
+mod mesos_leader;
+mod net_reachability;
+mod ports_local_conflict;
+mod systemd_respawn;
+mod zk_marathon_reuse;
+mod zk_quorum;
+
+use std::collections::BTreeSet;
+
+use crate::facts::{Fact, Facts, Need};
+use crate::report::{Finding, Status};
+
+/// A check's explain text, in the sections of a ruff rule's documentation.
+#[derive(Debug)]
+pub struct Explain {
+    /// What it looks for.
+    pub what: &'static str,
+    /// Why it matters: the real failure it prevents.
+    pub why: &'static str,
+    /// How to fix what it finds.
+    pub fix: &'static str,
+    /// The risk of the fixes it prints.
+    pub risk: &'static str,
+    /// Upstream issues, changelogs, docs.
+    pub references: &'static [&'static str],
+}
+
+/// The metadata `list` and `explain` show.
+#[derive(Debug)]
+pub struct CheckMeta {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// The status a check reports when it finds its pitfall at its worst.
+    pub severity: Status,
+    pub tags: &'static [&'static str],
+    /// `built-in`, or the pack file a check came from.
+    pub source: &'static str,
+    pub explain: Explain,
+}
+
+impl CheckMeta {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity,
+            "tags": self.tags,
+            "source": self.source,
+        })
+    }
+
+    pub fn explain_text(&self) -> String {
+        let e = &self.explain;
+        let mut text = format!(
+            "{} - {}\n\nWhat it looks for\n{}\n\nWhy it matters\n{}\n\nHow to fix it\n{}\n\nRisk of the fix\n{}\n",
+            self.id,
+            self.title,
+            wrap(e.what),
+            wrap(e.why),
+            wrap(e.fix),
+            wrap(e.risk)
+        );
+        if !e.references.is_empty() {
+            text.push_str("\nReferences\n");
+            for r in e.references {
+                text.push_str(&format!("  - {r}\n"));
+            }
+        }
+        text
+    }
+}
+
+fn wrap(text: &str) -> String {
+    text.lines().map(|l| format!("  {}", l.trim())).collect::<Vec<_>>().join("\n")
+}
+
+/// What a check concluded.
+#[derive(Debug, Default, PartialEq)]
+pub struct Judgement {
+    /// Problems found; empty means pass.
+    pub findings: Vec<Finding>,
+    /// For a pass: what was looked at ("3 host names checked").
+    pub note: Option<String>,
+}
+
+impl Judgement {
+    pub fn pass(note: impl Into<String>) -> Self {
+        Judgement { findings: Vec::new(), note: Some(note.into()) }
+    }
+
+    pub fn findings(findings: Vec<Finding>, note: impl Into<String>) -> Self {
+        Judgement { findings, note: Some(note.into()) }
+    }
+
+    pub fn status(&self) -> Status {
+        crate::report::worst(self.findings.iter().map(|f| f.status))
+    }
+}
+
+/// Why a check could not judge.
+#[derive(Debug, PartialEq)]
+pub enum Stop {
+    /// Does not apply here, or an implicit target is absent.
+    Skip(String),
+    /// Could not decide: bad data, a named target unreachable.
+    Error(String),
+}
+
+pub type Verdict = Result<Judgement, Stop>;
+
+pub trait Check: Send + Sync {
+    fn meta(&self) -> &CheckMeta;
+    /// The fact sources `run` reads; the runner gathers exactly these.
+    fn needs(&self) -> &[Need];
+    fn run(&self, facts: &Facts) -> Verdict;
+}
+
+/// The value of a fact a check cannot judge without: unavailable -> skip,
+/// failed or never gathered -> error.
+pub fn required<'a, T>(fact: &'a Option<Fact<T>>, what: &str) -> Result<&'a T, Stop> {
+    match fact {
+        Some(Fact::Observed { value }) => Ok(value),
+        Some(Fact::Unavailable { reason }) => Err(Stop::Skip(reason.clone())),
+        Some(Fact::Failed { error }) => Err(Stop::Error(error.clone())),
+        None => Err(Stop::Error(format!("{what} were not gathered (a snapshot taken with other checks selected?)"))),
+    }
+}
+
+/// The reason a check that later issues implement gives until then.
+pub fn not_implemented() -> Verdict {
+    Err(Stop::Skip("not implemented yet".into()))
+}
+
+/// Every built-in check, in catalog order (DESIGN.md's table).
+pub fn catalog() -> Vec<Box<dyn Check>> {
+    vec![
+        Box::new(hostname_case::HostnameCase),
+        Box::new(hostname_resolution::HostnameResolution),
+        Box::new(zk_quorum::ZkQuorum),
+        Box::new(zk_marathon_reuse::ZkMarathonReuse),
+        Box::new(systemd_respawn::SystemdRespawn),
+        Box::new(firewalld_ports::FirewalldPorts),
+        Box::new(net_reachability::NetReachability),
+        Box::new(ports_local_conflict::PortsLocalConflict),
+        Box::new(marathon_port_collision::MarathonPortCollision),
+        Box::new(marathon_leader::MarathonLeader),
+        Box::new(marathon_queue::MarathonQueue),
+        Box::new(mesos_leader::MesosLeader),
+        Box::new(flink_taskmanager_orphans::FlinkTaskmanagerOrphans),
+    ]
+}
+
+/// `--only` / `--skip`: ids, or families (`zk.`, `zk*`).
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    only: Vec<String>,
+    skip: Vec<String>,
+}
+
+impl Selection {
+    /// Refuses patterns that match no check: a typo in `--only` must not
+    /// turn into a green run of nothing.
+    pub fn new(only: &[String], skip: &[String]) -> Result<Self, String> {
+        let ids: Vec<&str> = catalog().iter().map(|c| c.meta().id).collect();
+        for pattern in only.iter().chain(skip) {
+            if !ids.iter().any(|id| matches(pattern, id)) {
+                return Err(format!("no check matches {pattern:?}; known checks: {}", ids.join(", ")));
+            }
+        }
+        Ok(Selection { only: only.to_vec(), skip: skip.to_vec() })
+    }
+
+    pub fn selects(&self, id: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|p| matches(p, id))) && !self.skip.iter().any(|p| matches(p, id))
+    }
+
+    pub fn checks(&self) -> Vec<Box<dyn Check>> {
+        catalog().into_iter().filter(|c| self.selects(c.meta().id)).collect()
+    }
+}
+
+fn matches(pattern: &str, id: &str) -> bool {
+    let pattern = pattern.trim();
+    match pattern.strip_suffix('*') {
+        Some(prefix) => id.starts_with(prefix),
+        None if pattern.ends_with('.') => id.starts_with(pattern),
+        None => id == pattern,
+    }
+}
+
+/// The union of the needs of some checks.
+pub fn needs_of(checks: &[Box<dyn Check>]) -> BTreeSet<Need> {
+    checks.iter().flat_map(|c| c.needs().iter().copied()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_has_the_thirteen_contract_ids_in_order() {
+        let ids: Vec<&str> = catalog().iter().map(|c| c.meta().id).collect();
+        assert_eq!(
+            ids,
+            [
+                "hostname.case",
+                "hostname.resolution",
+                "zk.quorum",
+                "zk.marathon-reuse",
+                "systemd.respawn",
+                "firewalld.ports",
+                "net.reachability",
+                "ports.local-conflict",
+                "marathon.port-collision",
+                "marathon.leader",
+                "marathon.queue",
+                "mesos.leader",
+                "flink.taskmanager-orphans",
+            ]
+        );
+    }
+
+    #[test]
+    fn families_and_typos() {
+        let s = Selection::new(&["zk.".into()], &["zk.quorum".into()]).unwrap();
+        let ids: Vec<&str> = s.checks().iter().map(|c| c.meta().id).collect();
+        assert_eq!(ids, ["zk.marathon-reuse"]);
+        assert!(Selection::new(&["marathon*".into()], &[]).unwrap().selects("marathon.queue"));
+        assert!(Selection::new(&["zk.quorom".into()], &[]).is_err());
+    }
+}

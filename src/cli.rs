@@ -1,0 +1,284 @@
+//! Command-line definitions and the top-level flow: parse, run, render, exit.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::checks::{self, Selection};
+use crate::config::{Config, Role};
+use crate::report::{self, human::Detail};
+use crate::runner::{self, Source};
+
+/// A doctor for Mesos / Marathon / ZooKeeper / Flink clusters: finds the real
+/// pitfalls and prints the evidence and the commands that fix them.
+#[derive(Parser, Debug)]
+#[command(name = "clusterdoc", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run checks (the default command)
+    Check(RunArgs),
+    /// List every check: id, title, default severity, tags, source
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
+    },
+    /// What a check looks for, why it matters and how to fix it
+    Explain {
+        /// A check id, e.g. hostname.case
+        id: String,
+    },
+    /// Gather facts only and write them as a JSON snapshot (secrets redacted)
+    Collect(RunArgs),
+    /// Print shell completions
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+    Junit,
+    Tap,
+    Nagios,
+    Prometheus,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct RunArgs {
+    /// TOML file with any of the target settings
+    #[arg(long, env = "CLUSTERDOC_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Mesos master(s): host:port or http(s)://host:port [default: http://127.0.0.1:5050]
+    #[arg(long, env = "MESOS_MASTER", value_name = "URL", value_delimiter = ',')]
+    pub mesos: Vec<String>,
+    /// Marathon [default: http://127.0.0.1:8080]
+    #[arg(long, env = "MARATHON_URL", value_name = "URL")]
+    pub marathon: Option<String>,
+    /// Marathon's ZooKeeper URL zk://h1:2181,h2:2181/marathon [default: zk://127.0.0.1:2181/marathon]
+    #[arg(long, env = "MARATHON_ZK", value_name = "URL")]
+    pub zk: Option<String>,
+    /// Flink JobManager web/REST endpoint(s)
+    #[arg(long, env = "FLINK_URL", value_name = "URL", value_delimiter = ',')]
+    pub flink: Vec<String>,
+    /// Inspect a node's file system under DIR instead of / (live probes off)
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// This node's roles [default: detected]
+    #[arg(long, value_enum, value_name = "ROLE")]
+    pub role: Vec<Role>,
+    /// The Marathon version being deployed [default: the running Marathon's]
+    #[arg(long, value_name = "V")]
+    pub expect_marathon_version: Option<String>,
+    /// The Flink version in use [default: from Flink /config, else unknown]
+    #[arg(long, value_name = "V")]
+    pub expect_flink_version: Option<String>,
+    /// Run only these checks; `zk.` or `zk*` selects a family
+    #[arg(long, value_name = "ID,..", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Leave out these checks; `zk.` or `zk*` selects a family
+    #[arg(long, value_name = "ID,..", value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Report format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report (or snapshot) to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Colour: auto honours NO_COLOR and whether stdout is a terminal
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Time allowed for each network operation (500ms, 3s) [default: 3s]
+    #[arg(long, value_name = "DUR")]
+    pub timeout: Option<String>,
+    /// The whole run never takes longer than this [default: 30s]
+    #[arg(long, value_name = "DUR")]
+    pub deadline: Option<String>,
+    /// Run the checks against a snapshot written by `collect`
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Extra check packs
+    #[arg(long, value_name = "DIR")]
+    pub checks_dir: Vec<PathBuf>,
+    /// CA certificate (PEM) to trust for https endpoints
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify TLS certificates
+    #[arg(long)]
+    pub insecure: bool,
+    /// More detail (passes, timings)
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Less detail (problems and the summary only)
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Exit code for "clusterdoc itself could not run" (bad usage, bad config).
+pub const EXIT_USAGE: i32 = 3;
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    match cli.command {
+        None => run_checks(&cli.run, false),
+        Some(Command::Check(args)) => run_checks(&args, false),
+        Some(Command::Collect(args)) => run_checks(&args, true),
+        Some(Command::List { format }) => list(format),
+        Some(Command::Explain { id }) => explain(&id),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "clusterdoc", &mut std::io::stdout());
+            0
+        }
+    }
+}
+
+/// Help and version go to stdout with 0; anything else is one line and exit 3.
+fn usage_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return 0;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = e.print();
+        return EXIT_USAGE;
+    }
+    let rendered = e.render().to_string();
+    let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad usage");
+    eprintln!("clusterdoc: {} (see clusterdoc --help)", first.trim_start_matches("error: "));
+    EXIT_USAGE
+}
+
+fn fatal(message: impl std::fmt::Display) -> i32 {
+    eprintln!("clusterdoc: {message}");
+    EXIT_USAGE
+}
+
+fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
+    let config = match Config::from_args(args) {
+        Ok(c) => c,
+        Err(e) => return fatal(e),
+    };
+    let selection = match Selection::new(&args.only, &args.skip) {
+        Ok(s) => s,
+        Err(e) => return fatal(e),
+    };
+    let source = match &args.from {
+        Some(file) if collect_only => {
+            return fatal(format!("collect reads live systems; --from {} is for `check`", file.display()));
+        }
+        Some(file) => Source::Snapshot(file.clone()),
+        None => Source::Live,
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fatal(format!("cannot start the async runtime: {e}")),
+    };
+    if collect_only {
+        return match rt.block_on(runner::collect(&config, &selection)) {
+            Ok(snapshot) => write_output(args.output.as_deref(), &snapshot).map_or_else(fatal, |_| 0),
+            Err(e) => fatal(format!("{e:#}")),
+        };
+    }
+    let report = match rt.block_on(runner::run(&config, &selection, source)) {
+        Ok(r) => r,
+        Err(e) => return fatal(format!("{e:#}")),
+    };
+    setup_color(args.color, args.output.is_some());
+    let rendered = match args.format {
+        Format::Human => report::human::render(&report, detail(args)),
+        Format::Json => report::json::render(&report),
+        other => return fatal(format!("--format {other:?} is not implemented yet").to_lowercase()),
+    };
+    match write_output(args.output.as_deref(), &rendered) {
+        Ok(()) => report.exit_code(),
+        Err(e) => fatal(e),
+    }
+}
+
+fn detail(args: &RunArgs) -> Detail {
+    match (args.quiet, args.verbose) {
+        (true, _) => Detail::Quiet,
+        (false, 0) => Detail::Normal,
+        _ => Detail::Verbose,
+    }
+}
+
+fn setup_color(choice: ColorChoice, to_file: bool) {
+    let on = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && !to_file && std::io::stdout().is_terminal()
+        }
+    };
+    colored::control::set_override(on);
+}
+
+fn write_output(path: Option<&Path>, text: &str) -> Result<(), String> {
+    match path {
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(|e| format!("stdout: {e}"))
+        }
+        Some(p) => std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display())),
+    }
+}
+
+fn list(format: ListFormat) -> i32 {
+    let catalog = checks::catalog();
+    match format {
+        ListFormat::Json => {
+            let entries: Vec<serde_json::Value> = catalog.iter().map(|c| c.meta().to_json()).collect();
+            let doc = serde_json::json!({ "checks": entries });
+            println!("{}", serde_json::to_string_pretty(&doc).expect("static metadata serializes"));
+        }
+        ListFormat::Human => {
+            let width = catalog.iter().map(|c| c.meta().id.len()).max().unwrap_or(0);
+            for check in &catalog {
+                let m = check.meta();
+                println!("{:width$}  {:5}  {}  [{}]", m.id, m.severity.as_str(), m.title, m.tags.join(", "));
+            }
+        }
+    }
+    0
+}
+
+fn explain(id: &str) -> i32 {
+    let catalog = checks::catalog();
+    match catalog.iter().find(|c| c.meta().id == id) {
+        Some(check) => {
+            print!("{}", check.meta().explain_text());
+            0
+        }
+        None => {
+            let ids: Vec<&str> = catalog.iter().map(|c| c.meta().id).collect();
+            fatal(format!("no check {id:?}; known checks: {}", ids.join(", ")))
+        }
+    }
+}

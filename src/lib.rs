@@ -1,0 +1,14 @@
+//! clusterdoc: a doctor for Mesos / Marathon / ZooKeeper / Flink clusters.
+//!
+//! Data flows one way: `cli -> config -> runner -> checks -> report`, and only
+//! `facts` touches the world (see DESIGN.md, Part B).
+
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod facts;
+pub mod remedy;
+pub mod report;
+pub mod runner;
+pub mod text;
+pub mod version;

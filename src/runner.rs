@@ -1,0 +1,127 @@
+//! Selects checks, gathers the facts they need under one deadline, runs them
+//! concurrently and turns a panic or a hang inside a check into its `error`.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::checks::{self, Check, Selection, Stop, Verdict};
+use crate::config::Config;
+use crate::facts::{Facts, Gatherer};
+use crate::report::{CheckReport, NodeInfo, Report, Status};
+
+/// Where facts come from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    Live,
+    Snapshot(PathBuf),
+}
+
+/// What `collect` writes and `check --from` reads.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub snapshot_version: u32,
+    pub tool: String,
+    pub version: String,
+    pub collected_at: String,
+    pub facts: Facts,
+}
+
+/// Time kept back from fact gathering so the checks and the report still fit
+/// inside `--deadline`.
+fn gathering_deadline(start: Instant, deadline: Duration) -> Instant {
+    let reserve = (deadline / 20).min(Duration::from_millis(250));
+    start + deadline - reserve
+}
+
+async fn gather(cfg: &Config, checks: &[Box<dyn Check>], start: Instant) -> Facts {
+    let gatherer = Gatherer::new(Arc::new(cfg.clone()), gathering_deadline(start, cfg.deadline));
+    gatherer.gather(&checks::needs_of(checks)).await
+}
+
+pub async fn collect(cfg: &Config, selection: &Selection) -> anyhow::Result<String> {
+    let facts = gather(cfg, &selection.checks(), Instant::now()).await;
+    let snapshot = Snapshot {
+        snapshot_version: 1,
+        tool: "clusterdoc".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        collected_at: now_rfc3339(),
+        facts,
+    };
+    Ok(serde_json::to_string_pretty(&snapshot)? + "\n")
+}
+
+fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Facts> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read snapshot {}", path.display()))?;
+    let snapshot: Snapshot =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a clusterdoc snapshot", path.display()))?;
+    let mut facts = snapshot.facts;
+    // Expectations named now override those recorded with the snapshot.
+    if cfg.expect_marathon_version.is_some() {
+        facts.inputs.expect_marathon_version = cfg.expect_marathon_version;
+    }
+    if cfg.expect_flink_version.is_some() {
+        facts.inputs.expect_flink_version = cfg.expect_flink_version;
+    }
+    Ok(facts)
+}
+
+pub async fn run(cfg: &Config, selection: &Selection, source: Source) -> anyhow::Result<Report> {
+    let start = Instant::now();
+    let started_at = now_rfc3339();
+    let checks = selection.checks();
+    let (facts, source_label) = match &source {
+        Source::Live => {
+            let label = if cfg.live() { "live".to_string() } else { format!("root {}", cfg.root.display()) };
+            (gather(cfg, &checks, start).await, label)
+        }
+        Source::Snapshot(path) => (load_snapshot(path, cfg)?, format!("snapshot {}", path.display())),
+    };
+    let facts = Arc::new(facts);
+    let deadline = start + cfg.deadline;
+    let results = futures::future::join_all(checks.into_iter().map(|c| run_one(c, facts.clone(), deadline))).await;
+    let node = NodeInfo {
+        hostname: facts.node.as_ref().and_then(|f| f.value()).and_then(|n| n.hostname()).map(String::from),
+        roles: facts.inputs.roles.iter().map(|r| r.as_str().to_string()).collect(),
+        source: source_label,
+    };
+    Ok(Report::new(started_at, start.elapsed().as_millis() as u64, node, results))
+}
+
+/// Runs one check on a blocking thread, so a check that spins cannot stall the
+/// others, and bounds it by the deadline.
+async fn run_one(check: Box<dyn Check>, facts: Arc<Facts>, deadline: Instant) -> CheckReport {
+    let (id, title) = (check.meta().id.to_string(), check.meta().title.to_string());
+    let began = Instant::now();
+    let task = tokio::task::spawn_blocking(move || catch_unwind(AssertUnwindSafe(|| check.run(&facts))));
+    let verdict: Verdict = match tokio::time::timeout_at(deadline, task).await {
+        Ok(Ok(Ok(verdict))) => verdict,
+        Ok(Ok(Err(panic))) => Err(Stop::Error(format!("the check crashed: {}", panic_message(&panic)))),
+        Ok(Err(join)) => Err(Stop::Error(format!("the check could not run: {join}"))),
+        Err(_) => Err(Stop::Error("the check did not finish before the run's deadline".into())),
+    };
+    let duration_ms = began.elapsed().as_millis() as u64;
+    let (status, reason, findings) = match verdict {
+        Ok(judgement) => (judgement.status(), judgement.note, judgement.findings),
+        Err(Stop::Skip(reason)) => (Status::Skip, Some(reason), Vec::new()),
+        Err(Stop::Error(reason)) => (Status::Error, Some(reason), Vec::new()),
+    };
+    CheckReport { id, title, status, duration_ms, reason, findings }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
