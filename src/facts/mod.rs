@@ -10,11 +10,13 @@ pub mod dns;
 pub mod firewalld;
 pub mod flink;
 pub mod http;
+pub mod knowledge;
 pub mod marathon;
 pub mod mesos;
 pub mod node;
 pub mod processes;
 pub mod reach;
+pub mod roles;
 pub mod sockets;
 pub mod systemd;
 pub mod zookeeper;
@@ -83,6 +85,8 @@ impl<T> Fact<T> {
 /// selected checks' needs, and nothing else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Need {
+    Knowledge,
+    Roles,
     Node,
     Dns,
     Systemd,
@@ -144,6 +148,8 @@ impl Inputs {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Facts {
     pub inputs: Inputs,
+    pub knowledge: Option<Fact<knowledge::Knowledge>>,
+    pub roles: Option<Fact<roles::NodeRoles>>,
     pub node: Option<Fact<node::NodeFacts>>,
     pub dns: Option<Fact<dns::DnsFacts>>,
     pub systemd: Option<Fact<systemd::SystemdFacts>>,
@@ -165,6 +171,8 @@ pub struct Gatherer {
     pub cfg: Arc<Config>,
     pub deadline: Instant,
     http: OnceCell<Result<reqwest::Client, String>>,
+    knowledge: OnceCell<Fact<knowledge::Knowledge>>,
+    roles: OnceCell<Fact<roles::NodeRoles>>,
     node: OnceCell<Fact<node::NodeFacts>>,
     dns: OnceCell<Fact<dns::DnsFacts>>,
     systemd: OnceCell<Fact<systemd::SystemdFacts>>,
@@ -194,6 +202,8 @@ impl Gatherer {
             cfg,
             deadline,
             http: OnceCell::new(),
+            knowledge: OnceCell::new(),
+            roles: OnceCell::new(),
             node: OnceCell::new(),
             dns: OnceCell::new(),
             systemd: OnceCell::new(),
@@ -209,6 +219,8 @@ impl Gatherer {
         }
     }
 
+    accessor!(knowledge, knowledge::Knowledge, knowledge::gather, "check data");
+    accessor!(roles, roles::NodeRoles, roles::gather, "node roles");
     accessor!(node, node::NodeFacts, node::gather, "node files");
     accessor!(dns, dns::DnsFacts, dns::gather, "host name resolution");
     accessor!(systemd, systemd::SystemdFacts, systemd::gather, "systemd units");
@@ -239,6 +251,8 @@ impl Gatherer {
 
     async fn ensure(&self, need: Need) {
         match need {
+            Need::Knowledge => drop(self.knowledge().await),
+            Need::Roles => drop(self.roles().await),
             Need::Node => drop(self.node().await),
             Need::Dns => drop(self.dns().await),
             Need::Systemd => drop(self.systemd().await),
@@ -259,6 +273,8 @@ impl Gatherer {
         futures::future::join_all(needs.iter().map(|n| self.ensure(*n))).await;
         Facts {
             inputs: Inputs::from_config(&self.cfg),
+            knowledge: self.knowledge.into_inner(),
+            roles: self.roles.into_inner(),
             node: self.node.into_inner(),
             dns: self.dns.into_inner(),
             systemd: self.systemd.into_inner(),
