@@ -39,6 +39,8 @@ pub enum Command {
     Collect(RunArgs),
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff)
+    Man,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -116,6 +118,9 @@ pub struct RunArgs {
     /// The whole run never takes longer than this [default: 30s]
     #[arg(long, value_name = "DUR")]
     pub deadline: Option<String>,
+    /// Also write the remediation plan as a reviewable shell script
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
     /// Run the checks against a snapshot written by `collect`
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
@@ -154,6 +159,10 @@ pub fn main() -> i32 {
             clap_complete::generate(shell, &mut Cli::command(), "clusterdoc", &mut std::io::stdout());
             0
         }
+        Some(Command::Man) => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+            Ok(()) => 0,
+            Err(e) => fatal(format!("cannot write the man page: {e}")),
+        },
     }
 }
 
@@ -205,7 +214,10 @@ fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
             Err(e) => fatal(format!("{e:#}")),
         };
     }
-    let report = match rt.block_on(runner::run(&config, &selection, source)) {
+    let progress = Progress::start(&rt);
+    let outcome = rt.block_on(runner::run(&config, &selection, source));
+    progress.finish();
+    let report = match outcome {
         Ok(r) => r,
         Err(e) => return fatal(format!("{e:#}")),
     };
@@ -213,11 +225,46 @@ fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
     let rendered = match args.format {
         Format::Human => report::human::render(&report, detail(args)),
         Format::Json => report::json::render(&report),
-        other => return fatal(format!("--format {other:?} is not implemented yet").to_lowercase()),
+        Format::Junit => report::junit::render(&report),
+        Format::Tap => report::tap::render(&report),
+        Format::Nagios => report::nagios::render(&report),
+        Format::Prometheus => report::prometheus::render(&report),
     };
+    if let Some(script) = &args.script
+        && let Err(e) = write_atomically(script, &report::script::render(&report))
+    {
+        return fatal(e);
+    }
     match write_output(args.output.as_deref(), &rendered) {
         Ok(()) => report.exit_code(),
         Err(e) => fatal(e),
+    }
+}
+
+/// A spinner on stderr, shown only when stderr is a terminal and the run has
+/// taken more than half a second; never part of redirected output.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn start(rt: &tokio::runtime::Runtime) -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+        bar.set_message("gathering facts");
+        let shown = bar.clone();
+        rt.spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            shown.enable_steady_tick(std::time::Duration::from_millis(100));
+        });
+        Progress(Some(bar))
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.0 {
+            bar.finish_and_clear();
+        }
     }
 }
 
@@ -246,8 +293,23 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<(), String> {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(|e| format!("stdout: {e}"))
         }
-        Some(p) => std::fs::write(p, text).map_err(|e| format!("cannot write {}: {e}", p.display())),
+        Some(p) => write_atomically(p, text),
     }
+}
+
+/// Writes through a temporary file in the same directory and renames it, so
+/// a reader (node_exporter's textfile collector, a CI step) never sees half a
+/// report.
+fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| format!("cannot write {}: not a file name", path.display()))?;
+    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    std::fs::write(&tmp, text).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })
 }
 
 fn list(format: ListFormat) -> i32 {

@@ -2,6 +2,11 @@
 
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod nagios;
+pub mod prometheus;
+pub mod script;
+pub mod tap;
 
 use std::fmt;
 
@@ -179,6 +184,23 @@ impl Report {
     pub fn exit_code(&self) -> i32 {
         self.status.exit_code()
     }
+}
+
+/// A check's findings as plain, sanitized text (one block per finding), for
+/// formats that carry a free-text body.
+pub fn plain_findings(check: &CheckReport) -> String {
+    use crate::text::sanitize;
+    let mut out = String::new();
+    for f in &check.findings {
+        out.push_str(&format!("[{}] {}: {}\n", f.status, sanitize(&f.subject), sanitize(&f.message)));
+        for e in &f.evidence {
+            out.push_str(&format!("  evidence: {}\n", sanitize(e)));
+        }
+        for r in &f.remediation {
+            out.push_str(&format!("  fix [{}]: {}\n", r.risk, sanitize(&r.command)));
+        }
+    }
+    out
 }
 
 /// The worst of some statuses; `pass` when there are none.

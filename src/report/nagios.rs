@@ -1,0 +1,40 @@
+//! `--format nagios`: one status line plus perfdata, exit code per the plugin
+//! convention.
+
+use super::{Report, Status};
+use crate::text::sanitize;
+
+pub fn render(report: &Report) -> String {
+    let state = match report.exit_code() {
+        0 => "OK",
+        1 => "WARNING",
+        2 => "CRITICAL",
+        _ => "UNKNOWN",
+    };
+    let s = &report.summary;
+    let problems: Vec<String> = [Status::Fail, Status::Error, Status::Warn]
+        .into_iter()
+        .flat_map(|st| report.checks.iter().filter(move |c| c.status == st))
+        .map(|c| match c.findings.first() {
+            Some(f) => format!("{} ({})", c.id, f.subject),
+            None => c.id.clone(),
+        })
+        .collect();
+    let mut counts = vec![format!("{} fail", s.fail), format!("{} warn", s.warn)];
+    if s.error > 0 {
+        counts.push(format!("{} error", s.error));
+    }
+    let detail = if problems.is_empty() { format!("{} checks passed", s.pass) } else { problems.join(", ") };
+    let line = format!("CLUSTERDOC {state} - {}: {}", counts.join(", "), detail);
+    // Perfdata follows `|`; remote text must not forge it or add lines.
+    let line = sanitize(&line).replace('|', "/");
+    format!(
+        "{line} | pass={} warn={} fail={} skip={} error={} duration={:.3}s\n",
+        s.pass,
+        s.warn,
+        s.fail,
+        s.skip,
+        s.error,
+        report.duration_ms as f64 / 1000.0
+    )
+}

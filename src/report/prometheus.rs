@@ -1,0 +1,56 @@
+//! `--format prometheus`: the text exposition format, for node_exporter's
+//! textfile collector.
+
+use std::fmt::Write;
+
+use super::{Report, Status};
+
+/// The numeric value of a status in `clusterdoc_check_status`.
+fn status_value(status: Status) -> u8 {
+    match status {
+        Status::Pass => 0,
+        Status::Warn => 1,
+        Status::Fail => 2,
+        Status::Error => 3,
+        Status::Skip => 4,
+    }
+}
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    metric_header(&mut out, "clusterdoc_check_status", "Check status: 0 pass, 1 warn, 2 fail, 3 error, 4 skip.");
+    for c in &report.checks {
+        let _ = writeln!(out, "clusterdoc_check_status{{id=\"{}\"}} {}", label(&c.id), status_value(c.status));
+    }
+    metric_header(&mut out, "clusterdoc_check_duration_seconds", "Time the check took.");
+    for c in &report.checks {
+        let _ =
+            writeln!(out, "clusterdoc_check_duration_seconds{{id=\"{}\"}} {:.3}", label(&c.id), secs(c.duration_ms));
+    }
+    metric_header(&mut out, "clusterdoc_findings", "Problems the check found.");
+    for c in &report.checks {
+        let _ = writeln!(out, "clusterdoc_findings{{id=\"{}\"}} {}", label(&c.id), c.findings.len());
+    }
+    metric_header(
+        &mut out,
+        "clusterdoc_run_status",
+        "Worst status of the run (same scale as clusterdoc_check_status).",
+    );
+    let _ = writeln!(out, "clusterdoc_run_status {}", status_value(report.status));
+    metric_header(&mut out, "clusterdoc_run_duration_seconds", "Time the whole run took.");
+    let _ = writeln!(out, "clusterdoc_run_duration_seconds {:.3}", secs(report.duration_ms));
+    out
+}
+
+fn metric_header(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+}
+
+fn secs(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// Escapes a label value as the exposition format requires.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
