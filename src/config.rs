@@ -360,3 +360,38 @@ mod tests {
         assert!(ZkTarget::parse("zk://h:99999/x", true).is_err());
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    /// The shipped example sets every key, and every key parses.
+    #[test]
+    fn example_config_covers_every_key_and_parses() {
+        let text = include_str!("../clusterdoc.example.toml");
+        let uncommented: String = text
+            .lines()
+            .map(|l| l.strip_prefix("# ").filter(|r| r.contains(" = ")).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let file: FileConfig = toml::from_str(&uncommented).expect("example parses");
+        let all_set = [
+            file.mesos.is_some(),
+            file.marathon.is_some(),
+            file.zk.is_some(),
+            file.flink.is_some(),
+            file.root.is_some(),
+            file.role.is_some(),
+            file.expect_marathon_version.is_some(),
+            file.expect_flink_version.is_some(),
+            file.timeout.is_some(),
+            file.deadline.is_some(),
+            file.ca_cert.is_some(),
+            file.insecure.is_some(),
+            file.checks_dir.is_some(),
+        ];
+        assert!(all_set.iter().all(|set| *set), "{file:?}");
+        let keys = toml::from_str::<toml::Table>(&uncommented).unwrap().len();
+        assert_eq!(keys, all_set.len(), "a FileConfig key is missing from this test or the example");
+    }
+}

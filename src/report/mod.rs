@@ -8,6 +8,9 @@ pub mod prometheus;
 pub mod script;
 pub mod tap;
 
+#[cfg(test)]
+mod format_tests;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,9 @@
 //! `--script FILE`: the remediation plan as a reviewable shell script.
 //! Ordered by check; every command is commented with its check, subject and
-//! risk; destructive commands are commented out, line by line, so a value
-//! with a newline inside its quotes cannot escape the comment.
+//! risk; destructive commands are commented out. A comment is always one
+//! line (control characters escaped), so a value with a newline inside its
+//! quotes cannot escape it, and a command holding control characters is
+//! commented out too rather than pasted raw.
 
 use std::fmt::Write;
 
@@ -29,9 +31,10 @@ pub fn render(report: &Report) -> String {
                     let _ = writeln!(out, "# note: {}", comment(note));
                 }
                 if remedy.risk == Risk::Destructive {
-                    for line in remedy.command.lines() {
-                        let _ = writeln!(out, "# {line}");
-                    }
+                    let _ = writeln!(out, "# {}", comment(&remedy.command));
+                } else if remedy.command.chars().any(char::is_control) {
+                    out.push_str("# left out: a value holds control characters; check it by hand\n");
+                    let _ = writeln!(out, "# {}", comment(&remedy.command));
                 } else {
                     let _ = writeln!(out, "{}", remedy.command);
                 }
