@@ -1,12 +1,1029 @@
-//! Facts: systemd (not implemented yet).
+//! Facts: the systemd units of the cluster daemons (where each unit file is,
+//! whether it is masked, enabled or static, its effective `Restart=` after
+//! drop-ins, and, on a live node run by systemd, what `systemctl show` says),
+//! and the Mesos cluster scripts that would manage the same daemons.
+//!
+//! Unit files are read from the node's file system (under `--root DIR` when
+//! given), so a node can be judged without a running systemd; the live state
+//! is added only when systemd is PID 1.
+
+mod unit_file;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::knowledge::ClusterUnits;
 use super::{Fact, Gatherer};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SystemdFacts {}
+/// The unit search path of the system manager, highest priority first
+/// (systemd.unit(5), "Unit File Load Path"). /lib/systemd/system is where
+/// Debian and Ubuntu packages put units on systems without merged /usr.
+const SEARCH_PATH: [&str; 13] = [
+    "/etc/systemd/system.control",
+    "/run/systemd/system.control",
+    "/run/systemd/transient",
+    "/run/systemd/generator.early",
+    "/etc/systemd/system",
+    "/etc/systemd/system.attached",
+    "/run/systemd/system",
+    "/run/systemd/system.attached",
+    "/run/systemd/generator",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+    "/run/systemd/generator.late",
+];
+/// Where `systemctl enable` puts its symlinks (`enabled`).
+const PERSISTENT_CONFIG: &str = "/etc/systemd/system";
+/// Where `systemctl enable --runtime` puts them (`enabled-runtime`).
+const RUNTIME_CONFIG: &str = "/run/systemd/system";
+/// Directories whose symlinks pull units in (`WantedBy=`, `RequiredBy=`, `UpheldBy=`).
+const DEPENDENCY_DIR_SUFFIXES: [&str; 3] = [".wants", ".requires", ".upholds"];
+/// As systemd's `CHASE_SYMLINKS_MAX`.
+const MAX_SYMLINK_HOPS: u32 = 32;
 
-pub(crate) async fn gather(_g: &Gatherer) -> Fact<SystemdFacts> {
-    Fact::unavailable("not implemented yet")
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SystemdFacts {
+    /// The unit directories that exist on the node, highest priority first
+    /// (paths on the node; aliases of one directory, like /lib -> /usr/lib,
+    /// listed once).
+    pub search_path: Vec<String>,
+    /// One entry per cluster unit named in the check data, in its order.
+    pub units: Vec<UnitFacts>,
+    pub scripts: ClusterScripts,
+    pub manager: Manager,
+}
+
+/// Whether the live state of the units could be asked for.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Manager {
+    /// systemd is PID 1; each unit has its `systemctl show` state.
+    Running,
+    /// A live node whose PID 1 is not systemd: only files were read.
+    NotRunning { pid1: String },
+    /// `--root DIR`: only files were read.
+    #[default]
+    FilesOnly,
+}
+
+/// One cluster unit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnitFacts {
+    /// `mesos-master.service`.
+    pub name: String,
+    /// Where the unit was found: the first match along the search path (a
+    /// path on the node). `None` when the unit is not installed.
+    pub file: Option<String>,
+    /// What that path resolves to when it is a symlink (an alias or a
+    /// linked unit file).
+    pub target: Option<String>,
+    /// The state `systemctl is-enabled` reports.
+    pub state: UnitFileState,
+    /// The symlinks in `*.wants/`, `*.requires/`, `*.upholds/` directories of
+    /// the search path that pull the unit in at boot, also those in vendor
+    /// directories (which systemctl does not count as `enabled`).
+    pub pulled_in_by: Vec<String>,
+    /// Drop-ins applied after the unit file, in the order systemd applies them.
+    pub drop_ins: Vec<String>,
+    /// The effective `Restart=` after drop-ins; `None` when never set (the
+    /// default is `no`).
+    pub restart: Option<Sourced<Restart>>,
+    /// The effective `RestartSec=` (a time span as written); `None` when not set.
+    pub restart_sec: Option<Sourced<String>>,
+    pub install: InstallSection,
+    /// Lines systemd ignores with a warning, prefixed with their file.
+    pub warnings: Vec<String>,
+    /// Why the unit file or one of its drop-ins could not be read or parsed;
+    /// `state` is then `bad` and nothing is known about `Restart=`.
+    pub error: Option<String>,
+    /// `systemctl show` for this unit when systemd runs the node.
+    pub live: Option<Fact<LiveUnit>>,
+}
+
+impl UnitFacts {
+    /// `Restart=` as systemd applies it (`no` when never set).
+    pub fn restart_policy(&self) -> Restart {
+        self.restart.as_ref().map_or(Restart::No, |s| s.value)
+    }
+}
+
+/// The unit file states of `systemctl is-enabled`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnitFileState {
+    Enabled,
+    EnabledRuntime,
+    Linked,
+    LinkedRuntime,
+    Alias,
+    Masked,
+    MaskedRuntime,
+    Static,
+    Indirect,
+    Disabled,
+    Generated,
+    Transient,
+    /// The unit file cannot be read or parsed.
+    Bad,
+    /// No unit file of this name.
+    NotFound,
+}
+
+impl UnitFileState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitFileState::Enabled => "enabled",
+            UnitFileState::EnabledRuntime => "enabled-runtime",
+            UnitFileState::Linked => "linked",
+            UnitFileState::LinkedRuntime => "linked-runtime",
+            UnitFileState::Alias => "alias",
+            UnitFileState::Masked => "masked",
+            UnitFileState::MaskedRuntime => "masked-runtime",
+            UnitFileState::Static => "static",
+            UnitFileState::Indirect => "indirect",
+            UnitFileState::Disabled => "disabled",
+            UnitFileState::Generated => "generated",
+            UnitFileState::Transient => "transient",
+            UnitFileState::Bad => "bad",
+            UnitFileState::NotFound => "not-found",
+        }
+    }
+
+    pub fn is_masked(self) -> bool {
+        matches!(self, UnitFileState::Masked | UnitFileState::MaskedRuntime)
+    }
+
+    /// The state as `systemctl show -p UnitFileState` prints it (empty when
+    /// the unit has no file).
+    fn from_show(text: &str) -> Option<Self> {
+        let all = [
+            UnitFileState::Enabled,
+            UnitFileState::EnabledRuntime,
+            UnitFileState::Linked,
+            UnitFileState::LinkedRuntime,
+            UnitFileState::Alias,
+            UnitFileState::Masked,
+            UnitFileState::MaskedRuntime,
+            UnitFileState::Static,
+            UnitFileState::Indirect,
+            UnitFileState::Disabled,
+            UnitFileState::Generated,
+            UnitFileState::Transient,
+            UnitFileState::Bad,
+        ];
+        match text {
+            "" => Some(UnitFileState::NotFound),
+            _ => all.into_iter().find(|s| s.as_str() == text),
+        }
+    }
+}
+
+impl fmt::Display for UnitFileState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `Restart=` of a service (systemd.service(5)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    No,
+    Always,
+    OnSuccess,
+    OnFailure,
+    OnAbnormal,
+    OnWatchdog,
+    OnAbort,
+}
+
+impl Restart {
+    const ALL: [Restart; 7] = [
+        Restart::No,
+        Restart::Always,
+        Restart::OnSuccess,
+        Restart::OnFailure,
+        Restart::OnAbnormal,
+        Restart::OnWatchdog,
+        Restart::OnAbort,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Restart::No => "no",
+            Restart::Always => "always",
+            Restart::OnSuccess => "on-success",
+            Restart::OnFailure => "on-failure",
+            Restart::OnAbnormal => "on-abnormal",
+            Restart::OnWatchdog => "on-watchdog",
+            Restart::OnAbort => "on-abort",
+        }
+    }
+}
+
+impl FromStr for Restart {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Restart::ALL.into_iter().find(|r| r.as_str() == text).ok_or_else(|| format!("unknown Restart= value {text:?}"))
+    }
+}
+
+impl fmt::Display for Restart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A setting's effective value and the line that set it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sourced<T> {
+    pub value: T,
+    /// The value as written; empty for a reset to the default (`Restart=`).
+    pub text: String,
+    pub origin: Origin,
+}
+
+/// A line of a file on the node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub file: String,
+    pub line: u32,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// The `[Install]` section of the unit file (drop-ins do not change it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallSection {
+    pub wanted_by: Vec<String>,
+    pub required_by: Vec<String>,
+    pub upheld_by: Vec<String>,
+    pub alias: Vec<String>,
+    pub also: Vec<String>,
+}
+
+impl InstallSection {
+    /// Whether `systemctl enable` would create symlinks (else the unit is static).
+    fn has_rules(&self) -> bool {
+        !(self.wanted_by.is_empty()
+            && self.required_by.is_empty()
+            && self.upheld_by.is_empty()
+            && self.alias.is_empty())
+    }
+}
+
+/// What `systemctl show` says about a unit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveUnit {
+    pub active_state: ActiveState,
+    /// `running`, `auto-restart` (waiting out RestartSec=), `dead`, ...
+    pub sub_state: String,
+    pub unit_file_state: UnitFileState,
+    pub restart: Restart,
+    /// How often systemd restarted the unit; `None` before systemd 235
+    /// (CentOS 7 ships 219), which does not count.
+    pub n_restarts: Option<u32>,
+    /// `None` when no main process runs.
+    pub main_pid: Option<u32>,
+}
+
+/// `ActiveState=` of a unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActiveState {
+    Active,
+    Reloading,
+    Inactive,
+    Failed,
+    Activating,
+    Deactivating,
+    Maintenance,
+    Refreshing,
+}
+
+impl ActiveState {
+    const ALL: [ActiveState; 8] = [
+        ActiveState::Active,
+        ActiveState::Reloading,
+        ActiveState::Inactive,
+        ActiveState::Failed,
+        ActiveState::Activating,
+        ActiveState::Deactivating,
+        ActiveState::Maintenance,
+        ActiveState::Refreshing,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActiveState::Active => "active",
+            ActiveState::Reloading => "reloading",
+            ActiveState::Inactive => "inactive",
+            ActiveState::Failed => "failed",
+            ActiveState::Activating => "activating",
+            ActiveState::Deactivating => "deactivating",
+            ActiveState::Maintenance => "maintenance",
+            ActiveState::Refreshing => "refreshing",
+        }
+    }
+
+    /// Running or about to run (including waiting to be restarted).
+    pub fn is_up(self) -> bool {
+        matches!(self, ActiveState::Active | ActiveState::Activating | ActiveState::Reloading | ActiveState::Refreshing)
+    }
+}
+
+impl fmt::Display for ActiveState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The Mesos cluster scripts (`mesos-start-cluster.sh` and friends) and the
+/// host lists they read, as found on the node.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterScripts {
+    /// Scripts present (paths on the node).
+    pub scripts: Vec<String>,
+    /// Deploy files present (`masters`, `slaves`, `agents`).
+    pub deploy_files: Vec<DeployFile>,
+}
+
+impl ClusterScripts {
+    /// Whether the node shows signs of being driven by the scripts.
+    pub fn in_use(&self) -> bool {
+        !self.scripts.is_empty() || !self.deploy_files.is_empty()
+    }
+}
+
+/// A host list the cluster scripts read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeployFile {
+    pub path: String,
+    /// The hosts it lists (comments and blank lines left out).
+    pub hosts: Vec<String>,
+    /// Why it could not be read, when it could not.
+    pub error: Option<String>,
+}
+
+pub(crate) async fn gather(g: &Gatherer) -> Fact<SystemdFacts> {
+    let units = match g.knowledge().await {
+        Fact::Observed { value } => value.cluster_units.clone(),
+        other => return Fact::failed(format!("check data: {}", other.problem().unwrap_or_default())),
+    };
+    let root = g.cfg.root.clone();
+    let read = tokio::task::spawn_blocking(move || read_files(&root, &units)).await;
+    let mut facts = match read {
+        Ok(Some(facts)) => facts,
+        Ok(None) => {
+            return Fact::unavailable(format!(
+                "no systemd unit directories under {} (not a systemd system)",
+                g.cfg.root.display()
+            ));
+        }
+        Err(e) => return Fact::failed(format!("reading unit files: {e}")),
+    };
+    if g.cfg.live() {
+        facts.manager = match pid1_name() {
+            Ok(name) if name == "systemd" => Manager::Running,
+            Ok(name) => Manager::NotRunning { pid1: name },
+            Err(e) => Manager::NotRunning { pid1: format!("unknown ({e})") },
+        };
+        if facts.manager == Manager::Running {
+            let shows = facts.units.iter().map(|u| show(&u.name, g.cfg.timeout));
+            let lives = futures::future::join_all(shows).await;
+            for (unit, live) in facts.units.iter_mut().zip(lives) {
+                unit.live = Some(live);
+            }
+        }
+    }
+    Fact::observed(facts)
+}
+
+fn pid1_name() -> io::Result<String> {
+    Ok(std::fs::read_to_string("/proc/1/comm")?.trim().to_string())
+}
+
+/// Everything the files under `root` say; `None` when no unit directory exists.
+fn read_files(root: &Path, data: &ClusterUnits) -> Option<SystemdFacts> {
+    let tree = Tree::new(root);
+    if tree.dirs.is_empty() {
+        return None;
+    }
+    Some(SystemdFacts {
+        search_path: tree.dirs.iter().map(|d| d.node.display().to_string()).collect(),
+        units: data.units.iter().map(|name| tree.unit(&unit_name(name))).collect(),
+        scripts: cluster_scripts(root, data),
+        manager: Manager::FilesOnly,
+    })
+}
+
+/// A unit name as systemctl completes it: `mesos-master` -> `mesos-master.service`.
+fn unit_name(name: &str) -> String {
+    if name.contains('.') { name.to_string() } else { format!("{name}.service") }
+}
+
+/// A path on the node under `root`.
+fn on_disk(root: &Path, node: &Path) -> PathBuf {
+    root.join(node.strip_prefix("/").unwrap_or(node))
+}
+
+/// The path components of `path`, last first (a stack to resolve from).
+fn components_reversed(path: &Path) -> Vec<OsString> {
+    let mut parts: Vec<OsString> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(name.to_os_string()),
+            Component::ParentDir => Some(OsString::from("..")),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
+        })
+        .collect();
+    parts.reverse();
+    parts
+}
+
+/// Resolves the symlinks in `path` (absolute on the node) as the node would,
+/// absolute link targets being relative to `root`. A missing component ends
+/// the walk with the rest appended unresolved, so the caller's read reports it.
+fn resolve(root: &Path, path: &Path) -> io::Result<PathBuf> {
+    let mut todo = components_reversed(path);
+    let mut done = PathBuf::from("/");
+    let mut hops = 0;
+    while let Some(part) = todo.pop() {
+        if part == ".." {
+            done.pop();
+            continue;
+        }
+        let next = done.join(&part);
+        match std::fs::symlink_metadata(on_disk(root, &next)) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                hops += 1;
+                if hops > MAX_SYMLINK_HOPS {
+                    return Err(io::Error::other(format!("{}: too many levels of symbolic links", path.display())));
+                }
+                let target = std::fs::read_link(on_disk(root, &next))?;
+                if target.is_absolute() {
+                    done = PathBuf::from("/");
+                }
+                todo.extend(components_reversed(&target));
+            }
+            Ok(_) => done = next,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                done = next;
+                done.extend(todo.into_iter().rev());
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// A unit directory that exists on the node.
+struct UnitDir {
+    /// As listed in the search path.
+    node: PathBuf,
+    /// What it resolves to (to list each real directory once).
+    resolved: PathBuf,
+}
+
+/// The unit directories of one node.
+struct Tree<'a> {
+    root: &'a Path,
+    dirs: Vec<UnitDir>,
+}
+
+/// Where the unit file of a name was found.
+enum Located {
+    NotFound,
+    /// Empty, or a symlink to /dev/null.
+    Masked {
+        entry: PathBuf,
+    },
+    Found {
+        entry: PathBuf,
+        resolved: PathBuf,
+        content: Vec<u8>,
+    },
+    Unreadable {
+        entry: PathBuf,
+        error: String,
+    },
+}
+
+impl<'a> Tree<'a> {
+    fn new(root: &'a Path) -> Self {
+        let mut dirs: Vec<UnitDir> = Vec::new();
+        for listed in SEARCH_PATH {
+            let node = PathBuf::from(listed);
+            let Ok(resolved) = resolve(root, &node) else { continue };
+            let is_dir = std::fs::metadata(on_disk(root, &resolved)).is_ok_and(|m| m.is_dir());
+            if is_dir && !dirs.iter().any(|d| d.resolved == resolved) {
+                dirs.push(UnitDir { node, resolved });
+            }
+        }
+        Tree { root, dirs }
+    }
+
+    fn disk(&self, node: &Path) -> PathBuf {
+        on_disk(self.root, node)
+    }
+
+    fn unit(&self, name: &str) -> UnitFacts {
+        let mut facts = UnitFacts {
+            name: name.to_string(),
+            file: None,
+            target: None,
+            state: UnitFileState::NotFound,
+            pulled_in_by: Vec::new(),
+            drop_ins: Vec::new(),
+            restart: None,
+            restart_sec: None,
+            install: InstallSection::default(),
+            warnings: Vec::new(),
+            error: None,
+            live: None,
+        };
+        match self.locate(name) {
+            Located::NotFound => {}
+            Located::Masked { entry } => {
+                facts.file = Some(display(&entry));
+                facts.state = if entry.starts_with(RUNTIME_CONFIG) {
+                    UnitFileState::MaskedRuntime
+                } else {
+                    UnitFileState::Masked
+                };
+            }
+            Located::Unreadable { entry, error } => {
+                facts.file = Some(display(&entry));
+                facts.state = UnitFileState::Bad;
+                facts.error = Some(error);
+            }
+            Located::Found { entry, resolved, content } => {
+                self.read_unit(name, &entry, &resolved, &content, &mut facts)
+            }
+        }
+        facts
+    }
+
+    /// Fills in what the unit file `resolved` (found as `entry`) and its
+    /// drop-ins and symlinks say.
+    fn read_unit(&self, name: &str, entry: &Path, resolved: &Path, content: &[u8], facts: &mut UnitFacts) {
+        facts.file = Some(display(entry));
+        facts.target = (resolved != entry).then(|| display(resolved));
+        match self.load(name, resolved, content) {
+            Ok(files) => {
+                facts.drop_ins = files.iter().skip(1).map(|(path, _)| path.clone()).collect();
+                facts.install = install_section(&files);
+                let settings = Settings::of(&files);
+                facts.restart = settings.restart;
+                facts.restart_sec = settings.restart_sec;
+                facts.warnings =
+                    files.iter().flat_map(|(path, f)| f.warnings.iter().map(move |w| format!("{path}: {w}"))).collect();
+                facts.warnings.extend(settings.warnings);
+                facts.pulled_in_by = self.dependency_links(name, &facts.install.alias);
+                facts.state = self.enablement(name, entry, resolved, facts);
+            }
+            Err(e) => {
+                facts.error = Some(e);
+                facts.pulled_in_by = self.dependency_links(name, &[]);
+                facts.state = UnitFileState::Bad;
+            }
+        }
+    }
+
+    /// The unit file and its drop-ins, parsed, in the order systemd applies
+    /// them; systemd refuses the unit when any of them is broken.
+    fn load(&self, name: &str, file: &Path, content: &[u8]) -> Result<Vec<(String, unit_file::UnitFile)>, String> {
+        let shown = display(file);
+        let main = unit_file::parse(content).map_err(|e| format!("{shown}: {e}"))?;
+        let mut files = vec![(shown, main)];
+        // An alias reads the drop-ins of the unit it names, too.
+        let mut names = vec![name];
+        names.extend(file.file_name().and_then(|f| f.to_str()).filter(|f| *f != name));
+        for path in self.drop_in_paths(&names) {
+            let shown = display(&path);
+            let resolved = resolve(self.root, &path).map_err(|e| format!("drop-in {shown}: {e}"))?;
+            if resolved == Path::new("/dev/null") {
+                continue;
+            }
+            let content = std::fs::read(self.disk(&resolved)).map_err(|e| format!("drop-in {shown}: {e}"))?;
+            let parsed = unit_file::parse(&content).map_err(|e| format!("drop-in {shown}: {e}"))?;
+            files.push((shown, parsed));
+        }
+        Ok(files)
+    }
+
+    /// The first entry named `name` along the search path, and what it is.
+    fn locate(&self, name: &str) -> Located {
+        let Some(entry) =
+            self.dirs.iter().map(|d| d.node.join(name)).find(|p| std::fs::symlink_metadata(self.disk(p)).is_ok())
+        else {
+            return Located::NotFound;
+        };
+        let unreadable = |error: String| Located::Unreadable { entry: entry.clone(), error };
+        let resolved = match resolve(self.root, &entry) {
+            Ok(r) => r,
+            Err(e) => return unreadable(format!("{}: {e}", entry.display())),
+        };
+        if resolved == Path::new("/dev/null") {
+            return Located::Masked { entry };
+        }
+        match std::fs::read(self.disk(&resolved)) {
+            Ok(content) if content.is_empty() => Located::Masked { entry },
+            Ok(content) => Located::Found { entry, resolved, content },
+            Err(e) if resolved != entry => unreadable(format!(
+                "{} is a symlink to {}, which cannot be read: {e}",
+                entry.display(),
+                resolved.display()
+            )),
+            Err(e) => unreadable(format!("{}: {e}", entry.display())),
+        }
+    }
+
+    /// The drop-ins of a unit with these names, in the order systemd applies
+    /// them: `*.conf` files, one per file name, sorted by file name, the
+    /// first directory in `drop_in_dirs` order holding a name winning.
+    fn drop_in_paths(&self, names: &[&str]) -> Vec<PathBuf> {
+        let mut chosen: BTreeMap<OsString, PathBuf> = BTreeMap::new();
+        for node_dir in self.drop_in_dirs(names) {
+            let Ok(entries) = std::fs::read_dir(self.disk(&node_dir)) else { continue };
+            for entry in entries.flatten() {
+                let file_name = entry.file_name();
+                if Path::new(&file_name).extension().is_some_and(|e| e == "conf") {
+                    chosen.entry(file_name.clone()).or_insert_with(|| node_dir.join(&file_name));
+                }
+            }
+        }
+        chosen.into_values().collect()
+    }
+
+    /// Drop-in directories by precedence, as systemd's dropin.c lists them:
+    /// for each name and unit directory, `mesos-master.service.d` then its
+    /// truncated prefixes (`mesos-.service.d`); the per-type `service.d` of
+    /// every unit directory last.
+    fn drop_in_dirs(&self, names: &[&str]) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = names
+            .iter()
+            .flat_map(|name| {
+                self.dirs.iter().flat_map(move |d| drop_in_dir_names(name).into_iter().map(|n| d.node.join(n)))
+            })
+            .collect();
+        if let Some((_, kind)) = names.first().and_then(|n| n.rsplit_once('.')) {
+            dirs.extend(self.dirs.iter().map(|d| d.node.join(format!("{kind}.d"))));
+        }
+        dirs
+    }
+
+    /// Symlinks named after the unit (or one of its aliases) in dependency
+    /// directories (`multi-user.target.wants/`) of the search path.
+    fn dependency_links(&self, name: &str, aliases: &[String]) -> Vec<String> {
+        let names: Vec<&str> = std::iter::once(name).chain(aliases.iter().map(String::as_str)).collect();
+        let mut links = Vec::new();
+        for dir in &self.dirs {
+            for dependency_dir in self.subdirs(&dir.node) {
+                for name in &names {
+                    let link = dependency_dir.join(name);
+                    let is_link = std::fs::symlink_metadata(self.disk(&link)).is_ok_and(|m| m.file_type().is_symlink());
+                    if is_link {
+                        links.push(display(&link));
+                    }
+                }
+            }
+        }
+        links
+    }
+
+    /// The `*.wants`, `*.requires`, `*.upholds` directories of a unit directory.
+    fn subdirs(&self, dir: &Path) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(self.disk(dir)) else { return Vec::new() };
+        let mut found: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.file_name())
+            .filter(|n| DEPENDENCY_DIR_SUFFIXES.iter().any(|s| n.to_string_lossy().ends_with(s)))
+            .map(|n| dir.join(n))
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// The state `systemctl is-enabled` derives from the symlinks and the
+    /// `[Install]` section of a unit that is neither masked nor broken.
+    fn enablement(&self, name: &str, entry: &Path, resolved: &Path, facts: &UnitFacts) -> UnitFileState {
+        if entry != resolved && resolved.file_name().is_some_and(|f| f != name) {
+            return UnitFileState::Alias;
+        }
+        let in_config = |config: &str| {
+            facts.pulled_in_by.iter().any(|l| Path::new(l).starts_with(config))
+                || self.alias_links(config, resolved).iter().any(|link| facts.install.alias.contains(link))
+        };
+        if in_config(PERSISTENT_CONFIG) {
+            return UnitFileState::Enabled;
+        }
+        if in_config(RUNTIME_CONFIG) {
+            return UnitFileState::EnabledRuntime;
+        }
+        if entry != resolved && !self.dirs.iter().any(|d| resolved.parent() == Some(d.resolved.as_path())) {
+            if entry.starts_with(PERSISTENT_CONFIG) {
+                return UnitFileState::Linked;
+            }
+            if entry.starts_with(RUNTIME_CONFIG) {
+                return UnitFileState::LinkedRuntime;
+            }
+        }
+        let known_elsewhere =
+            [PERSISTENT_CONFIG, RUNTIME_CONFIG].iter().any(|c| !self.alias_links(c, resolved).is_empty());
+        if known_elsewhere || (!facts.install.has_rules() && !facts.install.also.is_empty()) {
+            UnitFileState::Indirect
+        } else if facts.install.has_rules() {
+            UnitFileState::Disabled
+        } else {
+            UnitFileState::Static
+        }
+    }
+
+    /// The names of the top-level symlinks of a configuration directory that
+    /// give the unit file `resolved` another name.
+    fn alias_links(&self, config: &str, resolved: &Path) -> Vec<String> {
+        let dir = Path::new(config);
+        let Ok(entries) = std::fs::read_dir(self.disk(dir)) else { return Vec::new() };
+        entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
+            .filter(|e| resolved.file_name() != Some(e.file_name().as_os_str()))
+            .filter(|e| resolve(self.root, &dir.join(e.file_name())).is_ok_and(|target| target == resolved))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// A unit's own drop-in directory name and those of its truncated dash
+/// prefixes, most specific first: `foo-bar-baz.service.d`,
+/// `foo-bar-.service.d`, `foo-.service.d` (systemd.unit(5)).
+fn drop_in_dir_names(unit: &str) -> Vec<String> {
+    let mut names = vec![format!("{unit}.d")];
+    if let Some((stem, kind)) = unit.rsplit_once('.') {
+        let prefixes = stem.trim_end_matches('-').rmatch_indices('-').filter(|(i, _)| *i > 0);
+        names.extend(prefixes.map(|(i, _)| format!("{}-.{kind}.d", &stem[..i])));
+    }
+    names
+}
+
+/// The `[Service]` settings the check needs, as later lines override them.
+#[derive(Default)]
+struct Settings {
+    restart: Option<Sourced<Restart>>,
+    restart_sec: Option<Sourced<String>>,
+    warnings: Vec<String>,
+}
+
+impl Settings {
+    /// The settings after applying `files` (path, parsed) in order.
+    fn of(files: &[(String, unit_file::UnitFile)]) -> Self {
+        let mut settings = Settings::default();
+        for (path, file) in files {
+            for a in file.assignments.iter().filter(|a| a.section == "Service") {
+                settings.apply(Origin { file: path.clone(), line: a.line }, a);
+            }
+        }
+        settings
+    }
+
+    fn apply(&mut self, origin: Origin, a: &unit_file::Assignment) {
+        match a.key.as_str() {
+            "Restart" if a.value.is_empty() => {
+                self.restart = Some(Sourced { value: Restart::No, text: String::new(), origin });
+            }
+            "Restart" => match a.value.parse() {
+                Ok(value) => self.restart = Some(Sourced { value, text: a.value.clone(), origin }),
+                // systemd logs and ignores a value it does not know, keeping the previous one.
+                Err(e) => self.warnings.push(format!("{origin}: {e}, ignored")),
+            },
+            "RestartSec" if a.value.is_empty() => self.restart_sec = None,
+            "RestartSec" => self.restart_sec = Some(Sourced { value: a.value.clone(), text: a.value.clone(), origin }),
+            _ => {}
+        }
+    }
+}
+
+/// The `[Install]` lists of a unit file and its drop-ins; an empty
+/// assignment clears a list.
+fn install_section(files: &[(String, unit_file::UnitFile)]) -> InstallSection {
+    let list = |key: &str| {
+        let mut items: Vec<String> = Vec::new();
+        for a in files.iter().flat_map(|(_, f)| f.values("Install", key)) {
+            if a.value.is_empty() {
+                items.clear();
+            } else {
+                items.extend(a.value.split_whitespace().map(String::from));
+            }
+        }
+        items
+    };
+    InstallSection {
+        wanted_by: list("WantedBy"),
+        required_by: list("RequiredBy"),
+        upheld_by: list("UpheldBy"),
+        alias: list("Alias"),
+        also: list("Also"),
+    }
+}
+
+/// The cluster scripts and deploy files present under `root`.
+fn cluster_scripts(root: &Path, data: &ClusterUnits) -> ClusterScripts {
+    let exists = |node: &str| std::fs::symlink_metadata(on_disk(root, Path::new(node))).is_ok();
+    let scripts = data
+        .script_dirs
+        .iter()
+        .flat_map(|dir| data.scripts.iter().map(move |s| format!("{}/{s}", dir.trim_end_matches('/'))))
+        .filter(|p| exists(p))
+        .collect();
+    let deploy_files = data
+        .deploy_files
+        .iter()
+        .filter(|p| exists(p))
+        .map(|path| match std::fs::read(on_disk(root, Path::new(path))) {
+            Ok(bytes) => {
+                DeployFile { path: path.clone(), hosts: host_list(&String::from_utf8_lossy(&bytes)), error: None }
+            }
+            Err(e) => DeployFile { path: path.clone(), hosts: Vec::new(), error: Some(e.to_string()) },
+        })
+        .collect();
+    ClusterScripts { scripts, deploy_files }
+}
+
+/// The hosts of a `masters` / `slaves` file: one per line, `#` comments.
+fn host_list(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+const SHOW_PROPERTIES: &str = "ActiveState,SubState,UnitFileState,Restart,NRestarts,MainPID";
+
+/// `systemctl show` for one unit, bounded by the run's timeout.
+pub(crate) async fn show(unit: &str, timeout: Duration) -> Fact<LiveUnit> {
+    let mut command = tokio::process::Command::new("systemctl");
+    command.args(["show", "--no-pager", "-p", SHOW_PROPERTIES, "--", unit]).kill_on_drop(true);
+    let what = format!("systemctl show {unit}");
+    let output = match tokio::time::timeout(timeout, command.output()).await {
+        Err(_) => return Fact::failed(format!("{what}: no answer within {}", humantime::format_duration(timeout))),
+        Ok(Err(e)) => return Fact::failed(format!("{what}: {e}")),
+        Ok(Ok(output)) => output,
+    };
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Fact::failed(format!("{what}: {} {}", output.status, stderr.trim()));
+    }
+    match parse_show(&String::from_utf8_lossy(&output.stdout)) {
+        Ok(live) => Fact::observed(live),
+        Err(e) => Fact::failed(format!("{what}: {e}")),
+    }
+}
+
+/// Parses the `Key=value` lines of `systemctl show -p ...`.
+fn parse_show(text: &str) -> Result<LiveUnit, String> {
+    let properties: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
+    let get = |key: &str| properties.get(key).copied().ok_or_else(|| format!("no {key}= in the output"));
+    let active = get("ActiveState")?;
+    let file_state = get("UnitFileState")?;
+    let restart = get("Restart")?;
+    Ok(LiveUnit {
+        active_state: ActiveState::ALL
+            .into_iter()
+            .find(|s| s.as_str() == active)
+            .ok_or_else(|| format!("unknown ActiveState={active}"))?,
+        sub_state: get("SubState")?.to_string(),
+        unit_file_state: UnitFileState::from_show(file_state)
+            .ok_or_else(|| format!("unknown UnitFileState={file_state}"))?,
+        restart: restart.parse()?,
+        n_restarts: match properties.get("NRestarts") {
+            None | Some(&"") => None,
+            Some(n) => Some(n.parse().map_err(|_| format!("NRestarts={n} is not a count"))?),
+        },
+        main_pid: match get("MainPID")?.parse::<u32>() {
+            Ok(0) => None,
+            Ok(pid) => Some(pid),
+            Err(_) => return Err(format!("MainPID={} is not a pid", get("MainPID")?)),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_in_directories_include_the_prefixes() {
+        assert_eq!(
+            drop_in_dir_names("foo-bar-baz.service"),
+            ["foo-bar-baz.service.d", "foo-bar-.service.d", "foo-.service.d"]
+        );
+        assert_eq!(drop_in_dir_names("marathon.service"), ["marathon.service.d"]);
+        // A leading dash is not a prefix; a trailing one is chopped once.
+        assert_eq!(drop_in_dir_names("-x.service"), ["-x.service.d"]);
+        assert_eq!(drop_in_dir_names("a-.service"), ["a-.service.d"]);
+    }
+
+    fn parsed(path: &str, text: &str) -> (String, unit_file::UnitFile) {
+        (path.to_string(), unit_file::parse(text.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn resets_and_unknown_values_follow_systemd() {
+        let mut files = vec![
+            parsed("/usr/lib/systemd/system/x.service", "[Service]\nRestart=always\nRestartSec=20\n"),
+            parsed("/etc/systemd/system/x.service.d/a.conf", "[Service]\nRestart=sometimes\nRestartSec=\n"),
+        ];
+        let settings = Settings::of(&files);
+        // An unknown value is ignored: `always` from the unit file stays.
+        let restart = settings.restart.unwrap();
+        assert_eq!(
+            (restart.value, restart.origin.to_string()),
+            (Restart::Always, "/usr/lib/systemd/system/x.service:2".into())
+        );
+        assert_eq!(settings.restart_sec, None);
+        assert_eq!(settings.warnings.len(), 1);
+        files.push(parsed("/etc/systemd/system/x.service.d/b.conf", "[Service]\nRestart=\n"));
+        assert_eq!(Settings::of(&files).restart.unwrap().value, Restart::No);
+    }
+
+    #[test]
+    fn install_lists_split_and_reset_across_drop_ins() {
+        let files = vec![
+            parsed("u", "[Install]\nWantedBy=a.target b.target\nAlias=x.service\n"),
+            parsed("d", "[Install]\nAlias=\nAlso=y.service\n"),
+        ];
+        let install = install_section(&files);
+        assert_eq!(install.wanted_by, ["a.target", "b.target"]);
+        assert!(install.alias.is_empty());
+        assert_eq!(install.also, ["y.service"]);
+    }
+
+    #[test]
+    fn symlinks_resolve_inside_the_root() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::create_dir_all(r.join("usr/lib/systemd/system")).unwrap();
+        std::os::unix::fs::symlink("usr/lib", r.join("lib")).unwrap();
+        std::fs::create_dir_all(r.join("etc/systemd/system")).unwrap();
+        std::os::unix::fs::symlink("/lib/systemd/system/x.service", r.join("etc/systemd/system/x.service")).unwrap();
+        assert_eq!(
+            resolve(r, Path::new("/etc/systemd/system/x.service")).unwrap(),
+            Path::new("/usr/lib/systemd/system/x.service")
+        );
+        std::os::unix::fs::symlink("loop", r.join("etc/loop")).unwrap();
+        assert!(resolve(r, Path::new("/etc/loop")).unwrap_err().to_string().contains("too many levels"));
+        // /lib is the same directory as /usr/lib: listed once.
+        let tree = Tree::new(r);
+        let listed: Vec<_> = tree.dirs.iter().map(|d| d.node.display().to_string()).collect();
+        assert_eq!(listed, ["/etc/systemd/system", "/usr/lib/systemd/system"]);
+    }
+
+    #[test]
+    fn bare_unit_names_are_services() {
+        assert_eq!(unit_name("mesos-master"), "mesos-master.service");
+        assert_eq!(unit_name("zookeeper.service"), "zookeeper.service");
+    }
+
+    #[test]
+    fn deploy_files_list_hosts() {
+        assert_eq!(host_list("# masters\nm1\n\n m2  # the second\n"), ["m1", "m2"]);
+    }
+
+    #[test]
+    fn systemctl_show_output_parses() {
+        let live = parse_show(
+            "ActiveState=activating\nSubState=auto-restart\nUnitFileState=enabled\nRestart=always\nNRestarts=4\nMainPID=0\n",
+        )
+        .unwrap();
+        assert_eq!(live.active_state, ActiveState::Activating);
+        assert_eq!(live.sub_state, "auto-restart");
+        assert_eq!(live.unit_file_state, UnitFileState::Enabled);
+        assert_eq!((live.restart, live.n_restarts, live.main_pid), (Restart::Always, Some(4), None));
+        // systemd 219 (CentOS 7) has no NRestarts; a missing unit has no file state.
+        let old = parse_show("ActiveState=inactive\nSubState=dead\nUnitFileState=\nRestart=no\nMainPID=0\n").unwrap();
+        assert_eq!((old.n_restarts, old.unit_file_state), (None, UnitFileState::NotFound));
+        assert!(parse_show("ActiveState=sideways\nSubState=x\nUnitFileState=\nRestart=no\nMainPID=0\n").is_err());
+        assert!(parse_show("garbage").unwrap_err().contains("ActiveState"));
+    }
 }
