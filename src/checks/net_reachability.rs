@@ -1,8 +1,25 @@
 //! `net.reachability`: Cluster endpoints are reachable.
+//!
+//! ## What it does
+//! Connects once to every endpoint the run knows (named Mesos masters and the
+//! agents registered with them, Marathon, each ZooKeeper server, Flink) and
+//! reports each one that does not accept, by what the kernel saw: refused,
+//! rejected by a firewall, dropped, unreachable.
+//!
+//! ## Why is this bad?
+//! firewalld's default zone rejects every port it does not open, so the Mesos
+//! and Marathon UIs and the RPC ports between nodes fail while everything
+//! looks fine on the node itself (loopback is always accepted).
+//!
+//! ## Fix safety
+//! The firewall diagnosis runs read-only on the host; starting a stopped
+//! daemon is disruptive (it joins the cluster).
 
-use super::{Check, CheckMeta, Explain, Verdict, not_implemented};
+use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
+use crate::facts::reach::{Component, Origin, Outcome, Probe, ReachFacts};
 use crate::facts::{Facts, Need};
-use crate::report::Status;
+use crate::remedy::{Cmd, Remedy};
+use crate::report::{Finding, Status};
 
 pub struct NetReachability;
 
@@ -13,11 +30,31 @@ static META: CheckMeta = CheckMeta {
     tags: &["network"],
     source: "built-in",
     explain: Explain {
-        what: "TCP reachability of every cluster endpoint, classified as open, refused, rejected, dropped or unreachable.",
-        why: "Not implemented yet.",
-        fix: "Not implemented yet.",
-        risk: "Not implemented yet.",
-        references: &[],
+        what: "TCP reachability of every cluster endpoint: the named Mesos masters, every agent at the address it \
+registered with (slave(1)@IP:PORT), Marathon, each ZooKeeper server and the Flink endpoints. One connect each, \
+all at once, classified by what a Linux client sees: open; refused (ECONNREFUSED: nothing listens); rejected \
+(EHOSTUNREACH or EACCES at once: an ICMP host-prohibited or admin-prohibited reply from a firewall); dropped (no \
+answer within --timeout: a firewall dropping, the host down); unreachable (ENETUNREACH: no route to the network). \
+A timeout is tried once more a second later before it is called dropped, because hosts rate-limit their ICMP \
+rejects (net.ipv4.icmp_ratelimit): after a burst of about six, further rejects look exactly like drops. Implicit \
+default endpoints (127.0.0.1) that refuse or drop are not counted: name the cluster's endpoints instead.",
+        why: "On CentOS 7 firewalld's default zone public allows only ssh and dhcpv6-client and rejects everything \
+else with icmp-host-prohibited (admin-prohibited with the nftables backend): the Mesos UI on 5050 and Marathon on \
+8080 become unreachable from other machines, agents cannot register, ZooKeeper servers cannot form a quorum. A check \
+run on the node itself sees nothing wrong, since loopback is always accepted; only a probe from another host shows \
+the block.",
+        fix: "For a rejected or dropped port, run `clusterdoc check --only firewalld.ports` on that host: it names the \
+zone that blocks the port and prints `firewall-cmd --permanent --zone=ZONE --add-port=PORT/tcp` followed by \
+`firewall-cmd --reload`. For a refused port, start the daemon that should listen there (`systemctl start \
+mesos-master`, or the cluster scripts where they drive it). For an unreachable network, fix the route.",
+        risk: "The firewalld diagnosis is read-only (safe). Opening a port and reloading firewalld is disruptive only \
+in that it changes what the host accepts. Starting a stopped daemon is disruptive: a master or ZooKeeper server \
+joins elections, an agent starts taking tasks.",
+        references: &[
+            "REFERENCE.md section 4 (firewalld blocks the web UIs and RPC ports)",
+            "https://firewalld.org/documentation/zone/predefined-zones.html",
+            "https://docs.kernel.org/networking/ip-sysctl.html (icmp_ratelimit, icmp_msgs_per_sec)",
+        ],
     },
 };
 
@@ -27,10 +64,338 @@ impl Check for NetReachability {
     }
 
     fn needs(&self) -> &[Need] {
-        &[]
+        &[Need::Reach]
     }
 
-    fn run(&self, _facts: &Facts) -> Verdict {
-        not_implemented()
+    fn run(&self, facts: &Facts) -> Verdict {
+        let reach = required(&facts.reach, "reachability probes")?;
+        let mut findings = Vec::new();
+        let mut open: Vec<&Probe> = Vec::new();
+        let mut ignored = Vec::new();
+        for probe in &reach.probes {
+            match judge(probe, reach) {
+                Judged::Open => open.push(probe),
+                Judged::Ignored(why) => ignored.push(why),
+                Judged::Problem(finding) => findings.push(finding),
+            }
+        }
+        if findings.is_empty() && open.is_empty() {
+            return Err(Stop::Skip(nothing_to_judge(&ignored)));
+        }
+        let mut note = format!("{} of {} endpoints open", open.len(), reach.probes.len());
+        if !open.is_empty() {
+            note.push_str(&format!(" ({})", count_by_component(&open)));
+        }
+        for aside in ignored.iter().chain(&reach.gaps) {
+            note.push_str("; ");
+            note.push_str(aside);
+        }
+        Ok(Judgement::findings(findings, note))
+    }
+}
+
+enum Judged {
+    Open,
+    /// An implicit default that does not answer: not the cluster's problem.
+    Ignored(String),
+    Problem(Finding),
+}
+
+fn judge(probe: &Probe, reach: &ReachFacts) -> Judged {
+    let endpoint = &probe.endpoint;
+    match probe.outcome {
+        Outcome::Open => Judged::Open,
+        Outcome::Refused | Outcome::Dropped if endpoint.origin == Origin::Default => Judged::Ignored(format!(
+            "not counted: {} ({}, implicit default) {}; name it with {}",
+            endpoint.host_port(),
+            endpoint.component.label(),
+            probe.outcome.word(),
+            endpoint.component.flag()
+        )),
+        _ => Judged::Problem(finding(probe, reach)),
+    }
+}
+
+fn finding(probe: &Probe, reach: &ReachFacts) -> Finding {
+    let status = match probe.outcome {
+        Outcome::Failed | Outcome::Unfinished => Status::Error,
+        _ => Status::Fail,
+    };
+    let mut finding = Finding::new(status, probe.endpoint.host_port().to_string(), message(probe, reach))
+        .evidence(connect_line(probe));
+    finding = finding.evidence(origin_line(probe));
+    remedies(probe).into_iter().fold(finding, Finding::fix)
+}
+
+/// Starts with the class word, names the likely cause and the component.
+fn message(probe: &Probe, reach: &ReachFacts) -> String {
+    let (host, port, what) = (&probe.endpoint.host, probe.endpoint.port, probe.endpoint.component.label());
+    let detail = probe.detail.as_deref().unwrap_or("no detail");
+    match probe.outcome {
+        Outcome::Open => format!("open: port {port} ({what}) accepts connections"),
+        Outcome::Refused => format!(
+            "refused: nothing listens on port {port} ({what}): the {what} is not running there, or listens on another \
+address or port"
+        ),
+        Outcome::Rejected if probe.elapsed_ms < 1000 => format!(
+            "rejected: port {port} ({what}) is blocked by a firewall that rejects it (an ICMP prohibited reply, as \
+firewalld sends for every port its zone does not open), or a router reports the host unreachable"
+        ),
+        Outcome::Rejected => format!(
+            "rejected: no route to {host} after {} ms ({what} on port {port}): the host is down on the local network \
+(no ARP answer), or a firewall rejects the port",
+            probe.elapsed_ms
+        ),
+        Outcome::Dropped => format!(
+            "dropped: port {port} ({what}) did not answer within {} ms{}: a firewall drops it, or the host is down{}",
+            reach.timeout_ms,
+            if probe.attempts > 1 { ", tried twice" } else { "" },
+            rate_limit_caveat(probe, reach)
+        ),
+        Outcome::Unreachable => format!(
+            "unreachable: no route to the network of {host} ({what} on port {port}): a missing route, or a firewall \
+answering net-unreachable"
+        ),
+        Outcome::Unresolved => format!("unresolved: {host} ({what}) does not resolve: {detail}"),
+        Outcome::Failed => format!("could not probe port {port} ({what}): {detail}"),
+        Outcome::Unfinished => {
+            format!("not probed: the run's deadline came before port {port} ({what}) answered; raise --deadline")
+        }
+    }
+}
+
+/// Hosts rate-limit their ICMP errors (about six at once, then one a
+/// second): when the same host rejected other ports in this run, or there
+/// was no time for the spaced retry, a timeout may be a reject that was
+/// never sent.
+fn rate_limit_caveat(probe: &Probe, reach: &ReachFacts) -> String {
+    let host = |p: &Probe| p.address.map(|a| a.ip());
+    let rejected_nearby = reach
+        .probes
+        .iter()
+        .filter(|p| p.outcome == Outcome::Rejected && host(p).is_some() && host(p) == host(probe))
+        .count();
+    if rejected_nearby > 0 {
+        format!(
+            ", or, as this host rejected {} in this run, a reject it rate-limited (net.ipv4.icmp_ratelimit)",
+            if rejected_nearby == 1 { "another port".to_string() } else { format!("{rejected_nearby} other ports") }
+        )
+    } else if probe.attempts < 2 {
+        " (not retried before the deadline: possibly a rate-limited reject)".into()
+    } else {
+        String::new()
+    }
+}
+
+fn connect_line(probe: &Probe) -> String {
+    let detail = probe.detail.as_deref().unwrap_or("connected");
+    // A timeout's detail already says how long it waited.
+    let took = match probe.outcome {
+        Outcome::Dropped | Outcome::Unfinished => String::new(),
+        _ => format!(" after {} ms", probe.elapsed_ms),
+    };
+    match probe.address {
+        Some(address) => format!(
+            "connect to {address}: {detail}{took} ({} attempt{})",
+            probe.attempts,
+            if probe.attempts == 1 { "" } else { "s" }
+        ),
+        None => format!("resolving {}: {detail}{took}", probe.endpoint.host),
+    }
+}
+
+fn origin_line(probe: &Probe) -> String {
+    let component = probe.endpoint.component;
+    match &probe.endpoint.origin {
+        Origin::Named => {
+            format!(
+                "{} named with {} (or its environment variable or config file key)",
+                component.label(),
+                component.flag()
+            )
+        }
+        Origin::Default => format!("the implicit default {} endpoint", component.label()),
+        Origin::Registered { hostname, pid } => format!(
+            "agent {hostname} registered with the Mesos master as {}",
+            pid.as_deref().unwrap_or("(no pid: probed on the default agent port)")
+        ),
+    }
+}
+
+fn remedies(probe: &Probe) -> Vec<Remedy> {
+    let host = &probe.endpoint.host;
+    let port = probe.endpoint.port;
+    match probe.outcome {
+        Outcome::Rejected | Outcome::Dropped => {
+            let mut note = format!(
+                "read-only: shows the firewalld zone on {host} that blocks port {port}/tcp and the firewall-cmd \
+commands that open it (needs clusterdoc on {host})"
+            );
+            if probe.outcome == Outcome::Dropped {
+                note.push_str("; if ssh cannot connect either, the host is down");
+            }
+            vec![Cmd::new("ssh").value(host).word("clusterdoc check --only firewalld.ports").safe().with_note(note)]
+        }
+        Outcome::Refused => vec![start_remedy(host, probe.endpoint.component)],
+        Outcome::Unreachable => vec![
+            Cmd::new("ip")
+                .word("route get")
+                .value(probe.address.map_or_else(|| host.clone(), |a| a.ip().to_string()))
+                .safe()
+                .with_note("shows the route this node has to the host: none, or a wrong gateway, is the cause"),
+        ],
+        Outcome::Unresolved => vec![
+            Cmd::new("getent")
+                .word("hosts")
+                .value(host)
+                .safe()
+                .with_note("shows what this node's resolver (/etc/hosts, DNS) answers for the name"),
+        ],
+        Outcome::Open | Outcome::Failed | Outcome::Unfinished => Vec::new(),
+    }
+}
+
+/// Starting the daemon that should listen on a refused port.
+fn start_remedy(host: &str, component: Component) -> Remedy {
+    let scripts = "on nodes driven by the Mesos cluster scripts start it with them instead (see systemd.respawn)";
+    let start = |unit: &'static str, note: String| {
+        Cmd::new("ssh").value(host).word("systemctl start").word(unit).disruptive().with_note(note)
+    };
+    match component {
+        Component::MesosMaster => start("mesos-master", format!("starts the Mesos master; {scripts}")),
+        Component::MesosAgent => start(
+            "mesos-slave",
+            format!("starts the Mesos agent (the unit is mesos-agent on newer packages); {scripts}"),
+        ),
+        Component::Marathon => start("marathon", format!("starts Marathon; {scripts}")),
+        Component::Zookeeper => {
+            start("zookeeper", "starts the ZooKeeper server (the unit may be zookeeper-server)".into())
+        }
+        Component::Flink => Cmd::new("ssh").value(host).word("ss -ltnp").safe().with_note(
+            "read-only: lists what listens on the host; the Flink JobManager runs as a Marathon app, so restart that \
+app, or name the port it serves (-Djobmanager.web.port, rest.port) with --flink",
+        ),
+    }
+}
+
+fn count_by_component(open: &[&Probe]) -> String {
+    let mut counts: Vec<(Component, usize)> = Vec::new();
+    for probe in open {
+        match counts.iter_mut().find(|(c, _)| *c == probe.endpoint.component) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((probe.endpoint.component, 1)),
+        }
+    }
+    counts.iter().map(|(c, n)| format!("{n} {}", c.label())).collect::<Vec<_>>().join(", ")
+}
+
+fn nothing_to_judge(ignored: &[String]) -> String {
+    let name_them = "name the cluster's endpoints with --mesos, --marathon, --zk or --flink";
+    if ignored.is_empty() {
+        format!("no endpoint to probe (under --root the implicit defaults are not probed): {name_them}")
+    } else {
+        format!("no endpoint answered and none was named ({}): {name_them}", ignored.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Fact;
+    use crate::facts::reach::Endpoint;
+
+    fn probe(host: &str, port: u16, component: Component, origin: Origin, outcome: Outcome) -> Probe {
+        Probe {
+            endpoint: Endpoint { host: host.into(), port, component, origin },
+            address: host.parse().ok().map(|ip| std::net::SocketAddr::new(ip, port)),
+            outcome,
+            detail: None,
+            elapsed_ms: 2,
+            attempts: 1,
+        }
+    }
+
+    fn run(probes: Vec<Probe>) -> Verdict {
+        let facts = Facts {
+            reach: Some(Fact::observed(ReachFacts { probes, gaps: Vec::new(), timeout_ms: 3000 })),
+            ..Facts::default()
+        };
+        NetReachability.run(&facts)
+    }
+
+    #[test]
+    fn all_open_passes_with_a_count() {
+        let verdict = run(vec![
+            probe("10.0.0.1", 5050, Component::MesosMaster, Origin::Named, Outcome::Open),
+            probe(
+                "10.0.0.2",
+                5051,
+                Component::MesosAgent,
+                Origin::Registered { hostname: "a".into(), pid: None },
+                Outcome::Open,
+            ),
+        ])
+        .unwrap();
+        assert!(verdict.findings.is_empty());
+        assert_eq!(verdict.note.as_deref(), Some("2 of 2 endpoints open (1 Mesos master, 1 Mesos agent)"));
+    }
+
+    #[test]
+    fn silent_defaults_are_not_counted_and_alone_skip() {
+        let defaults = || {
+            vec![
+                probe("127.0.0.1", 5050, Component::MesosMaster, Origin::Default, Outcome::Refused),
+                probe("127.0.0.1", 8080, Component::Marathon, Origin::Default, Outcome::Dropped),
+            ]
+        };
+        let Err(Stop::Skip(reason)) = run(defaults()) else { panic!("expected a skip") };
+        assert!(
+            reason.contains("127.0.0.1:8080 (Marathon, implicit default) dropped; name it with --marathon"),
+            "{reason}"
+        );
+        let mut probes = defaults();
+        probes.push(probe("10.0.0.9", 8081, Component::Flink, Origin::Named, Outcome::Open));
+        let judgement = run(probes).unwrap();
+        assert!(judgement.findings.is_empty());
+        assert!(
+            judgement
+                .note
+                .unwrap()
+                .contains("127.0.0.1:5050 (Mesos master, implicit default) refused; name it with --mesos")
+        );
+    }
+
+    #[test]
+    fn a_refused_named_master_fails_with_the_start_command() {
+        let judgement = run(vec![probe("m 1", 5050, Component::MesosMaster, Origin::Named, Outcome::Refused)]).unwrap();
+        let f = &judgement.findings[0];
+        assert_eq!((f.status, f.subject.as_str()), (Status::Fail, "m 1:5050"));
+        assert!(f.message.starts_with("refused: nothing listens on port 5050 (Mesos master)"));
+        assert_eq!(f.remediation[0].command, "ssh 'm 1' systemctl start mesos-master");
+        assert_eq!(f.remediation[0].risk, crate::remedy::Risk::Disruptive);
+    }
+
+    #[test]
+    fn a_slow_no_route_is_not_blamed_on_a_firewall_alone() {
+        let mut p = probe("10.0.0.3", 2181, Component::Zookeeper, Origin::Named, Outcome::Rejected);
+        p.elapsed_ms = 3010;
+        let f = &run(vec![p]).unwrap().findings[0];
+        assert!(f.message.starts_with("rejected: no route to 10.0.0.3 after 3010 ms"), "{}", f.message);
+        assert!(f.message.contains("host is down"));
+        assert_eq!(f.remediation[0].command, "ssh 10.0.0.3 clusterdoc check --only firewalld.ports");
+    }
+
+    #[test]
+    fn unfinished_probes_are_errors_not_passes() {
+        let judgement =
+            run(vec![probe("10.0.0.4", 8080, Component::Marathon, Origin::Named, Outcome::Unfinished)]).unwrap();
+        assert_eq!(judgement.status(), Status::Error);
+        assert!(judgement.findings[0].message.contains("raise --deadline"));
+    }
+
+    #[test]
+    fn a_failed_fact_is_an_error() {
+        let facts = Facts { reach: Some(Fact::failed("reachability probes: gave up")), ..Facts::default() };
+        assert!(matches!(NetReachability.run(&facts), Err(Stop::Error(_))));
     }
 }

@@ -13,7 +13,10 @@ use crate::config::Role;
 
 const CLUSTER_UNITS: (&str, &str) = ("cluster-units.toml", include_str!("../../checks/data/cluster-units.toml"));
 const ROLE_PORTS: (&str, &str) = ("role-ports.toml", include_str!("../../checks/data/role-ports.toml"));
-const SYSTEM_PACK_DIR: &str = "/etc/clusterdoc/checks.d";
+/// The system-wide pack directory, read before each `--checks-dir`.
+pub const SYSTEM_PACK_DIR: &str = "/etc/clusterdoc/checks.d";
+/// The check data files a pack directory may hold (not check packs).
+pub const DATA_FILES: [&str; 2] = [CLUSTER_UNITS.0, ROLE_PORTS.0];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Knowledge {
@@ -36,6 +39,45 @@ pub struct ClusterUnits {
 #[serde(deny_unknown_fields)]
 pub struct RolePorts {
     pub port: Vec<RolePort>,
+    /// How to recognise the daemon that serves a role's ports.
+    #[serde(default)]
+    pub daemon: Vec<RoleDaemon>,
+}
+
+/// The daemon that serves a role: a process is it when a word of its command
+/// line (the program or an argument), taken by its file name, matches one of
+/// `matches` (`*` matches any run of characters).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDaemon {
+    pub role: Role,
+    /// How reports name it (`mesos-master`, `ZooKeeper`).
+    pub name: String,
+    pub matches: Vec<String>,
+}
+
+impl RoleDaemon {
+    pub fn matches_command(&self, argv: &[String]) -> bool {
+        argv.iter()
+            .map(|word| word.rsplit('/').next().unwrap_or(word))
+            .any(|file_name| self.matches.iter().any(|pattern| glob_matches(pattern, file_name)))
+    }
+}
+
+/// `*`-only glob matching, anchored at both ends.
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else { return false };
+    let mut parts: Vec<&str> = parts.collect();
+    let Some(last) = parts.pop() else { return rest.is_empty() };
+    for part in parts {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,6 +86,14 @@ pub struct RolePort {
     pub role: Role,
     pub port: PortSpec,
     pub what: String,
+    /// The node settings that override this port, first found wins
+    /// (`clientPort`, `http_port`, `rest.port`, ...; read by `facts::roles`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+    /// Served only when the node's configuration sets one of `keys` (Marathon
+    /// serves HTTPS only when configured for it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// One port or an inclusive range (`"31000-32000"`).
@@ -53,6 +103,61 @@ pub enum PortSpec {
     One(u16),
     #[serde(with = "range_text")]
     Range(u16, u16),
+}
+
+impl PortSpec {
+    pub fn low(self) -> u16 {
+        match self {
+            PortSpec::One(p) | PortSpec::Range(p, _) => p,
+        }
+    }
+
+    pub fn high(self) -> u16 {
+        match self {
+            PortSpec::One(p) | PortSpec::Range(_, p) => p,
+        }
+    }
+
+    /// `lo..=hi` as a spec: a single port when they are equal.
+    pub fn between(lo: u16, hi: u16) -> Self {
+        if lo == hi { PortSpec::One(lo) } else { PortSpec::Range(lo, hi) }
+    }
+
+    /// The parts of this spec that none of `allowed` covers (ranges may
+    /// together cover a range that none covers alone).
+    pub fn uncovered_by(self, allowed: &[PortSpec]) -> Vec<PortSpec> {
+        let mut covering: Vec<PortSpec> = allowed.to_vec();
+        covering.sort_by_key(|a| a.low());
+        let mut missing = Vec::new();
+        let mut next = u32::from(self.low());
+        let end = u32::from(self.high());
+        for a in covering {
+            if next > end {
+                break;
+            }
+            let (lo, hi) = (u32::from(a.low()), u32::from(a.high()));
+            if hi < next {
+                continue;
+            }
+            if lo > next {
+                missing.push((next, (lo - 1).min(end)));
+            }
+            next = next.max(hi + 1);
+        }
+        if next <= end {
+            missing.push((next, end));
+        }
+        missing.into_iter().map(|(lo, hi)| PortSpec::between(lo as u16, hi as u16)).collect()
+    }
+}
+
+impl std::fmt::Display for PortSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PortSpec::One(p) => write!(f, "{p}"),
+            PortSpec::Range(lo, hi) => write!(f, "{lo}-{hi}"),
+        }
+    }
 }
 
 mod range_text {
@@ -133,6 +238,22 @@ mod tests {
     }
 
     #[test]
+    fn daemons_are_recognised_by_program_or_argument_file_name() {
+        let k = Knowledge::embedded();
+        let daemon = |role| k.role_ports.daemon.iter().find(|d| d.role == role).unwrap();
+        let argv = |line: &str| line.split(' ').map(String::from).collect::<Vec<_>>();
+        assert!(daemon(Role::Master).matches_command(&argv("/usr/sbin/mesos-master --zk=zk://h:2181/mesos")));
+        assert!(!daemon(Role::Master).matches_command(&argv("python3 -m http.server 5050")));
+        assert!(daemon(Role::Zookeeper).matches_command(&argv(
+            "java -cp /usr/share/java/zookeeper.jar org.apache.zookeeper.server.quorum.QuorumPeerMain /etc/zookeeper/zoo.cfg"
+        )));
+        assert!(daemon(Role::Marathon).matches_command(&argv("java -jar /opt/marathon/marathon-assembly-1.1.1.jar")));
+        assert!(!daemon(Role::Marathon).matches_command(&argv("python3 -m http.server --directory /srv/marathon")));
+        assert!(glob_matches("a*b*c", "aXbYc") && glob_matches("*", "") && !glob_matches("a*bc", "abc-"));
+        assert!(!glob_matches("ab*ba", "aba"));
+    }
+
+    #[test]
     fn an_override_replaces_the_embedded_file() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("role-ports.toml"), "[[port]]\nrole = \"master\"\nport = 5055\nwhat = \"x\"\n")
@@ -144,5 +265,20 @@ mod tests {
         assert_eq!(sources.len(), 1);
         std::fs::write(dir.path().join("role-ports.toml"), "[[port]]\nrole = \"nope\"\n").unwrap();
         assert!(load::<RolePorts>(&[dir.path().to_path_buf()], ROLE_PORTS, &mut sources).is_err());
+    }
+
+    #[test]
+    fn uncovered_parts_of_a_port_range() {
+        use PortSpec::{One, Range};
+        assert_eq!(One(5050).uncovered_by(&[Range(5000, 5100)]), []);
+        assert_eq!(One(5050).uncovered_by(&[One(5051)]), [One(5050)]);
+        assert_eq!(Range(31000, 32000).uncovered_by(&[Range(31000, 31500), Range(31501, 32000)]), []);
+        assert_eq!(
+            Range(31000, 32000).uncovered_by(&[One(31000), Range(31100, 31999)]),
+            [Range(31001, 31099), One(32000)]
+        );
+        assert_eq!(Range(1, 65535).uncovered_by(&[Range(1, 65535)]), []);
+        assert_eq!(One(65535).uncovered_by(&[]), [One(65535)]);
+        assert_eq!(Range(31000, 32000).to_string(), "31000-32000");
     }
 }
