@@ -1,8 +1,11 @@
 //! `marathon.leader`: Marathon has a leader registered with Mesos.
 
-use super::{Check, CheckMeta, Explain, Verdict, not_implemented};
-use crate::facts::{Facts, Need};
-use crate::report::Status;
+use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
+use crate::facts::marathon::{MarathonFacts, MarathonInfo};
+use crate::facts::mesos::{Framework, MesosState};
+use crate::facts::{Fact, Facts, Need};
+use crate::remedy::{Cmd, Remedy};
+use crate::report::{Finding, Status};
 
 pub struct MarathonLeader;
 
@@ -13,11 +16,30 @@ static META: CheckMeta = CheckMeta {
     tags: &["marathon", "mesos"],
     source: "built-in",
     explain: Explain {
-        what: "Marathon has a leader and it is registered with Mesos as an active framework.",
-        why: "Not implemented yet.",
-        fix: "Not implemented yet.",
-        risk: "Not implemented yet.",
-        references: &[],
+        what: "Asks Marathon for /v2/leader (404 means no instance leads) and /v2/info (its frameworkId), then \
+               looks the framework up in the leading Mesos master's /master/state: it must be listed under \
+               frameworks and be active. Fails when Marathon has no leader, has never registered (no frameworkId), \
+               is missing from the master's frameworks, is inactive or disconnected there, or was removed \
+               (listed under completed_frameworks).",
+        why: "Only the leading Marathon instance talks to Mesos. Without a leader the REST API cannot deploy, \
+              scale or restart anything; the instances elect their leader through ZooKeeper, so a ZooKeeper \
+              without quorum or a /marathon path shared with another Marathon version leaves the cluster \
+              leaderless. A leader that is not an active framework on the leading master receives no offers: \
+              apps wait in the queue forever and failed tasks are not replaced. A framework Mesos has removed \
+              (failover_timeout expired, or a teardown) cannot come back under the same id.",
+        fix: "Read the leader's log (journalctl -u marathon): registration errors, 'Framework has been removed', \
+              authentication failures or an unreachable master show there. Make sure ZooKeeper has quorum \
+              (clusterdoc --only zk.quorum) and the Mesos master leads (clusterdoc --only mesos.leader), then \
+              restart Marathon so that it re-registers. If Mesos removed the framework, Marathon must register \
+              as a new framework: its stored framework id has to go, and the tasks of the old framework are gone.",
+        risk: "journalctl only reads. Restarting the Marathon leader hands leadership to another instance (or \
+               leaves none until it is back); running tasks keep running as long as Marathon re-registers within \
+               its failover_timeout (one week by default). Deployments in progress resume after the election.",
+        references: &[
+            "https://mesosphere.github.io/marathon/docs/rest-api.html (GET /v2/leader, GET /v2/info)",
+            "https://mesosphere.github.io/marathon/docs/high-availability.html",
+            "http://mesos.apache.org/documentation/latest/endpoints/master/state/",
+        ],
     },
 };
 
@@ -27,10 +49,196 @@ impl Check for MarathonLeader {
     }
 
     fn needs(&self) -> &[Need] {
-        &[]
+        &[Need::Marathon, Need::Mesos]
     }
 
-    fn run(&self, _facts: &Facts) -> Verdict {
-        not_implemented()
+    fn run(&self, facts: &Facts) -> Verdict {
+        let marathon = required(&facts.marathon, "Marathon facts")?;
+        // /v2/info is answered by every instance, leader or not: without it
+        // there is no telling that a 404 from /v2/leader came from Marathon.
+        let info = marathon.info.value().ok_or_else(|| Stop::Error(problem(&marathon.info)))?;
+        let leader = match &marathon.leader {
+            Fact::Observed { value: Some(leader) } => leader,
+            Fact::Observed { value: None } => {
+                return Ok(Judgement::findings(vec![no_leader(marathon)], "GET /v2/leader"));
+            }
+            other => return Err(Stop::Error(problem(other))),
+        };
+        let Some(framework_id) = info.framework_id.as_deref() else {
+            return Ok(Judgement::findings(vec![never_registered(marathon, leader)], "GET /v2/info"));
+        };
+        let state = leading_master_state(facts, leader)?;
+        let finding = registration(state, framework_id, info, leader);
+        let note = format!("Marathon leader {leader}; framework {framework_id} active on the leading Mesos master");
+        Ok(Judgement::findings(finding.into_iter().collect(), note))
+    }
+}
+
+fn problem<T>(fact: &Fact<T>) -> String {
+    fact.problem().unwrap_or_default().to_string()
+}
+
+/// The leading master's state; skips (implicit Mesos absent) or errors with
+/// a reason that says what could not be judged.
+fn leading_master_state<'a>(facts: &'a Facts, leader: &str) -> Result<&'a MesosState, Stop> {
+    let why =
+        |reason: &str| format!("Marathon leads at {leader}, but its Mesos registration cannot be checked: {reason}");
+    let mesos = required(&facts.mesos, "Mesos facts").map_err(|stop| match stop {
+        Stop::Skip(reason) => Stop::Skip(why(&reason)),
+        Stop::Error(reason) => Stop::Error(why(&reason)),
+    })?;
+    mesos.state.value().ok_or_else(|| Stop::Error(why(mesos.state.problem().unwrap_or_default())))
+}
+
+/// None when Marathon's framework is active on the leading master.
+fn registration(state: &MesosState, framework_id: &str, info: &MarathonInfo, leader: &str) -> Option<Finding> {
+    let master = state.pid.as_deref().unwrap_or("the leading master");
+    let subject = format!("Marathon framework {framework_id}");
+    if let Some(framework) = state.frameworks.iter().find(|f| f.id == framework_id) {
+        if framework.active && framework.connected != Some(false) {
+            return None;
+        }
+        let finding = Finding::new(
+            Status::Fail,
+            subject,
+            "registered with Mesos but not active: Marathon gets no offers, its queue does not drain",
+        )
+        .evidence(format!("{master}: {}", describe(framework)));
+        return Some(with_fixes(finding, leader));
+    }
+    if let Some(framework) = state.completed_frameworks.iter().find(|f| f.id == framework_id) {
+        let finding = Finding::new(
+            Status::Fail,
+            subject,
+            "Mesos has removed this framework (completed): Marathon cannot re-register under its id; it must \
+             register as a new framework (its stored framework id removed), and the old framework's tasks are gone",
+        )
+        .evidence(format!("{master} completed_frameworks: {}", describe(framework)));
+        return Some(with_fixes(finding, leader));
+    }
+    let mut finding = Finding::new(
+        Status::Fail,
+        subject,
+        "Marathon is not registered with the leading Mesos master: it gets no offers",
+    )
+    .evidence(format!("/v2/info frameworkId: {framework_id}"))
+    .evidence(format!("{master} lists {} frameworks, none with this id", state.frameworks.len()));
+    let name = info.framework_name.as_deref().unwrap_or("marathon");
+    for namesake in state.frameworks.iter().filter(|f| f.name == name) {
+        finding = finding.evidence(format!("another framework named {name:?} is registered: {}", describe(namesake)));
+    }
+    Some(with_fixes(finding, leader))
+}
+
+fn describe(framework: &Framework) -> String {
+    let connected = match framework.connected {
+        Some(c) => format!(", connected: {c}"),
+        None => String::new(),
+    };
+    let host = framework.hostname.as_deref().unwrap_or("unknown host");
+    format!("{} ({}) on {host}, active: {}{connected}", framework.id, framework.name, framework.active)
+}
+
+fn no_leader(marathon: &MarathonFacts) -> Finding {
+    let mut finding = Finding::new(
+        Status::Fail,
+        format!("Marathon {}", marathon.url),
+        "Marathon has no leader: nothing can be deployed, scaled or restarted",
+    )
+    .evidence(format!("{}/v2/leader: HTTP 404 (no leader)", marathon.url));
+    if let Some(info) = marathon.info.value() {
+        let elected = info.elected.map_or("unknown".to_string(), |e| e.to_string());
+        let zk = info.zk.as_deref().unwrap_or("unknown");
+        finding = finding.evidence(format!("/v2/info: elected {elected}, ZooKeeper {zk}"));
+    }
+    finding.fix(marathon_logs("on each Marathon host: look for leader election and ZooKeeper errors")).fix(
+        marathon_restart().with_note(
+            "on each Marathon host, once ZooKeeper has quorum (clusterdoc --only zk.quorum): the instances elect a leader through it",
+        ),
+    )
+}
+
+fn never_registered(marathon: &MarathonFacts, leader: &str) -> Finding {
+    let finding = Finding::new(
+        Status::Fail,
+        format!("Marathon {}", marathon.url),
+        "Marathon leads but has no framework id: it never registered with Mesos",
+    )
+    .evidence(format!("{}/v2/info: frameworkId is empty; leader {leader}", marathon.url));
+    with_fixes(finding, leader)
+}
+
+fn with_fixes(finding: Finding, leader: &str) -> Finding {
+    finding
+        .fix(marathon_logs(&format!(
+            "on the Marathon leader {leader}: look for registration, authentication or master connection errors"
+        )))
+        .fix(marathon_restart().with_note(format!(
+            "on {leader}, once the Mesos master leads (clusterdoc --only mesos.leader): Marathon re-registers on start"
+        )))
+}
+
+fn marathon_logs(note: &str) -> Remedy {
+    Cmd::new("journalctl").word("-u marathon -n 200 --no-pager").safe().with_note(note)
+}
+
+fn marathon_restart() -> Remedy {
+    Cmd::new("systemctl").word("restart marathon").disruptive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::mesos::{Leadership, MesosFacts};
+
+    const ID: &str = "da21ff97-dd3f-4f9c-8dfc-ae618c6c5394-0000";
+
+    fn facts(leader: Option<&str>, frameworks: Vec<Framework>) -> Facts {
+        let info = MarathonInfo { framework_id: Some(ID.into()), ..MarathonInfo::default() };
+        let marathon = MarathonFacts {
+            url: "http://marathon:8080".into(),
+            info: Fact::observed(info),
+            leader: Fact::observed(leader.map(String::from)),
+            apps: Fact::observed(Vec::new()),
+            queue: Fact::observed(Vec::new()),
+            deployments: Fact::observed(Vec::new()),
+        };
+        let state = MesosState { pid: Some("master@10.0.0.1:5050".into()), frameworks, ..MesosState::default() };
+        let mesos = MesosFacts { state: Fact::observed(state), masters: Vec::new(), leadership: Leadership::Unknown };
+        Facts { marathon: Some(Fact::observed(marathon)), mesos: Some(Fact::observed(mesos)), ..Facts::default() }
+    }
+
+    fn marathon(active: bool) -> Framework {
+        Framework { id: ID.into(), name: "marathon".into(), active, ..Framework::default() }
+    }
+
+    #[test]
+    fn an_active_registered_leader_passes() {
+        let judgement = MarathonLeader.run(&facts(Some("m1:8080"), vec![marathon(true)])).unwrap();
+        assert_eq!(judgement.status(), Status::Pass);
+    }
+
+    #[test]
+    fn no_leader_fails_even_without_mesos() {
+        let mut facts = facts(None, Vec::new());
+        facts.mesos = Some(Fact::unavailable("no Mesos master answers"));
+        let judgement = MarathonLeader.run(&facts).unwrap();
+        assert_eq!(judgement.findings[0].status, Status::Fail);
+        assert_eq!(judgement.findings[0].remediation[1].command, "systemctl restart marathon");
+    }
+
+    #[test]
+    fn inactive_or_missing_frameworks_fail() {
+        let inactive = MarathonLeader.run(&facts(Some("m1:8080"), vec![marathon(false)])).unwrap();
+        assert!(inactive.findings[0].message.contains("not active"));
+        let missing = MarathonLeader.run(&facts(Some("m1:8080"), Vec::new())).unwrap();
+        assert!(missing.findings[0].message.contains("not registered"));
+    }
+
+    #[test]
+    fn an_absent_implicit_mesos_skips_and_says_so() {
+        let mut facts = facts(Some("m1:8080"), Vec::new());
+        facts.mesos = Some(Fact::unavailable("no Mesos master answers at http://127.0.0.1:5050"));
+        assert!(matches!(MarathonLeader.run(&facts), Err(Stop::Skip(r)) if r.contains("Marathon leads at m1:8080")));
     }
 }

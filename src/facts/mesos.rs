@@ -1,20 +1,143 @@
-//! Facts: Mesos masters (not implemented yet; the types below are the
-//! interface other facts and checks rely on).
+//! Facts: the Mesos masters.
+//!
+//! Every named master is asked for `/master/state` without following its
+//! redirect, so its own answer survives: "I lead", "the leader is there"
+//! (307, or an old follower's `leader` field), "I know no leader" (503), or
+//! no answer. `/master/health` and the `master/elected` metric are asked too.
+//! The leader's state is then read once - from a named master that leads, or
+//! from the address the others name - and deserialized into only the fields
+//! the checks use (states of big clusters run to 100+ MB).
 
-use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
 
+use futures::future::join_all;
+use reqwest::{StatusCode, Url};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::http::{self, BodyLimit, Endpoint, HttpError, Redirects, Reply};
 use super::{Fact, Gatherer};
+use crate::config::{Target, redact_url};
+
+/// How a user names the masters, for skip reasons.
+const NAME_IT: &str = "--mesos URL or MESOS_MASTER";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MesosFacts {
     /// `/master/state` of the leading master.
     pub state: Fact<MesosState>,
+    /// Each named master's own answer, in the order they were named.
+    #[serde(default)]
+    pub masters: Vec<MasterView>,
+    /// Who leads, as far as the named masters tell.
+    #[serde(default)]
+    pub leadership: Leadership,
+}
+
+/// One named master, asked directly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MasterView {
+    /// The master's URL, redacted.
+    pub url: String,
+    pub answer: MasterAnswer,
+    /// `/master/health` answered 200 (None: could not ask).
+    pub healthy: Option<bool>,
+    /// Its `master/elected` metric (None: could not ask).
+    pub elected: Option<bool>,
+}
+
+/// What a master said about the leader when asked for `/master/state`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MasterAnswer {
+    /// It answered with its own state, as the leader (`leader` == `pid`).
+    Leads { pid: String },
+    /// It names another master `host:port` as the leader: a 307 to it, or
+    /// the `leader` field of an old (pre-1.x) follower's own state.
+    Names { leader: String },
+    /// It knows no leader (503, or a state with no `leader`).
+    NoLeader { detail: String },
+    /// It could not be asked, or its answer made no sense.
+    Failed { error: String },
+}
+
+impl fmt::Display for MasterAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MasterAnswer::Leads { pid } => write!(f, "says it leads ({pid})"),
+            MasterAnswer::Names { leader } => write!(f, "says the leader is {leader}"),
+            MasterAnswer::NoLeader { detail } => write!(f, "knows no leader ({detail})"),
+            MasterAnswer::Failed { error } => f.write_str(error),
+        }
+    }
+}
+
+/// Who leads, from the masters' answers and the leader's own state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Leadership {
+    /// One master leads and its state was read.
+    Known(LeaderId),
+    /// A leader is named but its state could not be read.
+    Unanswered { leader: String, error: String },
+    /// More than one master claims to lead.
+    Contested { leaders: Vec<String> },
+    /// No named master knows a leader.
+    #[default]
+    Unknown,
+}
+
+/// The leading master and every `host:port` it is known by, so that a 307
+/// naming its host name and a pid naming its IP both count as agreeing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeaderId {
+    /// `master@IP:PORT`.
+    pub pid: String,
+    /// Where its state was read, redacted.
+    pub url: String,
+    /// Lower-case `host:port` forms.
+    pub addresses: BTreeSet<String>,
+}
+
+impl LeaderId {
+    /// Whether `address` (`host:port`, or a pid) names this leader.
+    pub fn is(&self, address: &str) -> bool {
+        self.addresses.contains(&normalize(pid_address(address)))
+    }
 }
 
 /// The parts of `/master/state` clusterdoc uses.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MesosState {
+    #[serde(default, alias = "slaves")]
     pub agents: Vec<Agent>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// `master@IP:PORT` of the master that answered.
+    #[serde(default)]
+    pub pid: Option<String>,
+    /// `master@IP:PORT` of the leader it knows; absent or empty: none.
+    #[serde(default)]
+    pub leader: Option<String>,
+    #[serde(default)]
+    pub frameworks: Vec<Framework>,
+    #[serde(default)]
+    pub completed_frameworks: Vec<Framework>,
+}
+
+impl MesosState {
+    /// The leader's pid, if it knows one.
+    pub fn leader_pid(&self) -> Option<&str> {
+        self.leader.as_deref().filter(|l| !l.is_empty())
+    }
+
+    /// True when the master that answered is the leader.
+    pub fn answered_by_leader(&self) -> bool {
+        self.leader_pid().is_some() && self.leader == self.pid
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -22,11 +145,502 @@ pub struct Agent {
     pub id: String,
     pub hostname: String,
     /// `slave(1)@IP:PORT`: the address the agent registered with.
+    #[serde(default)]
     pub pid: Option<String>,
     /// Absent in old Mesos (treated as active).
+    #[serde(default = "yes")]
     pub active: bool,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub resources: Resources,
+    #[serde(default)]
+    pub used_resources: Resources,
+    /// Per role (Mesos 1.x).
+    #[serde(default)]
+    pub reserved_resources: BTreeMap<String, Resources>,
+    /// Mesos 1.x.
+    #[serde(default)]
+    pub unreserved_resources: Option<Resources>,
 }
 
-pub(crate) async fn gather(_g: &Gatherer) -> Fact<MesosFacts> {
-    Fact::unavailable("not implemented yet")
+/// Scalar and port resources, as `/master/state` writes them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    #[serde(default)]
+    pub cpus: f64,
+    /// MB.
+    #[serde(default)]
+    pub mem: f64,
+    /// MB.
+    #[serde(default)]
+    pub disk: f64,
+    #[serde(default)]
+    pub ports: PortRanges,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Framework {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// Missing counts as inactive: a framework is only called active when
+    /// Mesos says so.
+    #[serde(default)]
+    pub active: bool,
+    /// Mesos 1.x: the scheduler is connected.
+    #[serde(default)]
+    pub connected: Option<bool>,
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// `scheduler(1)@IP:PORT`.
+    #[serde(default)]
+    pub pid: Option<String>,
+    #[serde(default)]
+    pub webui_url: Option<String>,
+    #[serde(default)]
+    pub tasks: Vec<Task>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub framework_id: Option<String>,
+    /// The agent the task runs on.
+    #[serde(default)]
+    pub slave_id: String,
+    pub state: TaskState,
+    #[serde(default)]
+    pub resources: Resources,
+}
+
+/// A Mesos task state (`TASK_RUNNING`, ...); Marathon reports the same names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TaskState {
+    #[serde(rename = "TASK_STAGING")]
+    Staging,
+    #[serde(rename = "TASK_STARTING")]
+    Starting,
+    #[serde(rename = "TASK_RUNNING")]
+    Running,
+    #[serde(rename = "TASK_KILLING")]
+    Killing,
+    #[serde(rename = "TASK_FINISHED")]
+    Finished,
+    #[serde(rename = "TASK_FAILED")]
+    Failed,
+    #[serde(rename = "TASK_KILLED")]
+    Killed,
+    #[serde(rename = "TASK_LOST")]
+    Lost,
+    #[serde(rename = "TASK_ERROR")]
+    Error,
+    #[serde(rename = "TASK_DROPPED")]
+    Dropped,
+    #[serde(rename = "TASK_UNREACHABLE")]
+    Unreachable,
+    #[serde(rename = "TASK_GONE")]
+    Gone,
+    #[serde(rename = "TASK_GONE_BY_OPERATOR")]
+    GoneByOperator,
+    #[serde(rename = "TASK_UNKNOWN")]
+    Unknown,
+    /// A state this version of clusterdoc does not know.
+    #[serde(rename = "TASK_UNRECOGNIZED", other)]
+    Unrecognized,
+}
+
+impl TaskState {
+    /// The task holds resources on its agent (it has not ended).
+    pub fn is_live(self) -> bool {
+        matches!(self, TaskState::Staging | TaskState::Starting | TaskState::Running | TaskState::Killing)
+    }
+}
+
+/// An inclusive range of ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PortRange {
+    pub begin: u16,
+    pub end: u16,
+}
+
+/// Mesos' text form of a ports resource, `[31000-32000, 33000-33001]`, parsed.
+/// (De)serializes as that text, so snapshots read back the same.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PortRanges(pub Vec<PortRange>);
+
+impl PortRanges {
+    pub fn contains(&self, port: u16) -> bool {
+        self.0.iter().any(|r| (r.begin..=r.end).contains(&port))
+    }
+
+    /// How many ports the ranges hold.
+    pub fn count(&self) -> u32 {
+        self.0.iter().map(|r| u32::from(r.end - r.begin) + 1).sum()
+    }
+}
+
+impl FromStr for PortRanges {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = |why: &str| {
+            let shown: String = text.chars().take(60).collect();
+            format!("ports {shown:?}: {why} (expected e.g. \"[31000-32000, 33000-33001]\")")
+        };
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Ok(PortRanges::default());
+        }
+        let inner =
+            trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']')).ok_or_else(|| bad("not in [brackets]"))?;
+        if inner.trim().is_empty() {
+            return Ok(PortRanges::default());
+        }
+        inner.split(',').map(|part| parse_range(part).ok_or_else(|| bad("not BEGIN-END ports"))).collect()
+    }
+}
+
+impl FromIterator<PortRange> for PortRanges {
+    fn from_iter<I: IntoIterator<Item = PortRange>>(iter: I) -> Self {
+        PortRanges(iter.into_iter().collect())
+    }
+}
+
+/// `31000-32000` (or a single `31000`), with begin <= end.
+fn parse_range(text: &str) -> Option<PortRange> {
+    let (begin, end) = text.split_once('-').unwrap_or((text, text));
+    let range = PortRange { begin: begin.trim().parse().ok()?, end: end.trim().parse().ok()? };
+    (range.begin <= range.end).then_some(range)
+}
+
+impl fmt::Display for PortRanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|r| format!("{}-{}", r.begin, r.end)).collect();
+        write!(f, "[{}]", parts.join(", "))
+    }
+}
+
+impl Serialize for PortRanges {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PortRanges {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `master@10.0.0.1:5050` -> `10.0.0.1:5050`; anything else unchanged.
+pub fn pid_address(pid: &str) -> &str {
+    pid.split_once('@').map_or(pid, |(_, address)| address)
+}
+
+fn normalize(address: &str) -> String {
+    address.trim().to_ascii_lowercase()
+}
+
+fn url_address(url: &Url) -> String {
+    normalize(&format!("{}:{}", url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(80)))
+}
+
+/// One master's answers, before the leader is worked out.
+struct Asked {
+    view: MasterView,
+    /// Its state, when it answered as the leader.
+    state: Option<MesosState>,
+    /// Where to read the leader it names.
+    leader_url: Option<Url>,
+    /// Why it could not be asked at all.
+    error: Option<HttpError>,
+    endpoint: Endpoint,
+}
+
+/// A master that says it leads, with its state.
+struct Candidate {
+    id: LeaderId,
+    state: MesosState,
+}
+
+pub(crate) async fn gather(g: &Gatherer) -> Fact<MesosFacts> {
+    let mut asked: Vec<Asked> =
+        join_all(g.cfg.mesos.iter().map(|t| ask_master(g, Endpoint::new("Mesos master", t)))).await;
+    if let Some(absent) = implicit_default_absent(&asked) {
+        return absent;
+    }
+    let (leadership, state) = find_leader(g, &mut asked).await;
+    Fact::observed(MesosFacts { state, masters: asked.into_iter().map(|a| a.view).collect(), leadership })
+}
+
+/// Unavailable when the only master is the implicit default and it did not answer.
+fn implicit_default_absent(asked: &[Asked]) -> Option<Fact<MesosFacts>> {
+    let [only] = asked else { return None };
+    let fact = only.endpoint.absent_or_failed(only.error.as_ref()?, NAME_IT);
+    matches!(fact, Fact::Unavailable { .. }).then_some(fact)
+}
+
+async fn ask_master(g: &Gatherer, endpoint: Endpoint) -> Asked {
+    let state = http::get(g, &endpoint, "/master/state", BodyLimit::MESOS_STATE, Redirects::Report);
+    let (state, healthy, elected) = futures::join!(state, health(g, &endpoint), elected(g, &endpoint));
+    let said = interpret(state, endpoint.target().url.scheme()).await;
+    Asked {
+        view: MasterView { url: endpoint.url(), answer: said.answer, healthy, elected },
+        state: said.state,
+        leader_url: said.leader_url,
+        error: said.error,
+        endpoint,
+    }
+}
+
+/// What one master's `/master/state` answer says.
+struct Said {
+    answer: MasterAnswer,
+    state: Option<MesosState>,
+    leader_url: Option<Url>,
+    error: Option<HttpError>,
+}
+
+impl Said {
+    fn only(answer: MasterAnswer) -> Self {
+        Said { answer, state: None, leader_url: None, error: None }
+    }
+}
+
+async fn interpret(reply: Result<Reply, HttpError>, scheme: &str) -> Said {
+    match reply {
+        Err(e) => Said { error: Some(e.clone()), ..Said::only(MasterAnswer::Failed { error: e.to_string() }) },
+        Ok(Reply { location: Some(location), .. }) => Said {
+            leader_url: Some(location.clone()),
+            ..Said::only(MasterAnswer::Names { leader: url_address(&location) })
+        },
+        Ok(reply) if reply.status == StatusCode::SERVICE_UNAVAILABLE => {
+            Said::only(MasterAnswer::NoLeader { detail: "HTTP 503: no leader is elected".into() })
+        }
+        Ok(reply) => match async { reply.success()?.json::<MesosState>().await }.await {
+            Err(e) => Said::only(MasterAnswer::Failed { error: e.to_string() }),
+            Ok(state) => from_own_state(state, scheme),
+        },
+    }
+}
+
+/// A master's own state: the leader's is kept, a follower's names its leader.
+fn from_own_state(state: MesosState, scheme: &str) -> Said {
+    if state.answered_by_leader() {
+        let pid = state.pid.clone().unwrap_or_default();
+        return Said { state: Some(state), ..Said::only(MasterAnswer::Leads { pid }) };
+    }
+    match state.leader_pid() {
+        Some(pid) => {
+            let leader = normalize(pid_address(pid));
+            let leader_url = Url::parse(&format!("{scheme}://{leader}")).ok();
+            Said { leader_url, ..Said::only(MasterAnswer::Names { leader }) }
+        }
+        None => Said::only(MasterAnswer::NoLeader { detail: "its state names no leader".into() }),
+    }
+}
+
+async fn health(g: &Gatherer, endpoint: &Endpoint) -> Option<bool> {
+    let reply = http::get(g, endpoint, "/master/health", BodyLimit::SMALL, Redirects::Report).await.ok()?;
+    (!reply.status.is_redirection()).then(|| reply.status.is_success())
+}
+
+async fn elected(g: &Gatherer, endpoint: &Endpoint) -> Option<bool> {
+    #[derive(Deserialize)]
+    struct Metrics {
+        #[serde(rename = "master/elected")]
+        elected: Option<f64>,
+    }
+    let metrics: Metrics = http::get_json(g, endpoint, "/metrics/snapshot", BodyLimit::SMALL).await.ok()?;
+    metrics.elected.map(|e| e >= 0.5)
+}
+
+/// Works out who leads and reads its state, once.
+async fn find_leader(g: &Gatherer, asked: &mut [Asked]) -> (Leadership, Fact<MesosState>) {
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for a in asked.iter_mut() {
+        if let Some(state) = a.state.take() {
+            add_candidate(&mut candidates, state, &a.view.url, url_address(&a.endpoint.target().url));
+        }
+    }
+    let mut unanswered: Vec<(String, String)> = Vec::new();
+    for (claim, url) in claims_to_follow(asked, &candidates) {
+        match read_named_leader(g, &url).await {
+            Ok(state) if state.answered_by_leader() => add_candidate(&mut candidates, state, &redact_url(&url), claim),
+            Ok(state) => unanswered.push((
+                claim.clone(),
+                format!(
+                    "{claim} was named as the leader but says the leader is {}",
+                    state.leader_pid().unwrap_or("unknown")
+                ),
+            )),
+            Err(e) => unanswered.push((claim, e.to_string())),
+        }
+    }
+    conclude(candidates, unanswered, asked)
+}
+
+/// Leaders named by masters that no candidate is known by, each once.
+fn claims_to_follow(asked: &[Asked], candidates: &[Candidate]) -> Vec<(String, Url)> {
+    let mut claims: Vec<(String, Url)> = Vec::new();
+    for a in asked {
+        if let (MasterAnswer::Names { leader }, Some(url)) = (&a.view.answer, &a.leader_url) {
+            let known = candidates.iter().any(|c| c.id.is(leader)) || claims.iter().any(|(l, _)| l == leader);
+            if !known {
+                claims.push((leader.clone(), url.clone()));
+            }
+        }
+    }
+    claims
+}
+
+/// Reads the state of a leader a master pointed to. It was not named by the
+/// user, so it gets no credentials (a 307 must not carry them elsewhere).
+async fn read_named_leader(g: &Gatherer, url: &Url) -> Result<MesosState, HttpError> {
+    let mut base = url.clone();
+    base.set_path("");
+    base.set_query(None);
+    let endpoint = Endpoint::new("Mesos leader", &Target { url: base, explicit: true });
+    http::get_json(g, &endpoint, "/master/state", BodyLimit::MESOS_STATE).await
+}
+
+/// Adds a leading master, merging with one that has the same pid.
+fn add_candidate(candidates: &mut Vec<Candidate>, state: MesosState, url: &str, reached_at: String) {
+    let pid = state.pid.clone().unwrap_or_default();
+    let mut addresses = BTreeSet::from([reached_at, normalize(pid_address(&pid))]);
+    if let (Some(host), Some((_, port))) = (&state.hostname, pid_address(&pid).rsplit_once(':')) {
+        addresses.insert(normalize(&format!("{host}:{port}")));
+    }
+    match candidates.iter_mut().find(|c| c.id.pid == pid) {
+        Some(existing) => existing.id.addresses.extend(addresses),
+        None => candidates.push(Candidate { id: LeaderId { pid, url: url.to_string(), addresses }, state }),
+    }
+}
+
+fn conclude(
+    mut candidates: Vec<Candidate>,
+    unanswered: Vec<(String, String)>,
+    asked: &[Asked],
+) -> (Leadership, Fact<MesosState>) {
+    if candidates.len() > 1 {
+        let leaders: Vec<String> = candidates.iter().map(|c| c.id.pid.clone()).collect();
+        let error = format!("the Mesos masters disagree about the leader: {} all say they lead", leaders.join(", "));
+        return (Leadership::Contested { leaders }, Fact::failed(error));
+    }
+    if let Some(Candidate { id, state }) = candidates.pop() {
+        return (Leadership::Known(id), Fact::observed(state));
+    }
+    if let Some((leader, error)) = unanswered.into_iter().next() {
+        return (Leadership::Unanswered { leader, error: error.clone() }, Fact::failed(error));
+    }
+    let answers: Vec<String> = asked.iter().map(|a| format!("{} {}", a.view.url, a.view.answer)).collect();
+    (Leadership::Unknown, Fact::failed(format!("no Mesos master knows a leader: {}", answers.join("; "))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ranges(pairs: &[(u16, u16)]) -> PortRanges {
+        pairs.iter().map(|&(begin, end)| PortRange { begin, end }).collect()
+    }
+
+    #[test]
+    fn ports_parse_like_mesos_writes_them() {
+        assert_eq!("[31000-32000, 33000-33001]".parse(), Ok(ranges(&[(31000, 32000), (33000, 33001)])));
+        assert_eq!("[31354-31354]".parse(), Ok(ranges(&[(31354, 31354)])));
+        assert_eq!(" [ 80 , 443-444 ] ".parse(), Ok(ranges(&[(80, 80), (443, 444)])));
+        assert_eq!("[]".parse(), Ok(PortRanges::default()));
+        assert_eq!("".parse(), Ok(PortRanges::default()));
+        let r: PortRanges = "[31000-32000, 33000-33001]".parse().unwrap();
+        assert_eq!(r.count(), 1003);
+        assert!(r.contains(33001) && !r.contains(32001));
+        assert_eq!(r.to_string(), "[31000-32000, 33000-33001]");
+    }
+
+    #[test]
+    fn bad_ports_are_refused_with_the_text() {
+        for bad in ["31000-32000", "[32000-31000]", "[1-70000]", "[a-b]", "[1-2,]", "[-]", "{a, b}"] {
+            let err = bad.parse::<PortRanges>().unwrap_err();
+            assert!(err.contains("expected e.g."), "{bad}: {err}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn port_parsing_never_panics(text in ".*") {
+            let _ = text.parse::<PortRanges>();
+        }
+
+        #[test]
+        fn port_parsing_never_panics_on_near_misses(text in r"\[[0-9 ,\-]{0,40}\]?") {
+            let _ = text.parse::<PortRanges>();
+        }
+
+        #[test]
+        fn printed_ranges_parse_back(pairs in proptest::collection::vec((any::<u16>(), any::<u16>()), 0..8)) {
+            let r = ranges(&pairs.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect::<Vec<_>>());
+            prop_assert_eq!(r.to_string().parse::<PortRanges>(), Ok(r));
+        }
+    }
+
+    #[test]
+    fn the_mesos_dns_state_deserializes() {
+        let text = include_str!("../../tests/fixtures/mesos/mesos-dns_factories_fake_state.json");
+        let state: MesosState = serde_json::from_str(text).unwrap();
+        assert!(state.answered_by_leader());
+        assert_eq!(state.version.as_deref(), Some("0.19.1"));
+        assert_eq!(state.agents.len(), 4);
+        let agent = &state.agents[0];
+        assert_eq!(agent.pid.as_deref(), Some("slave(1)@1.2.3.10:5051"));
+        assert!(agent.active, "old Mesos has no `active`: counts as active");
+        assert_eq!(agent.resources.ports, ranges(&[(31000, 32000)]));
+        let task = &state.frameworks[0].tasks[0];
+        assert_eq!(task.state, TaskState::Running);
+        assert_eq!(task.resources.ports, ranges(&[(31354, 31354), (31355, 31355)]));
+        let again: MesosState = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+        assert_eq!(again, state, "a snapshot reads back the same");
+    }
+
+    #[test]
+    fn the_apache_example_has_a_leader_and_no_agents() {
+        let text = include_str!("../../tests/fixtures/mesos/apache-mesos_docs_endpoints_master_state_example.json");
+        let state: MesosState = serde_json::from_str(text).unwrap();
+        assert!(state.answered_by_leader());
+        assert_eq!(state.hostname.as_deref(), Some("localhost"));
+        assert!(state.agents.is_empty() && state.frameworks.is_empty());
+    }
+
+    #[test]
+    fn unknown_task_states_are_kept_as_unrecognized() {
+        let task: Task = serde_json::from_str(r#"{"id": "t", "state": "TASK_FROM_THE_FUTURE"}"#).unwrap();
+        assert_eq!(task.state, TaskState::Unrecognized);
+    }
+
+    #[test]
+    fn a_leader_is_known_by_its_pid_host_name_and_url() {
+        let state = MesosState {
+            pid: Some("master@10.0.0.1:5050".into()),
+            leader: Some("master@10.0.0.1:5050".into()),
+            hostname: Some("M1.example".into()),
+            ..MesosState::default()
+        };
+        let mut candidates = Vec::new();
+        add_candidate(&mut candidates, state, "http://127.0.0.1:9", "127.0.0.1:9".into());
+        let id = &candidates[0].id;
+        assert!(id.is("master@10.0.0.1:5050") && id.is("m1.example:5050") && id.is("127.0.0.1:9"));
+        assert!(!id.is("10.0.0.2:5050"));
+    }
 }
