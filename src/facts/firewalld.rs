@@ -1,12 +1,1172 @@
-//! Facts: firewalld (not implemented yet).
+//! Facts: firewalld. Whether it runs or starts at boot, which zones apply to
+//! incoming traffic and why, those zones' permanent configuration (the XML
+//! files, /etc/firewalld overriding /usr/lib/firewalld whole) and, on a live
+//! node where firewalld runs, their runtime configuration
+//! (`firewall-cmd --list-all`), which can differ until the next reload.
 
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+use std::process::Output;
+use std::str::FromStr;
+use std::time::Duration;
+
+use quick_xml::events::Event;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{Fact, Gatherer};
+use super::knowledge::PortSpec;
+use super::roles::{port_range, shell_assignments};
+use super::{Fact, Gatherer, read_node_file};
+use crate::config::Config;
 
+const ETC_DIR: &str = "/etc/firewalld";
+const LIB_DIR: &str = "/usr/lib/firewalld";
+const CONF_FILE: &str = "/etc/firewalld/firewalld.conf";
+/// firewalld's own default when firewalld.conf names none.
+const BUILT_IN_DEFAULT_ZONE: &str = "public";
+const UNIT: &str = "firewalld.service";
+/// Unit directories, highest priority first (systemd.unit(5)).
+const UNIT_DIRS: [&str; 5] = [
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
+/// firewalld is a D-Bus service: without the system bus it cannot run.
+const SYSTEM_BUS: &str = "/run/dbus/system_bus_socket";
+/// `firewall-cmd --state` exit code for "not running" (firewall/errors.py).
+const NOT_RUNNING_EXIT: i32 = 252;
+/// EL7 network scripts bind interfaces to zones with `ZONE=`.
+const IFCFG_DIR: &str = "/etc/sysconfig/network-scripts";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FirewalldFacts {
+    pub state: DaemonState,
+    pub unit: UnitFile,
+    /// The zones, read only when firewalld runs or may run (see [`FirewalldFacts::filtering`]).
+    pub zones: Option<ZoneSetup>,
+}
+
+/// Whether the firewalld daemon runs now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DaemonState {
+    Running,
+    NotRunning {
+        how: String,
+    },
+    /// Not probed (under `--root`) or the probe gave no answer.
+    Unknown {
+        reason: String,
+    },
+}
+
+/// Whether firewalld.service starts at boot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum UnitFile {
+    /// A `*.wants/` (or `*.requires/`) symlink pulls it in.
+    Enabled {
+        link: String,
+    },
+    Disabled {
+        file: String,
+    },
+    /// Linked to /dev/null or empty: it cannot start.
+    Masked {
+        file: String,
+    },
+    /// No firewalld.service: firewalld is not installed.
+    Absent,
+}
+
+/// What firewalld does to incoming traffic, as far as can be told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filtering {
+    /// Running now.
+    Active,
+    /// Not running (or not known to be) but enabled: filters from the next boot.
+    AtBoot,
+    /// A live node where `firewall-cmd --state` gave no answer and the unit
+    /// is not enabled: it may have been started by hand.
+    Unsure,
+    /// Neither running nor enabled (or not installed).
+    Off,
+}
+
+impl FirewalldFacts {
+    /// `live`: the facts come from the running node (not `--root`), so an
+    /// unknown daemon state is a real doubt rather than "not probed".
+    pub fn filtering(&self, live: bool) -> Filtering {
+        filtering(&self.state, &self.unit, live)
+    }
+}
+
+fn filtering(state: &DaemonState, unit: &UnitFile, live: bool) -> Filtering {
+    match (state, unit) {
+        (DaemonState::Running, _) => Filtering::Active,
+        (_, UnitFile::Enabled { .. }) => Filtering::AtBoot,
+        (DaemonState::Unknown { .. }, UnitFile::Disabled { .. }) if live => Filtering::Unsure,
+        _ => Filtering::Off,
+    }
+}
+
+/// The zones that apply, and their configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ZoneSetup {
+    pub default_zone: DefaultZone,
+    /// The zones that apply to incoming traffic, each with why.
+    pub applying: Vec<ApplyingZone>,
+    /// The permanent configuration of the applying zones.
+    pub permanent: Vec<Zone>,
+    /// Their runtime configuration, when firewalld runs on a live node.
+    pub runtime: Fact<Vec<Zone>>,
+    /// The services those zones name, expanded to their ports.
+    pub services: Vec<Service>,
+}
+
+impl ZoneSetup {
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultZone {
+    pub name: String,
+    /// `DefaultZone=` in firewalld.conf, or firewalld's built-in default.
+    pub origin: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyingZone {
+    pub zone: String,
+    pub because: Vec<Binding>,
+}
+
+/// Why a zone applies to some incoming traffic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Binding {
+    /// The default zone takes every interface no zone claims.
+    Default {
+        origin: String,
+    },
+    Interface {
+        name: String,
+        origin: String,
+    },
+    Source {
+        address: String,
+        origin: String,
+    },
+}
+
+impl fmt::Display for Binding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Binding::Default { origin } => write!(f, "default zone ({origin}) for interfaces no zone claims"),
+            Binding::Interface { name, origin } => write!(f, "interface {name} ({origin})"),
+            Binding::Source { address, origin } => write!(f, "source {address} ({origin})"),
+        }
+    }
+}
+
+/// One zone, as a file or the runtime describes it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct FirewalldFacts {}
+pub struct Zone {
+    pub name: String,
+    /// The file it was read from, or the `firewall-cmd` command.
+    pub origin: String,
+    pub target: ZoneTarget,
+    pub services: Vec<String>,
+    pub ports: Vec<FwPort>,
+    /// Whole IP protocols allowed (`<protocol value="tcp"/>` allows every TCP port).
+    pub protocols: Vec<String>,
+    pub sources: Vec<String>,
+    pub interfaces: Vec<String>,
+    pub rich_rules: Vec<RichRule>,
+}
 
-pub(crate) async fn gather(_g: &Gatherer) -> Fact<FirewalldFacts> {
-    Fact::unavailable("not implemented yet")
+/// What a zone does with traffic nothing in it allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ZoneTarget {
+    /// Rejects like `%%REJECT%%` (ICMP and forwarding aside).
+    #[default]
+    #[serde(rename = "default")]
+    Default,
+    #[serde(rename = "ACCEPT")]
+    Accept,
+    #[serde(rename = "%%REJECT%%")]
+    Reject,
+    #[serde(rename = "DROP")]
+    Drop,
+}
+
+impl FromStr for ZoneTarget {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "default" => Ok(ZoneTarget::Default),
+            "ACCEPT" => Ok(ZoneTarget::Accept),
+            "%%REJECT%%" | "REJECT" => Ok(ZoneTarget::Reject),
+            "DROP" => Ok(ZoneTarget::Drop),
+            other => Err(format!("unknown zone target {other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for ZoneTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ZoneTarget::Default => "default",
+            ZoneTarget::Accept => "ACCEPT",
+            ZoneTarget::Reject => "%%REJECT%%",
+            ZoneTarget::Drop => "DROP",
+        })
+    }
+}
+
+/// The protocols firewalld accepts for a port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Sctp,
+    Dccp,
+}
+
+impl FromStr for Proto {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "tcp" => Ok(Proto::Tcp),
+            "udp" => Ok(Proto::Udp),
+            "sctp" => Ok(Proto::Sctp),
+            "dccp" => Ok(Proto::Dccp),
+            other => Err(format!("unknown port protocol {other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Sctp => "sctp",
+            Proto::Dccp => "dccp",
+        })
+    }
+}
+
+/// `5050/tcp`, `31000-32000/tcp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FwPort {
+    pub port: PortSpec,
+    pub protocol: Proto,
+}
+
+impl FwPort {
+    fn parse(port: &str, protocol: &str) -> Result<Self, String> {
+        let spec = port_range(port.trim()).ok_or_else(|| format!("{port:?} is not a port or a port range"))?;
+        Ok(FwPort { port: spec, protocol: protocol.parse()? })
+    }
+}
+
+impl fmt::Display for FwPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.port, self.protocol)
+    }
+}
+
+/// A rich rule, in `firewall-cmd` syntax, and what it opens when it is the
+/// simple unconditional kind (`rule family=ipv4 port port=5050 protocol=tcp
+/// accept`); anything with conditions (sources, limits, ...) opens nothing
+/// clusterdoc can vouch for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RichRule {
+    pub text: String,
+    pub opens: Option<Opening>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Opening {
+    Port { port: FwPort },
+    Service { name: String },
+}
+
+impl RichRule {
+    pub fn from_text(text: &str) -> Self {
+        RichRule { text: text.trim().to_string(), opens: simple_opening(text) }
+    }
+}
+
+/// The opening of `rule [family=F] [priority=N] (port port=P protocol=T |
+/// service name=S) accept`; `None` for every other rule.
+fn simple_opening(text: &str) -> Option<Opening> {
+    let words = shlex::split(text)?;
+    let (first, rest) = words.split_first()?;
+    if first != "rule" || rest.last().map(String::as_str) != Some("accept") {
+        return None;
+    }
+    let (mut element, mut port, mut protocol, mut name) = (None, None, None, None);
+    for word in &rest[..rest.len() - 1] {
+        match word.split_once('=') {
+            None if element.is_none() && matches!(word.as_str(), "port" | "service") => element = Some(word.as_str()),
+            Some(("family" | "priority", _)) => {}
+            Some(("port", v)) if element == Some("port") => port = Some(v),
+            Some(("protocol", v)) if element == Some("port") => protocol = Some(v),
+            Some(("name", v)) if element == Some("service") => name = Some(v),
+            _ => return None,
+        }
+    }
+    match (element?, port, protocol, name) {
+        ("port", Some(p), Some(t), None) => FwPort::parse(p, t).ok().map(|port| Opening::Port { port }),
+        ("service", None, None, Some(n)) => Some(Opening::Service { name: n.to_string() }),
+        _ => None,
+    }
+}
+
+/// A service definition, its includes' ports folded in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    pub name: String,
+    /// The file it was read from; `None` when no file defines it.
+    pub origin: Option<String>,
+    pub ports: Vec<FwPort>,
+    pub protocols: Vec<String>,
+    /// Services it includes (directly or not), whose ports are in `ports`.
+    pub includes: Vec<String>,
+}
+
+pub(crate) async fn gather(g: &Gatherer) -> Fact<FirewalldFacts> {
+    let cfg = &g.cfg;
+    let unit = unit_file(cfg);
+    let state = if cfg.live() {
+        daemon_state(cfg.timeout).await
+    } else {
+        DaemonState::Unknown { reason: "live probes are off under --root".into() }
+    };
+    if filtering(&state, &unit, cfg.live()) == Filtering::Off {
+        return Fact::observed(FirewalldFacts { state, unit, zones: None });
+    }
+    let read = {
+        let cfg = cfg.clone();
+        tokio::task::spawn_blocking(move || read_zone_files(&cfg)).await
+    };
+    let mut setup = match read {
+        Ok(Ok(read)) => read,
+        Ok(Err(e)) => return Fact::failed(e),
+        Err(e) => return Fact::failed(format!("reading firewalld zones: {e}")),
+    };
+    if state == DaemonState::Running {
+        setup.runtime = runtime_zones(&setup.applying, cfg.timeout).await;
+        let runtime_services: Vec<String> =
+            setup.runtime.value().into_iter().flatten().flat_map(zone_service_names).collect();
+        let cfg = cfg.clone();
+        let known = setup.services.clone();
+        match tokio::task::spawn_blocking(move || load_services(&cfg, runtime_services, known)).await {
+            Ok(Ok(services)) => setup.services = services,
+            Ok(Err(e)) => return Fact::failed(e),
+            Err(e) => return Fact::failed(format!("reading firewalld services: {e}")),
+        }
+    }
+    Fact::observed(FirewalldFacts { state, unit, zones: Some(setup) })
+}
+
+// --- the daemon and its unit ------------------------------------------------
+
+async fn daemon_state(timeout: Duration) -> DaemonState {
+    if !Path::new(SYSTEM_BUS).exists() {
+        return DaemonState::NotRunning { how: format!("no D-Bus system bus ({SYSTEM_BUS}); firewalld needs it") };
+    }
+    match firewall_cmd(&["--state"], timeout).await {
+        Ok(out) if out.status.success() => DaemonState::Running,
+        Ok(out) if out.status.code() == Some(NOT_RUNNING_EXIT) => {
+            DaemonState::NotRunning { how: "firewall-cmd --state: not running".into() }
+        }
+        Ok(out) => DaemonState::Unknown { reason: format!("firewall-cmd --state: {}", failure(&out)) },
+        Err(e) => DaemonState::Unknown { reason: e },
+    }
+}
+
+async fn firewall_cmd(args: &[&str], timeout: Duration) -> Result<Output, String> {
+    let what = format!("firewall-cmd {}", args.join(" "));
+    let mut command = tokio::process::Command::new("firewall-cmd");
+    command.args(args).kill_on_drop(true).stdin(std::process::Stdio::null());
+    match tokio::time::timeout(timeout, command.output()).await {
+        Err(_) => Err(format!("{what}: no answer within {}", humantime::format_duration(timeout))),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Err(format!("{what}: firewall-cmd is not installed")),
+        Ok(Err(e)) => Err(format!("{what}: {e}")),
+        Ok(Ok(out)) => Ok(out),
+    }
+}
+
+fn failure(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let text = if stderr.trim().is_empty() { stdout.trim() } else { stderr.trim() };
+    format!("{} {text}", out.status)
+}
+
+/// firewalld.service's enablement from the unit directories: a symlink in a
+/// `*.wants/` or `*.requires/` directory, masking in /etc or /run first.
+fn unit_file(cfg: &Config) -> UnitFile {
+    let file = UNIT_DIRS.iter().map(|d| format!("{d}/{UNIT}")).find(|f| cfg.node_path(f).symlink_metadata().is_ok());
+    let Some(file) = file else { return UnitFile::Absent };
+    if is_masked(&cfg.node_path(&file)) {
+        return UnitFile::Masked { file };
+    }
+    UNIT_DIRS
+        .iter()
+        .flat_map(|dir| dependency_links(cfg, dir))
+        .next()
+        .map_or(UnitFile::Disabled { file }, |link| UnitFile::Enabled { link })
+}
+
+fn is_masked(path: &Path) -> bool {
+    let to_null = std::fs::read_link(path).is_ok_and(|t| t == Path::new("/dev/null"));
+    to_null || std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0)
+}
+
+/// `DIR/*.wants/firewalld.service` and `DIR/*.requires/firewalld.service`.
+fn dependency_links(cfg: &Config, dir: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(cfg.node_path(dir)) else { return Vec::new() };
+    let mut links: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".wants") || n.ends_with(".requires"))
+        .map(|n| format!("{dir}/{n}/{UNIT}"))
+        .filter(|link| cfg.node_path(link).symlink_metadata().is_ok())
+        .collect();
+    links.sort();
+    links
+}
+
+// --- zone selection ----------------------------------------------------------
+
+/// Reads firewalld.conf and every zone file (any of them may bind interfaces
+/// or sources), and works out which zones apply.
+fn read_zone_files(cfg: &Config) -> Result<ZoneSetup, String> {
+    let zones = all_zones(cfg)?;
+    let default_zone = valid_default_zone(default_zone(cfg)?, &zones);
+    let applying = applying_zones(cfg, &zones, &default_zone)?;
+    let permanent: Vec<Zone> = applying
+        .iter()
+        .map(|a| zones.iter().find(|z| z.name == a.zone).cloned().ok_or_else(|| missing_zone(&a.zone, &a.because)))
+        .collect::<Result<_, _>>()?;
+    let names = permanent.iter().flat_map(zone_service_names).collect();
+    let services = load_services(cfg, names, Vec::new())?;
+    let runtime = Fact::unavailable("firewalld is not running: only the permanent configuration applies");
+    Ok(ZoneSetup { default_zone, applying, permanent, runtime, services })
+}
+
+fn missing_zone(zone: &str, because: &[Binding]) -> String {
+    let why: Vec<String> = because.iter().map(|b| b.to_string()).collect();
+    format!("zone {zone:?} ({}) has no file in {ETC_DIR}/zones or {LIB_DIR}/zones", why.join("; "))
+}
+
+fn default_zone(cfg: &Config) -> Result<DefaultZone, String> {
+    let text = read_node_file(cfg, CONF_FILE)?.unwrap_or_default();
+    let named = shell_assignments(&text).into_iter().rev().find(|(k, v)| k == "DefaultZone" && !v.is_empty());
+    Ok(match named {
+        Some((_, name)) => DefaultZone { name, origin: format!("DefaultZone in {CONF_FILE}") },
+        None => DefaultZone { name: BUILT_IN_DEFAULT_ZONE.into(), origin: "firewalld's built-in default".into() },
+    })
+}
+
+/// Every zone: the names in both directories, each read from /etc when it
+/// is there (overriding /usr/lib whole).
+fn all_zones(cfg: &Config) -> Result<Vec<Zone>, String> {
+    let names: BTreeSet<String> =
+        [ETC_DIR, LIB_DIR].iter().flat_map(|d| xml_names(cfg, &format!("{d}/zones"))).collect();
+    names
+        .iter()
+        .filter_map(|name| Some((name, override_file(cfg, "zones", name)?)))
+        .map(|(name, file)| {
+            let text = read_node_file(cfg, &file)?.unwrap_or_default();
+            parse_zone(name, &file, &text)
+        })
+        .collect()
+}
+
+/// firewalld replaces a default zone that does not exist with public, else
+/// external, else block (firewall/core/fw.py).
+fn valid_default_zone(named: DefaultZone, zones: &[Zone]) -> DefaultZone {
+    if zones.iter().any(|z| z.name == named.name) {
+        return named;
+    }
+    let fallback = ["public", "external", "block"].into_iter().find(|f| zones.iter().any(|z| z.name == *f));
+    let name = fallback.unwrap_or(BUILT_IN_DEFAULT_ZONE).to_string();
+    let origin = format!("{} names zone {:?}, which does not exist: firewalld uses {name}", named.origin, named.name);
+    DefaultZone { name, origin }
+}
+
+/// The `NAME` of each `NAME.xml` in a directory of the node.
+fn xml_names(cfg: &Config, dir: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(cfg.node_path(dir)) else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".xml").map(String::from))
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// `/etc/firewalld/KIND/NAME.xml` if present, else the /usr/lib one. Names
+/// that are not plain file names (firewalld refuses them) have no file.
+fn override_file(cfg: &Config, kind: &str, name: &str) -> Option<String> {
+    if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        return None;
+    }
+    [ETC_DIR, LIB_DIR].iter().map(|d| format!("{d}/{kind}/{name}.xml")).find(|f| cfg.node_path(f).is_file())
+}
+
+fn applying_zones(cfg: &Config, zones: &[Zone], default: &DefaultZone) -> Result<Vec<ApplyingZone>, String> {
+    let mut bindings: Vec<(String, Binding)> = Vec::new();
+    for zone in zones {
+        for name in &zone.interfaces {
+            bindings.push((zone.name.clone(), Binding::Interface { name: name.clone(), origin: zone.origin.clone() }));
+        }
+        for address in &zone.sources {
+            bindings
+                .push((zone.name.clone(), Binding::Source { address: address.clone(), origin: zone.origin.clone() }));
+        }
+    }
+    bindings.extend(ifcfg_bindings(cfg)?);
+    let bound: BTreeSet<&str> = bindings
+        .iter()
+        .filter_map(|(_, b)| match b {
+            Binding::Interface { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let interfaces = live_interfaces(cfg);
+    // Under --root the interfaces are unknown: some may fall to the default zone.
+    let default_applies =
+        interfaces.as_ref().is_none_or(|all| all.is_empty() || all.iter().any(|i| !bound.contains(i.as_str())));
+    if default_applies {
+        bindings.push((default.name.clone(), Binding::Default { origin: default.origin.clone() }));
+    }
+    let mut applying: Vec<ApplyingZone> = Vec::new();
+    for (zone, binding) in bindings {
+        match applying.iter_mut().find(|a| a.zone == zone) {
+            Some(a) => a.because.push(binding),
+            None => applying.push(ApplyingZone { zone, because: vec![binding] }),
+        }
+    }
+    applying.sort_by(|a, b| a.zone.cmp(&b.zone));
+    Ok(applying)
+}
+
+/// The node's network interfaces other than loopback, when live.
+fn live_interfaces(cfg: &Config) -> Option<Vec<String>> {
+    if !cfg.live() {
+        return None;
+    }
+    let entries = std::fs::read_dir("/sys/class/net").ok()?;
+    Some(entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n != "lo").collect())
+}
+
+/// `ZONE=` in /etc/sysconfig/network-scripts/ifcfg-* (EL7): the interface is
+/// `DEVICE=`, else the file's suffix.
+fn ifcfg_bindings(cfg: &Config) -> Result<Vec<(String, Binding)>, String> {
+    let Ok(entries) = std::fs::read_dir(cfg.node_path(IFCFG_DIR)) else { return Ok(Vec::new()) };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("ifcfg-") && n != "ifcfg-lo")
+        .collect();
+    names.sort();
+    let mut bindings = Vec::new();
+    for name in names {
+        let file = format!("{IFCFG_DIR}/{name}");
+        let vars = shell_assignments(&read_node_file(cfg, &file)?.unwrap_or_default());
+        let var = |key: &str| vars.iter().rev().find(|(k, v)| k == key && !v.is_empty()).map(|(_, v)| v.clone());
+        if let Some(zone) = var("ZONE") {
+            let device = var("DEVICE").unwrap_or_else(|| name.trim_start_matches("ifcfg-").to_string());
+            bindings.push((zone, Binding::Interface { name: device, origin: file }));
+        }
+    }
+    Ok(bindings)
+}
+
+// --- services ------------------------------------------------------------------
+
+fn zone_service_names(zone: &Zone) -> Vec<String> {
+    let from_rules = zone.rich_rules.iter().filter_map(|r| match &r.opens {
+        Some(Opening::Service { name }) => Some(name.clone()),
+        _ => None,
+    });
+    zone.services.iter().cloned().chain(from_rules).collect()
+}
+
+/// Loads the named services not in `known`, following includes.
+fn load_services(cfg: &Config, names: Vec<String>, mut known: Vec<Service>) -> Result<Vec<Service>, String> {
+    for name in names {
+        if !known.iter().any(|s| s.name == name) {
+            let service = load_service(cfg, &name)?;
+            known.push(service);
+        }
+    }
+    known.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(known)
+}
+
+fn load_service(cfg: &Config, name: &str) -> Result<Service, String> {
+    let mut service = Service { name: name.into(), origin: None, ports: vec![], protocols: vec![], includes: vec![] };
+    let mut todo = vec![name.to_string()];
+    let mut seen = BTreeSet::new();
+    while let Some(next) = todo.pop() {
+        if !seen.insert(next.clone()) {
+            continue;
+        }
+        let Some(file) = override_file(cfg, "services", &next) else { continue };
+        let text = read_node_file(cfg, &file)?.unwrap_or_default();
+        let parsed = parse_service(&file, &text)?;
+        if next == name {
+            service.origin = Some(file);
+        } else {
+            service.includes.push(next);
+        }
+        service.ports.extend(parsed.ports);
+        service.protocols.extend(parsed.protocols);
+        todo.extend(parsed.includes);
+    }
+    Ok(service)
+}
+
+// --- runtime ---------------------------------------------------------------------
+
+async fn runtime_zones(applying: &[ApplyingZone], timeout: Duration) -> Fact<Vec<Zone>> {
+    let mut zones = Vec::new();
+    for a in applying {
+        let zone_arg = format!("--zone={}", a.zone);
+        let what = format!("firewall-cmd --list-all {zone_arg}");
+        let out = match firewall_cmd(&["--list-all", &zone_arg], timeout).await {
+            Ok(out) if out.status.success() => out,
+            Ok(out) => return Fact::failed(format!("{what}: {}", failure(&out))),
+            Err(e) => return Fact::failed(e),
+        };
+        match parse_list_all(&a.zone, &String::from_utf8_lossy(&out.stdout)) {
+            Ok(mut zone) => {
+                zone.origin = format!("runtime ({what})");
+                zones.push(zone);
+            }
+            Err(e) => return Fact::failed(format!("{what}: {e}")),
+        }
+    }
+    Fact::observed(zones)
+}
+
+/// `firewall-cmd --list-all --zone=Z`: `key: values` lines, rich rules one
+/// per line after `rich rules:`.
+pub(crate) fn parse_list_all(name: &str, text: &str) -> Result<Zone, String> {
+    let mut zone = Zone { name: name.to_string(), ..Zone::default() };
+    let mut in_rich_rules = false;
+    let mut saw_target = false;
+    for line in text.lines().skip(1) {
+        let line = line.trim();
+        if in_rich_rules && line.starts_with("rule") {
+            zone.rich_rules.push(RichRule::from_text(line));
+            continue;
+        }
+        let Some((key, values)) = line.split_once(':') else { continue };
+        in_rich_rules = key == "rich rules";
+        let words = || values.split_whitespace().map(String::from);
+        match key {
+            "target" => {
+                zone.target = values.parse()?;
+                saw_target = true;
+            }
+            "services" => zone.services = words().collect(),
+            "ports" => zone.ports = words().map(|w| parse_port_word(&w)).collect::<Result<_, _>>()?,
+            "protocols" => zone.protocols = words().collect(),
+            "sources" => zone.sources = words().collect(),
+            "interfaces" => zone.interfaces = words().collect(),
+            _ => {}
+        }
+    }
+    if !saw_target {
+        return Err("no \"target:\" line: not the output of firewall-cmd --list-all".into());
+    }
+    Ok(zone)
+}
+
+/// `5050/tcp`.
+fn parse_port_word(word: &str) -> Result<FwPort, String> {
+    let (port, protocol) = word.split_once('/').ok_or_else(|| format!("{word:?} is not PORT/PROTOCOL"))?;
+    FwPort::parse(port, protocol)
+}
+
+// --- XML ---------------------------------------------------------------------
+
+/// A zone file (firewalld.zone(5)).
+#[derive(Debug, Deserialize)]
+struct ZoneXml {
+    #[serde(rename = "@target")]
+    target: Option<String>,
+    #[serde(rename = "$value", default)]
+    items: Vec<ZoneItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum ZoneItem {
+    Service(NameXml),
+    Port(PortXml),
+    Protocol(ValueXml),
+    Source(AddressXml),
+    Interface(NameXml),
+    Rule(RuleXml),
+    /// `short`, `description`, `forward`, `masquerade`, `icmp-block`, ...
+    #[serde(other)]
+    Other,
+}
+
+/// A service file (firewalld.service(5)).
+#[derive(Debug, Deserialize)]
+struct ServiceXml {
+    #[serde(rename = "$value", default)]
+    items: Vec<ServiceItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum ServiceItem {
+    Port(PortXml),
+    Protocol(ValueXml),
+    Include(IncludeXml),
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+struct NameXml {
+    #[serde(rename = "@name")]
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ValueXml {
+    #[serde(rename = "@value")]
+    value: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct IncludeXml {
+    #[serde(rename = "@service")]
+    service: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PortXml {
+    #[serde(rename = "@port")]
+    port: String,
+    #[serde(rename = "@protocol")]
+    protocol: String,
+}
+
+/// `<source address=|mac=|ipset= [invert=]/>`, `<destination .../>`.
+#[derive(Debug, Deserialize)]
+struct AddressXml {
+    #[serde(rename = "@address")]
+    address: Option<String>,
+    #[serde(rename = "@mac")]
+    mac: Option<String>,
+    #[serde(rename = "@ipset")]
+    ipset: Option<String>,
+    #[serde(rename = "@invert")]
+    invert: Option<String>,
+}
+
+impl AddressXml {
+    fn render(&self) -> String {
+        let not = if self.invert.as_deref().is_some_and(|i| i.eq_ignore_ascii_case("true")) { "NOT " } else { "" };
+        let attr = [("address", &self.address), ("mac", &self.mac), ("ipset", &self.ipset)]
+            .into_iter()
+            .find_map(|(k, v)| v.as_ref().map(|v| format!("{k}=\"{v}\"")))
+            .unwrap_or_default();
+        format!("{not}{attr}")
+    }
+
+    fn value(&self) -> Option<String> {
+        self.address.clone().or_else(|| self.mac.clone()).or_else(|| self.ipset.as_ref().map(|i| format!("ipset:{i}")))
+    }
+}
+
+/// `<rule family= priority=>` and its parts (firewalld.richlanguage(5)).
+#[derive(Debug, Deserialize)]
+struct RuleXml {
+    #[serde(rename = "@family")]
+    family: Option<String>,
+    #[serde(rename = "@priority")]
+    priority: Option<String>,
+    #[serde(rename = "$value", default)]
+    parts: Vec<RulePart>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RulePart {
+    Source(AddressXml),
+    Destination(AddressXml),
+    Service(NameXml),
+    Port(PortXml),
+    SourcePort(PortXml),
+    Protocol(ValueXml),
+    IcmpBlock(NameXml),
+    IcmpType(NameXml),
+    ForwardPort(ForwardPortXml),
+    Masquerade,
+    Log(ActionXml),
+    Nflog(ActionXml),
+    Audit(ActionXml),
+    Accept(ActionXml),
+    Reject(ActionXml),
+    Drop(ActionXml),
+    Mark(ActionXml),
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+struct ForwardPortXml {
+    #[serde(rename = "@port")]
+    port: String,
+    #[serde(rename = "@protocol")]
+    protocol: String,
+    #[serde(rename = "@to-port")]
+    to_port: Option<String>,
+    #[serde(rename = "@to-addr")]
+    to_addr: Option<String>,
+}
+
+/// An action or logging element; any `<limit>` makes the rule conditional.
+#[derive(Debug, Deserialize)]
+struct ActionXml {
+    #[serde(rename = "@type")]
+    kind: Option<String>,
+    #[serde(rename = "@prefix")]
+    prefix: Option<String>,
+    #[serde(rename = "@level")]
+    level: Option<String>,
+    #[serde(rename = "@set")]
+    set: Option<String>,
+    limit: Option<ValueXml>,
+}
+
+impl ActionXml {
+    fn render(&self, word: &str) -> String {
+        let mut text = word.to_string();
+        for (key, value) in [("type", &self.kind), ("prefix", &self.prefix), ("level", &self.level), ("set", &self.set)]
+        {
+            if let Some(v) = value {
+                text.push_str(&format!(" {key}=\"{v}\""));
+            }
+        }
+        if let Some(limit) = &self.limit {
+            text.push_str(&format!(" limit value=\"{}\"", limit.value));
+        }
+        text
+    }
+}
+
+impl RuleXml {
+    /// The rule in `firewall-cmd --list-rich-rules` syntax.
+    fn render(&self) -> String {
+        let mut words = vec!["rule".to_string()];
+        if let Some(f) = &self.family {
+            words.push(format!("family=\"{f}\""));
+        }
+        if let Some(p) = &self.priority {
+            words.push(format!("priority=\"{p}\""));
+        }
+        for part in &self.parts {
+            words.push(match part {
+                RulePart::Source(a) => format!("source {}", a.render()),
+                RulePart::Destination(a) => format!("destination {}", a.render()),
+                RulePart::Service(s) => format!("service name=\"{}\"", s.name),
+                RulePart::Port(p) => format!("port port=\"{}\" protocol=\"{}\"", p.port, p.protocol),
+                RulePart::SourcePort(p) => format!("source-port port=\"{}\" protocol=\"{}\"", p.port, p.protocol),
+                RulePart::Protocol(v) => format!("protocol value=\"{}\"", v.value),
+                RulePart::IcmpBlock(n) => format!("icmp-block name=\"{}\"", n.name),
+                RulePart::IcmpType(n) => format!("icmp-type name=\"{}\"", n.name),
+                RulePart::ForwardPort(f) => {
+                    let mut text = format!("forward-port port=\"{}\" protocol=\"{}\"", f.port, f.protocol);
+                    for (k, v) in [("to-port", &f.to_port), ("to-addr", &f.to_addr)] {
+                        if let Some(v) = v {
+                            text.push_str(&format!(" {k}=\"{v}\""));
+                        }
+                    }
+                    text
+                }
+                RulePart::Masquerade => "masquerade".into(),
+                RulePart::Log(a) => a.render("log"),
+                RulePart::Nflog(a) => a.render("nflog"),
+                RulePart::Audit(a) => a.render("audit"),
+                RulePart::Accept(a) => a.render("accept"),
+                RulePart::Reject(a) => a.render("reject"),
+                RulePart::Drop(a) => a.render("drop"),
+                RulePart::Mark(a) => a.render("mark"),
+                RulePart::Other => "(an element clusterdoc does not know)".into(),
+            });
+        }
+        words.join(" ")
+    }
+}
+
+/// Parses a zone file; errors name the file and, for malformed XML, the
+/// line and column.
+pub(crate) fn parse_zone(name: &str, file: &str, text: &str) -> Result<Zone, String> {
+    let xml: ZoneXml = parse_xml(file, text, "zone")?;
+    let bad = |e: String| format!("{file}: {e}");
+    let mut zone = Zone {
+        name: name.to_string(),
+        origin: file.to_string(),
+        target: xml.target.as_deref().map_or(Ok(ZoneTarget::Default), str::parse).map_err(bad)?,
+        ..Zone::default()
+    };
+    for item in xml.items {
+        match item {
+            ZoneItem::Service(s) => zone.services.push(s.name),
+            ZoneItem::Port(p) => zone.ports.push(FwPort::parse(&p.port, &p.protocol).map_err(bad)?),
+            ZoneItem::Protocol(p) => zone.protocols.push(p.value),
+            ZoneItem::Source(s) => zone.sources.extend(s.value()),
+            ZoneItem::Interface(i) => zone.interfaces.push(i.name),
+            ZoneItem::Rule(r) => zone.rich_rules.push(RichRule::from_text(&r.render())),
+            ZoneItem::Other => {}
+        }
+    }
+    Ok(zone)
+}
+
+struct ParsedService {
+    ports: Vec<FwPort>,
+    protocols: Vec<String>,
+    includes: Vec<String>,
+}
+
+fn parse_service(file: &str, text: &str) -> Result<ParsedService, String> {
+    let xml: ServiceXml = parse_xml(file, text, "service")?;
+    let mut parsed = ParsedService { ports: vec![], protocols: vec![], includes: vec![] };
+    for item in xml.items {
+        match item {
+            ServiceItem::Port(p) => {
+                parsed.ports.push(FwPort::parse(&p.port, &p.protocol).map_err(|e| format!("{file}: {e}"))?)
+            }
+            ServiceItem::Protocol(p) => parsed.protocols.push(p.value),
+            ServiceItem::Include(i) => parsed.includes.push(i.service),
+            ServiceItem::Other => {}
+        }
+    }
+    Ok(parsed)
+}
+
+/// Checks that `text` is well-formed XML whose root is `<root>` (quick-xml's
+/// reader knows where it failed; its serde errors do not), then deserializes.
+fn parse_xml<T: DeserializeOwned>(file: &str, text: &str, root: &str) -> Result<T, String> {
+    well_formed(text, root).map_err(|(at, e)| {
+        let (line, column) = line_column(text, at);
+        format!("{file}: malformed XML at line {line}, column {column}: {e}")
+    })?;
+    quick_xml::de::from_str(text).map_err(|e| format!("{file}: not a firewalld {root} file: {e}"))
+}
+
+fn well_formed(text: &str, root: &str) -> Result<(), (usize, String)> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut depth = 0usize;
+    let mut roots = 0;
+    loop {
+        let at = reader.buffer_position() as usize;
+        let event = reader.read_event().map_err(|e| (reader.error_position() as usize, e.to_string()))?;
+        let opens = matches!(event, Event::Start(_));
+        match event {
+            Event::Start(e) | Event::Empty(e) if depth == 0 => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                if name != root {
+                    return Err((at, format!("the root element is <{name}>, expected <{root}>")));
+                }
+                roots += 1;
+                if roots > 1 {
+                    return Err((at, format!("a second <{root}> element")));
+                }
+                if opens {
+                    depth += 1;
+                }
+            }
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Text(t) if depth == 0 && !t.iter().all(u8::is_ascii_whitespace) => {
+                return Err((at, "text outside the root element".into()));
+            }
+            Event::Eof if depth > 0 => return Err((text.len(), "the file ends inside an element".into())),
+            Event::Eof if roots == 0 => return Err((text.len(), format!("no <{root}> element"))),
+            Event::Eof => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..at.min(text.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = before.len() - before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PortSpec::{One, Range};
+
+    const PUBLIC: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<zone>
+  <short>Public</short>
+  <description>For use in public areas.</description>
+  <service name="ssh"/>
+  <port port="31000-32000" protocol="tcp"/>
+  <service name="dhcpv6-client"/>
+  <source address="10.0.0.0/8"/>
+  <interface name="eth0"/>
+  <rule family="ipv4">
+    <port port="8080" protocol="tcp"/>
+    <accept/>
+  </rule>
+  <rule family="ipv4">
+    <source address="192.168.0.0/24"/>
+    <port port="5050" protocol="tcp"/>
+    <accept><limit value="1/m"/></accept>
+  </rule>
+  <forward/>
+</zone>
+"#;
+
+    #[test]
+    fn a_zone_file_with_interleaved_elements() {
+        let z = parse_zone("public", "/etc/firewalld/zones/public.xml", PUBLIC).unwrap();
+        assert_eq!(z.target, ZoneTarget::Default);
+        assert_eq!(z.services, ["ssh", "dhcpv6-client"]);
+        assert_eq!(z.ports, [FwPort { port: Range(31000, 32000), protocol: Proto::Tcp }]);
+        assert_eq!(z.sources, ["10.0.0.0/8"]);
+        assert_eq!(z.interfaces, ["eth0"]);
+        assert_eq!(z.rich_rules[0].text, r#"rule family="ipv4" port port="8080" protocol="tcp" accept"#);
+        assert_eq!(
+            z.rich_rules[0].opens,
+            Some(Opening::Port { port: FwPort { port: One(8080), protocol: Proto::Tcp } })
+        );
+        assert_eq!(
+            z.rich_rules[1].text,
+            r#"rule family="ipv4" source address="192.168.0.0/24" port port="5050" protocol="tcp" accept limit value="1/m""#
+        );
+        assert_eq!(z.rich_rules[1].opens, None);
+    }
+
+    #[test]
+    fn targets() {
+        for (attr, target) in
+            [("ACCEPT", ZoneTarget::Accept), ("%%REJECT%%", ZoneTarget::Reject), ("DROP", ZoneTarget::Drop)]
+        {
+            let z = parse_zone("z", "f", &format!("<zone target=\"{attr}\"/>")).unwrap();
+            assert_eq!(z.target, target);
+        }
+        let e = parse_zone("z", "f.xml", "<zone target=\"MAYBE\"/>").unwrap_err();
+        assert!(e.contains("f.xml") && e.contains("MAYBE"), "{e}");
+    }
+
+    #[test]
+    fn malformed_xml_names_file_line_and_column() {
+        let e = parse_zone("public", "/etc/firewalld/zones/public.xml", "<zone>\n  <service name=\"ssh\">\n</zone>\n")
+            .unwrap_err();
+        assert!(e.starts_with("/etc/firewalld/zones/public.xml: malformed XML at line 3, column"), "{e}");
+        let e = parse_zone("p", "p.xml", "<zone>\n <port port=\"1\" protocol=\"tcp\"/>").unwrap_err();
+        assert!(e.contains("p.xml: malformed XML") && e.contains("ends inside"), "{e}");
+        let e = parse_zone("p", "p.xml", "<service/>").unwrap_err();
+        assert!(e.contains("expected <zone>"), "{e}");
+        let e = parse_zone("p", "p.xml", "").unwrap_err();
+        assert!(e.contains("no <zone> element"), "{e}");
+        let e = parse_zone("p", "p.xml", "<zone><port port=\"99999\" protocol=\"tcp\"/></zone>").unwrap_err();
+        assert!(e.contains("p.xml") && e.contains("99999"), "{e}");
+        let e = parse_zone("p", "p.xml", "<zone><port protocol=\"tcp\"/></zone>").unwrap_err();
+        assert!(e.contains("p.xml: not a firewalld zone file"), "{e}");
+    }
+
+    #[test]
+    fn simple_rich_rules_open_ports_others_do_not() {
+        let opens = |t: &str| RichRule::from_text(t).opens;
+        let tcp = |p| Some(Opening::Port { port: FwPort { port: p, protocol: Proto::Tcp } });
+        assert_eq!(opens("rule family=ipv4 port port=5050 protocol=tcp accept"), tcp(One(5050)));
+        assert_eq!(
+            opens(r#"rule family="ipv4" port port="31000-32000" protocol="tcp" accept"#),
+            tcp(Range(31000, 32000))
+        );
+        assert_eq!(opens("rule service name=http accept"), Some(Opening::Service { name: "http".into() }));
+        assert_eq!(opens("rule family=ipv4 source address=10.0.0.0/8 port port=5050 protocol=tcp accept"), None);
+        assert_eq!(opens("rule port port=5050 protocol=tcp reject"), None);
+        assert_eq!(opens("rule port port=5050 protocol=tcp accept limit value=1/m"), None);
+        assert_eq!(opens("rule port port=5050 protocol=tcp log accept"), None);
+        assert_eq!(opens("rule port port=5050 accept"), None);
+        assert_eq!(opens("rule \"unbalanced accept"), None);
+    }
+
+    #[test]
+    fn list_all_output() {
+        let text = "public (default, active)\n  target: default\n  icmp-block-inversion: no\n  interfaces: eth0\n  \
+                    sources: \n  services: dhcpv6-client ssh\n  ports: 5050/tcp 31000-32000/tcp\n  protocols: \n  \
+                    forward: yes\n  masquerade: no\n  forward-ports: \n  source-ports: \n  icmp-blocks: \n  rich rules: \n\
+                    \trule family=\"ipv4\" port port=\"8080\" protocol=\"tcp\" accept\n";
+        let z = parse_list_all("public", text).unwrap();
+        assert_eq!(z.services, ["dhcpv6-client", "ssh"]);
+        assert_eq!(z.ports.iter().map(|p| p.to_string()).collect::<Vec<_>>(), ["5050/tcp", "31000-32000/tcp"]);
+        assert_eq!(z.interfaces, ["eth0"]);
+        assert!(z.sources.is_empty());
+        assert_eq!(z.rich_rules.len(), 1);
+        assert!(z.rich_rules[0].opens.is_some());
+        assert!(parse_list_all("public", "garbage\n").is_err());
+        assert!(parse_list_all("public", "public\n  target: default\n  ports: 5050\n").is_err());
+    }
+
+    #[test]
+    fn who_filters() {
+        let enabled = UnitFile::Enabled { link: "l".into() };
+        let disabled = UnitFile::Disabled { file: "f".into() };
+        let unknown = DaemonState::Unknown { reason: "r".into() };
+        let stopped = DaemonState::NotRunning { how: "h".into() };
+        assert_eq!(filtering(&DaemonState::Running, &disabled, true), Filtering::Active);
+        assert_eq!(filtering(&stopped, &enabled, true), Filtering::AtBoot);
+        assert_eq!(filtering(&unknown, &enabled, false), Filtering::AtBoot);
+        assert_eq!(filtering(&unknown, &disabled, true), Filtering::Unsure);
+        assert_eq!(filtering(&unknown, &disabled, false), Filtering::Off);
+        assert_eq!(filtering(&unknown, &UnitFile::Absent, true), Filtering::Off);
+        assert_eq!(filtering(&stopped, &disabled, true), Filtering::Off);
+    }
+
+    #[test]
+    fn line_and_column() {
+        assert_eq!(line_column("ab\ncd", 0), (1, 1));
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("ab", 99), (1, 3));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_zone_parser_never_panics(text in "\\PC*") {
+            let _ = parse_zone("z", "z.xml", &text);
+        }
+
+        #[test]
+        fn nor_on_near_zone_xml(text in "<zone( target=\"[A-Z%]{0,12}\")?>(<(service|port|rule|source|interface|accept|limit)( [a-z]{1,8}=\"[0-9a-z./-]{0,12}\"){0,3}/?>|</[a-z]{1,9}>){0,8}</zone>") {
+            let _ = parse_zone("z", "z.xml", &text);
+        }
+
+        #[test]
+        fn nor_the_list_all_parser(text in "\\PC*") {
+            let _ = parse_list_all("z", &text);
+        }
+    }
 }

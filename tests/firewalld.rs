@@ -1,0 +1,594 @@
+//! `firewalld.ports` end to end, through the real binary: node trees under
+//! `--root` built from the Debian firewalld package's own zone and service
+//! files (tests/fixtures/firewalld), edited with the real
+//! `firewall-offline-cmd` (in a private mount namespace, so the machine's
+//! /etc/firewalld is never touched) and enabled with the real
+//! `systemctl --root`; and a live run against a real firewalld daemon in
+//! private mount, network and PID namespaces. Needs root for the namespaces.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/firewalld");
+
+/// A node's file system: the package's /usr/lib/firewalld, its firewalld.conf
+/// and its firewalld.service.
+struct Node {
+    dir: TempDir,
+}
+
+impl Node {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&Path::new(FIXTURE).join("root"), dir.path());
+        Node { dir }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        let file = self.root().join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+
+    /// `systemctl --root=DIR VERB UNIT`.
+    fn systemctl(&self, verb: &str, unit: &str) {
+        let root = format!("--root={}", self.root().display());
+        let out = StdCommand::new("systemctl")
+            .args([&root, verb, unit])
+            .output()
+            .unwrap_or_else(|e| panic!("systemctl is needed to build unit trees (Debian package systemd): {e}"));
+        assert!(out.status.success(), "systemctl {verb}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn is_enabled(&self) -> String {
+        let root = format!("--root={}", self.root().display());
+        let out = StdCommand::new("systemctl").args([&root, "is-enabled", "firewalld.service"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Runs the real firewall-offline-cmd against this node's /etc/firewalld:
+    /// bind-mounted over /etc/firewalld in a private mount namespace.
+    fn offline(&self, args: &[&str]) {
+        let etc = self.root().join("etc/firewalld");
+        let out = StdCommand::new("unshare")
+            .args(["--mount", "sh", "-c", r#"mount --bind "$0" /etc/firewalld && exec firewall-offline-cmd "$@""#])
+            .arg(&etc)
+            .args(args)
+            .output()
+            .expect("unshare (util-linux) is needed");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "firewall-offline-cmd {args:?} failed ({}): {stderr}\n(needs root for unshare --mount and the Debian \
+             package firewalld)",
+            out.status
+        );
+    }
+
+    /// `clusterdoc --root DIR --only firewalld.ports --format json ARGS`.
+    fn check(&self, args: &[&str]) -> (i32, Value) {
+        let out = clusterdoc()
+            .args(["--root", self.root().to_str().unwrap(), "--only", "firewalld.ports", "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code().unwrap(), doc["checks"][0].clone())
+    }
+
+    /// The roles fact as `collect` records it.
+    fn roles_fact(&self, args: &[&str]) -> Value {
+        let out = clusterdoc()
+            .args(["collect", "--root", self.root().to_str().unwrap(), "--only", "firewalld.ports"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["facts"]["roles"].clone()
+    }
+}
+
+fn clusterdoc() -> Command {
+    let mut cmd = Command::cargo_bin("clusterdoc").unwrap();
+    for var in ["MESOS_MASTER", "MARATHON_URL", "MARATHON_ZK", "FLINK_URL", "CLUSTERDOC_CONFIG"] {
+        cmd.env_remove(var);
+    }
+    cmd.current_dir(std::env::temp_dir());
+    cmd
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn enabled_node() -> Node {
+    let node = Node::new();
+    assert_eq!(node.is_enabled(), "disabled");
+    node.systemctl("enable", "firewalld.service");
+    assert_eq!(node.is_enabled(), "enabled");
+    node
+}
+
+fn commands(check: &Value) -> Vec<(String, String)> {
+    check["findings"][0]["remediation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["command"].as_str().unwrap().to_string(), r["risk"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn evidence(check: &Value, finding: usize) -> Vec<String> {
+    check["findings"][finding]["evidence"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().into()).collect()
+}
+
+fn has_line(lines: &[String], needle: &str) -> bool {
+    lines.iter().any(|l| l.contains(needle))
+}
+
+#[test]
+fn default_public_zone_blocks_the_master_port_with_the_exact_remedies() {
+    let node = enabled_node();
+    let (code, check) = node.check(&["--role", "master"]);
+    assert_eq!(code, 2, "{check:#}");
+    assert_eq!(check["status"], "fail");
+    let finding = &check["findings"][0];
+    assert_eq!(check["findings"].as_array().unwrap().len(), 1);
+    assert_eq!(finding["subject"], "zone public");
+    assert!(finding["message"].as_str().unwrap().starts_with("zone public does not allow 5050/tcp (master);"));
+    let ev = evidence(&check, 0);
+    assert!(has_line(&ev, "enabled at boot (/etc/systemd/system/multi-user.target.wants/firewalld.service)"), "{ev:?}");
+    assert!(
+        has_line(&ev, "zone public applies: default zone (DefaultZone in /etc/firewalld/firewalld.conf)"),
+        "{ev:?}"
+    );
+    assert!(
+        has_line(
+            &ev,
+            "/usr/lib/firewalld/zones/public.xml: target default; services ssh (22/tcp), dhcpv6-client (546/udp); \
+             ports none"
+        ),
+        "{ev:?}"
+    );
+    assert!(
+        has_line(&ev, "5050/tcp (master, Mesos master (HTTP API, web UI, libprocess); port from default)"),
+        "{ev:?}"
+    );
+    assert_eq!(
+        commands(&check),
+        [
+            ("firewall-cmd --permanent --zone=public --add-port=5050/tcp".to_string(), "safe".to_string()),
+            ("firewall-cmd --reload".into(), "disruptive".into()),
+            ("systemctl stop firewalld".into(), "disruptive".into()),
+        ]
+    );
+    let stop = &finding["remediation"][2]["note"];
+    assert!(stop.as_str().unwrap().contains("every port of this node is open to every host"), "{stop}");
+}
+
+/// The printed fix, run through the real tool's offline twin, makes the check pass.
+#[test]
+fn the_printed_port_fix_opens_the_port() {
+    let node = enabled_node();
+    let (_, check) = node.check(&["--role", "master", "--role", "marathon"]);
+    let (fix, _) = &commands(&check)[0];
+    assert_eq!(fix, "firewall-cmd --permanent --zone=public --add-port=5050/tcp --add-port=8080/tcp");
+    let words = shlex::split(fix).unwrap();
+    assert_eq!(&words[..2], ["firewall-cmd", "--permanent"]);
+    node.offline(&words[2..].iter().map(String::as_str).collect::<Vec<_>>());
+    let (code, check) = node.check(&["--role", "master", "--role", "marathon"]);
+    assert_eq!((code, check["status"].as_str()), (0, Some("pass")), "{check:#}");
+    assert!(check["reason"].as_str().unwrap().contains("allowed by zone public"), "{check:#}");
+}
+
+#[test]
+fn port_ranges_are_covered_piecewise() {
+    let node = enabled_node();
+    node.offline(&["--zone=public", "--add-port=5051/tcp", "--add-port=31000-31499/tcp"]);
+    let (code, check) = node.check(&["--role", "agent"]);
+    assert_eq!(code, 2);
+    let message = check["findings"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("zone public does not allow 31500-32000/tcp (agent);"), "{message}");
+    assert!(has_line(&evidence(&check, 0), "/etc/firewalld/zones/public.xml: target default"));
+    assert_eq!(commands(&check)[0].0, "firewall-cmd --permanent --zone=public --add-port=31500-32000/tcp");
+    node.offline(&["--zone=public", "--add-port=31500-32000/tcp"]);
+    assert_eq!(node.check(&["--role", "agent"]).0, 0);
+}
+
+#[test]
+fn services_open_their_ports_through_includes_and_local_definitions() {
+    // jenkins.xml lists 8080/tcp: Marathon's port.
+    let node = enabled_node();
+    node.offline(&["--zone=public", "--add-service=jenkins"]);
+    assert_eq!(node.check(&["--role", "marathon"]).0, 0);
+
+    // RH-Satellite-6-capsule includes RH-Satellite-6, which lists 8080/tcp.
+    let node = enabled_node();
+    node.offline(&["--zone=public", "--add-service=RH-Satellite-6-capsule"]);
+    let (code, check) = node.check(&["--role", "marathon"]);
+    assert_eq!(code, 0, "{check:#}");
+
+    // A service defined in /etc/firewalld/services.
+    let node = enabled_node();
+    node.offline(&["--new-service=mesos-master"]);
+    node.offline(&["--service=mesos-master", "--add-port=5050/tcp"]);
+    node.offline(&["--zone=public", "--add-service=mesos-master"]);
+    assert!(node.root().join("etc/firewalld/services/mesos-master.xml").is_file());
+    assert_eq!(node.check(&["--role", "master"]).0, 0);
+    let (code, check) = node.check(&["--role", "master", "--role", "agent"]);
+    assert_eq!(code, 2);
+    assert!(has_line(&evidence(&check, 0), "services ssh (22/tcp), dhcpv6-client (546/udp), mesos-master (5050/tcp)"));
+}
+
+#[test]
+fn target_accept_allows_everything() {
+    let node = enabled_node();
+    node.offline(&["--zone=public", "--set-target=ACCEPT"]);
+    let (code, check) = node.check(&["--role", "master", "--role", "zookeeper"]);
+    assert_eq!(code, 0, "{check:#}");
+    assert!(check["reason"].as_str().unwrap().contains("public (target ACCEPT)"));
+
+    let node = enabled_node();
+    node.offline(&["--set-default-zone=trusted"]);
+    assert_eq!(node.check(&["--role", "master"]).0, 0);
+}
+
+#[test]
+fn the_default_zone_comes_from_firewalld_conf() {
+    let node = enabled_node();
+    node.offline(&["--set-default-zone=internal"]);
+    let (code, check) = node.check(&["--role", "zookeeper"]);
+    assert_eq!(code, 2);
+    let finding = &check["findings"][0];
+    assert_eq!(finding["subject"], "zone internal");
+    let message = finding["message"].as_str().unwrap();
+    assert!(message.starts_with("zone internal does not allow 2181/tcp (zookeeper), 2888/tcp (zookeeper), 3888/tcp"));
+    assert!(has_line(&evidence(&check, 0), "services ssh (22/tcp), mdns (5353/udp), samba-client (138/udp 137/udp)"));
+    assert_eq!(
+        commands(&check)[0].0,
+        "firewall-cmd --permanent --zone=internal --add-port=2181/tcp --add-port=2888/tcp --add-port=3888/tcp"
+    );
+}
+
+#[test]
+fn interface_bound_zones_apply_next_to_the_default_zone() {
+    let node = enabled_node();
+    node.offline(&["--zone=work", "--add-interface=eth1"]);
+    node.offline(&["--zone=public", "--add-port=5050/tcp"]);
+    let (code, check) = node.check(&["--role", "master"]);
+    assert_eq!(code, 2);
+    let findings = check["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{check:#}");
+    assert_eq!(findings[0]["subject"], "zone work");
+    assert!(has_line(&evidence(&check, 0), "zone work applies: interface eth1 (/etc/firewalld/zones/work.xml)"));
+    assert_eq!(commands(&check)[0].0, "firewall-cmd --permanent --zone=work --add-port=5050/tcp");
+    // Under --root the interfaces are unknown: the default zone is still judged.
+    assert!(check["reason"].as_str().unwrap().contains("allowed by zone public"));
+}
+
+#[test]
+fn ifcfg_zone_bindings_and_a_default_zone_that_does_not_exist() {
+    let node = enabled_node();
+    node.write("/etc/firewalld/firewalld.conf", "DefaultZone=nosuch\n");
+    node.write("/etc/sysconfig/network-scripts/ifcfg-eth0", "DEVICE=eth0\nBOOTPROTO=dhcp\nZONE=drop\n");
+    let (code, check) = node.check(&["--role", "marathon"]);
+    assert_eq!(code, 2);
+    let subjects: Vec<&str> =
+        check["findings"].as_array().unwrap().iter().map(|f| f["subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects, ["zone drop", "zone public"]);
+    assert!(
+        check["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("firewalld is enabled and drops them whenever it runs: clients time out")
+    );
+    assert!(has_line(
+        &evidence(&check, 0),
+        "zone drop applies: interface eth0 (/etc/sysconfig/network-scripts/ifcfg-eth0)"
+    ));
+    assert!(has_line(
+        &evidence(&check, 1),
+        "zone public applies: default zone (DefaultZone in /etc/firewalld/firewalld.conf names zone \"nosuch\", \
+         which does not exist: firewalld uses public)"
+    ));
+}
+
+#[test]
+fn simple_rich_rules_count_conditional_ones_are_listed() {
+    let node = enabled_node();
+    node.offline(&["--zone=public", "--add-rich-rule=rule family=ipv4 port port=5050 protocol=tcp accept"]);
+    assert_eq!(node.check(&["--role", "master"]).0, 0);
+
+    let node = enabled_node();
+    node.offline(&[
+        "--zone=public",
+        "--add-rich-rule=rule family=ipv4 source address=10.0.0.0/8 port port=5050 protocol=tcp accept",
+    ]);
+    let (code, check) = node.check(&["--role", "master"]);
+    assert_eq!(code, 2);
+    let ev = evidence(&check, 0);
+    assert!(
+        has_line(
+            &ev,
+            r#"rich rule not counted (it has conditions; check it by hand) in /etc/firewalld/zones/public.xml: rule family="ipv4" source address="10.0.0.0/8" port port="5050" protocol="tcp" accept"#
+        ),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn firewalld_not_enabled_or_masked_passes() {
+    let node = Node::new();
+    let (code, check) = node.check(&["--role", "master"]);
+    assert_eq!((code, check["status"].as_str()), (0, Some("pass")));
+    let reason = check["reason"].as_str().unwrap();
+    assert!(reason.contains("firewalld filters nothing") && reason.contains("not enabled"), "{reason}");
+
+    let node = Node::new();
+    node.systemctl("mask", "firewalld.service");
+    assert_eq!(node.is_enabled(), "masked");
+    let (code, check) = node.check(&["--role", "master"]);
+    assert_eq!(code, 0);
+    assert!(check["reason"].as_str().unwrap().contains("masked (/etc/systemd/system/firewalld.service)"));
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = clusterdoc()
+        .args(["--root", empty.path().to_str().unwrap(), "--only", "firewalld.ports", "--format", "json"])
+        .args(["--role", "master"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["checks"][0]["status"], "pass");
+    assert!(doc["checks"][0]["reason"].as_str().unwrap().contains("not installed"));
+}
+
+/// A snapshot taken with `collect` is judged the same way by `check --from`.
+#[test]
+fn a_snapshot_replays_to_the_same_findings() {
+    let node = enabled_node();
+    node.offline(&["--zone=work", "--add-interface=eth1"]);
+    let snapshot = node.root().join("snapshot.json");
+    let root = node.root().to_str().unwrap();
+    clusterdoc()
+        .args(["collect", "--root", root, "--only", "firewalld.ports", "--role", "master", "-o"])
+        .arg(&snapshot)
+        .assert()
+        .success();
+    let (_, live) = node.check(&["--role", "master"]);
+    let out = clusterdoc()
+        .args(["check", "--from", snapshot.to_str().unwrap(), "--only", "firewalld.ports", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let replayed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(replayed["checks"][0]["findings"], live["findings"]);
+    assert_eq!(live["findings"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_malformed_zone_file_is_an_error_naming_file_and_position() {
+    let node = enabled_node();
+    node.write(
+        "/etc/firewalld/zones/public.xml",
+        "<?xml version=\"1.0\"?>\n<zone>\n  <port port=\"5050\" protocol=\"tcp\">\n</zone>\n",
+    );
+    let (code, check) = node.check(&["--role", "master"]);
+    assert_eq!(code, 3, "{check:#}");
+    assert_eq!(check["status"], "error");
+    let reason = check["reason"].as_str().unwrap();
+    assert!(reason.starts_with("/etc/firewalld/zones/public.xml: malformed XML at line 4, column"), "{reason}");
+
+    // Even a zone nothing uses: it could bind interfaces or sources.
+    let node = enabled_node();
+    node.write("/etc/firewalld/zones/other.xml", "<zone><service name=\"ssh\"/>");
+    let (code, check) = node.check(&["--role", "master"]);
+    assert_eq!(code, 3);
+    assert!(check["reason"].as_str().unwrap().contains("other.xml: malformed XML"), "{check:#}");
+}
+
+#[test]
+fn roles_and_ports_come_from_the_node_config_files() {
+    let node = enabled_node();
+    node.write("/etc/mesos-master/port", "5055\n");
+    node.write("/etc/mesos-master/quorum", "2\n");
+    node.write(
+        "/etc/zookeeper/conf/zoo.cfg",
+        "# comment\ntickTime=2000\ndataDir=/var/lib/zookeeper\nclientPort = 2182\n\
+         server.1=zk1:2889:3889\nserver.2=zk2:2888:3888\nserver.3=[fe80::1]:2888:3888:observer\n",
+    );
+    node.write("/var/lib/zookeeper/myid", "1\n");
+    node.write("/etc/marathon/conf/http_port", "8090");
+    node.write("/opt/flink-1.2.0/conf/flink-conf.yaml", "jobmanager.rpc.port: 6124\njobmanager.web.port: -1\n");
+
+    let roles = node.roles_fact(&[]);
+    assert_eq!(roles["state"], "observed", "{roles:#}");
+    let value = &roles["value"];
+    assert_eq!(value["roles"], serde_json::json!(["master", "zookeeper", "marathon", "flink"]));
+    let evidence: Vec<&str> = value["evidence"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    assert!(evidence.contains(&"master: configuration directory /etc/mesos-master/ present"), "{evidence:?}");
+    assert!(evidence.contains(&"zookeeper: configuration file /etc/zookeeper/conf/zoo.cfg present"));
+    assert!(evidence.contains(&"flink: Flink installation with /opt/flink-1.2.0/conf/flink-conf.yaml"));
+    let ports: Vec<(String, String)> = value["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let source = &p["source"];
+            let from = source["setting"].as_str().map_or("default".into(), |s| format!("{s} in {}", source["origin"]));
+            (format!("{}:{}", p["role"].as_str().unwrap(), p["port"]), from)
+        })
+        .collect();
+    let expect = |port: &str, from: &str| {
+        assert!(ports.iter().any(|(p, f)| p == port && f == from), "{port} from {from} not in {ports:?}");
+    };
+    expect("master:5055", "port in \"/etc/mesos-master/port\"");
+    expect("zookeeper:2182", "clientPort in \"/etc/zookeeper/conf/zoo.cfg\"");
+    expect("zookeeper:2889", "server.1 in \"/etc/zookeeper/conf/zoo.cfg\"");
+    expect("zookeeper:3889", "server.1 in \"/etc/zookeeper/conf/zoo.cfg\"");
+    expect("marathon:8090", "http_port in \"/etc/marathon/conf/http_port\"");
+    expect("flink:6124", "jobmanager.rpc.port in \"/opt/flink-1.2.0/conf/flink-conf.yaml\"");
+    assert!(!ports.iter().any(|(p, _)| p == "flink:8081" || p == "marathon:8443"), "{ports:?}");
+    let notes = value["notes"].to_string();
+    assert!(notes.contains("Flink JobManager web/REST") && notes.contains("set to -1"), "{notes}");
+
+    let (code, check) = node.check(&[]);
+    assert_eq!(code, 2);
+    let message = check["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "zone public does not allow 5055/tcp (master), 2182/tcp (zookeeper), 2889/tcp (zookeeper), \
+             3889/tcp (zookeeper), 8090/tcp (marathon), 6124/tcp (flink);"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_standalone_zookeeper_serves_only_its_client_port() {
+    let node = enabled_node();
+    node.write("/etc/zookeeper/zoo.cfg", "dataDir=/tmp/zk\nclientPort=2181\n");
+    let (_, check) = node.check(&[]);
+    let message = check["findings"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("zone public does not allow 2181/tcp (zookeeper);"), "{message}");
+}
+
+#[test]
+fn an_enabled_cluster_unit_shows_a_role() {
+    let node = enabled_node();
+    let unit = Path::new(FIXTURE).join("units/mesos-slave.service");
+    std::fs::copy(unit, node.root().join("usr/lib/systemd/system/mesos-slave.service")).unwrap();
+    node.systemctl("enable", "mesos-slave.service");
+    let roles = node.roles_fact(&[]);
+    assert_eq!(roles["value"]["roles"], serde_json::json!(["agent"]), "{roles:#}");
+    assert_eq!(roles["value"]["evidence"], serde_json::json!(["agent: unit mesos-slave.service enabled"]));
+    let (code, check) = node.check(&[]);
+    assert_eq!(code, 2);
+    let message = check["findings"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("zone public does not allow 5051/tcp (agent), 31000-32000/tcp (agent);"), "{message}");
+}
+
+#[test]
+fn role_flags_replace_detection() {
+    let node = enabled_node();
+    node.write("/etc/mesos-master/port", "5055\n");
+    let roles = node.roles_fact(&["--role", "agent"]);
+    assert_eq!(roles["value"]["roles"], serde_json::json!(["agent"]));
+    assert_eq!(roles["value"]["evidence"], serde_json::json!(["agent: named with --role"]));
+    let (_, check) = node.check(&["--role", "agent"]);
+    let message = check["findings"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("zone public does not allow 5051/tcp (agent), 31000-32000/tcp (agent);"), "{message}");
+}
+
+#[test]
+fn no_roles_skips_naming_the_role_flag() {
+    let node = enabled_node();
+    let (code, check) = node.check(&[]);
+    assert_eq!((code, check["status"].as_str()), (0, Some("skip")));
+    assert!(check["reason"].as_str().unwrap().contains("--role"), "{check:#}");
+}
+
+/// A live run against a real firewalld: private mount, network and PID
+/// namespaces (everything in them dies with the namespace), a private D-Bus
+/// system bus, and this node's /etc/firewalld bind-mounted from a temp dir.
+/// A port added at runtime only is reported as "lost at the next reload";
+/// the printed fix, run in the namespace, makes the check pass.
+#[test]
+fn live_runtime_and_permanent_configurations_are_compared() {
+    let node = Node::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (out1, out2) = (dir.path().join("before.json"), dir.path().join("after.json"));
+    let script = r#"
+set -e
+mount -t tmpfs tmpfs /run
+mkdir /run/dbus
+mount --bind "$ETC" /etc/firewalld
+ip link set lo up
+dbus-daemon --system --fork --nopidfile
+firewalld --nofork --nopid >/dev/null 2>&1 &
+i=0; until firewall-cmd --state >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 150 ] || { echo "firewalld did not start"; exit 1; }; sleep 0.2; done
+firewall-cmd -q --zone=public --add-port=5050/tcp
+"$CLUSTERDOC" --role master --role marathon --only firewalld.ports --format json >"$OUT1" || true
+echo PHASE1
+while read -r cmd; do [ "$cmd" = done ] && break; sh -c "$cmd" >/dev/null; done
+"$CLUSTERDOC" --role master --role marathon --only firewalld.ports --format json >"$OUT2" || true
+"#;
+    let mut child = StdCommand::new("unshare")
+        .args(["--mount", "--net", "--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c", script])
+        .env("ETC", node.root().join("etc/firewalld"))
+        .env("CLUSTERDOC", assert_cmd::cargo::cargo_bin("clusterdoc"))
+        .env("OUT1", &out1)
+        .env("OUT2", &out2)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("unshare (util-linux) is needed");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().map(|l| l.unwrap()).unwrap_or_default();
+    assert_eq!(first, "PHASE1", "the namespace set-up failed (needs root, dbus-daemon and firewalld): {first}");
+
+    let before = report(&out1);
+    let check = &before["checks"][0];
+    assert_eq!(check["status"], "fail", "{check:#}");
+    let message = check["findings"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("zone public does not allow 5050/tcp (master), 8080/tcp (marathon);"), "{message}");
+    let ev = evidence(check, 0);
+    assert!(has_line(&ev, "firewalld: firewalld is running"), "{ev:?}");
+    assert!(
+        has_line(
+            &ev,
+            "runtime (firewall-cmd --list-all --zone=public): target default; services dhcpv6-client (546/udp), ssh (22/tcp); ports 5050/tcp"
+        ),
+        "{ev:?}"
+    );
+    assert!(
+        has_line(
+            &ev,
+            "5050/tcp (master, Mesos master (HTTP API, web UI, libprocess); port from default): allowed at runtime only"
+        ),
+        "{ev:?}"
+    );
+    assert!(
+        has_line(
+            &ev,
+            "8080/tcp (marathon, Marathon REST API and web UI; port from default): missing from the permanent and the runtime configuration"
+        ),
+        "{ev:?}"
+    );
+    let fixes = commands(check);
+    assert_eq!(fixes[0].0, "firewall-cmd --permanent --zone=public --add-port=5050/tcp --add-port=8080/tcp");
+    assert_eq!(fixes[1].0, "firewall-cmd --reload");
+
+    let stdin = child.stdin.as_mut().unwrap();
+    writeln!(stdin, "{}\n{}\ndone", fixes[0].0, fixes[1].0).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "the namespace script failed: {status}");
+    let after = report(&out2);
+    assert_eq!(after["checks"][0]["status"], "pass", "{:#}", after["checks"][0]);
+    let zone = std::fs::read_to_string(node.root().join("etc/firewalld/zones/public.xml")).unwrap();
+    assert!(zone.contains(r#"<port port="8080" protocol="tcp"/>"#), "{zone}");
+}
+
+fn report(path: &PathBuf) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not a JSON report ({e}): {text}", path.display()))
+}
