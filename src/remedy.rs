@@ -106,6 +106,47 @@ pub fn quote(value: &str) -> String {
     shlex::try_quote(value).map(|q| q.into_owned()).unwrap_or_else(|_| format!("'{}'", value.replace('\'', r"'\''")))
 }
 
+/// `text` as a literal inside a `sed -E` regular expression delimited by `/`.
+/// Special characters go into brackets (`.` -> `[.]`) where they can, so
+/// the usual host names and addresses need no backslashes and the script
+/// stays readable once [`Cmd::value`] has shell-quoted it.
+pub fn sed_regex_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '.' | '*' | '+' | '?' | '(' | ')' | '{' | '}' | '|' | '$' => {
+                out.push('[');
+                out.push(c);
+                out.push(']');
+            }
+            '\\' | '/' | '^' | '[' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text` as literal replacement text of a sed `s/../../` command.
+pub fn sed_replacement_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '&' | '/' => {
+                out.push('\\');
+                out.push(c);
+            }
+            // An escaped newline stays inside the `s` command (POSIX).
+            '\n' => out.push_str("\\\n"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,19 +1,452 @@
-//! Facts: node (not implemented yet).
+//! Facts: this node's host name and the files that carry host names:
+//! `/etc/hosts`, the Mesos `--hostname` flag files and Flink's
+//! `flink-conf.yaml` (with the Flink version of each installation).
+//!
+//! Live, the host name is the kernel's (`gethostname`), as Java's
+//! `InetAddress.getLocalHost()` sees it; under `--root DIR` it is
+//! `DIR/etc/hostname` and nothing outside DIR is looked at.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Fact, Gatherer};
+use super::{Fact, Gatherer, read_node_file};
+use crate::config::Config;
+use crate::version::Version;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct NodeFacts {}
-
-pub(crate) async fn gather(_g: &Gatherer) -> Fact<NodeFacts> {
-    Fact::unavailable("not implemented yet")
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeFacts {
+    /// This node's host name and where it was read.
+    pub hostname: Fact<SourcedValue>,
+    /// `/etc/hosts`; unavailable when the file does not exist.
+    pub hosts: Fact<HostsFile>,
+    /// The address of the default route (live only): the one peers reach.
+    pub primary_address: Option<IpAddr>,
+    /// Mesos `--hostname` settings from the packages' flag files.
+    pub mesos_hostnames: Vec<MesosHostnameFile>,
+    /// Flink installations found on the node.
+    pub flink: Vec<FlinkInstall>,
+    /// Files that exist but could not be read: a judgement without them
+    /// could pass wrongly.
+    pub unreadable: Vec<String>,
 }
 
 impl NodeFacts {
     /// The node's host name, when it could be read.
     pub fn hostname(&self) -> Option<&str> {
+        self.hostname.value().map(|h| h.value.as_str())
+    }
+}
+
+/// A value and where it came from (a file on the node, or the kernel).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourcedValue {
+    pub source: String,
+    pub value: String,
+}
+
+/// `/etc/hosts`, parsed the way the resolver does: `ADDRESS NAME...` lines,
+/// `#` comments; lines that are neither are skipped (and counted).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostsFile {
+    pub path: String,
+    pub entries: Vec<HostsEntry>,
+    /// Line numbers of lines the resolver ignores (no valid address, no name).
+    pub ignored_lines: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostsEntry {
+    /// 1-based line number.
+    pub line: usize,
+    pub address: IpAddr,
+    pub names: Vec<String>,
+}
+
+impl HostsFile {
+    pub fn parse(path: &str, text: &str) -> Self {
+        let mut hosts = HostsFile { path: path.to_string(), ..Default::default() };
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            let content = raw.split('#').next().unwrap_or_default().trim_start_matches('\u{feff}');
+            let mut words = content.split_whitespace();
+            let Some(first) = words.next() else { continue };
+            let names: Vec<String> = words.map(String::from).collect();
+            match first.parse::<IpAddr>() {
+                Ok(address) if !names.is_empty() => hosts.entries.push(HostsEntry { line, address, names }),
+                _ => hosts.ignored_lines.push(line),
+            }
+        }
+        hosts
+    }
+
+    /// The entries that name `name` (names compare case-insensitively).
+    pub fn entries_naming<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a HostsEntry> + 'a {
+        let name = name.trim_end_matches('.');
+        self.entries.iter().filter(move |e| e.names.iter().any(|n| n.trim_end_matches('.').eq_ignore_ascii_case(name)))
+    }
+
+    /// The first entry for an address: the one a reverse lookup through the
+    /// hosts file answers with (its first name is the canonical name).
+    pub fn first_entry_for(&self, address: IpAddr) -> Option<&HostsEntry> {
+        self.entries.iter().find(|e| e.address == address)
+    }
+}
+
+/// Which Mesos daemon a `--hostname` flag file configures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MesosDaemon {
+    Master,
+    Slave,
+    Agent,
+}
+
+impl MesosDaemon {
+    const ALL: [MesosDaemon; 3] = [MesosDaemon::Master, MesosDaemon::Slave, MesosDaemon::Agent];
+
+    /// The systemd unit (and /etc directory) of the daemon.
+    pub fn unit(self) -> &'static str {
+        match self {
+            MesosDaemon::Master => "mesos-master",
+            MesosDaemon::Slave => "mesos-slave",
+            MesosDaemon::Agent => "mesos-agent",
+        }
+    }
+
+    fn hostname_file(self) -> &'static str {
+        match self {
+            MesosDaemon::Master => "/etc/mesos-master/hostname",
+            MesosDaemon::Slave => "/etc/mesos-slave/hostname",
+            MesosDaemon::Agent => "/etc/mesos-agent/hostname",
+        }
+    }
+}
+
+/// `/etc/mesos-*/hostname`: mesos-init-wrapper turns each file of that
+/// directory into a flag, here `--hostname=$(cat FILE)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MesosHostnameFile {
+    pub daemon: MesosDaemon,
+    pub path: String,
+    pub value: String,
+}
+
+/// One Flink installation (or configuration directory) on the node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlinkInstall {
+    /// The `flink-conf.yaml` read, as a path on the node.
+    pub conf: String,
+    /// `jobmanager.rpc.address`, when set.
+    pub rpc_address: Option<YamlEntry>,
+    pub version: Option<Version>,
+    /// What the version was read from (`/opt/flink/lib/flink-dist_2.11-1.2.0.jar`).
+    pub version_source: Option<String>,
+}
+
+/// One `key: value` line of a flat YAML file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct YamlEntry {
+    /// 1-based line number.
+    pub line: usize,
+    pub key: String,
+    pub value: String,
+}
+
+/// Parses the flat `key: value` YAML of `flink-conf.yaml` as Flink 1.x does
+/// (one setting per line, split at the first `": "`), plus YAML's comment
+/// and quoting rules. Lines that are not settings are skipped.
+pub fn parse_flat_yaml(text: &str) -> Vec<YamlEntry> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(index, raw)| {
+            let content = strip_yaml_comment(raw.trim_start_matches('\u{feff}')).trim();
+            let (key, value) = content.split_once(": ").or_else(|| content.strip_suffix(':').map(|k| (k, "")))?;
+            let (key, value) = (unquote_yaml(key.trim()), unquote_yaml(value.trim()));
+            (!key.is_empty() && !value.is_empty()).then(|| YamlEntry { line: index + 1, key, value })
+        })
+        .collect()
+}
+
+/// The last setting of `key` (later lines override earlier ones, as in Flink).
+pub fn yaml_get<'a>(entries: &'a [YamlEntry], key: &str) -> Option<&'a YamlEntry> {
+    entries.iter().rev().find(|e| e.key == key)
+}
+
+/// Cuts a `#` comment: one that starts the line or follows white space,
+/// outside quotes.
+fn strip_yaml_comment(line: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut previous_is_space = true;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '#') if previous_is_space => return &line[..i],
+            (None, '"' | '\'') if previous_is_space || line[..i].trim_end().ends_with(':') => quote = Some(c),
+            (Some(open), _) if c == open => quote = None,
+            _ => {}
+        }
+        previous_is_space = c.is_whitespace();
+    }
+    line
+}
+
+/// Removes one pair of matching surrounding quotes; `''` inside single
+/// quotes is one `'` in YAML.
+fn unquote_yaml(text: &str) -> String {
+    let quoted = |q: char| text.len() >= 2 && text.starts_with(q) && text.ends_with(q);
+    if quoted('\'') {
+        text[1..text.len() - 1].replace("''", "'")
+    } else if quoted('"') {
+        text[1..text.len() - 1].to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// `flink-dist_2.11-1.2.0.jar` (or `flink-dist-1.15.0.jar`) -> 1.2.0.
+pub fn version_from_dist_jar(file_name: &str) -> Option<Version> {
+    let rest = file_name.strip_prefix("flink-dist")?.strip_suffix(".jar")?;
+    let rest = match rest.strip_prefix('_') {
+        Some(scala_and_version) => scala_and_version.split_once('-')?.1,
+        None => rest.strip_prefix('-')?,
+    };
+    rest.parse().ok()
+}
+
+/// `flink-1.2.0` (or `flink-1.2.0-bin-hadoop27`) -> 1.2.0.
+pub fn version_from_dir_name(dir_name: &str) -> Option<Version> {
+    dir_name.strip_prefix("flink-")?.parse().ok()
+}
+
+pub(crate) async fn gather(g: &Gatherer) -> Fact<NodeFacts> {
+    let cfg = g.cfg.clone();
+    // Plain blocking file reads: keep them off the async workers.
+    match tokio::task::spawn_blocking(move || read_node(&cfg)).await {
+        Ok(facts) => Fact::observed(facts),
+        Err(e) => Fact::failed(format!("reading the node's files failed: {e}")),
+    }
+}
+
+fn read_node(cfg: &Config) -> NodeFacts {
+    let mut unreadable = Vec::new();
+    let mesos_hostnames = MesosDaemon::ALL
+        .into_iter()
+        .filter_map(|daemon| {
+            let path = daemon.hostname_file();
+            let value = read_or_note(cfg, path, &mut unreadable)?.trim().to_string();
+            (!value.is_empty()).then(|| MesosHostnameFile { daemon, path: path.to_string(), value })
+        })
+        .collect();
+    let flink = find_flink_installs(cfg, &mut unreadable);
+    NodeFacts {
+        hostname: if cfg.live() { kernel_hostname() } else { etc_hostname(cfg) },
+        hosts: read_hosts(cfg),
+        primary_address: cfg.live().then(primary_address).flatten(),
+        mesos_hostnames,
+        flink,
+        unreadable,
+    }
+}
+
+/// A file's text; `None` when absent or unreadable (then noted).
+fn read_or_note(cfg: &Config, path: &str, unreadable: &mut Vec<String>) -> Option<String> {
+    read_node_file(cfg, path).unwrap_or_else(|e| {
+        unreadable.push(e);
         None
+    })
+}
+
+fn kernel_hostname() -> Fact<SourcedValue> {
+    let name = gethostname::gethostname().to_string_lossy().trim().to_string();
+    if name.is_empty() {
+        return Fact::failed("the kernel host name is empty");
+    }
+    Fact::observed(SourcedValue { source: "kernel host name".into(), value: name })
+}
+
+/// The first line that is neither empty nor a comment, as systemd reads it.
+fn etc_hostname(cfg: &Config) -> Fact<SourcedValue> {
+    let shown = cfg.node_path("/etc/hostname").display().to_string();
+    match read_node_file(cfg, "/etc/hostname") {
+        Err(e) => Fact::failed(e),
+        Ok(None) => Fact::unavailable(format!("{shown} does not exist: this node's host name is unknown")),
+        Ok(Some(text)) => match text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')) {
+            Some(name) => Fact::observed(SourcedValue { source: "/etc/hostname".into(), value: name.to_string() }),
+            None => Fact::failed(format!("{shown} holds no host name")),
+        },
+    }
+}
+
+fn read_hosts(cfg: &Config) -> Fact<HostsFile> {
+    match read_node_file(cfg, "/etc/hosts") {
+        Err(e) => Fact::failed(e),
+        Ok(None) => Fact::unavailable(format!("{} does not exist", cfg.node_path("/etc/hosts").display())),
+        Ok(Some(text)) => Fact::observed(HostsFile::parse("/etc/hosts", &text)),
+    }
+}
+
+/// The local address of the default route. Connecting a UDP socket sends
+/// nothing; it only asks the kernel which source address it would use.
+fn primary_address() -> Option<IpAddr> {
+    let probe = |bind: IpAddr, documentation_peer: IpAddr| {
+        let socket = UdpSocket::bind((bind, 0)).ok()?;
+        socket.connect((documentation_peer, 9)).ok()?;
+        socket.local_addr().ok().map(|a| a.ip()).filter(|ip| !ip.is_unspecified() && !ip.is_loopback())
+    };
+    probe(Ipv4Addr::UNSPECIFIED.into(), Ipv4Addr::new(192, 0, 2, 1).into())
+        .or_else(|| probe(Ipv6Addr::UNSPECIFIED.into(), "2001:db8::1".parse::<Ipv6Addr>().ok()?.into()))
+}
+
+/// Where Flink installations usually live: (parent directory, whether its
+/// `flink*` children are installations or home directories holding them).
+const FLINK_PARENTS: [(&str, bool); 4] = [("/opt", false), ("/usr/local", false), ("/usr/lib", false), ("/home", true)];
+
+/// A candidate Flink configuration: its `flink-conf.yaml` and the
+/// installation directory it belongs to (unknown for `/etc/flink`).
+struct Candidate {
+    conf: String,
+    home: Option<String>,
+}
+
+fn find_flink_installs(cfg: &Config, unreadable: &mut Vec<String>) -> Vec<FlinkInstall> {
+    let mut seen = BTreeSet::new();
+    flink_candidates(cfg)
+        .into_iter()
+        .filter_map(|c| {
+            let text = read_or_note(cfg, &c.conf, unreadable)?;
+            // One installation reached through a symlink is still one.
+            let real = std::fs::canonicalize(cfg.node_path(&c.conf)).unwrap_or_else(|_| cfg.node_path(&c.conf));
+            seen.insert(real).then(|| flink_install(cfg, c, &text))
+        })
+        .collect()
+}
+
+fn flink_candidates(cfg: &Config) -> Vec<Candidate> {
+    let mut candidates: Vec<Candidate> = ["/etc/flink/flink-conf.yaml", "/etc/flink/conf/flink-conf.yaml"]
+        .into_iter()
+        .map(|conf| Candidate { conf: conf.into(), home: None })
+        .collect();
+    let mut homes = Vec::new();
+    for (parent, holds_users) in FLINK_PARENTS {
+        homes.extend(children(cfg, parent, "flink"));
+        if holds_users {
+            for user in children(cfg, parent, "") {
+                homes.extend(children(cfg, &user, "flink"));
+            }
+        }
+    }
+    if cfg.live()
+        && let Some(home) = std::env::var_os("FLINK_HOME")
+    {
+        homes.push(home.to_string_lossy().trim_end_matches('/').to_string());
+    }
+    candidates.extend(
+        homes.into_iter().map(|home| Candidate { conf: format!("{home}/conf/flink-conf.yaml"), home: Some(home) }),
+    );
+    candidates
+}
+
+/// Directories under `parent` (a path on the node) whose names start with
+/// `prefix`, as paths on the node, sorted.
+fn children(cfg: &Config, parent: &str, prefix: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(cfg.node_path(parent)) else { return Vec::new() };
+    let mut found: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().to_str().map(String::from))
+        .filter(|name| name.starts_with(prefix))
+        .map(|name| format!("{}/{name}", parent.trim_end_matches('/')))
+        .collect();
+    found.sort();
+    found
+}
+
+fn flink_install(cfg: &Config, candidate: Candidate, conf_text: &str) -> FlinkInstall {
+    let entries = parse_flat_yaml(conf_text);
+    let (version, version_source) = match candidate.home.as_deref().and_then(|home| flink_version(cfg, home)) {
+        Some((version, source)) => (Some(version), Some(source)),
+        None => (None, None),
+    };
+    FlinkInstall {
+        conf: candidate.conf,
+        rpc_address: yaml_get(&entries, "jobmanager.rpc.address").cloned(),
+        version,
+        version_source,
+    }
+}
+
+/// The version of the installation at `home`: from its distribution jar,
+/// else from the directory's name.
+fn flink_version(cfg: &Config, home: &str) -> Option<(Version, String)> {
+    let lib = format!("{home}/lib");
+    let from_jar = std::fs::read_dir(cfg.node_path(&lib)).ok().and_then(|entries| {
+        let mut jars: Vec<String> =
+            entries.flatten().filter_map(|e| e.file_name().to_str().map(String::from)).collect();
+        jars.sort();
+        jars.iter().find_map(|jar| version_from_dist_jar(jar).map(|v| (v, format!("{lib}/{jar}"))))
+    });
+    from_jar.or_else(|| {
+        let name = PathBuf::from(home).file_name()?.to_str()?.to_string();
+        version_from_dir_name(&name).map(|v| (v, format!("directory name {home}")))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_file_tolerates_comments_and_odd_lines() {
+        let text = "\u{feff}127.0.0.1\tlocalhost\n# comment\n127.0.1.1 SZV1000265118.example.com SZV1000265118 # debian\n\
+                    not-an-address foo\n10.0.0.5\n::1 ip6-localhost\n\n10.0.0.5 szv1000265118\n";
+        let hosts = HostsFile::parse("/etc/hosts", text);
+        assert_eq!(hosts.entries.len(), 4);
+        assert_eq!(hosts.ignored_lines, vec![4, 5]);
+        let naming: Vec<usize> = hosts.entries_naming("szv1000265118.").map(|e| e.line).collect();
+        assert_eq!(naming, vec![3, 8]);
+        assert_eq!(hosts.entries[1].names, vec!["SZV1000265118.example.com", "SZV1000265118"]);
+        assert_eq!(hosts.first_entry_for("10.0.0.5".parse().unwrap()).unwrap().line, 8);
+        assert!(hosts.first_entry_for("10.9.9.9".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn flat_yaml_settings_comments_and_quotes() {
+        let text = "# Flink\njobmanager.rpc.address: SZV1000265118\njobmanager.rpc.port: 6123   # rpc\n\
+                    \n  indented.key: 'it''s'\nquoted: \"a # not a comment\"\nurl: http://h#frag\n\
+                    no-space:value\nempty:\n: novalue\njobmanager.rpc.address: \"Override\" # later wins\r\n";
+        let entries = parse_flat_yaml(text);
+        let get = |k: &str| yaml_get(&entries, k).map(|e| e.value.as_str());
+        assert_eq!(get("jobmanager.rpc.port"), Some("6123"));
+        assert_eq!(get("indented.key"), Some("it's"));
+        assert_eq!(get("quoted"), Some("a # not a comment"));
+        assert_eq!(get("url"), Some("http://h#frag"));
+        assert_eq!(get("no-space:value"), None);
+        assert_eq!(get("empty"), None);
+        let rpc = yaml_get(&entries, "jobmanager.rpc.address").unwrap();
+        assert_eq!((rpc.line, rpc.value.as_str()), (11, "Override"));
+    }
+
+    #[test]
+    fn flink_versions_from_jar_and_directory_names() {
+        assert_eq!(version_from_dist_jar("flink-dist_2.11-1.2.0.jar"), Some(Version::new(1, 2, 0)));
+        assert_eq!(version_from_dist_jar("flink-dist-1.15.4.jar"), Some(Version::new(1, 15, 4)));
+        assert_eq!(version_from_dist_jar("flink-dist_2.11-1.3-SNAPSHOT.jar"), Some(Version::new(1, 3, 0)));
+        assert_eq!(version_from_dist_jar("flink-python_2.11-1.2.0.jar"), None);
+        assert_eq!(version_from_dist_jar("flink-dist_2.11.jar"), None);
+        assert_eq!(version_from_dir_name("flink-1.2.0"), Some(Version::new(1, 2, 0)));
+        assert_eq!(version_from_dir_name("flink-1.4.2-bin-hadoop27"), Some(Version::new(1, 4, 2)));
+        assert_eq!(version_from_dir_name("flink"), None);
+        assert_eq!(version_from_dir_name("flink-current"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(text in "\\PC*") {
+            let _ = parse_flat_yaml(&text);
+            let _ = HostsFile::parse("/etc/hosts", &text);
+            let _ = version_from_dist_jar(&text);
+        }
     }
 }
