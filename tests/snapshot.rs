@@ -1,0 +1,101 @@
+//! `collect` + `check --from` give the same verdicts as a direct run, and a
+//! snapshot never holds the credentials it was collected with.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn clusterdoc(cwd: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("clusterdoc").unwrap();
+    cmd.current_dir(cwd);
+    for var in ["MESOS_MASTER", "MARATHON_URL", "MARATHON_ZK", "FLINK_URL", "CLUSTERDOC_CONFIG", "NO_COLOR"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// A node image with several problems clusterdoc knows: an upper-case host
+/// name, a loopback host-name line, Mesos units enabled with Restart=always
+/// next to the cluster scripts, firewalld enabled with the default zone.
+fn broken_node(root: &Path) {
+    let write = |path: &str, text: &str| {
+        let full = root.join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, text).unwrap();
+    };
+    write("/etc/hostname", "SZV1000265118\n");
+    write("/etc/hosts", "127.0.0.1 localhost\n127.0.1.1 SZV1000265118\n");
+    write("/etc/mesos-master/hostname", "SZV1000265118\n");
+    write(
+        "/usr/lib/systemd/system/mesos-master.service",
+        "[Unit]\nDescription=Mesos Master\n\n[Service]\nExecStart=/usr/bin/mesos-init-wrapper master\nRestart=always\nRestartSec=20\n\n[Install]\nWantedBy=multi-user.target\n",
+    );
+    let wants = root.join("etc/systemd/system/multi-user.target.wants");
+    std::fs::create_dir_all(&wants).unwrap();
+    std::os::unix::fs::symlink("/usr/lib/systemd/system/mesos-master.service", wants.join("mesos-master.service"))
+        .unwrap();
+    write("/usr/sbin/mesos-stop-cluster.sh", "#!/bin/sh\n");
+    write("/usr/etc/mesos/masters", "szv1000265118\n");
+    write("/etc/firewalld/firewalld.conf", "DefaultZone=public\n");
+}
+
+fn verdicts(report: &Value) -> Vec<(String, String, Vec<Value>)> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+                c["findings"].as_array().unwrap().clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn replaying_a_snapshot_gives_the_same_verdicts() {
+    let root = tempfile::tempdir().unwrap();
+    broken_node(root.path());
+    let mut target: Vec<std::ffi::OsString> = vec!["--root".into(), root.path().into()];
+    target.extend(
+        [
+            "--marathon",
+            "http://admin:s3cret-pass@127.0.0.1:9",
+            "--role",
+            "master",
+            "--timeout",
+            "300ms",
+            "--deadline",
+            "10s",
+        ]
+        .map(Into::into),
+    );
+    let direct = clusterdoc(root.path()).arg("check").args(&target).args(["--format", "json"]).output().unwrap();
+    let direct_report: Value = serde_json::from_slice(&direct.stdout).unwrap();
+
+    let snapshot_file = root.path().join("snap.json");
+    clusterdoc(root.path()).arg("collect").args(&target).arg("-o").arg(&snapshot_file).assert().success();
+    let snapshot = std::fs::read_to_string(&snapshot_file).unwrap();
+    assert!(!snapshot.contains("s3cret-pass"), "the snapshot holds a password");
+    assert!(snapshot.contains("\"collected_at\""));
+
+    let replay =
+        clusterdoc(root.path()).args(["check", "--format", "json", "--from"]).arg(&snapshot_file).output().unwrap();
+    let replay_report: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(verdicts(&replay_report), verdicts(&direct_report));
+    assert_eq!(replay.status.code(), direct.status.code());
+    assert_eq!(direct_report["status"], "fail", "the broken node must fail: {direct_report:#}");
+}
+
+#[test]
+fn a_snapshot_that_is_not_one_is_a_clear_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.json");
+    std::fs::write(&file, "{\"facts\": 3}").unwrap();
+    let out = clusterdoc(dir.path()).args(["check", "--from"]).arg(&file).assert().code(3);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("x.json") && stderr.contains("not a clusterdoc snapshot"), "{stderr}");
+}

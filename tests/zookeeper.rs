@@ -1,0 +1,524 @@
+//! `zk.quorum` and `zk.marathon-reuse` end to end: the clusterdoc binary
+//! against real ZooKeeper servers, seeded with the bytes and election nodes
+//! each Marathon version writes (ephemeral nodes held by this test's session).
+
+#[path = "support/zk.rs"]
+mod zk;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use zk::{Ensemble, ZkServer, free_ports};
+use zookeeper_client as zkc;
+
+// ---------------------------------------------------------------------------
+// Running clusterdoc and reading its JSON report
+// ---------------------------------------------------------------------------
+
+struct Run {
+    exit: i32,
+    report: Value,
+}
+
+async fn clusterdoc(args: &[&str]) -> Run {
+    let cwd = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_clusterdoc"))
+        .args(["check", "--only", "zk.", "--format", "json"])
+        .args(args)
+        .current_dir(cwd.path())
+        .env_remove("MARATHON_ZK")
+        .env_remove("MARATHON_URL")
+        .env_remove("MESOS_MASTER")
+        .env_remove("CLUSTERDOC_CONFIG")
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .expect("run clusterdoc");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "clusterdoc {args:?} printed no JSON report ({e})\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    Run { exit: output.status.code().expect("exit code"), report }
+}
+
+impl Run {
+    fn check(&self, id: &str) -> &Value {
+        self.report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no {id} in {:#}", self.report))
+    }
+
+    /// The check's status, asserted, and the check for further assertions.
+    fn expect(&self, id: &str, status: &str) -> &Value {
+        let check = self.check(id);
+        assert_eq!(check["status"], status, "{id}: {check:#}");
+        check
+    }
+}
+
+/// The finding with this status whose message contains `part`.
+fn finding<'a>(check: &'a Value, status: &str, part: &str) -> &'a Value {
+    check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["status"] == status && f["message"].as_str().unwrap().contains(part))
+        .unwrap_or_else(|| panic!("no {status} finding saying {part:?} in {check:#}"))
+}
+
+fn assert_evidence(finding: &Value, part: &str) {
+    let evidence = finding["evidence"].as_array().unwrap();
+    assert!(evidence.iter().any(|e| e.as_str().unwrap().contains(part)), "no evidence {part:?} in {finding:#}");
+}
+
+fn assert_fix(finding: &Value, command: &str, risk: &str) {
+    let fixes = finding["remediation"].as_array().unwrap();
+    assert!(
+        fixes.iter().any(|r| r["command"].as_str().unwrap().contains(command) && r["risk"] == risk),
+        "no {risk} fix {command:?} in {finding:#}"
+    );
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    free_ports(1)[0]
+}
+
+/// `zk.` checks against one path, with Marathon named but absent so only the
+/// expected version (if any) says what is deployed.
+async fn reuse(server: &ZkServer, path: &str, expect: Option<&str>) -> Run {
+    let zk_url = format!("zk://{}{path}", server.address());
+    let marathon = format!("http://127.0.0.1:{}", closed_port());
+    let mut args = vec!["--zk", &zk_url, "--marathon", &marathon];
+    if let Some(version) = expect {
+        args.extend(["--expect-marathon-version", version]);
+    }
+    clusterdoc(&args).await
+}
+
+/// A Marathon on loopback that answers `/v2/info` with the upstream 1.4.13
+/// example (version 1.4.8) and 404 to everything else.
+fn marathon_1_4() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request_line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let _ = reader.read_line(&mut request_line);
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let (status, body) = if request_line.starts_with("GET /v2/info ") {
+                ("200 OK", include_str!("fixtures/zookeeper/marathon-v1.4.13-info.json"))
+            } else {
+                ("404 Not Found", "{}")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+// ---------------------------------------------------------------------------
+// Seeding ZooKeeper as Marathon does
+// ---------------------------------------------------------------------------
+
+/// The storage version node as Marathon's protobuf-java writes it:
+/// `ZKStoreEntry { name = "internal:storage:version", uuid = <UUID text>,
+/// value = <StorageVersion>, compressed = false }`, fields in tag order.
+fn store_entry(storage_version: &[u8]) -> Vec<u8> {
+    let name = b"internal:storage:version";
+    let uuid = b"7d0c61b4-5b0e-4b8e-a3f1-6a0f1f0e2c9d";
+    let mut bytes = vec![0x0a, name.len() as u8];
+    bytes.extend_from_slice(name);
+    bytes.extend_from_slice(&[0x12, uuid.len() as u8]);
+    bytes.extend_from_slice(uuid);
+    bytes.extend_from_slice(&[0x1a, storage_version.len() as u8]);
+    bytes.extend_from_slice(storage_version);
+    bytes.extend_from_slice(&[0x20, 0x00]);
+    bytes
+}
+
+/// `StorageVersion` messages: major = 1, minor = 2, patch = 3 (varints), format = 4.
+const V1_1_10: &[u8] = &[0x08, 1, 0x10, 1, 0x18, 10];
+const V1_3_8: &[u8] = &[0x08, 1, 0x10, 3, 0x18, 8];
+const V1_4_13_PERSISTENCE: &[u8] = &[0x08, 1, 0x10, 4, 0x18, 13, 0x20, 1];
+const V1_6_0_PERSISTENCE: &[u8] = &[0x08, 1, 0x10, 6, 0x18, 0, 0x20, 1];
+/// Marathon 1.8 stores 18.200.0 (200 is the varint c8 01).
+const V18_200_0_PERSISTENCE: &[u8] = &[0x08, 18, 0x10, 0xc8, 0x01, 0x18, 0, 0x20, 1];
+
+/// A session of the test's own: writes the seed and holds the ephemeral
+/// election nodes for as long as it lives.
+struct Seeder {
+    client: zkc::Client,
+}
+
+impl Seeder {
+    async fn connect(server: &ZkServer) -> Seeder {
+        let client = zkc::Client::connector()
+            .with_session_timeout(Duration::from_secs(20))
+            .connect(&server.address())
+            .await
+            .expect("test session");
+        Seeder { client }
+    }
+
+    async fn create(&self, path: &str, data: &[u8], mode: zkc::CreateMode) -> String {
+        let parent = &path[..path.rfind('/').unwrap()];
+        if !parent.is_empty() {
+            let dir = zkc::CreateMode::Persistent.with_acls(zkc::Acls::anyone_all());
+            self.client.mkdir(parent, &dir).await.unwrap_or_else(|e| panic!("mkdir {parent}: {e}"));
+        }
+        let options = mode.with_acls(zkc::Acls::anyone_all());
+        let (_, sequence) =
+            self.client.create(path, data, &options).await.unwrap_or_else(|e| panic!("create {path}: {e}"));
+        match mode {
+            zkc::CreateMode::EphemeralSequential | zkc::CreateMode::PersistentSequential => format!("{path}{sequence}"),
+            _ => path.to_string(),
+        }
+    }
+
+    async fn put(&self, path: &str, data: &[u8]) {
+        self.create(path, data, zkc::CreateMode::Persistent).await;
+    }
+
+    /// A live candidate: an ephemeral(-sequential) node with `host:port` data.
+    async fn candidate(&self, path: &str, host_port: &str) -> String {
+        let mode = if path.ends_with('-') || path.ends_with('_') {
+            zkc::CreateMode::EphemeralSequential
+        } else {
+            zkc::CreateMode::Ephemeral
+        };
+        self.create(path, host_port.as_bytes(), mode).await
+    }
+
+    /// Marathon <= 1.3: flat `kind:id` entries in `state`.
+    async fn flat_state(&self, root: &str, version: &[u8]) {
+        self.put(&format!("{root}/state/internal:storage:version"), &store_entry(version)).await;
+        for entry in ["app:/flink/flink1", "group:root", "task:flink_flink1.1f3c2b1a", "framework:id"] {
+            self.put(&format!("{root}/state/{entry}"), b"\x0a\x04seed").await;
+        }
+    }
+
+    /// Marathon 1.4+: category directories in `state`.
+    async fn nested_state(&self, root: &str, version: &[u8]) {
+        self.put(&format!("{root}/state/internal:storage:version"), &store_entry(version)).await;
+        for entry in ["apps/1f/flink_flink1/2017-03-01T10:00:00.000Z", "group/root", "framework-id/id", "instance/2a"] {
+            self.put(&format!("{root}/state/{entry}"), b"\x0a\x04seed").await;
+        }
+    }
+
+    /// 1.1: twitter-commons candidate `member_<seq>` under `leader`.
+    async fn marathon_1_1(&self, root: &str) {
+        self.flat_state(root, V1_1_10).await;
+        self.candidate(&format!("{root}/leader/member_"), "m1.example:8080").await;
+    }
+
+    /// 1.3: Curator latch, plus the tombstones its leader writes into `leader`.
+    async fn marathon_1_3(&self, root: &str) {
+        self.flat_state(root, V1_3_8).await;
+        self.curator_latch(root, "m3.example:8080").await;
+        self.candidate(&format!("{root}/leader/member_-00000000"), "m3.example:8080").await;
+        self.candidate(&format!("{root}/leader/member_-1"), "m3.example:8080").await;
+    }
+
+    async fn curator_latch(&self, root: &str, host_port: &str) {
+        self.candidate(&format!("{root}/leader-curator/_c_6f1d7b9e-3a52-4c1e-9c55-0c2f8e0b7a11-latch-"), host_port)
+            .await;
+    }
+
+    /// 1.4 and later: nested state, Curator latch.
+    async fn marathon_nested(&self, root: &str, version: &[u8], host_port: &str) {
+        self.nested_state(root, version).await;
+        self.curator_latch(root, host_port).await;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// zk.marathon-reuse
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_versions_against_the_version_being_deployed() {
+    let server = ZkServer::standalone("srvr,mntr,ruok");
+    let seed = Seeder::connect(&server).await;
+    seed.marathon_1_1("/v11/marathon").await;
+    seed.marathon_1_3("/v13/marathon").await;
+    seed.marathon_nested("/v14/marathon", V1_4_13_PERSISTENCE, "m4.example:8080").await;
+    seed.marathon_nested("/v16/marathon", V1_6_0_PERSISTENCE, "m6.example:8080").await;
+    seed.marathon_nested("/v18/marathon", V18_200_0_PERSISTENCE, "m8.example:8080").await;
+    seed.put("/empty/marathon/leader-curator", b"").await;
+    let delete = format!("zkCli.sh -server {} deleteall", server.address());
+
+    // No path, or only empty directories: a fresh start.
+    let run = reuse(&server, "/fresh/marathon", Some("1.8.0")).await;
+    assert!(run.expect("zk.marathon-reuse", "pass")["reason"].as_str().unwrap().contains("fresh path"));
+    let quorum = run.expect("zk.quorum", "warn");
+    let standalone = finding(quorum, "warn", "standalone server: no high availability");
+    assert_evidence(standalone, "Mode: standalone");
+    assert_eq!(run.exit, 1);
+    reuse(&server, "/empty/marathon", Some("1.8.0")).await.expect("zk.marathon-reuse", "pass");
+
+    // The same release line: pass, whatever the patch level.
+    for (path, deployed) in [
+        ("/v11/marathon", "1.1.10"),
+        ("/v13/marathon", "1.3.13"),
+        ("/v14/marathon", "1.4.13"),
+        ("/v16/marathon", "1.6.322"),
+        ("/v18/marathon", "1.8.194"),
+    ] {
+        let run = reuse(&server, path, Some(deployed)).await;
+        let check = run.expect("zk.marathon-reuse", "pass");
+        assert!(check["findings"].as_array().unwrap().is_empty(), "{path} {deployed}: {check:#}");
+    }
+
+    // Stored newer than deployed: Marathon refuses to downgrade.
+    let run = reuse(&server, "/v18/marathon", Some("1.6.0")).await;
+    let check = run.expect("zk.marathon-reuse", "fail");
+    let newer = finding(check, "fail", "newer than 1.6.0 being deployed");
+    assert_evidence(
+        newer,
+        "/v18/marathon/state/internal:storage:version: 18.200.0 (Marathon 1.8, PERSISTENCE_STORE format)",
+    );
+    assert_evidence(newer, "--expect-marathon-version 1.6.0");
+    assert_fix(newer, &format!("marathon --zk zk://{}/v18/marathon-1.6", server.address()), "safe");
+    assert_fix(newer, "zkCli.sh -server", "safe");
+    assert_fix(newer, &format!("{delete} /v18/marathon"), "destructive");
+    assert_eq!(run.exit, 2);
+    let run = reuse(&server, "/v13/marathon", Some("1.1.10")).await;
+    finding(run.expect("zk.marathon-reuse", "fail"), "fail", "holds data of Marathon 1.3, newer than 1.1.10");
+
+    // Deployed needs a newer starting point than stored: name the steps.
+    let run = reuse(&server, "/v11/marathon", Some("1.5.0")).await;
+    let check = run.expect("zk.marathon-reuse", "fail");
+    let steps = finding(check, "fail", "needs at least 1.4.0 in the PERSISTENCE_STORE format");
+    assert!(steps["message"].as_str().unwrap().contains("upgrade through 1.3, 1.4 first"), "{steps:#}");
+    assert_evidence(steps, "1.1.10 (Marathon 1.1, LEGACY format)");
+    assert_fix(steps, &format!("{delete} /v11/marathon"), "destructive");
+    // ...and the live 1.1 candidate would keep a leader beside 1.5's.
+    let election = finding(check, "fail", "live twitter-commons candidate(s) while Marathon 1.5");
+    assert_evidence(election, "/v11/marathon/leader/member_0000000000: m1.example:8080 (ephemeral, session 0x");
+    assert_fix(election, "sudo systemctl stop marathon", "disruptive");
+    let run = reuse(&server, "/v14/marathon", Some("1.8.0")).await;
+    let steps = finding(run.expect("zk.marathon-reuse", "fail"), "fail", "needs at least 1.6.0");
+    assert!(steps["message"].as_str().unwrap().contains("upgrade through 1.5, 1.6, 1.7 first"), "{steps:#}");
+
+    // Stored older and the upgrade supported: migrated in place.
+    for (path, deployed, from) in [
+        ("/v11/marathon", "1.3.13", "Marathon 1.1"),
+        ("/v13/marathon", "1.4.1", "Marathon 1.3"),
+        ("/v14/marathon", "1.7.0", "Marathon 1.4"),
+        ("/v16/marathon", "1.10.0", "Marathon 1.6"),
+        ("/v18/marathon", "1.9.0", "Marathon 1.8"),
+    ] {
+        let run = reuse(&server, path, Some(deployed)).await;
+        let check = run.expect("zk.marathon-reuse", "warn");
+        let upgrade = finding(check, "warn", &format!("will migrate the data of {from} in place"));
+        assert!(upgrade["message"].as_str().unwrap().contains("stop every old instance first"));
+        assert_fix(upgrade, &format!("zkCli.sh -server {} ls -R {path}", server.address()), "safe");
+        assert_fix(upgrade, "sudo systemctl stop marathon", "disruptive");
+    }
+    let run = reuse(&server, "/v14/marathon", Some("1.7.0")).await;
+    let skipping = finding(run.check("zk.marathon-reuse"), "warn", "not to skip releases (1.5, 1.6 lie between)");
+    assert_evidence(skipping, "/v14/marathon/state/internal:storage:version: 1.4.13 (Marathon 1.4, PERSISTENCE_STORE");
+
+    // A snapshot taken now and judged later (with the expectation named then) gives the same verdict.
+    let snapshot = tempfile::NamedTempFile::new().unwrap();
+    let zk_url = format!("zk://{}/v18/marathon", server.address());
+    let marathon = format!("http://127.0.0.1:{}", closed_port());
+    let collected = tokio::process::Command::new(env!("CARGO_BIN_EXE_clusterdoc"))
+        .args(["collect", "--only", "zk.", "--zk", &zk_url, "--marathon", &marathon, "-o"])
+        .arg(snapshot.path())
+        .env_remove("MARATHON_ZK")
+        .env_remove("CLUSTERDOC_CONFIG")
+        .status()
+        .await
+        .unwrap();
+    assert!(collected.success());
+    let replay = clusterdoc(&["--from", snapshot.path().to_str().unwrap(), "--expect-marathon-version", "1.6.0"]).await;
+    let newer = finding(replay.expect("zk.marathon-reuse", "fail"), "fail", "newer than 1.6.0 being deployed");
+    assert_fix(newer, &format!("{delete} /v18/marathon"), "destructive");
+
+    // No version named: the running Marathon's /v2/info says what is deployed.
+    let marathon = marathon_1_4();
+    for (path, status) in [("/v14/marathon", "pass"), ("/v11/marathon", "warn")] {
+        let zk_url = format!("zk://{}{path}", server.address());
+        let run = clusterdoc(&["--zk", &zk_url, "--marathon", &marathon]).await;
+        let check = run.expect("zk.marathon-reuse", status);
+        assert!(check["reason"].as_str().unwrap().contains("deploying 1.4.8"), "{check:#}");
+    }
+    let run = clusterdoc(&["--zk", &format!("zk://{}/v11/marathon", server.address()), "--marathon", &marathon]).await;
+    let upgrade =
+        finding(run.check("zk.marathon-reuse"), "warn", "Marathon 1.4.8 will migrate the data of Marathon 1.1");
+    assert_evidence(upgrade, &format!("Marathon at {marathon} reports version 1.4.8"));
+
+    // No deployed version known (Marathon named but absent): warn, still say what is stored.
+    let run = reuse(&server, "/v16/marathon", None).await;
+    let unknown = finding(run.expect("zk.marathon-reuse", "warn"), "warn", "the version being deployed is not known");
+    assert!(unknown["message"].as_str().unwrap().contains("--expect-marathon-version"));
+    assert_evidence(unknown, "1.6.0 (Marathon 1.6, PERSISTENCE_STORE format)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_elections_interrupted_migration_and_garbage() {
+    // The default 3.5+ whitelist: srvr only.
+    let server = ZkServer::standalone("srvr");
+    let seed = Seeder::connect(&server).await;
+
+    // A 1.1 instance (twitter-commons) and a 1.4 instance (Curator) both live.
+    seed.marathon_nested("/two/marathon", V1_4_13_PERSISTENCE, "new.example:8080").await;
+    seed.candidate("/two/marathon/leader/member_", "old.example:8080").await;
+    let run = reuse(&server, "/two/marathon", Some("1.4.13")).await;
+    let check = run.expect("zk.marathon-reuse", "fail");
+    let both = finding(check, "fail", "live candidates in both leader elections");
+    assert_evidence(both, "/two/marathon/leader/member_0000000000: old.example:8080");
+    assert_evidence(
+        both,
+        "/two/marathon/leader-curator/_c_6f1d7b9e-3a52-4c1e-9c55-0c2f8e0b7a11-latch-0000000000: new.example:8080",
+    );
+    let stop = &both["remediation"][0];
+    assert_eq!(stop["command"], "sudo systemctl stop marathon");
+    assert_eq!(stop["risk"], "disruptive");
+    assert!(stop["note"].as_str().unwrap().contains("old.example"), "{stop:#}");
+    assert_eq!(run.exit, 2);
+    // mntr and ruok refused by the whitelist: reported as such, not as health.
+    let refused = finding(run.expect("zk.quorum", "warn"), "warn", "mntr, ruok refused");
+    assert!(refused["message"].as_str().unwrap().contains("a refusal is not health"));
+    assert_evidence(refused, "mntr is not executed because it is not in the whitelist");
+    assert_fix(refused, "4lw.commands.whitelist=srvr,mntr,ruok", "safe");
+    assert_fix(refused, "sudo systemctl restart zookeeper", "disruptive");
+
+    // Tombstones are not candidates: a 1.3 leader alone passes.
+    seed.marathon_1_3("/tomb/marathon").await;
+    reuse(&server, "/tomb/marathon", Some("1.3.8")).await.expect("zk.marathon-reuse", "pass");
+
+    // An interrupted migration.
+    seed.marathon_nested("/mig/marathon", V1_4_13_PERSISTENCE, "m4.example:8080").await;
+    seed.put("/mig/marathon/state/migration-in-progress", b"").await;
+    let run = reuse(&server, "/mig/marathon", Some("1.4.13")).await;
+    let interrupted = finding(run.expect("zk.marathon-reuse", "fail"), "fail", "a storage migration was interrupted");
+    assert_evidence(interrupted, "/mig/marathon/state/migration-in-progress: present since 20");
+    assert_fix(interrupted, "ls -R /mig/marathon", "safe");
+
+    // Garbage in the version node: an error naming the size, never a pass.
+    seed.nested_state("/junk/marathon", V1_4_13_PERSISTENCE).await;
+    seed.client
+        .set_data("/junk/marathon/state/internal:storage:version", b"\xff\xfe not protobuf", None)
+        .await
+        .unwrap();
+    let run = reuse(&server, "/junk/marathon", Some("1.4.13")).await;
+    let junk = finding(run.expect("zk.marathon-reuse", "error"), "error", "cannot be decoded (15 bytes)");
+    assert_evidence(junk, "internal:storage:version: 15 bytes, not a ZKStoreEntry");
+    assert_evidence(junk, "expected a protobuf ZKStoreEntry whose value is a StorageVersion");
+    assert_fix(junk, "get /junk/marathon/state/internal:storage:version", "safe");
+    assert_eq!(run.exit, 3);
+
+    // Flat entries in a tree whose version says 1.4+: two versions wrote here.
+    seed.flat_state("/mixed/marathon", V1_4_13_PERSISTENCE).await;
+    let run = reuse(&server, "/mixed/marathon", Some("1.4.13")).await;
+    let mixed = finding(run.expect("zk.marathon-reuse", "warn"), "warn", "the state layout does not match");
+    assert_evidence(mixed, "flat layout (Marathon <= 1.3)");
+}
+
+// ---------------------------------------------------------------------------
+// zk.quorum
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_servers_one_leader_then_quorum_lost() {
+    let mut ensemble = Ensemble::start(3);
+    let all = format!("zk://{}/marathon", ensemble.addresses());
+    let run = clusterdoc(&["--skip", "zk.marathon-reuse", "--zk", &all]).await;
+    let check = run.expect("zk.quorum", "pass");
+    let note = check["reason"].as_str().unwrap();
+    assert_eq!(note.matches(" leader").count(), 1, "{note}");
+    assert_eq!(note.matches(" follower").count(), 2, "{note}");
+    assert_eq!(run.exit, 0);
+
+    // Two of three named: clients cannot fail over to the third.
+    let two = format!("zk://{},{}/marathon", ensemble.servers[0].address(), ensemble.servers[1].address());
+    let run = clusterdoc(&["--skip", "zk.marathon-reuse", "--zk", &two]).await;
+    let partial = finding(run.expect("zk.quorum", "warn"), "warn", "the URL names 2 of the 3 voting servers");
+    assert_evidence(partial, "zk_quorum_size 3");
+
+    // Two servers gone: they fail with the cause, the third stops serving.
+    ensemble.servers[0].kill();
+    ensemble.servers[1].kill();
+    ensemble.servers[2].wait_until(Duration::from_secs(20), |a| a.contains("not currently serving"));
+    let run = clusterdoc(&["--skip", "zk.marathon-reuse", "--zk", &all]).await;
+    let check = run.expect("zk.quorum", "fail");
+    for gone in &ensemble.servers[..2] {
+        let down = finding(check, "fail", &format!("ZooKeeper {}: connection refused", gone.address()));
+        assert_fix(down, "sudo systemctl start zookeeper", "disruptive");
+    }
+    let stuck = finding(check, "fail", "running but not serving requests");
+    assert_eq!(stuck["subject"], format!("ZooKeeper {}", ensemble.servers[2].address()));
+    assert_evidence(stuck, "This ZooKeeper instance is not currently serving requests");
+    assert_fix(stuck, "journalctl -u zookeeper", "safe");
+    assert_eq!(run.exit, 2);
+}
+
+// ---------------------------------------------------------------------------
+// Unreachable, silent and implicit targets (no JVM)
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_never_speaks_does_not_hang_the_run() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept and hold every connection without a word.
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().collect();
+        drop(held);
+    });
+    let url = format!("zk://127.0.0.1:{port}/marathon");
+    let marathon = format!("http://127.0.0.1:{}", closed_port());
+    let started = Instant::now();
+    let run = clusterdoc(&["--zk", &url, "--marathon", &marathon, "--timeout", "500ms", "--deadline", "3s"]).await;
+    assert!(started.elapsed() < Duration::from_secs(6), "took {:?}", started.elapsed());
+    let silent = finding(run.expect("zk.quorum", "fail"), "fail", "no answer to srvr within 500ms");
+    assert_fix(silent, "sudo systemctl start zookeeper", "disruptive");
+    let reuse = run.expect("zk.marathon-reuse", "error");
+    assert!(reuse["reason"].as_str().unwrap().contains(&format!("no ZooKeeper server of {url} answers")), "{reuse:#}");
+
+    // A timeout longer than the deadline: the deadline wins.
+    let started = Instant::now();
+    let run = clusterdoc(&["--zk", &url, "--marathon", &marathon, "--timeout", "30s", "--deadline", "2s"]).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    let quorum = run.expect("zk.quorum", "error");
+    assert!(quorum["reason"].as_str().unwrap().contains("deadline"), "{quorum:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_ensemble_that_refuses_fails_an_implicit_one_skips() {
+    let url = format!("zk://127.0.0.1:{}/marathon", closed_port());
+    let marathon = format!("http://127.0.0.1:{}", closed_port());
+    let run = clusterdoc(&["--zk", &url, "--marathon", &marathon]).await;
+    let refused = run.expect("zk.quorum", "fail");
+    finding(refused, "fail", "connection refused");
+    run.expect("zk.marathon-reuse", "error");
+
+    // The implicit default is not probed under --root: skip, saying how to name one.
+    let root = tempfile::tempdir().unwrap();
+    let run = clusterdoc(&["--root", root.path().to_str().unwrap(), "--marathon", &marathon]).await;
+    for id in ["zk.quorum", "zk.marathon-reuse"] {
+        let check = run.expect(id, "skip");
+        assert!(check["reason"].as_str().unwrap().contains("--zk URL or MARATHON_ZK"), "{check:#}");
+    }
+    assert_eq!(run.exit, 0);
+}
