@@ -2,11 +2,12 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::checks::{self, Selection};
-use crate::config::{Config, Role};
+use crate::checks::{self, Check, Selection};
+use crate::config::{Config, ConfigError, FileConfig, Role};
 use crate::report::{self, human::Detail};
 use crate::runner::{self, Source};
 
@@ -29,11 +30,15 @@ pub enum Command {
     List {
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
         format: ListFormat,
+        #[command(flatten)]
+        packs: PackArgs,
     },
     /// What a check looks for, why it matters and how to fix it
     Explain {
         /// A check id, e.g. hostname.case
         id: String,
+        #[command(flatten)]
+        packs: PackArgs,
     },
     /// Gather facts only and write them as a JSON snapshot (secrets redacted)
     Collect(RunArgs),
@@ -66,6 +71,17 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// Where `list` and `explain` find check packs, as `check` does.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PackArgs {
+    /// TOML file whose checks_dir names pack directories
+    #[arg(long, env = "CLUSTERDOC_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Extra check packs
+    #[arg(long, value_name = "DIR")]
+    pub checks_dir: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -153,8 +169,8 @@ pub fn main() -> i32 {
         None => run_checks(&cli.run, false),
         Some(Command::Check(args)) => run_checks(&args, false),
         Some(Command::Collect(args)) => run_checks(&args, true),
-        Some(Command::List { format }) => list(format),
-        Some(Command::Explain { id }) => explain(&id),
+        Some(Command::List { format, packs }) => list(format, &packs),
+        Some(Command::Explain { id, packs }) => explain(&id, &packs),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "clusterdoc", &mut std::io::stdout());
             0
@@ -193,7 +209,8 @@ fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
         Ok(c) => c,
         Err(e) => return fatal(e),
     };
-    let selection = match Selection::new(&args.only, &args.skip) {
+    let catalog = checks::catalog_with_packs(&config.checks_dirs);
+    let selection = match Selection::new(catalog, &args.only, &args.skip) {
         Ok(s) => s,
         Err(e) => return fatal(e),
     };
@@ -312,8 +329,18 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
     })
 }
 
-fn list(format: ListFormat) -> i32 {
-    let catalog = checks::catalog();
+/// The catalog with the packs of the config file's checks_dir and `--checks-dir`.
+fn catalog_of(packs: &PackArgs) -> Result<Vec<Arc<dyn Check>>, ConfigError> {
+    let mut dirs = FileConfig::load(packs.config.as_deref())?.checks_dir.unwrap_or_default();
+    dirs.extend(packs.checks_dir.iter().cloned());
+    Ok(checks::catalog_with_packs(&dirs))
+}
+
+fn list(format: ListFormat, packs: &PackArgs) -> i32 {
+    let catalog = match catalog_of(packs) {
+        Ok(catalog) => catalog,
+        Err(e) => return fatal(e),
+    };
     match format {
         ListFormat::Json => {
             let entries: Vec<serde_json::Value> = catalog.iter().map(|c| c.meta().to_json()).collect();
@@ -324,15 +351,19 @@ fn list(format: ListFormat) -> i32 {
             let width = catalog.iter().map(|c| c.meta().id.len()).max().unwrap_or(0);
             for check in &catalog {
                 let m = check.meta();
-                println!("{:width$}  {:5}  {}  [{}]", m.id, m.severity.as_str(), m.title, m.tags.join(", "));
+                let from = if m.source == "built-in" { String::new() } else { format!("  from {}", m.source) };
+                println!("{:width$}  {:5}  {}  [{}]{from}", m.id, m.severity.as_str(), m.title, m.tags.join(", "));
             }
         }
     }
     0
 }
 
-fn explain(id: &str) -> i32 {
-    let catalog = checks::catalog();
+fn explain(id: &str, packs: &PackArgs) -> i32 {
+    let catalog = match catalog_of(packs) {
+        Ok(catalog) => catalog,
+        Err(e) => return fatal(e),
+    };
     match catalog.iter().find(|c| c.meta().id == id) {
         Some(check) => {
             print!("{}", check.meta().explain_text());

@@ -39,8 +39,10 @@ fn gathering_deadline(start: Instant, deadline: Duration) -> Instant {
     start + deadline - reserve
 }
 
-async fn gather(cfg: &Config, checks: &[Box<dyn Check>], start: Instant) -> Facts {
-    let gatherer = Gatherer::new(Arc::new(cfg.clone()), gathering_deadline(start, cfg.deadline));
+async fn gather(cfg: &Config, checks: &[Arc<dyn Check>], start: Instant) -> Facts {
+    let probes = checks.iter().filter_map(|c| c.pack_probe().cloned()).collect();
+    let gatherer =
+        Gatherer::new(Arc::new(cfg.clone()), gathering_deadline(start, cfg.deadline)).with_pack_probes(probes);
     gatherer.gather(&checks::needs_of(checks)).await
 }
 
@@ -95,7 +97,7 @@ pub async fn run(cfg: &Config, selection: &Selection, source: Source) -> anyhow:
 
 /// Runs one check on a blocking thread, so a check that spins cannot stall the
 /// others, and bounds it by the deadline.
-async fn run_one(check: Box<dyn Check>, facts: Arc<Facts>, deadline: Instant) -> CheckReport {
+async fn run_one(check: Arc<dyn Check>, facts: Arc<Facts>, deadline: Instant) -> CheckReport {
     let (id, title) = (check.meta().id.to_string(), check.meta().title.to_string());
     let began = Instant::now();
     let task = tokio::task::spawn_blocking(move || catch_unwind(AssertUnwindSafe(|| check.run(&facts))));

@@ -7,7 +7,8 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-const IDS: [&str; 13] = [
+/// The built-in checks, then those of the built-in packs (checks/packs/).
+const IDS: [&str; 16] = [
     "hostname.case",
     "hostname.resolution",
     "zk.quorum",
@@ -21,6 +22,9 @@ const IDS: [&str; 13] = [
     "marathon.queue",
     "mesos.leader",
     "flink.taskmanager-orphans",
+    "mesos.agent-disk",
+    "mesos.master-clock-skew",
+    "zk.outstanding-requests",
 ];
 
 /// The binary with an environment that names no target and no config file,
@@ -122,7 +126,11 @@ fn help_and_version_exit_0() {
 fn completions_generate() {
     let dir = tempfile::tempdir().unwrap();
     for shell in ["bash", "zsh", "fish"] {
-        clusterdoc(dir.path()).args(["completions", shell]).assert().success().stdout(predicate::str::contains("clusterdoc"));
+        clusterdoc(dir.path())
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("clusterdoc"));
     }
 }
 
@@ -136,7 +144,7 @@ fn only_and_skip_select_checks_and_families() {
         .assert();
     let doc = json_of(&out.get_output().stdout);
     let ids: Vec<&str> = doc["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["hostname.case", "zk.marathon-reuse"]);
+    assert_eq!(ids, ["hostname.case", "zk.marathon-reuse", "zk.outstanding-requests"]);
 }
 
 #[test]
@@ -213,8 +221,11 @@ fn output_file_receives_the_report() {
 fn target_precedence_and_redaction() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("c.toml");
-    std::fs::write(&file, "marathon = \"http://file:8080\"\nzk = \"zk://file:2181/marathon\"\nmesos = [\"file-m1:5050\"]\n")
-        .unwrap();
+    std::fs::write(
+        &file,
+        "marathon = \"http://file:8080\"\nzk = \"zk://file:2181/marathon\"\nmesos = [\"file-m1:5050\"]\n",
+    )
+    .unwrap();
     let collect = |extra: &[&str], env: &[(&str, &str)]| {
         let mut cmd = clusterdoc(dir.path());
         cmd.args(["collect", "--only", "hostname.case", "--root"]).arg(dir.path()).arg("--config").arg(&file);

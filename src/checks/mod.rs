@@ -10,13 +10,17 @@ mod marathon_port_collision;
 mod marathon_queue;
 mod mesos_leader;
 mod net_reachability;
+mod pack;
 mod ports_local_conflict;
 mod systemd_respawn;
 mod zk_marathon_reuse;
 mod zk_quorum;
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
 
+use crate::facts::packs::PackProbe;
 use crate::facts::{Fact, Facts, Need};
 use crate::report::{Finding, Status};
 
@@ -123,6 +127,11 @@ pub trait Check: Send + Sync {
     /// The fact sources `run` reads; the runner gathers exactly these.
     fn needs(&self) -> &[Need];
     fn run(&self, facts: &Facts) -> Verdict;
+    /// What a pack check looks at: the `packs` source runs the probes of the
+    /// selected checks (built-in checks have none).
+    fn pack_probe(&self) -> Option<&PackProbe> {
+        None
+    }
 }
 
 /// The value of a fact a check cannot judge without: unavailable -> skip,
@@ -134,6 +143,25 @@ pub fn required<'a, T>(fact: &'a Option<Fact<T>>, what: &str) -> Result<&'a T, S
         Some(Fact::Failed { error }) => Err(Stop::Error(error.clone())),
         None => Err(Stop::Error(format!("{what} were not gathered (a snapshot taken with other checks selected?)"))),
     }
+}
+
+/// Findings, unless part of what the check must look at could not be judged
+/// (`undecided`, each with its reason) and nothing failed: a partial look
+/// must not pass, nor merely warn.
+pub fn judged(findings: Vec<Finding>, undecided: Vec<String>, note: impl Into<String>) -> Verdict {
+    if undecided.is_empty() || findings.iter().any(|f| f.status == Status::Fail) {
+        let mut note = note.into();
+        if !undecided.is_empty() {
+            note.push_str(&format!("; not judged: {}", undecided.join("; ")));
+        }
+        return Ok(Judgement::findings(findings, note));
+    }
+    let mut reason = undecided.join("; ");
+    if !findings.is_empty() {
+        let subjects: Vec<&str> = findings.iter().map(|f| f.subject.as_str()).collect();
+        reason.push_str(&format!(" (also found: {})", subjects.join(", ")));
+    }
+    Err(Stop::Error(reason))
 }
 
 /// The reason a check that later issues implement gives until then.
@@ -160,32 +188,48 @@ pub fn catalog() -> Vec<Box<dyn Check>> {
     ]
 }
 
-/// `--only` / `--skip`: ids, or families (`zk.`, `zk*`).
-#[derive(Clone, Debug, Default)]
+/// Every check: the built-ins, then the checks of the packs (built-in packs,
+/// `/etc/clusterdoc/checks.d`, then `pack_dirs`), then `packs.load` if a pack
+/// could not be loaded (see [`pack`]).
+pub fn catalog_with_packs(pack_dirs: &[PathBuf]) -> Vec<Arc<dyn Check>> {
+    let built_in: Vec<Arc<dyn Check>> = catalog().into_iter().map(Arc::from).collect();
+    let taken: Vec<&'static str> = built_in.iter().map(|c| c.meta().id).collect();
+    let packs = pack::load(pack_dirs, &taken);
+    built_in.into_iter().chain(packs).collect()
+}
+
+/// `--only` / `--skip` (ids, or families: `zk.`, `zk*`) over a catalog.
+#[derive(Clone, Default)]
 pub struct Selection {
     only: Vec<String>,
     skip: Vec<String>,
+    catalog: Vec<Arc<dyn Check>>,
 }
 
 impl Selection {
     /// Refuses patterns that match no check: a typo in `--only` must not
     /// turn into a green run of nothing.
-    pub fn new(only: &[String], skip: &[String]) -> Result<Self, String> {
-        let ids: Vec<&str> = catalog().iter().map(|c| c.meta().id).collect();
+    pub fn new(catalog: Vec<Arc<dyn Check>>, only: &[String], skip: &[String]) -> Result<Self, String> {
+        let ids: Vec<&str> = catalog.iter().map(|c| c.meta().id).collect();
         for pattern in only.iter().chain(skip) {
             if !ids.iter().any(|id| matches(pattern, id)) {
-                return Err(format!("no check matches {pattern:?}; known checks: {}", ids.join(", ")));
+                let broken = if ids.contains(&pack::LOAD_ID) {
+                    " (some check packs did not load: see `clusterdoc explain packs.load`)"
+                } else {
+                    ""
+                };
+                return Err(format!("no check matches {pattern:?}; known checks: {}{broken}", ids.join(", ")));
             }
         }
-        Ok(Selection { only: only.to_vec(), skip: skip.to_vec() })
+        Ok(Selection { only: only.to_vec(), skip: skip.to_vec(), catalog })
     }
 
     pub fn selects(&self, id: &str) -> bool {
         (self.only.is_empty() || self.only.iter().any(|p| matches(p, id))) && !self.skip.iter().any(|p| matches(p, id))
     }
 
-    pub fn checks(&self) -> Vec<Box<dyn Check>> {
-        catalog().into_iter().filter(|c| self.selects(c.meta().id)).collect()
+    pub fn checks(&self) -> Vec<Arc<dyn Check>> {
+        self.catalog.iter().filter(|c| self.selects(c.meta().id)).cloned().collect()
     }
 }
 
@@ -199,7 +243,7 @@ fn matches(pattern: &str, id: &str) -> bool {
 }
 
 /// The union of the needs of some checks.
-pub fn needs_of(checks: &[Box<dyn Check>]) -> BTreeSet<Need> {
+pub fn needs_of(checks: &[Arc<dyn Check>]) -> BTreeSet<Need> {
     checks.iter().flat_map(|c| c.needs().iter().copied()).collect()
 }
 
@@ -232,10 +276,11 @@ mod tests {
 
     #[test]
     fn families_and_typos() {
-        let s = Selection::new(&["zk.".into()], &["zk.quorum".into()]).unwrap();
+        let built_in = || catalog().into_iter().map(Arc::from).collect();
+        let s = Selection::new(built_in(), &["zk.".into()], &["zk.quorum".into()]).unwrap();
         let ids: Vec<&str> = s.checks().iter().map(|c| c.meta().id).collect();
         assert_eq!(ids, ["zk.marathon-reuse"]);
-        assert!(Selection::new(&["marathon*".into()], &[]).unwrap().selects("marathon.queue"));
-        assert!(Selection::new(&["zk.quorom".into()], &[]).is_err());
+        assert!(Selection::new(built_in(), &["marathon*".into()], &[]).unwrap().selects("marathon.queue"));
+        assert!(Selection::new(built_in(), &["zk.quorom".into()], &[]).is_err());
     }
 }

@@ -14,6 +14,7 @@ pub mod knowledge;
 pub mod marathon;
 pub mod mesos;
 pub mod node;
+pub mod packs;
 pub mod processes;
 pub mod reach;
 pub mod roles;
@@ -99,6 +100,8 @@ pub enum Need {
     Firewalld,
     Sockets,
     Reach,
+    /// What the selected pack checks look at.
+    Packs,
 }
 
 /// What the run was asked to look at, as recorded in reports and snapshots.
@@ -162,6 +165,7 @@ pub struct Facts {
     pub firewalld: Option<Fact<firewalld::FirewalldFacts>>,
     pub sockets: Option<Fact<sockets::SocketFacts>>,
     pub reach: Option<Fact<reach::ReachFacts>>,
+    pub packs: Option<Fact<packs::PackFacts>>,
 }
 
 /// Gathers facts for one run. Each source is a memoized cell, so a source
@@ -185,6 +189,9 @@ pub struct Gatherer {
     firewalld: OnceCell<Fact<firewalld::FirewalldFacts>>,
     sockets: OnceCell<Fact<sockets::SocketFacts>>,
     reach: OnceCell<Fact<reach::ReachFacts>>,
+    packs: OnceCell<Fact<packs::PackFacts>>,
+    /// The probes of the selected pack checks (see [`Gatherer::with_pack_probes`]).
+    pack_probes: Vec<packs::PackProbe>,
 }
 
 /// Generates the memoized accessor of one fact source.
@@ -216,7 +223,15 @@ impl Gatherer {
             firewalld: OnceCell::new(),
             sockets: OnceCell::new(),
             reach: OnceCell::new(),
+            packs: OnceCell::new(),
+            pack_probes: Vec::new(),
         }
+    }
+
+    /// The probes the `packs` source runs: those of the selected pack checks.
+    pub fn with_pack_probes(mut self, probes: Vec<packs::PackProbe>) -> Self {
+        self.pack_probes = probes;
+        self
     }
 
     accessor!(knowledge, knowledge::Knowledge, knowledge::gather, "check data");
@@ -233,6 +248,7 @@ impl Gatherer {
     accessor!(firewalld, firewalld::FirewalldFacts, firewalld::gather, "firewalld");
     accessor!(sockets, sockets::SocketFacts, sockets::gather, "listening sockets");
     accessor!(reach, reach::ReachFacts, reach::gather, "reachability probes");
+    accessor!(packs, packs::PackFacts, packs::gather, "check packs");
 
     /// The shared HTTP client, built on first use (TLS set-up costs time that
     /// `list` or a node-only run should not pay).
@@ -265,6 +281,7 @@ impl Gatherer {
             Need::Firewalld => drop(self.firewalld().await),
             Need::Sockets => drop(self.sockets().await),
             Need::Reach => drop(self.reach().await),
+            Need::Packs => drop(self.packs().await),
         }
     }
 
@@ -287,6 +304,7 @@ impl Gatherer {
             firewalld: self.firewalld.into_inner(),
             sockets: self.sockets.into_inner(),
             reach: self.reach.into_inner(),
+            packs: self.packs.into_inner(),
         }
     }
 }

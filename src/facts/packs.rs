@@ -1,0 +1,653 @@
+//! Facts: what the selected pack checks (`checks::pack`) look at - TCP ports,
+//! HTTP endpoints, commands, Nagios plugins, systemd units, files and
+//! processes - each fanned out over the run's endpoints when its template
+//! names them (`{zk.servers}`). Also the reading of the pack directories.
+//!
+//! Every look is bounded by `--timeout` and the run's deadline. Programs
+//! (commands, plugins) run with a clean environment in their own process
+//! group, which is killed whole when time is up. Nothing here runs when a
+//! snapshot is replayed: `check --from` judges what `collect` recorded.
+
+mod probe;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use super::systemd::{LiveUnit, UnitFileState};
+use super::{Fact, Gatherer};
+use crate::config::HostPort;
+
+/// A list of the run's endpoints that one declaration can fan out over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointList {
+    MesosMasters,
+    MesosAgents,
+    ZkServers,
+    Marathon,
+    Flink,
+}
+
+impl EndpointList {
+    pub const ALL: [EndpointList; 5] = [
+        EndpointList::MesosMasters,
+        EndpointList::MesosAgents,
+        EndpointList::ZkServers,
+        EndpointList::Marathon,
+        EndpointList::Flink,
+    ];
+
+    /// The name a template uses: `{mesos.masters}`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EndpointList::MesosMasters => "mesos.masters",
+            EndpointList::MesosAgents => "mesos.agents",
+            EndpointList::ZkServers => "zk.servers",
+            EndpointList::Marathon => "marathon",
+            EndpointList::Flink => "flink",
+        }
+    }
+
+    /// How a user names the endpoints of this list.
+    fn flag(self) -> &'static str {
+        match self {
+            EndpointList::MesosMasters | EndpointList::MesosAgents => "--mesos URL",
+            EndpointList::ZkServers => "--zk URL",
+            EndpointList::Marathon => "--marathon URL",
+            EndpointList::Flink => "--flink URL",
+        }
+    }
+}
+
+/// Which part of an endpoint a placeholder stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    /// `host:port`
+    Address,
+    Host,
+    Port,
+    /// `http://host:port` (with the credentials the user named, when requesting).
+    Url,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Piece {
+    Text(String),
+    Endpoint { list: EndpointList, part: Part },
+}
+
+/// Text that may name one endpoint list: `{mesos.masters}/version`,
+/// `{zk.servers.host}:2888`. `{{` and `}}` are literal braces.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Template {
+    pieces: Vec<Piece>,
+}
+
+impl Template {
+    /// `whole` is what a bare `{list}` stands for in this field (an address
+    /// for a TCP check, a URL for an HTTP check).
+    pub fn parse(text: &str, whole: Part) -> Result<Self, String> {
+        let mut pieces = Vec::new();
+        let mut literal = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find(['{', '}']) {
+            literal.push_str(&rest[..i]);
+            let brace = &rest[i..i + 1];
+            let after = &rest[i + 1..];
+            if let Some(tail) = after.strip_prefix(brace) {
+                literal.push_str(brace);
+                rest = tail;
+                continue;
+            }
+            if brace == "}" {
+                return Err(format!("{text:?}: a lone `}}` (write `}}}}` for a literal brace)"));
+            }
+            let end = after.find('}').ok_or_else(|| format!("{text:?}: `{{` without its `}}`"))?;
+            let (list, part) = placeholder(&after[..end], whole)?;
+            if !literal.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(&mut literal)));
+            }
+            pieces.push(Piece::Endpoint { list, part });
+            rest = &after[end + 1..];
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            pieces.push(Piece::Text(literal));
+        }
+        let template = Template { pieces };
+        let mut lists = template.lists();
+        lists.dedup();
+        if lists.len() > 1 {
+            return Err(format!("{text:?} names more than one endpoint list; a check fans out over one"));
+        }
+        Ok(template)
+    }
+
+    fn lists(&self) -> Vec<EndpointList> {
+        self.pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Endpoint { list, .. } => Some(*list),
+                Piece::Text(_) => None,
+            })
+            .collect()
+    }
+
+    /// The endpoint list this template fans out over, if any.
+    pub fn list(&self) -> Option<EndpointList> {
+        self.lists().first().copied()
+    }
+
+    /// The text for one endpoint: `shown` leaves credentials out.
+    fn render(&self, endpoint: Option<&Endpoint>, shown: bool) -> String {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match (piece, endpoint) {
+                (Piece::Text(text), _) => out.push_str(text),
+                (Piece::Endpoint { part, .. }, Some(e)) => out.push_str(&e.part(*part, shown)),
+                // Expansion always passes the endpoint of the template's list.
+                (Piece::Endpoint { list, .. }, None) => out.push_str(&format!("{{{}}}", list.name())),
+            }
+        }
+        out
+    }
+}
+
+/// `mesos.masters`, `zk.servers.host`, ... -> the list and the part.
+fn placeholder(name: &str, whole: Part) -> Result<(EndpointList, Part), String> {
+    let (base, part) = match name.rsplit_once('.') {
+        Some((base, "address")) => (base, Part::Address),
+        Some((base, "host")) => (base, Part::Host),
+        Some((base, "port")) => (base, Part::Port),
+        Some((base, "url")) => (base, Part::Url),
+        _ => (name, whole),
+    };
+    let known = || EndpointList::ALL.map(|l| format!("{{{}}}", l.name())).join(", ");
+    EndpointList::ALL.into_iter().find(|l| l.name() == base).map(|l| (l, part)).ok_or_else(|| {
+        format!("unknown placeholder {{{name}}}; known: {} (each also as .host, .port, .url, .address)", known())
+    })
+}
+
+/// One endpoint of the run a check looks at.
+#[derive(Clone, Debug)]
+struct Endpoint {
+    address: HostPort,
+    /// With the user's credentials: used, never shown.
+    url: String,
+    shown_url: String,
+    /// Named by the user (or listed by the leading master); an implicit
+    /// default that does not answer is absent, not broken.
+    explicit: bool,
+    list: EndpointList,
+}
+
+impl Endpoint {
+    fn part(&self, part: Part, shown: bool) -> String {
+        match part {
+            Part::Address => self.address.to_string(),
+            Part::Host => self.address.host.clone(),
+            Part::Port => self.address.port.to_string(),
+            Part::Url if shown => self.shown_url.clone(),
+            Part::Url => self.url.clone(),
+        }
+    }
+
+    /// The fact for an endpoint that did not answer at all: an implicit
+    /// default is absent (its checks skip and say how to name it); one the
+    /// user named has failed.
+    fn no_answer<T>(&self, what: String) -> Fact<T> {
+        if self.explicit {
+            Fact::failed(what)
+        } else {
+            Fact::unavailable(format!("{what}; name the target with {}", self.list.flag()))
+        }
+    }
+}
+
+/// What a pack check looks at (the I/O half of its declaration).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Probe {
+    Tcp {
+        address: Template,
+        /// Sent once connected (`mntr`).
+        send: Option<String>,
+        /// Read the reply (up to EOF, the size cap or the timeout).
+        read_reply: bool,
+    },
+    Http {
+        url: Template,
+        /// JSON pointers whose values are kept.
+        pointers: Vec<String>,
+    },
+    Command {
+        argv: Vec<Template>,
+    },
+    Plugin {
+        path: PathBuf,
+        args: Vec<Template>,
+    },
+    Unit {
+        unit: String,
+    },
+    File {
+        path: String,
+        /// Keep the lines matching this regex.
+        lines: Option<String>,
+    },
+    Process {
+        /// Regex on the command line (arguments joined by spaces).
+        pattern: String,
+    },
+}
+
+impl Probe {
+    fn templates(&self) -> Vec<&Template> {
+        match self {
+            Probe::Tcp { address, .. } => vec![address],
+            Probe::Http { url, .. } => vec![url],
+            Probe::Command { argv } => argv.iter().collect(),
+            Probe::Plugin { args, .. } => args.iter().collect(),
+            Probe::Unit { .. } | Probe::File { .. } | Probe::Process { .. } => Vec::new(),
+        }
+    }
+
+    /// The endpoint list the probe fans out over, if any.
+    pub fn list(&self) -> Option<EndpointList> {
+        self.templates().into_iter().find_map(Template::list)
+    }
+
+    /// Probes of the machine clusterdoc runs on: off under `--root`.
+    fn live_only(&self) -> Option<&'static str> {
+        match self {
+            Probe::Command { .. } => Some("command"),
+            Probe::Plugin { .. } => Some("plugin"),
+            Probe::Process { .. } => Some("process"),
+            Probe::Tcp { .. } | Probe::Http { .. } | Probe::Unit { .. } | Probe::File { .. } => None,
+        }
+    }
+}
+
+/// The probe of one selected pack check, as the runner hands it over.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PackProbe {
+    pub check: String,
+    pub probe: Probe,
+    /// Look only when one of these node paths exists (else the check skips).
+    pub only_if_exists: Vec<String>,
+}
+
+/// What the selected pack checks saw, by check id.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PackFacts {
+    pub checks: BTreeMap<String, Fact<PackRecord>>,
+}
+
+/// One check's looks: the probe (so a replay can tell when the pack changed
+/// since `collect`) and what each target showed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PackRecord {
+    pub probe: Probe,
+    pub targets: Vec<TargetLook>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetLook {
+    pub target: ProbeTarget,
+    pub seen: Fact<Observation>,
+}
+
+/// What was looked at, as reports name it (never with credentials).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProbeTarget {
+    /// `127.0.0.1:2181`, `http://m1:5050/version`, `df -P /var/lib/mesos`, a path, a unit.
+    pub label: String,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Observation {
+    Tcp(TcpSeen),
+    Http(HttpSeen),
+    Program(ProgramRun),
+    Unit(UnitSeen),
+    File(FileSeen),
+    Processes(ProcessesSeen),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TcpSeen {
+    pub connect: Connect,
+    /// What the server sent back (lossy UTF-8, capped).
+    pub reply: Option<String>,
+    /// Why the reply may be incomplete.
+    pub reply_cut: Option<String>,
+}
+
+/// How a TCP connection attempt ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Connect {
+    Open,
+    /// Nothing listens (RST).
+    Refused,
+    /// No answer: dropped by a firewall, or the host is down.
+    TimedOut,
+    /// Rejected on the way (host or network unreachable, EACCES).
+    Unreachable {
+        error: String,
+    },
+}
+
+impl std::fmt::Display for Connect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Connect::Open => f.write_str("open"),
+            Connect::Refused => f.write_str("connection refused"),
+            Connect::TimedOut => f.write_str("no answer (dropped, or the host is down)"),
+            Connect::Unreachable { error } => f.write_str(error),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HttpSeen {
+    pub status: u16,
+    /// The `Date` header, as sent.
+    pub date: Option<String>,
+    /// This machine's clock when the request left and when the headers came
+    /// back (ms since the Unix epoch): the server's clock was read in between.
+    pub sent_ms: i64,
+    pub received_ms: i64,
+    pub body: Body,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Body {
+    /// No JSON pointer asked for it.
+    Skipped,
+    /// The values at the pointers that exist in the document.
+    Json {
+        values: BTreeMap<String, serde_json::Value>,
+    },
+    Unreadable {
+        error: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProgramRun {
+    pub exit: Exit,
+    /// Capped, lossy UTF-8.
+    pub stdout: String,
+    pub stderr: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum Exit {
+    Code {
+        code: i32,
+    },
+    Signal {
+        signal: i32,
+    },
+    /// Killed (with its process group) when its time was up.
+    TimedOut {
+        after_ms: u64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnitSeen {
+    pub file_state: UnitFileState,
+    /// `systemctl show`, when systemd runs the node (else only the unit
+    /// files were read, with `systemctl --root`).
+    pub live: Option<LiveUnit>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileSeen {
+    pub exists: bool,
+    /// Permission bits (`0o644`).
+    pub mode: Option<u32>,
+    /// Lines matching the probe's regex (the first few), and how many matched.
+    pub matching: Vec<String>,
+    pub matches: usize,
+    /// Why the content may be incomplete.
+    pub cut: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProcessesSeen {
+    /// The first few matching processes, and how many matched.
+    pub matching: Vec<ProcessSeen>,
+    pub count: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSeen {
+    pub pid: u32,
+    pub command: String,
+}
+
+pub(crate) async fn gather(g: &Gatherer) -> Fact<PackFacts> {
+    let looks = g.pack_probes.iter().map(|p| async move { (p.check.clone(), look(g, p).await) });
+    let checks = futures::future::join_all(looks).await.into_iter().collect();
+    Fact::observed(PackFacts { checks })
+}
+
+/// All the looks of one check.
+async fn look(g: &Gatherer, p: &PackProbe) -> Fact<PackRecord> {
+    if let Some(kind) = p.probe.live_only()
+        && !g.cfg.live()
+    {
+        return Fact::unavailable(format!("{kind} checks look at the live node; they are off under --root"));
+    }
+    if !p.only_if_exists.is_empty() && !p.only_if_exists.iter().any(|path| g.cfg.node_path(path).exists()) {
+        return Fact::unavailable(format!("none of {} exists on this node", p.only_if_exists.join(", ")));
+    }
+    let endpoints = match p.probe.list() {
+        None => vec![None],
+        Some(list) => match endpoints(g, list).await {
+            Fact::Observed { value } => value.into_iter().map(Some).collect(),
+            Fact::Unavailable { reason } => return Fact::unavailable(reason),
+            Fact::Failed { error } => return Fact::failed(error),
+        },
+    };
+    let targets = futures::future::join_all(endpoints.iter().map(|e| probe::look_at(g, &p.probe, e.as_ref()))).await;
+    Fact::observed(PackRecord { probe: p.probe.clone(), targets })
+}
+
+/// The endpoints of a list in this run.
+async fn endpoints(g: &Gatherer, list: EndpointList) -> Fact<Vec<Endpoint>> {
+    let cfg = &g.cfg;
+    let http = |t: &crate::config::Target| {
+        let (host, port) = t.host_port();
+        Endpoint {
+            address: HostPort { host, port },
+            url: t.url.as_str().trim_end_matches('/').to_string(),
+            shown_url: t.display(),
+            explicit: t.explicit,
+            list,
+        }
+    };
+    let plain = |address: &HostPort, explicit: bool| Endpoint {
+        address: address.clone(),
+        url: format!("http://{address}"),
+        shown_url: format!("http://{address}"),
+        explicit,
+        list,
+    };
+    let endpoints: Vec<Endpoint> = match list {
+        EndpointList::MesosMasters => cfg.mesos.iter().map(http).collect(),
+        EndpointList::Marathon => vec![http(&cfg.marathon)],
+        EndpointList::Flink => cfg.flink.iter().map(http).collect(),
+        EndpointList::ZkServers => cfg.zk.servers.iter().map(|s| plain(s, cfg.zk.explicit)).collect(),
+        EndpointList::MesosAgents => match agents(g).await {
+            Fact::Observed { value } => value.iter().map(|a| plain(a, true)).collect(),
+            Fact::Unavailable { reason } => return Fact::unavailable(reason),
+            Fact::Failed { error } => return Fact::failed(error),
+        },
+    };
+    if endpoints.is_empty() {
+        return Fact::unavailable(format!("no {{{}}} endpoint; name one with {}", list.name(), list.flag()));
+    }
+    Fact::observed(endpoints)
+}
+
+/// The active agents the leading Mesos master lists, at the address each
+/// registered with (`slave(1)@10.0.0.7:5051`), else its host name and port.
+async fn agents(g: &Gatherer) -> Fact<Vec<HostPort>> {
+    let state = match g.mesos().await {
+        Fact::Observed { value } => &value.state,
+        Fact::Unavailable { reason } => return Fact::unavailable(format!("Mesos agents: {reason}")),
+        Fact::Failed { error } => return Fact::failed(format!("Mesos agents: {error}")),
+    };
+    let state = match state {
+        Fact::Observed { value } => value,
+        Fact::Unavailable { reason } => return Fact::unavailable(format!("Mesos agents: {reason}")),
+        Fact::Failed { error } => return Fact::failed(format!("Mesos agents: {error}")),
+    };
+    let agents: Vec<HostPort> = state
+        .agents
+        .iter()
+        .filter(|a| a.active)
+        .map(|a| HostPort {
+            host: a.hostname.clone(),
+            port: a.port.or_else(|| pid_port(a.pid.as_deref())).unwrap_or(5051),
+        })
+        .collect();
+    if agents.is_empty() {
+        return Fact::unavailable("the leading Mesos master lists no active agent");
+    }
+    Fact::observed(agents)
+}
+
+/// The port of a libprocess pid `slave(1)@10.0.0.7:5051`.
+fn pid_port(pid: Option<&str>) -> Option<u16> {
+    pid?.rsplit_once(':')?.1.parse().ok()
+}
+
+/// When a look must end: `--timeout` from now, never past the deadline.
+fn time_limit(g: &Gatherer) -> Instant {
+    (Instant::now() + g.cfg.timeout).min(g.deadline)
+}
+
+/// A file of a pack directory.
+#[derive(Debug)]
+pub struct PackFile {
+    pub path: PathBuf,
+    pub content: PackContent,
+}
+
+#[derive(Debug)]
+pub enum PackContent {
+    /// A declarative pack.
+    Toml(String),
+    /// A Nagios plugin.
+    Executable,
+    Unreadable(String),
+}
+
+/// The packs in `dir` by file name: `*.toml` files (except the check data
+/// files, see `knowledge`) and executable files; hidden files and anything
+/// else (a README) are left alone. `Ok(None)`: no such directory.
+pub fn read_pack_dir(dir: &Path) -> Result<Option<Vec<PackFile>>, String> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.')))
+        .collect();
+    paths.sort();
+    Ok(Some(paths.into_iter().filter_map(pack_file).collect()))
+}
+
+fn pack_file(path: PathBuf) -> Option<PackFile> {
+    use std::os::unix::fs::PermissionsExt;
+    let name = path.file_name()?.to_str()?;
+    if name.ends_with(".toml") {
+        if super::knowledge::DATA_FILES.contains(&name) {
+            return None;
+        }
+        let content = match std::fs::read_to_string(&path) {
+            Ok(text) => PackContent::Toml(text),
+            Err(e) => PackContent::Unreadable(e.to_string()),
+        };
+        return Some(PackFile { path, content });
+    }
+    let meta = std::fs::metadata(&path).ok()?;
+    (meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        .then_some(PackFile { path, content: PackContent::Executable })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_name_one_list_and_keep_literal_braces() {
+        let t = Template::parse("{mesos.masters}/version", Part::Url).unwrap();
+        assert_eq!(t.list(), Some(EndpointList::MesosMasters));
+        let e = Endpoint {
+            address: HostPort { host: "m1".into(), port: 5050 },
+            url: "http://u:secret@m1:5050".into(),
+            shown_url: "http://m1:5050".into(),
+            explicit: true,
+            list: EndpointList::MesosMasters,
+        };
+        assert_eq!(t.render(Some(&e), false), "http://u:secret@m1:5050/version");
+        assert_eq!(t.render(Some(&e), true), "http://m1:5050/version");
+        let t = Template::parse("{zk.servers.host}:2888", Part::Address).unwrap();
+        assert_eq!(t.render(Some(&e), true), "m1:2888");
+        let t = Template::parse("a{{b}}c", Part::Address).unwrap();
+        assert_eq!((t.list(), t.render(None, true)), (None, "a{b}c".to_string()));
+        assert!(Template::parse("{zk.servers}{flink}", Part::Address).unwrap_err().contains("more than one"));
+        assert!(Template::parse("{mesos.slaves}", Part::Url).unwrap_err().contains("{mesos.agents}"));
+        assert!(Template::parse("x}", Part::Url).is_err());
+        assert!(Template::parse("{flink", Part::Url).is_err());
+    }
+
+    #[test]
+    fn agent_ports_come_from_their_pid() {
+        assert_eq!(pid_port(Some("slave(1)@10.0.0.7:5052")), Some(5052));
+        assert_eq!(pid_port(Some("garbage")), None);
+        assert_eq!(pid_port(None), None);
+    }
+
+    #[test]
+    fn pack_dirs_list_packs_and_plugins_by_name() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for (name, mode) in [
+            ("b.toml", 0o644),
+            ("a.toml", 0o644),
+            ("check_x", 0o755),
+            ("README", 0o644),
+            (".hidden", 0o755),
+            ("role-ports.toml", 0o644),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let files = read_pack_dir(dir.path()).unwrap().unwrap();
+        let names: Vec<_> = files.iter().map(|f| f.path.file_name().unwrap().to_str().unwrap()).collect();
+        assert_eq!(names, ["a.toml", "b.toml", "check_x"]);
+        assert!(matches!(files[2].content, PackContent::Executable));
+        assert!(read_pack_dir(&dir.path().join("none")).unwrap().is_none());
+    }
+}
