@@ -93,17 +93,16 @@ impl Cmd {
     }
 }
 
-/// Quotes one shell word. NUL cannot appear in a shell word at all, so it is
-/// dropped rather than letting the quoting fail.
+/// Quotes one shell word: bare when shlex finds nothing to quote, else the
+/// whole word in single quotes (`'\''` for a quote inside), which reads
+/// better than quoting from the first special character on. NUL cannot
+/// appear in a shell word at all, so it is dropped.
 pub fn quote(value: &str) -> String {
-    let cleaned;
-    let value = if value.contains('\0') {
-        cleaned = value.replace('\0', "");
-        cleaned.as_str()
-    } else {
-        value
-    };
-    shlex::try_quote(value).map(|q| q.into_owned()).unwrap_or_else(|_| format!("'{}'", value.replace('\'', r"'\''")))
+    let value = value.replace('\0', "");
+    match shlex::try_quote(&value) {
+        Ok(std::borrow::Cow::Borrowed(bare)) => bare.to_string(),
+        _ => format!("'{}'", value.replace('\'', r"'\''")),
+    }
 }
 
 /// `text` as a literal inside a `sed -E` regular expression delimited by `/`.

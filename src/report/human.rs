@@ -6,6 +6,7 @@ use std::fmt::Write;
 use colored::{ColoredString, Colorize};
 
 use super::{CheckReport, Finding, Report, Status};
+use crate::remedy::Risk;
 use crate::text::sanitize;
 
 /// How much to show: `-q` hides all but problems, `-v` expands passes.
@@ -67,28 +68,44 @@ fn problem(out: &mut String, check: &CheckReport, width: usize, detail: Detail) 
     }
     let _ = writeln!(out, "{}", check.title);
     for finding in &check.findings {
-        finding_block(out, finding, width);
+        finding_block(out, finding);
     }
     if detail == Detail::Verbose {
-        let _ = writeln!(out, "{}", indent(width, &format!("took {} ms", check.duration_ms)).dimmed());
+        let _ = writeln!(out, "{PAD}{}", format!("took {} ms", check.duration_ms).dimmed());
     }
 }
 
-fn finding_block(out: &mut String, finding: &Finding, width: usize) {
-    let pad = " ".repeat(width + 10);
+/// Findings sit under the check's id, labels in one column.
+const PAD: &str = "         ";
+
+fn finding_block(out: &mut String, finding: &Finding) {
     let line = format!("{}: {}", sanitize(&finding.subject), sanitize(&finding.message));
-    let _ = writeln!(out, "{pad}{} {}", small_mark(finding.status), paint(finding.status, &line));
+    let _ = writeln!(out, "{PAD}{} {}", small_mark(finding.status), paint(finding.status, &line).bold());
     for (i, evidence) in finding.evidence.iter().enumerate() {
         let label = if i == 0 { "evidence" } else { "" };
-        let _ = writeln!(out, "{pad}  {:9} {}", label.dimmed(), sanitize(evidence));
+        let _ = writeln!(out, "{PAD}  {:9} {}", label.dimmed(), sanitize(evidence));
     }
     for (i, remedy) in finding.remediation.iter().enumerate() {
         let label = if i == 0 { "fix" } else { "" };
         let risk = format!("[{}]", remedy.risk);
-        let _ = writeln!(out, "{pad}  {:9} {}   {}", label.dimmed(), sanitize(&remedy.command).cyan(), risk.dimmed());
+        let _ = writeln!(
+            out,
+            "{PAD}  {:9} {}   {}",
+            label.dimmed(),
+            sanitize(&remedy.command).cyan(),
+            risk_paint(remedy.risk, &risk)
+        );
         if let Some(note) = &remedy.note {
-            let _ = writeln!(out, "{pad}            {}", sanitize(note).dimmed());
+            let _ = writeln!(out, "{PAD}            {}", sanitize(note).dimmed());
         }
+    }
+}
+
+fn risk_paint(risk: Risk, text: &str) -> ColoredString {
+    match risk {
+        Risk::Safe => text.dimmed(),
+        Risk::Disruptive => text.yellow(),
+        Risk::Destructive => text.red().bold(),
     }
 }
 
@@ -124,10 +141,6 @@ fn footer(out: &mut String, report: &Report) {
         .collect();
     let line = format!("{} · exit {}", parts.join(" · "), report.exit_code());
     let _ = writeln!(out, "\n{}", paint(report.status, &line).bold());
-}
-
-fn indent(width: usize, text: &str) -> String {
-    format!("{}{}", " ".repeat(width + 10), text)
 }
 
 fn mark(status: Status) -> ColoredString {
