@@ -89,7 +89,7 @@ pub async fn run(cfg: &Config, selection: &Selection, source: Source) -> anyhow:
     let results = futures::future::join_all(checks.into_iter().map(|c| run_one(c, facts.clone(), deadline))).await;
     let node = NodeInfo {
         hostname: facts.node.as_ref().and_then(|f| f.value()).and_then(|n| n.hostname()).map(String::from),
-        roles: facts.inputs.roles.iter().map(|r| r.as_str().to_string()).collect(),
+        roles: node_roles(&facts).iter().map(|r| r.as_str().to_string()).collect(),
         source: source_label,
     };
     Ok(Report::new(started_at, start.elapsed().as_millis() as u64, node, results))
@@ -114,6 +114,14 @@ async fn run_one(check: Arc<dyn Check>, facts: Arc<Facts>, deadline: Instant) ->
         Err(Stop::Error(reason)) => (Status::Error, Some(reason), Vec::new()),
     };
     CheckReport { id, title, status, duration_ms, reason, findings }
+}
+
+/// The roles the checks judged by: detected ones when gathered, else `--role`.
+fn node_roles(facts: &Facts) -> Vec<crate::config::Role> {
+    match facts.roles.as_ref().and_then(|f| f.value()) {
+        Some(detected) => detected.roles.clone(),
+        None => facts.inputs.roles.clone(),
+    }
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
