@@ -2,9 +2,11 @@
 //! next to its logic, which reads [`Facts`] and does no I/O of its own.
 
 mod firewalld_ports;
+mod flink_props;
 mod flink_taskmanager_orphans;
 mod hostname_case;
 mod hostname_resolution;
+mod marathon_apps;
 mod marathon_leader;
 mod marathon_port_collision;
 mod marathon_queue;
