@@ -166,11 +166,6 @@ pub fn judged(findings: Vec<Finding>, undecided: Vec<String>, note: impl Into<St
     Err(Stop::Error(reason))
 }
 
-/// The reason a check that later issues implement gives until then.
-pub fn not_implemented() -> Verdict {
-    Err(Stop::Skip("not implemented yet".into()))
-}
-
 /// Every built-in check, in catalog order (DESIGN.md's table).
 pub fn catalog() -> Vec<Box<dyn Check>> {
     vec![
