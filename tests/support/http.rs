@@ -94,7 +94,12 @@ pub struct FakeServer {
 impl FakeServer {
     /// Serves `routes` (path without query -> answer); other paths get 404.
     pub fn start(routes: Vec<(&str, Answer)>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        Self::start_on(TcpListener::bind("127.0.0.1:0").expect("bind a loopback port"), routes)
+    }
+
+    /// Serves `routes` on a listener bound beforehand, so that an answer can
+    /// name the server's own address.
+    pub fn start_on(listener: TcpListener, routes: Vec<(&str, Answer)>) -> Self {
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let routes: Arc<Vec<(String, Answer)>> =
