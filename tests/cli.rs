@@ -265,3 +265,56 @@ fn readme_catalog_is_the_list_output() {
     let end = readme.find("```\n<!-- catalog:end -->").expect("catalog end marker");
     assert_eq!(&readme[start..end], listed, "regenerate the README catalog from `clusterdoc list`");
 }
+
+#[test]
+fn man_page_generates_from_the_cli_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = clusterdoc(dir.path()).arg("man").assert().success();
+    let roff = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(roff.starts_with(".ie"), "not roff: {roff:.80}");
+    for flag in ["\\-\\-deadline", "\\-\\-expect\\-marathon\\-version", "collect", "explain"] {
+        assert!(roff.contains(flag), "man page lacks {flag}");
+    }
+}
+
+/// A run slower than the spinner's half-second delay, with stderr not a
+/// terminal (a pipe here): nothing but the report may appear.
+#[test]
+fn no_progress_output_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let out = clusterdoc(dir.path())
+        .args(["--only", "marathon.leader", "--marathon", &url, "--timeout", "1s", "--deadline", "3s"])
+        .assert()
+        .code(3);
+    assert!(out.get_output().stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.get_output().stderr));
+    drop(silent);
+}
+
+/// On a terminal (a pseudo-terminal from util-linux `script`), a run slower
+/// than half a second shows the spinner on stderr, and clears it.
+#[test]
+fn progress_spinner_on_a_terminal() {
+    assert!(
+        std::process::Command::new("script").arg("--version").output().is_ok(),
+        "util-linux `script` is needed for a pseudo-terminal (apt-get install bsdutils)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let line = format!(
+        "{} --only marathon.leader --marathon http://{} --timeout 2s --deadline 3s --color never",
+        assert_cmd::cargo::cargo_bin("clusterdoc").display(),
+        silent.local_addr().unwrap()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(dir.path())
+        .env_remove("MARATHON_URL")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("gathering facts"), "no spinner on the terminal:\n{screen}");
+    assert!(screen.contains("\x1b[2K"), "the spinner line is not cleared");
+    drop(silent);
+}
