@@ -68,6 +68,15 @@ impl Cmd {
         self
     }
 
+    /// A value from outside where the command expects an operand (a host
+    /// name for `ssh`, say): one starting with `-` follows `--`, so a remote
+    /// name can never be read as an option (`-oProxyCommand=...`).
+    pub fn operand(self, value: impl AsRef<str>) -> Self {
+        let value = value.as_ref();
+        let cmd = if value.starts_with('-') { self.word("--") } else { self };
+        cmd.value(value)
+    }
+
     /// A literal prefix glued to a quoted value: `--zone=` + `public`.
     pub fn option(mut self, prefix: &'static str, value: impl AsRef<str>) -> Self {
         self.line.push(' ');
@@ -155,6 +164,15 @@ mod tests {
         let r = Cmd::new("firewall-cmd").word("--permanent").option("--zone=", "pub lic").value("$(rm -rf /)").safe();
         assert_eq!(r.command, "firewall-cmd --permanent --zone='pub lic' '$(rm -rf /)'");
         assert_eq!(Cmd::new("hostnamectl").value("host-1").safe().command, "hostnamectl host-1");
+    }
+
+    #[test]
+    fn operands_that_look_like_options_follow_a_double_dash() {
+        assert_eq!(Cmd::new("ssh").operand("m1").word("true").safe().command, "ssh m1 true");
+        assert_eq!(
+            Cmd::new("ssh").operand("-oProxyCommand=touch x").word("true").safe().command,
+            "ssh -- '-oProxyCommand=touch x' true"
+        );
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub async fn collect(cfg: &Config, selection: &Selection) -> anyhow::Result<Stri
         collected_at: now_rfc3339(),
         facts,
     };
-    Ok(serde_json::to_string_pretty(&snapshot)? + "\n")
+    Ok(crate::text::escape_json_controls(&serde_json::to_string_pretty(&snapshot)?) + "\n")
 }
 
 fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Facts> {

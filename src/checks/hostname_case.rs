@@ -268,7 +268,7 @@ impl HostName {
 
     fn remedy(&self) -> Remedy {
         let lower = self.name.to_lowercase();
-        let rename_host = || Cmd::new("hostnamectl").word("set-hostname").value(&lower).disruptive();
+        let rename_host = || Cmd::new("hostnamectl").word("set-hostname").operand(&lower).disruptive();
         match &self.source {
             Source::ThisNode { .. } => rename_host().with_note("restart the Flink JobManager afterwards"),
             Source::MesosFlag { daemon, path } => Cmd::new("printf")

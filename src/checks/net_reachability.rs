@@ -234,20 +234,20 @@ commands that open it (needs clusterdoc on {host})"
             if probe.outcome == Outcome::Dropped {
                 note.push_str("; if ssh cannot connect either, the host is down");
             }
-            vec![Cmd::new("ssh").value(host).word("clusterdoc check --only firewalld.ports").safe().with_note(note)]
+            vec![Cmd::new("ssh").operand(host).word("clusterdoc check --only firewalld.ports").safe().with_note(note)]
         }
         Outcome::Refused => vec![start_remedy(host, probe.endpoint.component)],
         Outcome::Unreachable => vec![
             Cmd::new("ip")
                 .word("route get")
-                .value(probe.address.map_or_else(|| host.clone(), |a| a.ip().to_string()))
+                .operand(probe.address.map_or_else(|| host.clone(), |a| a.ip().to_string()))
                 .safe()
                 .with_note("shows the route this node has to the host: none, or a wrong gateway, is the cause"),
         ],
         Outcome::Unresolved => vec![
             Cmd::new("getent")
                 .word("hosts")
-                .value(host)
+                .operand(host)
                 .safe()
                 .with_note("shows what this node's resolver (/etc/hosts, DNS) answers for the name"),
         ],
@@ -259,7 +259,7 @@ commands that open it (needs clusterdoc on {host})"
 fn start_remedy(host: &str, component: Component) -> Remedy {
     let scripts = "on nodes driven by the Mesos cluster scripts start it with them instead (see systemd.respawn)";
     let start = |unit: &'static str, note: String| {
-        Cmd::new("ssh").value(host).word("systemctl start").word(unit).disruptive().with_note(note)
+        Cmd::new("ssh").operand(host).word("systemctl start").word(unit).disruptive().with_note(note)
     };
     match component {
         Component::MesosMaster => start("mesos-master", format!("starts the Mesos master; {scripts}")),
@@ -271,7 +271,7 @@ fn start_remedy(host: &str, component: Component) -> Remedy {
         Component::Zookeeper => {
             start("zookeeper", "starts the ZooKeeper server (the unit may be zookeeper-server)".into())
         }
-        Component::Flink => Cmd::new("ssh").value(host).word("ss -ltnp").safe().with_note(
+        Component::Flink => Cmd::new("ssh").operand(host).word("ss -ltnp").safe().with_note(
             "read-only: lists what listens on the host; the Flink JobManager runs as a Marathon app, so restart that \
 app, or name the port it serves (-Djobmanager.web.port, rest.port) with --flink",
         ),

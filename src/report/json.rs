@@ -3,7 +3,9 @@
 use super::Report;
 
 pub fn render(report: &Report) -> String {
-    let mut text = serde_json::to_string_pretty(report).expect("the report model always serializes");
+    let mut text = crate::text::escape_json_controls(
+        &serde_json::to_string_pretty(report).expect("the report model always serializes"),
+    );
     text.push('\n');
     text
 }
