@@ -2,7 +2,7 @@
 //! next to its logic, which reads [`Facts`] and does no I/O of its own.
 
 mod firewalld_ports;
-mod flink_props;
+pub(crate) mod flink_props;
 mod flink_taskmanager_orphans;
 mod hostname_case;
 mod hostname_resolution;
@@ -12,7 +12,7 @@ mod marathon_port_collision;
 mod marathon_queue;
 mod mesos_leader;
 mod net_reachability;
-mod pack;
+pub(crate) mod pack;
 mod ports_local_conflict;
 mod systemd_respawn;
 mod zk_marathon_reuse;

@@ -17,7 +17,7 @@
 //! What a pack check looks at is gathered as a fact (`facts::packs`); judging
 //! it is pure (`judge`).
 
-mod definition;
+pub(crate) mod definition;
 mod judge;
 mod template;
 

@@ -665,7 +665,7 @@ async fn runtime_zones(applying: &[ApplyingZone], timeout: Duration) -> Fact<Vec
 
 /// `firewall-cmd --list-all --zone=Z`: `key: values` lines, rich rules one
 /// per line after `rich rules:`.
-pub(crate) fn parse_list_all(name: &str, text: &str) -> Result<Zone, String> {
+pub fn parse_list_all(name: &str, text: &str) -> Result<Zone, String> {
     let mut zone = Zone { name: name.to_string(), ..Zone::default() };
     let mut in_rich_rules = false;
     let mut saw_target = false;
@@ -922,7 +922,7 @@ impl RuleXml {
 
 /// Parses a zone file; errors name the file and, for malformed XML, the
 /// line and column.
-pub(crate) fn parse_zone(name: &str, file: &str, text: &str) -> Result<Zone, String> {
+pub fn parse_zone(name: &str, file: &str, text: &str) -> Result<Zone, String> {
     let xml: ZoneXml = parse_xml(file, text, "zone")?;
     let bad = |e: String| format!("{file}: {e}");
     let mut zone = Zone {
@@ -945,13 +945,13 @@ pub(crate) fn parse_zone(name: &str, file: &str, text: &str) -> Result<Zone, Str
     Ok(zone)
 }
 
-struct ParsedService {
+pub struct ParsedService {
     ports: Vec<FwPort>,
     protocols: Vec<String>,
     includes: Vec<String>,
 }
 
-fn parse_service(file: &str, text: &str) -> Result<ParsedService, String> {
+pub fn parse_service(file: &str, text: &str) -> Result<ParsedService, String> {
     let xml: ServiceXml = parse_xml(file, text, "service")?;
     let mut parsed = ParsedService { ports: vec![], protocols: vec![], includes: vec![] };
     for item in xml.items {

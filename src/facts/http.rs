@@ -18,12 +18,17 @@ use serde::de::DeserializeOwned;
 use super::{Fact, Gatherer};
 use crate::config::{Config, Target, redact_url};
 
+mod stream;
+pub use stream::{Gathered, JsonStream};
+
 /// Redirect hops followed before giving up.
 const MAX_REDIRECTS: usize = 5;
 /// Bodies above this size are parsed off the async runtime's threads.
 const PARSE_INLINE_BELOW: usize = 1 << 20;
 /// The most memory reserved up front from a (possibly lying) Content-Length.
 const MAX_PREALLOCATION: u64 = 16 << 20;
+/// Body pieces a streamed parse may lag behind the network.
+const PIECES_IN_FLIGHT: usize = 64;
 
 /// The shared client. Redirects are off here: [`get`] follows them itself.
 pub fn client(cfg: &Config) -> Result<reqwest::Client, String> {
@@ -243,13 +248,7 @@ pub async fn get(
     limit: BodyLimit,
     redirects: Redirects,
 ) -> Result<Reply, HttpError> {
-    let mut context = Context { endpoint: endpoint.label(), path: path.to_string(), via: String::new() };
-    let client = g.http().await.map_err(|e| context.error(Problem::Client(e)))?;
-    let exchange = exchange(client, &endpoint.target.url, path, limit, redirects, &mut context);
-    match tokio::time::timeout_at(g.deadline, exchange).await {
-        Ok(result) => result,
-        Err(_) => Err(context.error(Problem::Deadline)),
-    }
+    get_streamed(g, endpoint, path, limit, redirects).await?.into_reply().await
 }
 
 /// GETs `path`, following redirects, and parses a successful JSON answer.
@@ -262,31 +261,128 @@ pub async fn get_json<T: DeserializeOwned + Send + 'static>(
     get(g, endpoint, path, limit, Redirects::Follow).await?.success()?.json().await
 }
 
+/// GETs `path` up to the response's head; the body is read by [`Streamed`].
+pub async fn get_streamed(
+    g: &Gatherer,
+    endpoint: &Endpoint,
+    path: &str,
+    limit: BodyLimit,
+    redirects: Redirects,
+) -> Result<Streamed, HttpError> {
+    let mut context = Context { endpoint: endpoint.label(), path: path.to_string(), via: String::new() };
+    let client = g.http().await.map_err(|e| context.error(Problem::Client(e)))?;
+    let exchange = exchange(client, &endpoint.target.url, path, redirects, &mut context);
+    let (status, location, response) = match tokio::time::timeout_at(g.deadline, exchange).await {
+        Ok(head) => head?,
+        Err(_) => return Err(context.error(Problem::Deadline)),
+    };
+    Ok(Streamed { status, location, response, limit, deadline: g.deadline, context })
+}
+
+/// A response whose body is still to be read.
+#[derive(Debug)]
+pub struct Streamed {
+    pub status: StatusCode,
+    /// Where a redirect pointed (with [`Redirects::Report`]); never has credentials.
+    pub location: Option<Url>,
+    /// None for a reported redirect (its body is not read).
+    response: Option<reqwest::Response>,
+    limit: BodyLimit,
+    deadline: tokio::time::Instant,
+    context: Context,
+}
+
+impl Streamed {
+    /// The whole reply, body read into memory.
+    pub async fn into_reply(self) -> Result<Reply, HttpError> {
+        let Streamed { status, location, response, limit, deadline, context } = self;
+        let body = match response {
+            None => Vec::new(),
+            Some(mut response) => match tokio::time::timeout_at(deadline, read_body(&mut response, limit)).await {
+                Ok(body) => body.map_err(|p| context.error(p))?,
+                Err(_) => return Err(context.error(Problem::Deadline)),
+            },
+        };
+        Ok(Reply { status, location, body, context })
+    }
+
+    /// Parses a successful answer's body with `parse` on a blocking thread
+    /// while the body arrives, never holding it whole: what a 100+ MB
+    /// `/master/state` needs. Anything but a success is an error with the
+    /// server's message.
+    pub async fn json_streamed<T: Send + 'static>(
+        self,
+        parse: impl FnOnce(&mut JsonStream) -> Result<T, Problem> + Send + 'static,
+    ) -> Result<T, HttpError> {
+        let Streamed { status, location, response, limit, deadline, context } = self;
+        let mut response = match response {
+            Some(response) if status.is_success() => response,
+            response => {
+                let unsuccessful = Streamed { status, location, response, limit, deadline, context };
+                let reply = unsuccessful.into_reply().await?.success()?;
+                let problem = Problem::Status { code: reply.status.as_u16(), detail: String::new() };
+                return Err(reply.context.error(problem));
+            }
+        };
+        let (pieces, mut arrived) = tokio::sync::mpsc::channel(PIECES_IN_FLIGHT);
+        // Written before the parser so that the pieces' type is known there.
+        let feed = async move {
+            let mut received = 0;
+            within(limit, response.content_length().unwrap_or(0), 0)?;
+            while let Some(piece) = response.chunk().await.map_err(|e| body_problem(&e, received))? {
+                within(limit, received as u64, piece.len())?;
+                received += piece.len();
+                if pieces.send(piece).await.is_err() {
+                    break; // the parser has stopped: its error says why
+                }
+            }
+            Ok(())
+        };
+        let parser = tokio::task::spawn_blocking(move || {
+            let refill = Box::new(move |buf: &mut Vec<u8>| match arrived.blocking_recv() {
+                Some(piece) => {
+                    buf.extend_from_slice(&piece);
+                    true
+                }
+                None => false,
+            });
+            parse(&mut JsonStream::new(refill))
+        });
+        let fed = tokio::time::timeout_at(deadline, feed).await.unwrap_or(Err(Problem::Deadline));
+        let parsed = parser.await.unwrap_or_else(|e| Err(Problem::Json(format!("the JSON parser crashed: {e}"))));
+        // A body that broke off, grew too large or ran past the deadline
+        // explains whatever the parser made of it.
+        fed.and(parsed).map_err(|p| context.error(p))
+    }
+}
+
+/// Refuses a body that would outgrow the limit with `more` bytes.
+fn within(limit: BodyLimit, received: u64, more: usize) -> Result<(), Problem> {
+    if received + more as u64 > limit.0 { Err(Problem::TooLarge(limit)) } else { Ok(()) }
+}
+
 async fn exchange(
     client: &reqwest::Client,
     base: &Url,
     path: &str,
-    limit: BodyLimit,
     redirects: Redirects,
     context: &mut Context,
-) -> Result<Reply, HttpError> {
+) -> Result<(StatusCode, Option<Url>, Option<reqwest::Response>), HttpError> {
     let mut url = join(base, path);
     let mut visited = vec![redact_url(&url)];
     loop {
-        let mut response = client.get(url.clone()).send().await.map_err(|e| context.error(request_problem(&e)))?;
+        let response = client.get(url.clone()).send().await.map_err(|e| context.error(request_problem(&e)))?;
         let status = response.status();
         if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
             let next = redirect_target(&response, &url).map_err(|p| context.error(p))?;
             if redirects == Redirects::Report {
-                let context = context.clone();
-                return Ok(Reply { status, location: Some(next), body: Vec::new(), context });
+                return Ok((status, Some(next), None));
             }
             url = next_hop(base, next, &mut visited).map_err(|p| context.error(p))?;
             context.via = format!(" (redirected to {})", redact_url(&url));
             continue;
         }
-        let body = read_body(&mut response, limit).await.map_err(|p| context.error(p))?;
-        return Ok(Reply { status, location: None, body, context: context.clone() });
+        return Ok((status, None, Some(response)));
     }
 }
 
@@ -342,21 +438,17 @@ fn next_hop(base: &Url, mut next: Url, visited: &mut Vec<String>) -> Result<Url,
 
 /// Reads the whole body, refusing it as soon as it outgrows the limit.
 async fn read_body(response: &mut reqwest::Response, limit: BodyLimit) -> Result<Vec<u8>, Problem> {
-    if response.content_length().is_some_and(|len| len > limit.0) {
-        return Err(Problem::TooLarge(limit));
-    }
+    within(limit, response.content_length().unwrap_or(0), 0)?;
     let reserve = response.content_length().unwrap_or(0).min(MAX_PREALLOCATION);
     let mut body = Vec::with_capacity(reserve as usize);
     while let Some(chunk) = response.chunk().await.map_err(|e| body_problem(&e, body.len()))? {
-        if (body.len() + chunk.len()) as u64 > limit.0 {
-            return Err(Problem::TooLarge(limit));
-        }
+        within(limit, body.len() as u64, chunk.len())?;
         body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
 
-fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     use serde_json::error::Category;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Problem::Json("empty body where JSON was expected".into()));
@@ -467,6 +559,43 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server on loopback that sends a chunked 200 with `{`, then a space
+    /// every 50 ms for as long as the client listens.
+    async fn trickling_object() -> Url {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            while !request.ends_with(b"\r\n\r\n") && stream.read_u8().await.map(|b| request.push(b)).is_ok() {}
+            let head =
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n1\r\n{\r\n";
+            let mut sent = stream.write_all(head.as_bytes()).await;
+            for _ in 0..200 {
+                if sent.is_err() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                sent = stream.write_all(b"1\r\n \r\n").await;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_streamed_body_that_never_ends_stops_at_the_deadline() {
+        let cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
+        let started = tokio::time::Instant::now();
+        let g = Gatherer::new(std::sync::Arc::new(cfg), started + std::time::Duration::from_millis(400));
+        let endpoint = Endpoint::new("Mesos master", &Target { url: trickling_object().await, explicit: true });
+        let streamed = get_streamed(&g, &endpoint, "/master/state", BodyLimit::MESOS_STATE, Redirects::Report);
+        let error = streamed.await.unwrap().json_streamed(|s| s.skip()).await.unwrap_err();
+        assert_eq!(error.problem, Problem::Deadline);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
+        assert!(error.to_string().ends_with("/master/state: gave up at the run's deadline (--deadline)"), "{error}");
+    }
 
     #[test]
     fn joins_keep_a_proxy_prefix_and_the_query() {

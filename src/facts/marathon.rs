@@ -436,7 +436,7 @@ impl From<wire::Deployment> for Deployment {
 
 /// What Marathon sends, as loosely as the versions differ. Only the fields
 /// the model uses are read; `null` and absent are the same.
-mod wire {
+pub mod wire {
     use super::*;
 
     #[derive(Deserialize)]

@@ -16,7 +16,7 @@ use futures::future::join_all;
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::http::{self, BodyLimit, Endpoint, HttpError, Redirects, Reply};
+use super::http::{self, BodyLimit, Endpoint, Gathered, HttpError, JsonStream, Problem, Redirects, Streamed};
 use super::{Fact, Gatherer};
 use crate::config::{Target, redact_url};
 
@@ -392,7 +392,7 @@ fn implicit_default_absent(asked: &[Asked]) -> Option<Fact<MesosFacts>> {
 }
 
 async fn ask_master(g: &Gatherer, endpoint: Endpoint) -> Asked {
-    let state = http::get(g, &endpoint, "/master/state", BodyLimit::MESOS_STATE, Redirects::Report);
+    let state = http::get_streamed(g, &endpoint, "/master/state", BodyLimit::MESOS_STATE, Redirects::Report);
     let (state, healthy, elected) = futures::join!(state, health(g, &endpoint), elected(g, &endpoint));
     let said = interpret(state, endpoint.target().url.scheme()).await;
     Asked {
@@ -418,17 +418,17 @@ impl Said {
     }
 }
 
-async fn interpret(reply: Result<Reply, HttpError>, scheme: &str) -> Said {
+async fn interpret(reply: Result<Streamed, HttpError>, scheme: &str) -> Said {
     match reply {
         Err(e) => Said { error: Some(e.clone()), ..Said::only(MasterAnswer::Failed { error: e.to_string() }) },
-        Ok(Reply { location: Some(location), .. }) => Said {
+        Ok(Streamed { location: Some(location), .. }) => Said {
             leader_url: Some(location.clone()),
             ..Said::only(MasterAnswer::Names { leader: url_address(&location) })
         },
         Ok(reply) if reply.status == StatusCode::SERVICE_UNAVAILABLE => {
             Said::only(MasterAnswer::NoLeader { detail: "HTTP 503: no leader is elected".into() })
         }
-        Ok(reply) => match async { reply.success()?.json::<MesosState>().await }.await {
+        Ok(reply) => match reply.json_streamed(stream_state).await {
             Err(e) => Said::only(MasterAnswer::Failed { error: e.to_string() }),
             Ok(state) => from_own_state(state, scheme),
         },
@@ -512,7 +512,40 @@ async fn read_named_leader(g: &Gatherer, url: &Url) -> Result<MesosState, HttpEr
     base.set_path("");
     base.set_query(None);
     let endpoint = Endpoint::new("Mesos leader", &Target { url: base, explicit: true });
-    http::get_json(g, &endpoint, "/master/state", BodyLimit::MESOS_STATE).await
+    http::get_streamed(g, &endpoint, "/master/state", BodyLimit::MESOS_STATE, Redirects::Follow)
+        .await?
+        .json_streamed(stream_state)
+        .await
+}
+
+/// `/master/state` parsed while it arrives, never held whole (100+ MB in a
+/// big cluster): agents and tasks one at a time, the few other fields the
+/// checks use gathered and parsed at the end.
+pub fn stream_state(s: &mut JsonStream) -> Result<MesosState, Problem> {
+    let (mut agents, mut frameworks, mut completed) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rest = Gathered::default();
+    s.object(|s, key| match key.as_str() {
+        "slaves" | "agents" => s.array(|s| s.value().map(|agent| agents.push(agent))),
+        "frameworks" => s.array(|s| stream_framework(s).map(|f| frameworks.push(f))),
+        "completed_frameworks" => s.array(|s| stream_framework(s).map(|f| completed.push(f))),
+        _ => s.raw().map(|raw| rest.keep(&key, raw)),
+    })?;
+    s.end()?;
+    let mut state: MesosState = rest.parse()?;
+    (state.agents, state.frameworks, state.completed_frameworks) = (agents, frameworks, completed);
+    Ok(state)
+}
+
+fn stream_framework(s: &mut JsonStream) -> Result<Framework, Problem> {
+    let mut tasks = Vec::new();
+    let mut rest = Gathered::default();
+    s.object(|s, key| match key.as_str() {
+        "tasks" => s.array(|s| s.value().map(|task| tasks.push(task))),
+        _ => s.raw().map(|raw| rest.keep(&key, raw)),
+    })?;
+    let mut framework: Framework = rest.parse()?;
+    framework.tasks = tasks;
+    Ok(framework)
 }
 
 /// Adds a leading master, merging with one that has the same pid.
@@ -579,6 +612,30 @@ mod tests {
     }
 
     proptest! {
+        /// Agents and tasks with escapes, unicode and odd spacing, cut anywhere.
+        #[test]
+        fn streaming_agrees_with_serde_on_generated_states(
+            hosts in proptest::collection::vec("[a-zA-Z0-9.\\\\\"é -]{0,12}", 0..5),
+            cpus in proptest::collection::vec(-1e6f64..1e6, 0..5),
+            size in 1usize..40,
+        ) {
+            let agent = |(i, h): (usize, &String)| {
+                serde_json::json!({"id": format!("S{i}"), "hostname": h, "resources": {"ports": "[1-2]"}})
+            };
+            let agents: Vec<serde_json::Value> = hosts.iter().enumerate().map(agent).collect();
+            let task = |(i, c): (usize, &f64)| {
+                serde_json::json!({"id": i.to_string(), "state": "TASK_RUNNING", "resources": {"cpus": c}})
+            };
+            let tasks: Vec<serde_json::Value> = cpus.iter().enumerate().map(task).collect();
+            let doc = serde_json::json!({
+                "pid": "master@1.2.3.4:5050", "flags": {"a": [1, {"b": null}]}, "slaves": agents,
+                "frameworks": [{"id": "f", "tasks": tasks, "active": true}], "completed_frameworks": []
+            });
+            let text = serde_json::to_string_pretty(&doc).unwrap();
+            let whole: MesosState = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(streamed(text.as_bytes(), size), Ok(whole));
+        }
+
         #[test]
         fn port_parsing_never_panics(text in ".*") {
             let _ = text.parse::<PortRanges>();
@@ -612,6 +669,45 @@ mod tests {
         assert_eq!(task.resources.ports, ranges(&[(31354, 31354), (31355, 31355)]));
         let again: MesosState = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
         assert_eq!(again, state, "a snapshot reads back the same");
+    }
+
+    fn streamed(bytes: &[u8], size: usize) -> Result<MesosState, Problem> {
+        stream_state(&mut JsonStream::in_pieces(bytes, size))
+    }
+
+    #[test]
+    fn streaming_reads_the_fixtures_as_serde_does() {
+        for name in ["mesos-dns_factories_fake_state.json", "apache-mesos_docs_endpoints_master_state_example.json"] {
+            let path = format!("{}/tests/fixtures/mesos/{name}", env!("CARGO_MANIFEST_DIR"));
+            let bytes = std::fs::read(&path).unwrap();
+            let whole: MesosState = serde_json::from_slice(&bytes).unwrap();
+            for size in [1, 2, 7, 64, 1000, bytes.len()] {
+                assert_eq!(streamed(&bytes, size).as_ref(), Ok(&whole), "{name} in pieces of {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_cut_state_is_never_taken_for_a_whole_one() {
+        let bytes = include_bytes!("../../tests/fixtures/mesos/mesos-dns_factories_fake_state.json");
+        let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).unwrap();
+        for cut in (0..=end).step_by(3) {
+            let result = streamed(&bytes[..cut], 5);
+            assert!(matches!(&result, Err(Problem::Json(_))), "cut at {cut}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn streaming_keeps_serdes_complaints() {
+        let err = |text: &str| streamed(text.as_bytes(), 4).unwrap_err().to_string();
+        assert_eq!(
+            err(r#"{"slaves": [{"hostname": "a"}]}"#),
+            "unexpected JSON: missing field `id` at line 1 column 29"
+        );
+        assert_eq!(err(r#"{"frameworks": [{"name": "x"}]}"#), "unexpected JSON: missing field `id`");
+        assert_eq!(err(r#"{"slaves": null}"#), "invalid JSON: expected `[` at line 1 column 12");
+        assert_eq!(err(r#"[1]"#), "invalid JSON: expected `{` at line 1 column 1");
+        assert_eq!(err(r#"{"version": 1}"#), "unexpected JSON: invalid type: integer `1`, expected a string");
     }
 
     #[test]

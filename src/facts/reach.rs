@@ -185,12 +185,30 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<ReachFacts> {
 }
 
 /// How many connects may be in flight: a share of the open-file limit, the
-/// rest left to the other fact sources of the run.
+/// rest left to the other fact sources of the run. The soft limit is raised
+/// to the hard one first (a default soft 1024 would otherwise cap a sweep of
+/// thousands of agents at 256 at a time).
 fn concurrency() -> usize {
+    (raise_open_file_limit() / 4).clamp(4, 4096) as usize
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the soft limit
+/// in force (256 if it cannot be read).
+fn raise_open_file_limit() -> u64 {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit only writes the struct it is given.
-    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 { limit.rlim_cur } else { 256 };
-    (soft / 4).clamp(4, 512) as usize
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return 256;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+        // SAFETY: setrlimit only reads the struct it is given; raising the
+        // soft limit up to the hard one needs no privilege.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return raised.rlim_cur;
+        }
+    }
+    limit.rlim_cur
 }
 
 /// The endpoints named in the configuration (or defaulted), without
@@ -370,6 +388,20 @@ mod tests {
         assert_eq!((e.host.as_str(), e.port), ("a2", 5051));
         assert!(agent_endpoint(&agent(Some("garbage@"), "a3")).is_none());
         assert!(agent_endpoint(&agent(None, "")).is_none());
+    }
+
+    #[test]
+    fn the_open_file_limit_is_raised_to_the_hard_one_and_shared() {
+        let soft = raise_open_file_limit();
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit only writes the struct it is given.
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
+        assert_eq!(soft, limit.rlim_cur);
+        if limit.rlim_max != libc::RLIM_INFINITY {
+            assert_eq!(soft, limit.rlim_max, "the soft limit is raised to the hard one");
+        }
+        let share = concurrency() as u64;
+        assert!((4..=4096).contains(&share) && share <= soft.max(16) / 4, "{share} connects for {soft} files");
     }
 
     #[test]

@@ -485,7 +485,7 @@ fn json_port_ranges(text: &str) -> Option<Vec<String>> {
 /// `NAME=value` lines of a shell environment file (`export`, quotes and
 /// comments allowed); values that need a shell to evaluate are kept as text
 /// and end up unreadable.
-pub(crate) fn shell_assignments(text: &str) -> Vec<(String, String)> {
+pub fn shell_assignments(text: &str) -> Vec<(String, String)> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.starts_with('#'))
@@ -573,7 +573,7 @@ fn zk_myid(cfg: &Config, data_dir: Option<String>, settings: &mut Settings) -> O
 }
 
 #[derive(Debug, Default, PartialEq)]
-struct ZkServerPorts {
+pub struct ZkServerPorts {
     quorum: Vec<PortSpec>,
     election: Vec<PortSpec>,
     client: Option<PortSpec>,
@@ -594,7 +594,7 @@ impl ZkServerPorts {
 
 /// `host:quorum:election[:participant|observer][;[address:]clientPort]`, with
 /// several `|`-separated addresses from ZooKeeper 3.6 on, IPv6 hosts in `[]`.
-fn zk_server_ports(value: &str) -> Result<ZkServerPorts, String> {
+pub fn zk_server_ports(value: &str) -> Result<ZkServerPorts, String> {
     let (addresses, client) = match value.split_once(';') {
         Some((a, c)) => (a, Some(c)),
         None => (value, None),
@@ -621,7 +621,7 @@ fn zk_server_ports(value: &str) -> Result<ZkServerPorts, String> {
 
 /// Java properties: `key=value`, `key: value` or `key value`; `#`/`!`
 /// comments; a trailing backslash continues the line.
-fn properties(text: &str) -> Vec<(String, String)> {
+pub fn properties(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut logical = String::new();
     for line in text.lines() {

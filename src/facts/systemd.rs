@@ -7,7 +7,7 @@
 //! given), so a node can be judged without a running systemd; the live state
 //! is added only when systemd is PID 1.
 
-mod unit_file;
+pub(crate) mod unit_file;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -901,7 +901,7 @@ pub(crate) async fn show(unit: &str, timeout: Duration) -> Fact<LiveUnit> {
 }
 
 /// Parses the `Key=value` lines of `systemctl show -p ...`.
-fn parse_show(text: &str) -> Result<LiveUnit, String> {
+pub fn parse_show(text: &str) -> Result<LiveUnit, String> {
     let properties: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
     let get = |key: &str| properties.get(key).copied().ok_or_else(|| format!("no {key}= in the output"));
     let active = get("ActiveState")?;

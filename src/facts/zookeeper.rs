@@ -216,7 +216,7 @@ pub fn parse_mntr(text: &str) -> Option<Mntr> {
     })
 }
 
-fn parse_ruok(text: &str) -> Option<()> {
+pub fn parse_ruok(text: &str) -> Option<()> {
     (text.trim() == "imok").then_some(())
 }
 
