@@ -1,9 +1,6 @@
 //! The command-line contract: commands, exit codes, selection, colour,
 //! configuration precedence and the JSON report's schema.
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -27,16 +24,9 @@ const IDS: [&str; 16] = [
     "zk.outstanding-requests",
 ];
 
-/// The binary with an environment that names no target and no config file,
-/// run from an empty directory so no ./clusterdoc.toml is picked up.
-fn clusterdoc(cwd: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("clusterdoc").unwrap();
-    cmd.current_dir(cwd);
-    for var in ["MESOS_MASTER", "MARATHON_URL", "MARATHON_ZK", "FLINK_URL", "CLUSTERDOC_CONFIG", "NO_COLOR"] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
+#[path = "support/cli.rs"]
+mod cli_support;
+use cli_support::clusterdoc;
 
 fn json_of(output: &[u8]) -> Value {
     serde_json::from_slice(output).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(output)))

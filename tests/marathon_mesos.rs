@@ -13,7 +13,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use http::{Answer, FakeServer, closed_port_url, fixture_json};
 use serde_json::{Value, json};
 
@@ -21,29 +20,9 @@ const PASSWORD: &str = "s3cr3t-pw";
 /// base64("admin:s3cr3t-pw"): the Authorization header must carry it, no output may.
 const BASIC_AUTH: &str = "YWRtaW46czNjcjN0LXB3";
 
-/// The binary with no target named by environment or config file, run from
-/// an empty directory, and no proxy between it and the loopback servers.
-fn clusterdoc(cwd: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("clusterdoc").unwrap();
-    cmd.current_dir(cwd);
-    for var in [
-        "MESOS_MASTER",
-        "MARATHON_URL",
-        "MARATHON_ZK",
-        "FLINK_URL",
-        "CLUSTERDOC_CONFIG",
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
+#[path = "support/cli.rs"]
+mod cli_support;
+use cli_support::clusterdoc;
 
 struct Run {
     report: Value,

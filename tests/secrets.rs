@@ -27,17 +27,14 @@ const PASSWORD: &str = "Pw-9c0ffee-s3cr3t";
 const BASIC_AUTH: &str = "b3BzOlB3LTljMGZmZWUtczNjcjN0";
 const FORMATS: [&str; 6] = ["human", "json", "junit", "tap", "nagios", "prometheus"];
 
-/// The binary in `cwd`, with no target from the environment and no proxy.
-fn clusterdoc(cwd: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("clusterdoc").unwrap();
-    cmd.current_dir(cwd).timeout(Duration::from_secs(60));
-    for var in ["MESOS_MASTER", "MARATHON_URL", "MARATHON_ZK", "FLINK_URL", "CLUSTERDOC_CONFIG"] {
-        cmd.env_remove(var);
-    }
-    for var in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1");
+#[path = "support/cli.rs"]
+mod cli_support;
+use cli_support::clusterdoc;
+
+/// The binary, bounded: a hang fails the test instead of holding the suite.
+fn bounded(cwd: &Path) -> Command {
+    let mut cmd = clusterdoc(cwd);
+    cmd.timeout(Duration::from_secs(60));
     cmd
 }
 
@@ -52,22 +49,21 @@ fn text(output: &Output) -> String {
 fn every_output(cwd: &Path, args: &[&str]) -> Vec<(String, String)> {
     let mut outputs = Vec::new();
     for format in FORMATS {
-        let out = clusterdoc(cwd).args(["check", "-v", "--format", format]).args(args).output().unwrap();
+        let out = bounded(cwd).args(["check", "-v", "--format", format]).args(args).output().unwrap();
         outputs.push((format!("check --format {format}"), text(&out)));
     }
     let (report, plan, snapshot) = (cwd.join("report.out"), cwd.join("plan.sh"), cwd.join("snapshot.json"));
-    let out =
-        clusterdoc(cwd).arg("check").args(args).arg("-o").arg(&report).arg("--script").arg(&plan).output().unwrap();
+    let out = bounded(cwd).arg("check").args(args).arg("-o").arg(&report).arg("--script").arg(&plan).output().unwrap();
     outputs.push(("check -o --script (stdout, stderr)".into(), text(&out)));
     outputs.push(("-o FILE".into(), std::fs::read_to_string(&report).unwrap()));
     outputs.push(("--script FILE".into(), std::fs::read_to_string(&plan).unwrap()));
-    let out = clusterdoc(cwd).arg("collect").args(args).output().unwrap();
+    let out = bounded(cwd).arg("collect").args(args).output().unwrap();
     outputs.push(("collect".into(), text(&out)));
-    let out = clusterdoc(cwd).arg("collect").args(args).arg("-o").arg(&snapshot).output().unwrap();
+    let out = bounded(cwd).arg("collect").args(args).arg("-o").arg(&snapshot).output().unwrap();
     outputs.push(("collect (stdout, stderr)".into(), text(&out)));
     outputs.push(("collect -o FILE".into(), std::fs::read_to_string(&snapshot).unwrap()));
     for format in FORMATS {
-        let out = clusterdoc(cwd).args(["check", "-v", "--format", format, "--from"]).arg(&snapshot).output().unwrap();
+        let out = bounded(cwd).args(["check", "-v", "--format", format, "--from"]).arg(&snapshot).output().unwrap();
         outputs.push((format!("check --from --format {format}"), text(&out)));
     }
     outputs
@@ -207,13 +203,13 @@ fn credentials_of_targets_that_fail_are_never_printed() {
         format!("http://{USER}:{PASSWORD}@"),
     ] {
         for flag in ["--mesos", "--marathon", "--flink"] {
-            let out = clusterdoc(cwd.path()).args(["check", "--root", root, flag, &bad]).output().unwrap();
+            let out = bounded(cwd.path()).args(["check", "--root", root, flag, &bad]).output().unwrap();
             assert_eq!(out.status.code(), Some(3), "{flag} {bad}: {out:?}");
             assert_no_credentials(&[(format!("{flag} {bad}"), text(&out))]);
         }
     }
     for bad in [format!("zk://{USER}:{PASSWORD}@h:99999/x"), format!("zk://{USER}:{PASSWORD}@h:2181")] {
-        let out = clusterdoc(cwd.path()).args(["check", "--root", root, "--zk", &bad]).output().unwrap();
+        let out = bounded(cwd.path()).args(["check", "--root", root, "--zk", &bad]).output().unwrap();
         assert_no_credentials(&[(format!("--zk {bad}"), text(&out))]);
     }
 }
@@ -246,7 +242,7 @@ fn credentials_in_the_config_file_and_environment_are_never_printed() {
         format!("marathon = \"http://{USER}:{PASSWORD}@m1:8080\"\nnot toml at all {PASSWORD}\n"),
     ] {
         std::fs::write(cwd.path().join("clusterdoc.toml"), &broken).unwrap();
-        let out = clusterdoc(cwd.path()).arg("check").output().unwrap();
+        let out = bounded(cwd.path()).arg("check").output().unwrap();
         assert_eq!(out.status.code(), Some(3), "{broken}: {out:?}");
         let shown = text(&out);
         assert!(!shown.contains(PASSWORD), "the config error shows the secret:\n{shown}");
@@ -260,7 +256,7 @@ fn credentials_in_the_config_file_and_environment_are_never_printed() {
         ("FLINK_URL", with_credentials(&flink.url())),
     ];
     for format in FORMATS {
-        let mut cmd = clusterdoc(cwd.path());
+        let mut cmd = bounded(cwd.path());
         cmd.envs(environment.iter().map(|(var, value)| (var, value)));
         let out =
             cmd.args(["check", "-v", "--root", root.path().to_str().unwrap(), "--format", format]).output().unwrap();

@@ -3,17 +3,11 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn clusterdoc(cwd: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("clusterdoc").unwrap();
-    cmd.current_dir(cwd);
-    for var in ["MESOS_MASTER", "MARATHON_URL", "MARATHON_ZK", "FLINK_URL", "CLUSTERDOC_CONFIG", "NO_COLOR"] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
+#[path = "support/cli.rs"]
+mod cli_support;
+use cli_support::clusterdoc;
 
 /// A node image with several problems clusterdoc knows: an upper-case host
 /// name, a loopback host-name line, Mesos units enabled with Restart=always
