@@ -27,7 +27,6 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
 use http::{Answer, FakeServer};
 use marathon_zk::{Seeder, V1_4_13_PERSISTENCE};
 use serde_json::Value;
@@ -47,29 +46,9 @@ const FAILING: [&str; 5] =
 // Running clusterdoc
 // ---------------------------------------------------------------------------
 
-/// The binary with no target from the environment or a config file, and no
-/// proxy between it and the loopback servers.
-fn clusterdoc(cwd: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("clusterdoc").unwrap();
-    cmd.current_dir(cwd);
-    for var in [
-        "MESOS_MASTER",
-        "MARATHON_URL",
-        "MARATHON_ZK",
-        "FLINK_URL",
-        "CLUSTERDOC_CONFIG",
-        "NO_COLOR",
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
+#[path = "support/cli.rs"]
+mod cli_support;
+use cli_support::clusterdoc;
 
 /// `clusterdoc check --from examples/flink-on-mesos-incident.json ARGS`, in the crate's directory.
 fn check_example(args: &[&str]) -> Output {

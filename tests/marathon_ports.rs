@@ -7,11 +7,9 @@
 #[path = "support/http.rs"]
 mod http;
 
-use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::{Mutex, MutexGuard};
 
-use assert_cmd::Command;
 use http::{Answer, FakeServer, closed_port_url, fixture_json};
 use serde_json::{Value, json};
 
@@ -23,28 +21,9 @@ fn process_table() -> MutexGuard<'static, ()> {
     PROCESS_TABLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The binary with no target from the environment, from an empty directory.
-fn clusterdoc(cwd: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("clusterdoc").unwrap();
-    cmd.current_dir(cwd);
-    for var in [
-        "MESOS_MASTER",
-        "MARATHON_URL",
-        "MARATHON_ZK",
-        "FLINK_URL",
-        "CLUSTERDOC_CONFIG",
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
+#[path = "support/cli.rs"]
+mod cli_support;
+use cli_support::clusterdoc;
 
 struct Run {
     report: Value,
