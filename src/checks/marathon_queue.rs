@@ -14,7 +14,9 @@
 //! ## Fix safety
 //! Scaling down or lowering a request redeploys the app (disruptive).
 
+use std::collections::HashMap;
 use std::fmt;
+use std::rc::Rc;
 
 use serde_json::json;
 
@@ -88,8 +90,9 @@ impl Check for MarathonQueue {
         })?;
         let state = mesos.state.value().ok_or_else(|| Stop::Error(unknown(problem(&mesos.state))))?;
         let agents = active_agents(state);
+        let mut judge = Judge::new(&agents, queue.iter().map(|item| item.count).max().unwrap_or(0));
         let mut undecided = Vec::new();
-        let findings = queue.iter().map(|item| judge_item(marathon, item, &agents, &mut undecided)).collect();
+        let findings = queue.iter().map(|item| judge_item(marathon, item, &mut judge, &mut undecided)).collect();
         let note = format!("{} in Marathon's queue; {} active agents", waiting(queue), agents.len());
         judged(findings, undecided, note)
     }
@@ -105,6 +108,9 @@ fn waiting(queue: &[QueueItem]) -> String {
         n => format!("{n} apps"),
     }
 }
+
+/// Slack for sums of fractional cpus (0.1 + 0.2 is not 0.3).
+const EPSILON: f64 = 1e-9;
 
 /// The resources Marathon asks of an offer for one instance.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -167,12 +173,24 @@ impl Amounts {
 
     fn free(agent: &Agent) -> Self {
         let (total, used) = (Amounts::of(&agent.resources), Amounts::of(&agent.used_resources));
-        Amounts {
-            cpus: (total.cpus - used.cpus).max(0.0),
-            mem: (total.mem - used.mem).max(0.0),
-            disk: (total.disk - used.disk).max(0.0),
-            ports: (total.ports - used.ports).max(0.0),
-        }
+        Amounts::each(|r| (r.of(&total) - r.of(&used)).max(0.0))
+    }
+
+    fn each(f: impl Fn(Resource) -> f64) -> Self {
+        Amounts { cpus: f(Resource::Cpus), mem: f(Resource::Mem), disk: f(Resource::Disk), ports: f(Resource::Ports) }
+    }
+
+    /// Per resource, the larger of the two.
+    fn most(&self, other: &Amounts) -> Self {
+        Amounts::each(|r| r.of(self).max(r.of(other)))
+    }
+
+    fn sum(&self, other: &Amounts) -> Self {
+        Amounts::each(|r| r.of(self) + r.of(other))
+    }
+
+    fn bits(&self) -> [u64; 4] {
+        RESOURCES.map(|r| r.of(self).to_bits())
     }
 
     /// What one instance of `app` takes from an offer.
@@ -191,7 +209,7 @@ impl Amounts {
         RESOURCES
             .iter()
             .filter(|r| r.of(request) > 0.0)
-            .map(|r| ((r.of(self) + 1e-9) / r.of(request)).floor() as u64)
+            .map(|r| ((r.of(self) + EPSILON) / r.of(request)).floor() as u64)
             .min()
             .unwrap_or(cap)
             .min(cap)
@@ -209,56 +227,202 @@ fn required_ports(app: &App) -> Vec<u16> {
     }
 }
 
-/// What the agents can do for one queued app.
+/// What the agents can do for one shape of app: a request, its constraints
+/// and the host ports it requires. Judged once per shape: big Marathons run
+/// thousands of apps of a few shapes.
 struct Fit {
     request: Amounts,
     /// Host ports every instance requires (`requirePorts`, fixed mapped ports).
     required: Vec<u16>,
     /// Whether some eligible agent's ports resource holds all of them.
     required_offered: bool,
-    eligible: Eligible,
-    /// Instances the eligible agents' free resources hold now (up to the count waiting).
-    now: u64,
+    candidates: Rc<Candidates>,
+    /// Instances the eligible agents' free resources hold now, counted up to
+    /// the most any queued app waits for.
+    holds: u64,
     /// Whether any eligible agent, empty, could run one instance.
     ever: bool,
     /// Per resource the request needs: the most free on one eligible agent, and in all.
     short: Vec<(Resource, f64, f64)>,
 }
 
-fn fit(app: &App, waiting: u32, agents: &[&Agent]) -> Result<Fit, String> {
-    let eligible = eligible(&app.constraints, agents)?;
-    let request = Amounts::request(app);
-    let required = required_ports(app);
-    let per_host = eligible.per_host.map_or(u64::from(waiting), u64::from);
-    let on = |agent: &Agent, amounts: Amounts, free_ports_only: bool| {
-        let has_ports = required.iter().all(|&p| {
-            agent.resources.ports.contains(p) && !(free_ports_only && agent.used_resources.ports.contains(p))
-        });
-        if has_ports { amounts.holds(&request, per_host) } else { 0 }
-    };
-    let chosen: Vec<&Agent> = eligible.agents.iter().map(|&i| agents[i]).collect();
-    let now = chosen.iter().map(|a| on(a, Amounts::free(a), true)).sum::<u64>().min(u64::from(waiting));
-    let ever = chosen.iter().any(|a| on(a, Amounts::of(&a.resources), false) > 0);
-    let required_offered = chosen.iter().any(|a| required.iter().all(|&p| a.resources.ports.contains(p)));
-    let short = RESOURCES
-        .iter()
-        .filter(|r| r.of(&request) > 0.0 && !chosen.is_empty())
-        .map(|&r| {
-            let free: Vec<f64> = chosen.iter().map(|a| r.of(&Amounts::free(a))).collect();
-            (r, free.iter().copied().fold(0.0, f64::max), free.iter().fold(0.0, |sum, f| sum + f))
-        })
-        .filter(|&(r, best, _)| best + 1e-9 < r.of(&request))
-        .collect();
-    Ok(Fit { request, required, required_offered, eligible, now, ever, short })
+impl Fit {
+    /// Instances of an app waiting for `waiting` that the free resources hold now.
+    fn now(&self, waiting: u32) -> u64 {
+        self.holds.min(u64::from(waiting))
+    }
 }
 
-fn judge_item(marathon: &MarathonFacts, item: &QueueItem, agents: &[&Agent], undecided: &mut Vec<String>) -> Finding {
+/// One agent's free and total resources.
+#[derive(Clone, Copy, Debug, Default)]
+struct Held {
+    free: Amounts,
+    total: Amounts,
+}
+
+impl Held {
+    fn of(agent: &Agent) -> Self {
+        Held { free: Amounts::free(agent), total: Amounts::of(&agent.resources) }
+    }
+
+    fn free(&self) -> &Amounts {
+        &self.free
+    }
+
+    fn total(&self) -> &Amounts {
+        &self.total
+    }
+
+    fn most(&self, other: &Held) -> Self {
+        Held { free: self.free.most(&other.free), total: self.total.most(&other.total) }
+    }
+}
+
+/// Agents per block of the index: small enough to skip much, large enough
+/// that the blocks' maxima are few.
+const BLOCK: usize = 32;
+
+/// The agents an app's constraints allow, indexed by their resources:
+/// ordered by free cpus then memory, so that agents alike share a block, in
+/// blocks with their per-resource maxima, so that a request skips every
+/// block whose maxima fall short of it. On a fragmented cluster (cpus free
+/// here, memory there) most blocks are skipped unread.
+struct Candidates {
+    eligible: Eligible,
+    /// The eligible agents, in index order.
+    order: Vec<usize>,
+    /// Per block of `order`, the most one of its agents has, per resource.
+    block_most: Vec<Held>,
+    /// Per resource, the most one eligible agent has.
+    most: Held,
+    /// Per resource, what the eligible agents have free together.
+    all_free: Amounts,
+}
+
+impl Candidates {
+    fn new(eligible: Eligible, held: &[Held]) -> Self {
+        let mut order = eligible.agents.clone();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&held[a].free, &held[b].free);
+            b.cpus.total_cmp(&a.cpus).then(b.mem.total_cmp(&a.mem))
+        });
+        let block_most: Vec<Held> = order
+            .chunks(BLOCK)
+            .map(|block| block.iter().fold(Held::default(), |most, &i| most.most(&held[i])))
+            .collect();
+        let most = block_most.iter().fold(Held::default(), |most, block| most.most(block));
+        let all_free = order.iter().fold(Amounts::default(), |sum, &i| sum.sum(&held[i].free));
+        Candidates { eligible, order, block_most, most, all_free }
+    }
+
+    /// The eligible agents whose `side` (free or total resources) holds one
+    /// instance asking `request`.
+    fn holding<'s>(
+        &'s self,
+        held: &'s [Held],
+        request: &'s Amounts,
+        side: fn(&Held) -> &Amounts,
+    ) -> impl Iterator<Item = usize> + 's {
+        self.order
+            .chunks(BLOCK)
+            .zip(&self.block_most)
+            .filter(move |(_, most)| side(most).holds(request, 1) > 0)
+            .flat_map(|(block, _)| block.iter().copied())
+            .filter(move |&i| side(&held[i]).holds(request, 1) > 0)
+    }
+}
+
+/// The key of a memoized [`Fit`]: amounts as bits, so it hashes.
+#[derive(PartialEq, Eq, Hash)]
+struct Shape<'a> {
+    request: [u64; 4],
+    constraints: &'a [Vec<String>],
+    required: Vec<u16>,
+}
+
+/// Judges queued apps against the active agents: each agent's resources are
+/// worked out once, each set of constraints indexed once and each app
+/// shape judged once.
+struct Judge<'a> {
+    agents: &'a [&'a Agent],
+    /// Per active agent.
+    held: Vec<Held>,
+    /// The most instances any queued app waits for: counting stops there.
+    bound: u64,
+    candidates: HashMap<&'a [Vec<String>], Result<Rc<Candidates>, String>>,
+    fits: HashMap<Shape<'a>, Rc<Fit>>,
+}
+
+impl<'a> Judge<'a> {
+    fn new(agents: &'a [&'a Agent], bound: u32) -> Self {
+        Judge {
+            agents,
+            held: agents.iter().map(|a| Held::of(a)).collect(),
+            bound: u64::from(bound),
+            candidates: HashMap::new(),
+            fits: HashMap::new(),
+        }
+    }
+
+    fn fit(&mut self, app: &'a App) -> Result<Rc<Fit>, String> {
+        let request = Amounts::request(app);
+        let shape = Shape { request: request.bits(), constraints: &app.constraints, required: required_ports(app) };
+        if let Some(fit) = self.fits.get(&shape) {
+            return Ok(Rc::clone(fit));
+        }
+        let candidates = self.candidates(&app.constraints)?;
+        let fit = Rc::new(self.judge_shape(request, shape.required.clone(), candidates));
+        self.fits.insert(shape, Rc::clone(&fit));
+        Ok(fit)
+    }
+
+    fn candidates(&mut self, constraints: &'a [Vec<String>]) -> Result<Rc<Candidates>, String> {
+        if let Some(known) = self.candidates.get(constraints) {
+            return known.clone();
+        }
+        let made = eligible(constraints, self.agents).map(|eligible| Rc::new(Candidates::new(eligible, &self.held)));
+        self.candidates.insert(constraints, made.clone());
+        made
+    }
+
+    fn judge_shape(&self, request: Amounts, required: Vec<u16>, candidates: Rc<Candidates>) -> Fit {
+        let offers = |i: usize| required.iter().all(|&p| self.agents[i].resources.ports.contains(p));
+        let has_free = |i: usize| required.iter().all(|&p| !self.agents[i].used_resources.ports.contains(p));
+        let short: Vec<(Resource, f64, f64)> = RESOURCES
+            .iter()
+            .filter(|r| r.of(&request) > 0.0 && !candidates.order.is_empty())
+            .map(|&r| (r, r.of(&candidates.most.free), r.of(&candidates.all_free)))
+            .filter(|&(r, most, _)| most + EPSILON < r.of(&request))
+            .collect();
+        let cap = candidates.eligible.per_host.map_or(self.bound, u64::from).min(self.bound);
+        let mut holds = 0;
+        if short.is_empty() {
+            let free = candidates.holding(&self.held, &request, Held::free);
+            for i in free.filter(|&i| offers(i) && has_free(i)) {
+                holds += self.held[i].free.holds(&request, cap);
+                if holds >= self.bound {
+                    break;
+                }
+            }
+        }
+        let ever = candidates.holding(&self.held, &request, Held::total).any(offers);
+        let required_offered = candidates.order.iter().any(|&i| offers(i));
+        Fit { request, required, required_offered, candidates, holds: holds.min(self.bound), ever, short }
+    }
+}
+
+fn judge_item<'a>(
+    marathon: &MarathonFacts,
+    item: &'a QueueItem,
+    judge: &mut Judge<'a>,
+    undecided: &mut Vec<String>,
+) -> Finding {
     let Some(app) = &item.app else {
         let pod = item.pod_id.as_deref().unwrap_or("(unnamed pod)");
         let finding = Finding::new(Status::Warn, format!("pod {pod}"), format!("{} for offers", waits(item.count)));
         return queue_evidence(finding, item);
     };
-    let fit = match fit(app, item.count, agents) {
+    let fit = match judge.fit(app) {
         Ok(fit) => fit,
         Err(e) => {
             undecided.push(format!("app {}: {e}", app.id));
@@ -267,7 +431,8 @@ fn judge_item(marathon: &MarathonFacts, item: &QueueItem, agents: &[&Agent], und
             return queue_evidence(finding, item);
         }
     };
-    let (status, message) = verdict(item.count, &fit, agents.len());
+    let agent_count = judge.agents.len();
+    let (status, message) = verdict(item.count, &fit, agent_count);
     let mut finding = Finding::new(status, format!("app {}", app.id), message)
         .evidence(format!(
             "request per instance: {}; {} configured, {} still to launch",
@@ -275,7 +440,7 @@ fn judge_item(marathon: &MarathonFacts, item: &QueueItem, agents: &[&Agent], und
             app.instances,
             item.count
         ))
-        .evidence(eligible_line(app, &fit.eligible, agents.len()));
+        .evidence(eligible_line(app, &fit.candidates.eligible, agent_count));
     for &(r, best, all) in &fit.short {
         finding = finding.evidence(format!(
             "{r}: the most free on one agent is {}, {} free on all eligible agents together (an instance cannot \
@@ -295,7 +460,7 @@ fn verdict(waiting: u32, fit: &Fit, agent_count: usize) -> (Status, String) {
     let short: Vec<String> = fit.short.iter().map(|(r, _, _)| r.to_string()).collect();
     let drf = "Mesos offers one agent's free resources at a time, by Dominant Resource Fairness, and an instance \
                launches only from an offer that covers all of it";
-    if fit.eligible.agents.is_empty() {
+    if fit.candidates.eligible.agents.is_empty() {
         let message = format!(
             "{}, but no active agent is eligible ({agent_count} active; the constraints exclude them all)",
             waits(waiting)
@@ -314,7 +479,7 @@ fn verdict(waiting: u32, fit: &Fit, agent_count: usize) -> (Status, String) {
             format!("{}, but no eligible agent could run one even with nothing else on it: {why}", waits(waiting));
         return (Status::Fail, message);
     }
-    let message = match fit.now {
+    let message = match fit.now(waiting) {
         0 if short.is_empty() => format!(
             "{}: no eligible agent has the required ports free for one (the other resources are there)",
             waits(waiting)
@@ -335,7 +500,8 @@ fn verdict(waiting: u32, fit: &Fit, agent_count: usize) -> (Status, String) {
 fn remedies(marathon: &MarathonFacts, app: &App, item: &QueueItem, fit: &Fit) -> Vec<Remedy> {
     let mut remedies = Vec::new();
     let running = u64::from(app.instances.saturating_sub(item.count));
-    let target = running + fit.now;
+    let now = fit.now(item.count);
+    let target = running + now;
     if target > 0 && target < u64::from(app.instances) {
         remedies.push(update_app(
             marathon,
@@ -344,12 +510,12 @@ fn remedies(marathon: &MarathonFacts, app: &App, item: &QueueItem, fit: &Fit) ->
             format!(
                 "{}: those running ({running}) and those the free resources hold ({}); or add agents and keep {}",
                 instances(target as u32),
-                fit.now,
+                now,
                 app.instances
             ),
         ));
     }
-    if fit.now == 0 && !fit.short.is_empty() && fit.short.iter().all(|&(_, best, _)| best > 0.0) {
+    if now == 0 && !fit.short.is_empty() && fit.short.iter().all(|&(_, best, _)| best > 0.0) {
         let lowered: serde_json::Map<String, serde_json::Value> = fit
             .short
             .iter()
@@ -485,17 +651,85 @@ mod tests {
         assert_eq!(floats.holds(&Amounts { cpus: 0.1, ..Amounts::default() }, 10), 3, "0.3 / 0.1 is 3");
     }
 
+    /// Judges `app` waiting for `waiting` instances, as the check does.
+    fn fit(app: &App, waiting: u32, agents: &[&Agent]) -> (u64, Rc<Fit>) {
+        let fit = Judge::new(agents, waiting).fit(app).unwrap();
+        (fit.now(waiting), fit)
+    }
+
     #[test]
     fn free_resources_split_over_agents_do_not_add_up() {
         let owned = [agent("n1", 4.0, 8192.0, 3.0, 6144.0), agent("n2", 4.0, 8192.0, 3.0, 6144.0)];
         let agents: Vec<&Agent> = owned.iter().collect();
-        let fit = fit(&app(1.0, 3000.0, 1), 1, &agents).unwrap();
-        assert_eq!((fit.now, fit.ever), (0, true));
-        assert_eq!(fit.short, [(Resource::Mem, 2048.0, 4096.0)]);
-        let small = super::fit(&app(0.5, 1024.0, 5), 5, &agents).unwrap();
-        assert_eq!(small.now, 4, "two per agent: cpus 1 free each");
+        let (now, big) = fit(&app(1.0, 3000.0, 1), 1, &agents);
+        assert_eq!((now, big.ever), (0, true));
+        assert_eq!(big.short, [(Resource::Mem, 2048.0, 4096.0)]);
+        assert_eq!(fit(&app(0.5, 1024.0, 5), 5, &agents).0, 4, "two per agent: cpus 1 free each");
         let unique = App { constraints: vec![vec!["hostname".into(), "UNIQUE".into()]], ..app(0.5, 1024.0, 5) };
-        assert_eq!(super::fit(&unique, 5, &agents).unwrap().now, 2, "one per host");
+        assert_eq!(fit(&unique, 5, &agents).0, 2, "one per host");
+        assert!(fit(&app(3.0, 100.0, 1), 1, &agents).1.ever, "4 cpus in all");
+        assert!(!fit(&app(5.0, 100.0, 1), 1, &agents).1.ever, "more cpus than any agent has");
+    }
+
+    #[test]
+    fn apps_of_one_shape_are_judged_once_and_counted_per_app() {
+        let owned = [agent("n1", 4.0, 8192.0, 0.0, 0.0), agent("n2", 4.0, 8192.0, 3.0, 0.0)];
+        let agents: Vec<&Agent> = owned.iter().collect();
+        let (one, many) = (app(1.0, 100.0, 1), App { id: "/b".into(), ..app(1.0, 100.0, 9) });
+        let mut judge = Judge::new(&agents, 9);
+        let (first, second) = (judge.fit(&one).unwrap(), judge.fit(&many).unwrap());
+        assert!(Rc::ptr_eq(&first, &second), "same request and constraints: one judgement");
+        assert_eq!((first.now(1), second.now(9)), (1, 5), "4 on n1 and 1 on n2, capped by each app's wait");
+        let other = judge.fit(&app(2.0, 100.0, 1)).unwrap();
+        assert_eq!(other.now(9), 2, "another shape is judged afresh");
+    }
+
+    #[test]
+    fn the_index_finds_the_one_agent_that_fits_among_many_that_do_not() {
+        let mut owned: Vec<Agent> = (0..200)
+            .map(|i| match i % 2 {
+                0 => agent(&format!("cpu-{i}"), 8.0, 4096.0, 0.0, 4000.0),
+                _ => agent(&format!("mem-{i}"), 8.0, 4096.0, 7.5, 0.0),
+            })
+            .collect();
+        let (now, none) = fit(&app(1.0, 2048.0, 1), 1, &owned.iter().collect::<Vec<_>>());
+        assert_eq!((now, none.ever, none.short.as_slice()), (0, true, &[][..]), "each resource is free somewhere");
+        owned[137].used_resources = Resources::default();
+        let (now, _) = fit(&app(1.0, 2048.0, 3), 3, &owned.iter().collect::<Vec<_>>());
+        assert_eq!(now, 2, "agent 137, emptied, holds two by memory (4096 MB)");
+    }
+
+    proptest::proptest! {
+        /// The index skips only agents that cannot hold an instance: the
+        /// counts match looking at every agent.
+        #[test]
+        fn the_index_counts_as_looking_at_every_agent(
+            resources in proptest::collection::vec((0u8..9, 0u8..9, 0u8..9, 0u8..9), 0..150),
+            (cpus, mem) in (0u8..5, 0u8..5),
+            waiting in 1u32..6,
+            unique: bool,
+        ) {
+            let owned: Vec<Agent> = resources
+                .iter()
+                .enumerate()
+                .map(|(i, &(c, m, uc, um))| {
+                    let (c, m) = (f64::from(c.max(uc)), f64::from(m.max(um)) * 512.0);
+                    agent(&format!("n{i}"), c, m, f64::from(uc), f64::from(um) * 512.0)
+                })
+                .collect();
+            let agents: Vec<&Agent> = owned.iter().collect();
+            let mut asked = app(f64::from(cpus) / 2.0, f64::from(mem) * 256.0, waiting);
+            if unique {
+                asked.constraints = vec![vec!["hostname".into(), "UNIQUE".into()]];
+            }
+            let (now, fit) = fit(&asked, waiting, &agents);
+            let request = Amounts::request(&asked);
+            let cap = if unique { 1 } else { u64::from(waiting) };
+            let every: u64 = agents.iter().map(|a| Amounts::free(a).holds(&request, cap)).sum();
+            proptest::prop_assert_eq!(now, every.min(u64::from(waiting)));
+            let ever = agents.iter().any(|a| Amounts::of(&a.resources).holds(&request, 1) > 0);
+            proptest::prop_assert_eq!(fit.ever, ever);
+        }
     }
 
     #[test]
@@ -513,10 +747,10 @@ mod tests {
             }],
             ..app(0.1, 10.0, 1)
         };
-        let taken = fit(&needs(31000), 1, &agents).unwrap();
-        assert_eq!((taken.now, taken.ever, taken.required_offered), (0, true, true));
-        let absent = fit(&needs(80), 1, &agents).unwrap();
-        assert_eq!((absent.now, absent.ever, absent.required_offered), (0, false, false));
-        assert_eq!(fit(&needs(31001), 1, &agents).unwrap().now, 1);
+        let (now, taken) = fit(&needs(31000), 1, &agents);
+        assert_eq!((now, taken.ever, taken.required_offered), (0, true, true));
+        let (now, absent) = fit(&needs(80), 1, &agents);
+        assert_eq!((now, absent.ever, absent.required_offered), (0, false, false));
+        assert_eq!(fit(&needs(31001), 1, &agents).0, 1);
     }
 }
