@@ -3,15 +3,13 @@
 //! ZooKeeper server, Flink), probed concurrently with one connect each and
 //! classified by what the kernel reports (REFERENCE.md section 4).
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
+mod sweep;
 
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
-use tokio::task::{AbortHandle, JoinHandle};
-use tokio::time::Instant;
 
 use super::mesos::Agent;
 use super::{Fact, Gatherer};
@@ -25,6 +23,7 @@ const RETRY_SPACING: Duration = Duration::from_secs(1);
 /// are kept rather than the whole fact giving up.
 const DEADLINE_MARGIN: Duration = Duration::from_millis(100);
 const AGENT_PORT: u16 = 5051;
+const DEADLINE_FIRST: &str = "the run's deadline came first";
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReachFacts {
@@ -158,25 +157,26 @@ struct Budget {
 }
 
 impl Budget {
-    /// The wait for one operation starting now, and whether the deadline
-    /// rather than the timeout bounds it.
-    fn wait(&self) -> (Duration, bool) {
-        let left = self.deadline.saturating_duration_since(Instant::now());
+    /// The wait for one operation starting at `start`, and whether the
+    /// deadline rather than the timeout bounds it.
+    fn wait_from(&self, start: Instant) -> (Duration, bool) {
+        let left = self.deadline.saturating_duration_since(start);
         (self.timeout.min(left), left < self.timeout)
     }
 }
 
 pub(crate) async fn gather(g: &Gatherer) -> Fact<ReachFacts> {
-    let budget =
-        Budget { timeout: g.cfg.timeout, deadline: g.deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(g.deadline) };
-    let limit = Arc::new(Semaphore::new(concurrency()));
+    let deadline = g.deadline.into_std();
+    let budget = Budget { timeout: g.cfg.timeout, deadline: deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline) };
+    let limit = concurrency();
     let known = known_endpoints(&g.cfg);
-    let known_probes = probe_all(known.clone(), &limit, budget);
+    // The named endpoints are few: their sweep's sockets come on top of `limit`.
+    let known_probes = probe_all(known.clone(), limit, budget);
     let agent_probes = async {
         match registered_agents(g).await {
             Ok(agents) => {
                 let fresh = agents.into_iter().filter(|a| !known.iter().any(|k| same_place(k, a))).collect();
-                (probe_all(fresh, &limit, budget).await, None)
+                (probe_all(fresh, limit, budget).await, None)
             }
             Err(gap) => (Vec::new(), Some(gap)),
         }
@@ -189,8 +189,8 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<ReachFacts> {
 /// How many connects may be in flight: a share of the open-file limit, the
 /// rest left to the other fact sources of the run. The soft limit is raised
 /// to the hard one first (a default soft 1024 would otherwise cap a sweep of
-/// thousands of agents at 256 at a time). Up to 4,096: on loopback 1,024 is
-/// 5% faster, but behind a firewall that drops, each wave of connects waits
+/// thousands of agents at 256 at a time). Up to 4,096: on loopback fewer are
+/// a few % faster, but behind a firewall that drops, each wave of connects waits
 /// a whole `--timeout` (and a retry), so wide waves keep a big sweep inside
 /// the deadline.
 fn concurrency() -> usize {
@@ -280,73 +280,88 @@ fn agent_endpoint(agent: &Agent) -> Option<Endpoint> {
     })
 }
 
-/// Probes every endpoint, each in its own task so that the runtime's worker
-/// threads share the sweep (one task driving 10,000 connects was half as
-/// fast: see BENCHMARKS.md), at most `limit` at a time.
-async fn probe_all(endpoints: Vec<Endpoint>, limit: &Arc<Semaphore>, budget: Budget) -> Vec<Probe> {
-    let running: Vec<(Endpoint, JoinHandle<Probe>)> = endpoints
+/// Probes every endpoint: names resolved first (at most `limit` at a
+/// time), then one sweep connects to every address, `limit` at a time.
+async fn probe_all(endpoints: Vec<Endpoint>, limit: usize, budget: Budget) -> Vec<Probe> {
+    let resolved: Vec<Result<SocketAddr, Attempt>> =
+        futures::stream::iter(&endpoints).map(|e| resolve(e, budget)).buffered(limit.max(1)).collect().await;
+    let addresses: Vec<SocketAddr> = resolved.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
+    let mut connected = connect_all(addresses, limit, budget).await.into_iter();
+    endpoints
         .into_iter()
-        .map(|endpoint| {
-            let limit = limit.clone();
-            (endpoint.clone(), tokio::spawn(async move { probe(endpoint, &limit, budget).await }))
+        .zip(resolved)
+        .map(|(endpoint, resolved)| {
+            let (address, connected) = match resolved {
+                Ok(address) => (Some(address), connected.next().unwrap_or_else(sweep::Connected::unstarted)),
+                Err(failed) => (None, sweep::Connected { attempt: failed, attempts: 0 }),
+            };
+            Probe {
+                endpoint,
+                address,
+                outcome: connected.attempt.outcome,
+                detail: connected.attempt.detail,
+                elapsed_ms: connected.attempt.elapsed.as_millis() as u64,
+                attempts: connected.attempts,
+            }
         })
-        .collect();
-    // Probes still running when this future is dropped (the run's deadline) are stopped.
-    let _stop_on_drop = AbortOnDrop(running.iter().map(|(_, task)| task.abort_handle()).collect());
-    let finished = running.into_iter().map(|(endpoint, task)| async move {
-        task.await.unwrap_or_else(|e| Probe {
-            endpoint,
-            address: None,
-            outcome: Outcome::Failed,
-            detail: Some(format!("the probe did not finish: {e}")),
-            elapsed_ms: 0,
-            attempts: 0,
-        })
-    });
-    futures::future::join_all(finished).await
+        .collect()
 }
 
-struct AbortOnDrop(Vec<AbortHandle>);
+/// Addresses below this many are swept by one thread: a second thread pays
+/// off only when the connects' own kernel work is the cost.
+const ADDRESSES_PER_THREAD: usize = 512;
 
-impl Drop for AbortOnDrop {
+/// Runs the connect sweep on blocking threads, one per core for big sweeps
+/// (each takes every n-th address and its share of `limit`); dropping the
+/// future (the run's deadline) stops them, closing their sockets.
+async fn connect_all(addresses: Vec<SocketAddr>, limit: usize, budget: Budget) -> Vec<sweep::Connected> {
+    let count = addresses.len();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = count.div_ceil(ADDRESSES_PER_THREAD).clamp(1, cores).min(limit.max(1));
+    let mut stops = Vec::new();
+    let mut sweeps = Vec::new();
+    for part in 0..threads {
+        let (sweep, stop) = match sweep::Sweep::new() {
+            Ok(made) => made,
+            Err(e) => {
+                let why = format!("could not set up the connects (epoll): {e}");
+                return (0..count).map(|_| sweep::Connected::failed(why.clone())).collect();
+            }
+        };
+        stops.push(stop);
+        let share: Vec<SocketAddr> = addresses.iter().skip(part).step_by(threads).copied().collect();
+        let cap = (limit / threads).max(1);
+        sweeps.push(tokio::task::spawn_blocking(move || sweep.run(&share, cap, budget)));
+    }
+    let _stop_on_drop = StopOnDrop(stops);
+    let mut parts = Vec::new();
+    for (part, sweep) in sweeps.into_iter().enumerate() {
+        let share = count.saturating_sub(part).div_ceil(threads);
+        parts.push(match sweep.await {
+            Ok(connected) => connected.into_iter(),
+            Err(e) => {
+                let why = format!("the connects did not finish: {e}");
+                (0..share).map(|_| sweep::Connected::failed(why.clone())).collect::<Vec<_>>().into_iter()
+            }
+        });
+    }
+    (0..count).map(|i| parts[i % threads].next().unwrap_or_else(sweep::Connected::unstarted)).collect()
+}
+
+struct StopOnDrop(Vec<std::sync::Arc<sweep::Stop>>);
+
+impl Drop for StopOnDrop {
     fn drop(&mut self) {
-        self.0.iter().for_each(AbortHandle::abort);
+        self.0.iter().for_each(|stop| stop.stop());
     }
 }
 
 /// One attempt's result.
+#[derive(Clone, Debug)]
 struct Attempt {
     outcome: Outcome,
     detail: Option<String>,
     elapsed: Duration,
-}
-
-async fn probe(endpoint: Endpoint, limit: &Semaphore, budget: Budget) -> Probe {
-    // The semaphore is never closed, so acquiring cannot fail.
-    let _permit = limit.acquire().await.ok();
-    let started = Instant::now();
-    let (address, mut attempt, mut attempts) = match resolve(&endpoint, budget).await {
-        Ok(address) => (Some(address), connect(address, budget).await, 1),
-        Err(failed) => (None, failed, 0),
-    };
-    if let (Some(address), Outcome::Dropped) = (address, attempt.outcome) {
-        tokio::time::sleep_until(started + RETRY_SPACING).await;
-        if budget.wait().0 == budget.timeout {
-            attempts += 1;
-            let retry = connect(address, budget).await;
-            if retry.outcome != Outcome::Dropped {
-                attempt = retry;
-            }
-        }
-    }
-    Probe {
-        endpoint,
-        address,
-        outcome: attempt.outcome,
-        detail: attempt.detail,
-        elapsed_ms: attempt.elapsed.as_millis() as u64,
-        attempts,
-    }
 }
 
 async fn resolve(endpoint: &Endpoint, budget: Budget) -> Result<SocketAddr, Attempt> {
@@ -354,30 +369,16 @@ async fn resolve(endpoint: &Endpoint, budget: Budget) -> Result<SocketAddr, Atte
         return Ok(SocketAddr::new(ip, endpoint.port));
     }
     let start = Instant::now();
-    let (wait, cut_by_deadline) = budget.wait();
+    let (wait, cut_by_deadline) = budget.wait_from(start);
     let failed = |outcome, detail: String| Attempt { outcome, detail: Some(detail), elapsed: start.elapsed() };
     match tokio::time::timeout(wait, tokio::net::lookup_host((endpoint.host.as_str(), endpoint.port))).await {
         Ok(Ok(mut addresses)) => {
             addresses.next().ok_or_else(|| failed(Outcome::Unresolved, "the name has no addresses".into()))
         }
         Ok(Err(e)) => Err(failed(Outcome::Unresolved, e.to_string())),
-        Err(_) if cut_by_deadline => Err(failed(Outcome::Unfinished, "the run's deadline came first".into())),
+        Err(_) if cut_by_deadline => Err(failed(Outcome::Unfinished, DEADLINE_FIRST.into())),
         Err(_) => Err(failed(Outcome::Unresolved, format!("no answer from the resolver within {}", ms(wait)))),
     }
-}
-
-async fn connect(address: SocketAddr, budget: Budget) -> Attempt {
-    let start = Instant::now();
-    let (wait, cut_by_deadline) = budget.wait();
-    let result = tokio::time::timeout(wait, TcpStream::connect(address)).await;
-    let (outcome, detail) = match result {
-        // Dropping the stream closes the connection at once: nothing is sent.
-        Ok(Ok(_stream)) => (Outcome::Open, None),
-        Ok(Err(e)) => (classify(&e), Some(describe(&e))),
-        Err(_) if cut_by_deadline => (Outcome::Unfinished, Some("the run's deadline came first".into())),
-        Err(_) => (Outcome::Dropped, Some(format!("no answer within {}", ms(wait)))),
-    };
-    Attempt { outcome, detail, elapsed: start.elapsed() }
 }
 
 fn classify(error: &std::io::Error) -> Outcome {
@@ -450,6 +451,14 @@ mod tests {
         assert!(describe(&std::io::Error::from_raw_os_error(libc::EHOSTUNREACH)).starts_with("EHOSTUNREACH ("));
     }
 
+    async fn one(endpoint: Endpoint, budget: Budget) -> Probe {
+        probe_all(vec![endpoint], 1, budget).await.remove(0)
+    }
+
+    fn budget(timeout: Duration, deadline: Duration) -> Budget {
+        Budget { timeout, deadline: Instant::now() + deadline }
+    }
+
     #[tokio::test]
     async fn loopback_open_and_refused() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -458,27 +467,67 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap()
         };
-        let budget = Budget { timeout: Duration::from_secs(2), deadline: Instant::now() + Duration::from_secs(5) };
-        let limit = Arc::new(Semaphore::new(2));
+        let budget = budget(Duration::from_secs(2), Duration::from_secs(5));
         let endpoint =
             |port| Endpoint { host: "127.0.0.1".into(), port, component: Component::Marathon, origin: Origin::Named };
-        let probes = probe_all(vec![endpoint(open.port()), endpoint(closed.port())], &limit, budget).await;
+        let probes = probe_all(vec![endpoint(open.port()), endpoint(closed.port())], 2, budget).await;
         assert_eq!(probes[0].outcome, Outcome::Open);
         assert_eq!(probes[1].outcome, Outcome::Refused);
         assert_eq!(probes[1].detail.as_deref(), Some("ECONNREFUSED (connection refused)"));
         assert_eq!(probes[1].attempts, 1);
     }
 
+    #[tokio::test]
+    async fn more_endpoints_than_sockets_allowed_are_all_decided_in_order() {
+        let listeners: Vec<std::net::TcpListener> =
+            (0..5).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+        let mut endpoints: Vec<Endpoint> = listeners.iter().map(|l| flink(l.local_addr().unwrap().port())).collect();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        endpoints.insert(2, flink(closed));
+        endpoints.push(Endpoint { host: "name.invalid".into(), ..flink(1) });
+        let probes = probe_all(endpoints.clone(), 2, budget(Duration::from_secs(2), Duration::from_secs(5))).await;
+        let seen: Vec<(u16, Outcome)> = probes.iter().map(|p| (p.endpoint.port, p.outcome)).collect();
+        let mut expected: Vec<(u16, Outcome)> = endpoints.iter().map(|e| (e.port, Outcome::Open)).collect();
+        (expected[2].1, expected[6].1) = (Outcome::Refused, Outcome::Unresolved);
+        assert_eq!(seen, expected);
+        assert_eq!((probes[6].address, probes[6].attempts), (None, 0));
+    }
+
+    #[tokio::test]
+    async fn a_sweep_split_over_threads_keeps_each_result_with_its_endpoint() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let open = listener.local_addr().unwrap().port();
+        let accepting = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                drop(stream);
+            }
+        });
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let count = 3 * ADDRESSES_PER_THREAD;
+        let ports: Vec<u16> = (0..count).map(|i| if i % 3 == 1 { open } else { closed }).collect();
+        let probes = probe_all(
+            ports.iter().map(|&p| flink(p)).collect(),
+            64,
+            budget(Duration::from_secs(5), Duration::from_secs(10)),
+        )
+        .await;
+        accepting.abort();
+        let seen: Vec<(u16, Outcome)> = probes.iter().map(|p| (p.endpoint.port, p.outcome)).collect();
+        let expected: Vec<(u16, Outcome)> =
+            ports.iter().map(|&p| (p, if p == open { Outcome::Open } else { Outcome::Refused })).collect();
+        assert_eq!(seen, expected);
+    }
+
     /// A loopback listener whose accept queue is full: the kernel drops
     /// further SYNs, as a firewall's DROP does.
-    async fn full_listener() -> (tokio::net::TcpListener, Vec<TcpStream>, u16) {
+    async fn full_listener() -> (tokio::net::TcpListener, Vec<tokio::net::TcpStream>, u16) {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let listener = socket.listen(0).unwrap();
         let port = listener.local_addr().unwrap().port();
         let mut held = Vec::new();
         while let Ok(Ok(stream)) =
-            tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(("127.0.0.1", port))).await
+            tokio::time::timeout(Duration::from_millis(200), tokio::net::TcpStream::connect(("127.0.0.1", port))).await
         {
             held.push(stream);
         }
@@ -492,30 +541,70 @@ mod tests {
     #[tokio::test]
     async fn a_timeout_is_retried_once_then_called_dropped() {
         let (_listener, _held, port) = full_listener().await;
-        let budget = Budget { timeout: Duration::from_millis(300), deadline: Instant::now() + Duration::from_secs(10) };
+        let budget = budget(Duration::from_millis(300), Duration::from_secs(10));
         let started = Instant::now();
-        let probe = probe(flink(port), &Semaphore::new(1), budget).await;
+        let probe = one(flink(port), budget).await;
         assert_eq!((probe.outcome, probe.attempts), (Outcome::Dropped, 2), "{probe:?}");
+        assert_eq!(probe.detail.as_deref(), Some("no answer within 300 ms"));
         // The retry waits for the ICMP rate limit's interval.
         assert!(started.elapsed() >= RETRY_SPACING + budget.timeout);
     }
 
     #[tokio::test]
-    async fn probes_stop_when_the_sweep_is_dropped() {
+    async fn a_retry_that_would_not_get_a_whole_timeout_is_not_made() {
         let (_listener, _held, port) = full_listener().await;
-        let budget = Budget { timeout: Duration::from_secs(5), deadline: Instant::now() + Duration::from_secs(10) };
-        let limit = Arc::new(Semaphore::new(1));
-        let sweep = probe_all(vec![flink(port)], &limit, budget);
-        assert!(tokio::time::timeout(Duration::from_millis(200), sweep).await.is_err(), "the SYN is dropped");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(limit.available_permits(), 1, "the aborted probe gave its permit back");
+        let probe = one(flink(port), budget(Duration::from_millis(300), Duration::from_millis(1200))).await;
+        assert_eq!((probe.outcome, probe.attempts), (Outcome::Dropped, 1), "{probe:?}");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_port_does_not_hold_up_the_others() {
+        let (_listener, _held, port) = full_listener().await;
+        let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoints = vec![flink(port), flink(open.local_addr().unwrap().port())];
+        let started = Instant::now();
+        let probes = probe_all(endpoints, 1, budget(Duration::from_millis(300), Duration::from_secs(10))).await;
+        let outcomes: Vec<(Outcome, u8)> = probes.iter().map(|p| (p.outcome, p.attempts)).collect();
+        assert_eq!(outcomes, [(Outcome::Dropped, 2), (Outcome::Open, 1)]);
+        assert!(started.elapsed() >= RETRY_SPACING + Duration::from_millis(300));
+    }
+
+    /// Sockets connecting to `port` from this process (SYN-SENT in /proc/net/tcp).
+    fn connecting_to(port: u16) -> usize {
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+        let wanted = format!(":{port:04X}");
+        table
+            .lines()
+            .filter(|l| {
+                l.split_whitespace().nth(2).is_some_and(|remote| remote.ends_with(&wanted))
+                    && l.split_whitespace().nth(3) == Some("02")
+            })
+            .count()
+    }
+
+    #[tokio::test]
+    async fn dropping_the_probes_stops_the_sweep_and_closes_its_sockets() {
+        let (_listener, _held, port) = full_listener().await;
+        let before = connecting_to(port);
+        let sweep = probe_all(vec![flink(port)], 1, budget(Duration::from_secs(5), Duration::from_secs(10)));
+        let mut sweep = Box::pin(sweep);
+        assert!(tokio::time::timeout(Duration::from_millis(300), &mut sweep).await.is_err(), "the SYN is dropped");
+        assert_eq!(connecting_to(port), before + 1, "the sweep's connect is in SYN-SENT");
+        drop(sweep);
+        let closed = async {
+            while connecting_to(port) > before {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        assert!(tokio::time::timeout(Duration::from_secs(2), closed).await.is_ok(), "the socket is closed");
     }
 
     #[tokio::test]
     async fn the_deadline_cuts_a_probe_short_as_unfinished() {
         let (_listener, _held, port) = full_listener().await;
-        let budget = Budget { timeout: Duration::from_secs(5), deadline: Instant::now() + Duration::from_millis(300) };
-        let probe = probe(flink(port), &Semaphore::new(1), budget).await;
+        let probe = one(flink(port), budget(Duration::from_secs(5), Duration::from_millis(300))).await;
         assert_eq!((probe.outcome, probe.attempts), (Outcome::Unfinished, 1), "{probe:?}");
+        let late = one(flink(port), budget(Duration::from_secs(5), Duration::ZERO)).await;
+        assert_eq!((late.outcome, late.attempts), (Outcome::Unfinished, 0), "never started: {late:?}");
     }
 }
