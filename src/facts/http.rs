@@ -27,6 +27,8 @@ const MAX_REDIRECTS: usize = 5;
 const PARSE_INLINE_BELOW: usize = 1 << 20;
 /// The most memory reserved up front from a (possibly lying) Content-Length.
 const MAX_PREALLOCATION: u64 = 16 << 20;
+/// How much longer than the connect the first read may wait (see [`client`]).
+const CONNECT_FIRST: std::time::Duration = std::time::Duration::from_millis(50);
 /// Body pieces a streamed parse may lag behind the network.
 const PIECES_IN_FLIGHT: usize = 64;
 
@@ -36,7 +38,11 @@ pub fn client(cfg: &Config) -> Result<reqwest::Client, String> {
         .connect_timeout(cfg.timeout)
         // Per read, not per request: a large /master/state that keeps
         // streaming is fine; a stalled one is not. The deadline caps the rest.
-        .read_timeout(cfg.timeout)
+        // reqwest starts this clock with the request, so it also runs while
+        // connecting: a hair longer than the connect timeout, a port that
+        // drops SYNs is reported as a connect that timed out (a firewall, a
+        // host down), not as a server that does not answer (a hung process).
+        .read_timeout(cfg.timeout + CONNECT_FIRST)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("clusterdoc/", env!("CARGO_PKG_VERSION")))
         .tls_danger_accept_invalid_certs(cfg.insecure);
@@ -492,7 +498,7 @@ fn request_problem(e: &reqwest::Error) -> Problem {
             std::io::ErrorKind::PermissionDenied => {
                 Problem::NoAnswer("connection not permitted (a firewall may reject it)".into())
             }
-            std::io::ErrorKind::TimedOut => Problem::NoAnswer("timed out".into()),
+            std::io::ErrorKind::TimedOut => timed_out(e),
             // The TLS layer reports every handshake failure as InvalidData.
             std::io::ErrorKind::InvalidData if e.is_connect() => tls_problem(io),
             _ if e.is_connect() => Problem::NoAnswer(io.to_string()),
@@ -500,8 +506,7 @@ fn request_problem(e: &reqwest::Error) -> Problem {
         };
     }
     if e.is_timeout() {
-        let phase = if e.is_connect() { "connecting" } else { "waiting for the response" };
-        return Problem::NoAnswer(format!("timed out {phase} (--timeout)"));
+        return timed_out(e);
     }
     if e.is_connect() {
         let cause = innermost(e);
@@ -511,6 +516,11 @@ fn request_problem(e: &reqwest::Error) -> Problem {
         return Problem::NoAnswer(cause);
     }
     Problem::Transport(innermost(e))
+}
+
+fn timed_out(e: &reqwest::Error) -> Problem {
+    let phase = if e.is_connect() { "connecting" } else { "waiting for the response" };
+    Problem::NoAnswer(format!("timed out {phase} (--timeout)"))
 }
 
 fn tls_problem(cause: &std::io::Error) -> Problem {
