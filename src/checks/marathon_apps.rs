@@ -1,6 +1,7 @@
 //! What the Marathon checks share: which agents an app's constraints let it
 //! run on, and the `curl` command that changes an app.
 
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use regex::Regex;
 use serde_json::Value;
 
@@ -87,14 +88,44 @@ pub fn describe(constraint: &[String]) -> String {
 /// Marathon from 1.1 on; PATCH exists only from 1.4). `force` overrides a
 /// deployment of the app that is in progress (else Marathon answers 409).
 pub fn put_app(marathon: &MarathonFacts, app_id: &str, body: &Value, force: bool) -> Cmd {
-    let slash = if app_id.starts_with('/') { "" } else { "/" };
     let query = if force { "?force=true" } else { "" };
     Cmd::new("curl")
         .word("-X PUT")
-        .value(format!("{}/v2/apps{slash}{app_id}{query}", marathon.url))
+        .value(format!("{}{query}", app_url(marathon, "apps", app_id)))
         .word("-H 'Content-Type: application/json'")
         .word("-d")
         .value(body.to_string())
+}
+
+/// What a path segment cannot hold as is (the WHATWG URL standard's
+/// path-segment set).
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// `MARATHON/v2/COLLECTION/GROUP/APP`: each segment of the app id
+/// percent-encoded, and `.`/`..` segments too (curl would resolve them: an
+/// id from a broken or hostile Marathon could aim the command at another
+/// endpoint). Marathon's own ids never need it.
+pub fn app_url(marathon: &MarathonFacts, collection: &str, app_id: &str) -> String {
+    let segments: Vec<String> = app_id
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| match s {
+            "." | ".." => s.replace('.', "%2E"),
+            _ => utf8_percent_encode(s, SEGMENT).to_string(),
+        })
+        .collect();
+    format!("{}/v2/{collection}/{}", marathon.url.trim_end_matches('/'), segments.join("/"))
 }
 
 /// The deployment in progress that changes an app, if any.
@@ -175,7 +206,7 @@ mod tests {
         let remedy = update_app(&marathon(), "/flink/a b", &body, "why".into());
         assert_eq!(
             remedy.command,
-            r#"curl -X PUT 'http://m1:8080/v2/apps/flink/a b' -H 'Content-Type: application/json' -d '{"cmd":"echo '\''hi'\'' $(id)"}'"#
+            r#"curl -X PUT 'http://m1:8080/v2/apps/flink/a%20b' -H 'Content-Type: application/json' -d '{"cmd":"echo '\''hi'\'' $(id)"}'"#
         );
         let words = shlex::split(&remedy.command).unwrap();
         assert_eq!(words[7], body.to_string());
@@ -183,5 +214,15 @@ mod tests {
         let forced = update_app(&marathon(), "/busy", &body, "why".into());
         assert!(forced.command.contains("'http://m1:8080/v2/apps/busy?force=true'"), "{}", forced.command);
         assert!(forced.note.unwrap().contains("deployment d-1"));
+    }
+
+    #[test]
+    fn app_urls_keep_every_segment_of_the_id_inside_the_apps_path() {
+        let url = |id| app_url(&marathon(), "apps", id);
+        assert_eq!(url("/flink/session-1"), "http://m1:8080/v2/apps/flink/session-1");
+        assert_eq!(url("flink"), "http://m1:8080/v2/apps/flink", "a relative id");
+        assert_eq!(url("/../../leader"), "http://m1:8080/v2/apps/%2E%2E/%2E%2E/leader");
+        assert_eq!(url("/a?force=true#x"), "http://m1:8080/v2/apps/a%3Fforce=true%23x");
+        assert_eq!(url("/é %"), "http://m1:8080/v2/apps/%C3%A9%20%25");
     }
 }

@@ -20,7 +20,7 @@ use std::rc::Rc;
 
 use serde_json::json;
 
-use super::marathon_apps::{Eligible, active_agents, describe, eligible, update_app};
+use super::marathon_apps::{Eligible, active_agents, app_url, describe, eligible, update_app};
 use super::marathon_port_collision::observed;
 use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, judged, required};
 use crate::facts::marathon::{App, MarathonFacts, NetworkMode, QueueItem, RejectCount};
@@ -541,11 +541,10 @@ fn remedies(marathon: &MarathonFacts, app: &App, item: &QueueItem, fit: &Fit) ->
         }
     }
     if item.delay.as_ref().is_some_and(|d| !d.overdue && d.time_left_seconds > 0.0) {
-        let slash = if app.id.starts_with('/') { "" } else { "/" };
         remedies.push(
             Cmd::new("curl")
                 .word("-X DELETE")
-                .value(format!("{}/v2/queue{slash}{}/delay", marathon.url, app.id))
+                .value(format!("{}/delay", app_url(marathon, "queue", &app.id)))
                 .safe()
                 .with_note("ends the back-off after failed launches now; run it once the cause is fixed"),
         );
