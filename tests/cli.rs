@@ -297,12 +297,9 @@ fn progress_spinner_on_a_terminal() {
         assert_cmd::cargo::cargo_bin("clusterdoc").display(),
         silent.local_addr().unwrap()
     );
-    let out = std::process::Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .current_dir(dir.path())
-        .env_remove("MARATHON_URL")
-        .output()
-        .unwrap();
+    let mut script = std::process::Command::new("script");
+    cli_support::isolate(&mut script, dir.path());
+    let out = script.args(["-qec", &line, "/dev/null"]).output().unwrap();
     let screen = String::from_utf8_lossy(&out.stdout);
     assert!(screen.contains("gathering facts"), "no spinner on the terminal:\n{screen}");
     assert!(screen.contains("\x1b[2K"), "the spinner line is not cleared");

@@ -9,13 +9,15 @@
 //! truncated JSON, Marathon's oversized bodies and redirect loop, and TLS
 //! verification; tests/zookeeper.rs a ZooKeeper port that never speaks.
 
+#[path = "support/cli.rs"]
+mod cli_support;
 #[path = "support/http.rs"]
 mod http;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::FromRawFd;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -42,12 +44,7 @@ struct Run {
 
 impl Run {
     fn check(&self, id: &str) -> &Value {
-        self.report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap_or_else(|| panic!("no {id} in {:#}", self.report))
+        cli_support::check(&self.report, id)
     }
 
     fn status(&self, id: &str) -> &str {
@@ -91,14 +88,8 @@ fn collect(args: &[&str]) -> Value {
 /// exit code, stderr and how long it took.
 fn run_bounded(args: &[&str]) -> (Value, i32, String, Duration) {
     let cwd = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_clusterdoc"));
-    command.args(args).current_dir(cwd.path());
-    for var in ["MESOS_MASTER", "MARATHON_URL", "MARATHON_ZK", "FLINK_URL", "CLUSTERDOC_CONFIG"] {
-        command.env_remove(var);
-    }
-    for var in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
-        command.env_remove(var);
-    }
+    let mut command = cli_support::plain(cwd.path());
+    command.args(args);
     let started = Instant::now();
     let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run clusterdoc");
     let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());

@@ -6,6 +6,9 @@
 //! `systemctl --root`; and a live run against a real firewalld daemon in
 //! private mount, network and PID namespaces. Needs root for the namespaces.
 
+#[path = "support/cli.rs"]
+mod cli_support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
@@ -100,12 +103,7 @@ impl Node {
 }
 
 fn clusterdoc() -> Command {
-    let mut cmd = Command::cargo_bin("clusterdoc").unwrap();
-    for var in ["MESOS_MASTER", "MARATHON_URL", "MARATHON_ZK", "FLINK_URL", "CLUSTERDOC_CONFIG"] {
-        cmd.env_remove(var);
-    }
-    cmd.current_dir(std::env::temp_dir());
-    cmd
+    cli_support::clusterdoc(&std::env::temp_dir())
 }
 
 fn copy_tree(from: &Path, to: &Path) {

@@ -5,6 +5,8 @@
 //! inside a network namespace). Remediation commands are run for real, in a
 //! mount namespace whose /etc is a fresh tmpfs.
 
+#[path = "support/cli.rs"]
+mod cli_support;
 #[allow(dead_code)]
 #[path = "support/netns.rs"]
 mod netns;
@@ -26,7 +28,6 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 const FLINK_CONF: &str = include_str!("fixtures/hostname/flink-conf.yaml");
-const TARGET_VARS: [&str; 5] = ["MESOS_MASTER", "MARATHON_URL", "MARATHON_ZK", "FLINK_URL", "CLUSTERDOC_CONFIG"];
 
 fn binary() -> PathBuf {
     assert_cmd::cargo::cargo_bin("clusterdoc")
@@ -83,7 +84,7 @@ impl Run {
     }
 
     fn check(&self, id: &str) -> &Value {
-        self.doc["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no {id}"))
+        cli_support::check(&self.doc, id)
     }
 
     fn status(&self, id: &str) -> &str {
@@ -107,20 +108,11 @@ impl Run {
     }
 }
 
-/// Prepares a command to run clusterdoc: no target named by the
-/// environment, no config file picked up from the working directory.
-fn prepare(cmd: &mut Command, cwd: &Path) {
-    cmd.current_dir(cwd);
-    for var in TARGET_VARS {
-        cmd.env_remove(var);
-    }
-}
-
 const QUICK: [&str; 6] = ["--format", "json", "--timeout", "500ms", "--deadline", "10s"];
 
 fn run_root(tree: &Tree, checks: &str, extra: &[&str]) -> Run {
     let mut cmd = Command::new(binary());
-    prepare(&mut cmd, tree.0.path());
+    cli_support::isolate(&mut cmd, tree.0.path());
     cmd.arg("--root").arg(tree.0.path()).args(["--only", checks]).args(QUICK).args(extra);
     Run::of(cmd.output().unwrap())
 }
@@ -385,14 +377,14 @@ fn a_snapshot_replays_the_same_verdicts() {
     );
     let snapshot = tree.path("/snapshot.json");
     let mut collect = Command::new(binary());
-    prepare(&mut collect, tree.0.path());
+    cli_support::isolate(&mut collect, tree.0.path());
     collect.arg("collect").arg("--root").arg(tree.0.path()).args(["--only", "hostname.", "-o"]).arg(&snapshot);
     let collected = collect.output().unwrap();
     assert!(collected.status.success(), "{}", String::from_utf8_lossy(&collected.stderr));
 
     let live = run_root(&tree, "hostname.", &[]);
     let mut replay = Command::new(binary());
-    prepare(&mut replay, tree.0.path());
+    cli_support::isolate(&mut replay, tree.0.path());
     replay.arg("check").arg("--from").arg(&snapshot).args(["--only", "hostname."]).args(QUICK);
     let replayed = Run::of(replay.output().unwrap());
     for id in ["hostname.case", "hostname.resolution"] {
@@ -460,7 +452,7 @@ fn live_upper_case_host_name_and_loopback_line_fail() {
     std::fs::write(&hosts, "127.0.0.1 localhost\n127.0.1.1 SZV1000265118\n").unwrap();
     let node = uts::Node { hostname: "SZV1000265118", hosts: &hosts, resolv_conf: None };
     let mut cmd = uts::as_node(Command::new("unshare"), &node, &binary());
-    prepare(&mut cmd, dir.path());
+    cli_support::isolate(&mut cmd, dir.path());
     cmd.args(["--only", "hostname.case,hostname.resolution"]).args(QUICK);
     let run = Run::of(cmd.output().unwrap());
 
@@ -581,7 +573,7 @@ fn run_with_dns(zone: Zone) -> Run {
     std::fs::write(&resolv, "nameserver 127.0.0.1\n").unwrap();
     let node = uts::Node { hostname: "dns-node", hosts: &hosts, resolv_conf: Some(&resolv) };
     let mut cmd = uts::as_node(pair.client.command("unshare"), &node, &binary());
-    prepare(&mut cmd, dir.path());
+    cli_support::isolate(&mut cmd, dir.path());
     cmd.args(["--only", "hostname.resolution", "--format", "json", "--timeout", "300ms", "--deadline", "10s"]);
     Run::of(cmd.output().unwrap())
 }

@@ -48,7 +48,7 @@ const FAILING: [&str; 5] =
 
 #[path = "support/cli.rs"]
 mod cli_support;
-use cli_support::clusterdoc;
+use cli_support::{check, clusterdoc};
 
 /// `clusterdoc check --from examples/flink-on-mesos-incident.json ARGS`, in the crate's directory.
 fn check_example(args: &[&str]) -> Output {
@@ -67,10 +67,6 @@ fn json_report(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!("no JSON report ({e})\nstdout: {}\nstderr: {}", text(&output.stdout), text(&output.stderr))
     })
-}
-
-fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no {id}"))
 }
 
 /// The check's findings with this status.

@@ -34,12 +34,7 @@ struct Run {
 
 impl Run {
     fn check(&self, id: &str) -> &Value {
-        self.report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap_or_else(|| panic!("no {id} in {:#}", self.report))
+        cli_support::check(&self.report, id)
     }
 
     fn status(&self, id: &str) -> &str {

@@ -32,8 +32,7 @@ struct Run {
 
 impl Run {
     fn check(&self, id: &str) -> &Value {
-        let checks = self.report["checks"].as_array().unwrap();
-        checks.iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no {id} in {:#}", self.report))
+        cli_support::check(&self.report, id)
     }
 
     fn status(&self, id: &str) -> &str {

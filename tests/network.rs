@@ -3,6 +3,8 @@
 //! nftables rules reject, drop or leave ports closed exactly as firewalld
 //! does; `ports.local-conflict` against real listeners on this machine.
 
+#[path = "support/cli.rs"]
+mod cli_support;
 #[path = "support/netns.rs"]
 mod netns;
 
@@ -11,6 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cli_support::check;
 use netns::{HttpServer, Netns, Pair, SERVER_IP};
 use serde_json::Value;
 
@@ -65,10 +68,8 @@ fn url(port: u16) -> String {
 
 /// The clusterdoc binary with no target from the environment or a config file.
 fn clusterdoc(mut command: Command, work_dir: &Path) -> Command {
-    for var in ["MESOS_MASTER", "MARATHON_URL", "MARATHON_ZK", "FLINK_URL", "CLUSTERDOC_CONFIG", "NO_COLOR"] {
-        command.env_remove(var);
-    }
-    command.current_dir(work_dir).args(["check", "--format", "json"]);
+    cli_support::isolate(&mut command, work_dir);
+    command.args(["check", "--format", "json"]);
     command
 }
 
@@ -95,10 +96,6 @@ fn reachability_from(client: &Netns, args: &[String]) -> Run {
     let mut command = clusterdoc(client.command(env!("CARGO_BIN_EXE_clusterdoc")), dir.path());
     command.args(["--only", "net.reachability"]).args(args);
     run(command)
-}
-
-fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no {id} in {report}"))
 }
 
 fn finding<'a>(check: &'a Value, subject: &str) -> &'a Value {

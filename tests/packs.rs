@@ -76,17 +76,13 @@ fn check(id: &str, severity: &str, body: &str) -> String {
     )
 }
 
-fn check_of<'a>(doc: &'a Value, id: &str) -> &'a Value {
-    doc["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no {id} in {doc:#}"))
-}
-
 fn status(doc: &Value, id: &str) -> String {
-    check_of(doc, id)["status"].as_str().unwrap().to_string()
+    cli_support::check(doc, id)["status"].as_str().unwrap().to_string()
 }
 
 /// The findings of a check.
 fn findings<'a>(doc: &'a Value, id: &str) -> &'a Vec<Value> {
-    check_of(doc, id)["findings"].as_array().unwrap()
+    cli_support::check(doc, id)["findings"].as_array().unwrap()
 }
 
 fn commands(finding: &Value) -> Vec<&str> {
@@ -141,7 +137,7 @@ fn tcp_ports_pass_when_open_and_fire_when_closed_with_quoted_remediation() {
     );
     let (doc, code) = packs.run("t.", &[]);
     assert_eq!(status(&doc, "t.open"), "pass");
-    assert_eq!(check_of(&doc, "t.open")["reason"], format!("127.0.0.1:{open_port}: open"));
+    assert_eq!(cli_support::check(&doc, "t.open")["reason"], format!("127.0.0.1:{open_port}: open"));
     assert_eq!(status(&doc, "t.closed"), "warn");
     let f = &findings(&doc, "t.closed")[0];
     assert_eq!(f["subject"], format!("127.0.0.1:{closed}"));
@@ -167,13 +163,13 @@ fn zk_outstanding_requests_fans_out_over_the_zk_servers() {
     assert_eq!(f["message"], "25 is above the maximum 10 (zk_outstanding_requests\t25)");
     assert_eq!(evidence(f), "the reply: zk_outstanding_requests\t25");
     assert_eq!(commands(f), [format!("echo cons | nc 127.0.0.1 {busy}")]);
-    let reason = check_of(&doc, "zk.outstanding-requests")["reason"].as_str().unwrap();
+    let reason = cli_support::check(&doc, "zk.outstanding-requests")["reason"].as_str().unwrap();
     assert!(reason.contains(&format!("127.0.0.1:{calm}: zk_outstanding_requests\t0")), "{reason}");
     assert_eq!(code, 1);
 
     // The implicit default ensemble absent: skip, saying how to name it.
     let (doc, code) = packs.run("zk.outstanding-requests", &["--root", packs.path().to_str().unwrap()]);
-    let skipped = check_of(&doc, "zk.outstanding-requests");
+    let skipped = cli_support::check(&doc, "zk.outstanding-requests");
     assert_eq!(skipped["status"], "skip", "{skipped}");
     assert!(skipped["reason"].as_str().unwrap().contains("--zk URL"), "{skipped}");
     assert_eq!(code, 0);
@@ -185,7 +181,7 @@ fn zk_outstanding_requests_on_real_servers_passes_or_says_mntr_is_refused() {
     let refused = zk::ZkServer::standalone("srvr");
     let zk = format!("zk://{},{}/marathon", allowed.address(), refused.address());
     let (doc, code) = Packs::new().run("zk.outstanding-requests", &["--zk", &zk]);
-    let c = check_of(&doc, "zk.outstanding-requests");
+    let c = cli_support::check(&doc, "zk.outstanding-requests");
     assert_eq!(c["status"], "error", "{c}");
     assert!(
         c["reason"].as_str().unwrap().contains(&format!("{}: zk_outstanding_requests\t0", allowed.address())),
@@ -232,7 +228,12 @@ fn mesos_agents_fan_out_from_the_leading_masters_state() {
     assert_eq!(found.len(), 1, "{doc:#}");
     assert_eq!(found[0]["subject"], format!("127.0.0.1:{down_port}"));
     assert_eq!(commands(&found[0]), ["ssh 127.0.0.1 systemctl restart mesos-slave"]);
-    assert!(check_of(&doc, "a.reachable")["reason"].as_str().unwrap().contains(&format!("127.0.0.1:{up_port}: open")));
+    assert!(
+        cli_support::check(&doc, "a.reachable")["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("127.0.0.1:{up_port}: open"))
+    );
     assert_eq!(code, 2);
 
     // No master answers at the implicit default: the agents are unknown, the check skips.
@@ -260,7 +261,7 @@ fn mesos_master_clock_skew_from_date_headers() {
     let auth = m1.requests()[0].header("authorization").map(String::from);
     assert!(auth.is_some_and(|a| a.starts_with("Basic ")), "the named credentials are used");
     assert_eq!(status(&doc, "mesos.master-clock-skew"), "pass", "{doc:#}");
-    let reason = check_of(&doc, "mesos.master-clock-skew")["reason"].as_str().unwrap();
+    let reason = cli_support::check(&doc, "mesos.master-clock-skew")["reason"].as_str().unwrap();
     assert!(reason.contains("2 clocks agree within 2s"), "{reason}");
     assert_eq!(code, 0);
     assert!(m1.requested("/version") && m2.requested("/version"));
@@ -354,7 +355,7 @@ fn commands_measure_their_output_and_check_exit_codes() {
     );
     let (doc, _) = packs.run("c.", &[]);
     assert_eq!(status(&doc, "c.fits"), "pass");
-    assert_eq!(check_of(&doc, "c.fits")["reason"], "sh -c 'echo used 42%': 42%");
+    assert_eq!(cli_support::check(&doc, "c.fits")["reason"], "sh -c 'echo used 42%': 42%");
     let f = &findings(&doc, "c.over")[0];
     assert_eq!((f["status"].as_str(), f["message"].as_str()), (Some("warn"), Some("42 is above the maximum 40 (42%)")));
     assert_eq!(evidence(f), "the output: 42%");
@@ -408,7 +409,7 @@ fn mesos_agent_disk_runs_df_on_the_work_directory() {
 
     // Not an agent (no flag file, no work directory): the check skips.
     let (doc, _) = Packs::new().run("mesos.agent-disk", &[]);
-    let reason = check_of(&doc, "mesos.agent-disk")["reason"].as_str().unwrap().to_string();
+    let reason = cli_support::check(&doc, "mesos.agent-disk")["reason"].as_str().unwrap().to_string();
     assert!(
         Path::new("/var/lib/mesos").exists()
             || Path::new("/etc/mesos-slave/work_dir").exists()
@@ -494,7 +495,9 @@ fn files_under_root_exist_with_mode_and_content() {
     );
     let (doc, _) = packs.run("f.", &["--root", root.path().to_str().unwrap()]);
     assert_eq!(status(&doc, "f.ok"), "pass", "{doc:#}");
-    assert!(check_of(&doc, "f.ok")["reason"].as_str().unwrap().contains("line: 4lw.commands.whitelist=srvr,mntr"));
+    assert!(
+        cli_support::check(&doc, "f.ok")["reason"].as_str().unwrap().contains("line: 4lw.commands.whitelist=srvr,mntr")
+    );
     let f = &findings(&doc, "f.mode")[0];
     assert_eq!(f["message"], "its mode is 0644; it should be 0640");
     assert_eq!(f["subject"], "/etc/zookeeper/conf/zoo.cfg");
@@ -521,7 +524,7 @@ fn processes_are_counted_on_the_live_node_only() {
     let _ = sleeper.kill();
     let _ = sleeper.wait();
     assert_eq!(status(&doc, "p.running"), "pass", "{doc:#}");
-    assert!(check_of(&doc, "p.running")["reason"].as_str().unwrap().ends_with("1 running"));
+    assert!(cli_support::check(&doc, "p.running")["reason"].as_str().unwrap().ends_with("1 running"));
     let f = &findings(&doc, "p.absent")[0];
     assert_eq!((f["status"].as_str(), f["message"].as_str()), (Some("fail"), Some("no such process runs")));
     assert_eq!(commands(f), ["systemctl start no-such-daemon"]);
@@ -541,7 +544,10 @@ fn plugins_follow_the_nagios_protocol_for_every_exit_code() {
         .plugin("check_signal", "kill -KILL $$");
     let (doc, code) = packs.run("check_*", &[]);
     assert_eq!(status(&doc, "check_ok"), "pass");
-    assert_eq!(check_of(&doc, "check_ok")["reason"], format!("{}: OK - all good", packs.file("check_ok").display()));
+    assert_eq!(
+        cli_support::check(&doc, "check_ok")["reason"],
+        format!("{}: OK - all good", packs.file("check_ok").display())
+    );
     let f = &findings(&doc, "check_warn")[0];
     assert_eq!((f["status"].as_str(), f["message"].as_str()), (Some("warn"), Some("DISK WARNING - / is 91% full")));
     assert_eq!(evidence(f), "long text line\nperfdata: /=91%;90;95");

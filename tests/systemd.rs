@@ -3,6 +3,9 @@
 //! masked, static, ...) is checked against `systemctl --root=DIR is-enabled`,
 //! the drop-ins applied against `systemd-analyze --root=DIR cat-config`.
 
+#[path = "support/cli.rs"]
+mod cli_support;
+
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::Command as StdCommand;
@@ -67,8 +70,8 @@ impl Node {
     }
 
     fn clusterdoc(&self) -> Command {
-        let mut cmd = Command::cargo_bin("clusterdoc").unwrap();
-        cmd.current_dir(self.dir.path()).arg("--root").arg(self.dir.path()).args(["--only", "systemd.respawn"]);
+        let mut cmd = cli_support::clusterdoc(self.dir.path());
+        cmd.arg("--root").arg(self.dir.path()).args(["--only", "systemd.respawn"]);
         cmd
     }
 
@@ -83,9 +86,7 @@ impl Node {
 
     /// The systemd facts clusterdoc gathered (`collect`).
     fn facts(&self) -> Value {
-        let output = Command::cargo_bin("clusterdoc")
-            .unwrap()
-            .current_dir(self.dir.path())
+        let output = cli_support::clusterdoc(self.dir.path())
             .arg("collect")
             .arg("--root")
             .arg(self.dir.path())
@@ -590,9 +591,7 @@ fn a_linked_unit_file_outside_the_search_path() {
 #[test]
 fn a_node_without_unit_directories_skips() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::cargo_bin("clusterdoc")
-        .unwrap()
-        .current_dir(dir.path())
+    let output = cli_support::clusterdoc(dir.path())
         .arg("--root")
         .arg(dir.path())
         .args(["--only", "systemd.respawn", "--format", "json"])
@@ -606,9 +605,7 @@ fn a_node_without_unit_directories_skips() {
 #[test]
 fn the_process_table_is_off_under_root() {
     let node = enabled_mesos_node();
-    let output = Command::cargo_bin("clusterdoc")
-        .unwrap()
-        .current_dir(node.dir.path())
+    let output = cli_support::clusterdoc(node.dir.path())
         .arg("collect")
         .arg("--root")
         .arg(node.dir.path())
@@ -626,9 +623,7 @@ fn a_snapshot_replays_to_the_same_verdict() {
     let node = enabled_mesos_node();
     node.cluster_scripts();
     let snapshot = node.path("/snapshot.json");
-    let collected = Command::cargo_bin("clusterdoc")
-        .unwrap()
-        .current_dir(node.dir.path())
+    let collected = cli_support::clusterdoc(node.dir.path())
         .arg("collect")
         .arg("--root")
         .arg(node.dir.path())
@@ -637,9 +632,7 @@ fn a_snapshot_replays_to_the_same_verdict() {
         .output()
         .unwrap();
     assert!(collected.status.success(), "{}", String::from_utf8_lossy(&collected.stderr));
-    let replay = Command::cargo_bin("clusterdoc")
-        .unwrap()
-        .current_dir(node.dir.path())
+    let replay = cli_support::clusterdoc(node.dir.path())
         .args(["check", "--only", "systemd.respawn", "--format", "json", "--from"])
         .arg(&snapshot)
         .output()
@@ -654,8 +647,8 @@ fn a_snapshot_replays_to_the_same_verdict() {
 
 #[test]
 fn a_live_run_reads_the_process_table_and_whether_systemd_is_pid_1() {
-    let bin = assert_cmd::cargo::cargo_bin("clusterdoc");
-    let child = StdCommand::new(bin)
+    let cwd = tempfile::tempdir().unwrap();
+    let child = cli_support::plain(cwd.path())
         .args(["collect", "--only", "systemd.respawn"])
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -2,6 +2,8 @@
 //! against real ZooKeeper servers, seeded with the bytes and election nodes
 //! each Marathon version writes (ephemeral nodes held by this test's session).
 
+#[path = "support/cli.rs"]
+mod cli_support;
 #[path = "support/marathon_zk.rs"]
 mod marathon_zk;
 #[path = "support/zk.rs"]
@@ -25,15 +27,9 @@ struct Run {
 
 async fn clusterdoc(args: &[&str]) -> Run {
     let cwd = tempfile::tempdir().unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_clusterdoc"))
+    let output = tokio::process::Command::from(cli_support::plain(cwd.path()))
         .args(["check", "--only", "zk.", "--format", "json"])
         .args(args)
-        .current_dir(cwd.path())
-        .env_remove("MARATHON_ZK")
-        .env_remove("MARATHON_URL")
-        .env_remove("MESOS_MASTER")
-        .env_remove("CLUSTERDOC_CONFIG")
-        .env("NO_COLOR", "1")
         .output()
         .await
         .expect("run clusterdoc");
@@ -49,12 +45,7 @@ async fn clusterdoc(args: &[&str]) -> Run {
 
 impl Run {
     fn check(&self, id: &str) -> &Value {
-        self.report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap_or_else(|| panic!("no {id} in {:#}", self.report))
+        cli_support::check(&self.report, id)
     }
 
     /// The check's status, asserted, and the check for further assertions.
@@ -228,11 +219,10 @@ async fn stored_versions_against_the_version_being_deployed() {
     let snapshot = tempfile::NamedTempFile::new().unwrap();
     let zk_url = format!("zk://{}/v18/marathon", server.address());
     let marathon = format!("http://127.0.0.1:{}", closed_port());
-    let collected = tokio::process::Command::new(env!("CARGO_BIN_EXE_clusterdoc"))
+    let cwd = tempfile::tempdir().unwrap();
+    let collected = tokio::process::Command::from(cli_support::plain(cwd.path()))
         .args(["collect", "--only", "zk.", "--zk", &zk_url, "--marathon", &marathon, "-o"])
         .arg(snapshot.path())
-        .env_remove("MARATHON_ZK")
-        .env_remove("CLUSTERDOC_CONFIG")
         .status()
         .await
         .unwrap();
