@@ -15,6 +15,9 @@
 //! The firewall diagnosis runs read-only on the host; starting a stopped
 //! daemon is disruptive (it joins the cluster).
 
+use std::collections::HashMap;
+use std::net::IpAddr;
+
 use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
 use crate::facts::reach::{Component, Origin, Outcome, Probe, ReachFacts};
 use crate::facts::{Facts, Need};
@@ -69,11 +72,12 @@ impl Check for NetReachability {
 
     fn run(&self, facts: &Facts) -> Verdict {
         let reach = required(&facts.reach, "reachability probes")?;
+        let sweep = Sweep::of(reach);
         let mut findings = Vec::new();
         let mut open: Vec<&Probe> = Vec::new();
         let mut ignored = Vec::new();
         for probe in &reach.probes {
-            match judge(probe, reach) {
+            match judge(probe, &sweep) {
                 Judged::Open => open.push(probe),
                 Judged::Ignored(why) => ignored.push(why),
                 Judged::Problem(finding) => findings.push(finding),
@@ -101,7 +105,27 @@ enum Judged {
     Problem(Finding),
 }
 
-fn judge(probe: &Probe, reach: &ReachFacts) -> Judged {
+/// What judging one probe needs from the whole sweep, worked out once (a
+/// sweep of 10,000 silent agents must not compare every pair).
+struct Sweep {
+    timeout_ms: u64,
+    /// Per host address, how many of its ports rejected.
+    rejected: HashMap<IpAddr, usize>,
+}
+
+impl Sweep {
+    fn of(reach: &ReachFacts) -> Self {
+        let mut rejected = HashMap::new();
+        for probe in reach.probes.iter().filter(|p| p.outcome == Outcome::Rejected) {
+            if let Some(address) = probe.address {
+                *rejected.entry(address.ip()).or_insert(0) += 1;
+            }
+        }
+        Sweep { timeout_ms: reach.timeout_ms, rejected }
+    }
+}
+
+fn judge(probe: &Probe, sweep: &Sweep) -> Judged {
     let endpoint = &probe.endpoint;
     match probe.outcome {
         Outcome::Open => Judged::Open,
@@ -112,23 +136,23 @@ fn judge(probe: &Probe, reach: &ReachFacts) -> Judged {
             probe.outcome.word(),
             endpoint.component.flag()
         )),
-        _ => Judged::Problem(finding(probe, reach)),
+        _ => Judged::Problem(finding(probe, sweep)),
     }
 }
 
-fn finding(probe: &Probe, reach: &ReachFacts) -> Finding {
+fn finding(probe: &Probe, sweep: &Sweep) -> Finding {
     let status = match probe.outcome {
         Outcome::Failed | Outcome::Unfinished => Status::Error,
         _ => Status::Fail,
     };
-    let mut finding = Finding::new(status, probe.endpoint.host_port().to_string(), message(probe, reach))
+    let mut finding = Finding::new(status, probe.endpoint.host_port().to_string(), message(probe, sweep))
         .evidence(connect_line(probe));
     finding = finding.evidence(origin_line(probe));
     remedies(probe).into_iter().fold(finding, Finding::fix)
 }
 
 /// Starts with the class word, names the likely cause and the component.
-fn message(probe: &Probe, reach: &ReachFacts) -> String {
+fn message(probe: &Probe, sweep: &Sweep) -> String {
     let (host, port, what) = (&probe.endpoint.host, probe.endpoint.port, probe.endpoint.component.label());
     let detail = probe.detail.as_deref().unwrap_or("no detail");
     match probe.outcome {
@@ -148,9 +172,9 @@ firewalld sends for every port its zone does not open), or a router reports the 
         ),
         Outcome::Dropped => format!(
             "dropped: port {port} ({what}) did not answer within {} ms{}: a firewall drops it, or the host is down{}",
-            reach.timeout_ms,
+            sweep.timeout_ms,
             if probe.attempts > 1 { ", tried twice" } else { "" },
-            rate_limit_caveat(probe, reach)
+            rate_limit_caveat(probe, sweep)
         ),
         Outcome::Unreachable => format!(
             "unreachable: no route to the network of {host} ({what} on port {port}): a missing route, or a firewall \
@@ -168,13 +192,8 @@ answering net-unreachable"
 /// second): when the same host rejected other ports in this run, or there
 /// was no time for the spaced retry, a timeout may be a reject that was
 /// never sent.
-fn rate_limit_caveat(probe: &Probe, reach: &ReachFacts) -> String {
-    let host = |p: &Probe| p.address.map(|a| a.ip());
-    let rejected_nearby = reach
-        .probes
-        .iter()
-        .filter(|p| p.outcome == Outcome::Rejected && host(p).is_some() && host(p) == host(probe))
-        .count();
+fn rate_limit_caveat(probe: &Probe, sweep: &Sweep) -> String {
+    let rejected_nearby = probe.address.and_then(|a| sweep.rejected.get(&a.ip())).copied().unwrap_or(0);
     if rejected_nearby > 0 {
         format!(
             ", or, as this host rejected {} in this run, a reject it rate-limited (net.ipv4.icmp_ratelimit)",
@@ -383,6 +402,32 @@ mod tests {
         assert!(f.message.starts_with("rejected: no route to 10.0.0.3 after 3010 ms"), "{}", f.message);
         assert!(f.message.contains("host is down"));
         assert_eq!(f.remediation[0].command, "ssh 10.0.0.3 clusterdoc check --only firewalld.ports");
+    }
+
+    #[test]
+    fn a_drop_on_a_host_that_rejected_other_ports_may_be_a_rate_limited_reject() {
+        let zk = |host, port, outcome| probe(host, port, Component::Zookeeper, Origin::Named, outcome);
+        let mut dropped = zk("10.0.0.5", 2181, Outcome::Dropped);
+        dropped.attempts = 2;
+        let mut elsewhere = zk("10.0.0.6", 2181, Outcome::Dropped);
+        elsewhere.attempts = 2;
+        let probes = vec![
+            dropped,
+            zk("10.0.0.5", 2888, Outcome::Rejected),
+            zk("10.0.0.5", 3888, Outcome::Rejected),
+            zk("10.0.0.6", 2888, Outcome::Refused),
+            elsewhere,
+        ];
+        let judgement = run(probes).unwrap();
+        let message = |subject: &str| &judgement.findings.iter().find(|f| f.subject == subject).unwrap().message;
+        assert!(
+            message("10.0.0.5:2181").ends_with(
+                "or, as this host rejected 2 other ports in this run, a reject it rate-limited (net.ipv4.icmp_ratelimit)"
+            ),
+            "{}",
+            message("10.0.0.5:2181")
+        );
+        assert!(!message("10.0.0.6:2181").contains("rate-limited"), "a refusal is not a reject");
     }
 
     #[test]
