@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use cli_support::ReadReport;
 use http::{Answer, FakeServer, closed_port_url, fixture_json};
 use serde_json::{Value, json};
 
@@ -42,15 +43,13 @@ struct Run {
     took: Duration,
 }
 
+impl ReadReport for Run {
+    fn report(&self) -> &Value {
+        &self.report
+    }
+}
+
 impl Run {
-    fn check(&self, id: &str) -> &Value {
-        cli_support::check(&self.report, id)
-    }
-
-    fn status(&self, id: &str) -> &str {
-        self.check(id)["status"].as_str().unwrap()
-    }
-
     /// The reason and every finding's text of a check, for matching.
     fn said(&self, id: &str) -> String {
         let check = self.check(id);

@@ -8,6 +8,8 @@
 
 #[path = "support/cli.rs"]
 mod cli_support;
+#[path = "support/tree.rs"]
+mod tree;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -28,7 +30,7 @@ struct Node {
 impl Node {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        copy_tree(&Path::new(FIXTURE).join("root"), dir.path());
+        tree::copy_tree(&Path::new(FIXTURE).join("root"), dir.path());
         Node { dir }
     }
 
@@ -106,19 +108,6 @@ fn clusterdoc() -> Command {
     cli_support::clusterdoc(&std::env::temp_dir())
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn enabled_node() -> Node {
     let node = Node::new();
     assert_eq!(node.is_enabled(), "disabled");
@@ -127,13 +116,9 @@ fn enabled_node() -> Node {
     node
 }
 
+/// The first finding's remedies.
 fn commands(check: &Value) -> Vec<(String, String)> {
-    check["findings"][0]["remediation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["command"].as_str().unwrap().to_string(), r["risk"].as_str().unwrap().to_string()))
-        .collect()
+    cli_support::remedies(&check["findings"][0])
 }
 
 fn evidence(check: &Value, finding: usize) -> Vec<String> {

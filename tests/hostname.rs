@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use cli_support::ReadReport;
 use hickory_resolver::proto::op::{Message, ResponseCode};
 use hickory_resolver::proto::rr::rdata::{A, PTR};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
@@ -71,6 +72,12 @@ struct Run {
     doc: Value,
 }
 
+impl ReadReport for Run {
+    fn report(&self) -> &Value {
+        &self.doc
+    }
+}
+
 impl Run {
     fn of(output: Output) -> Run {
         let doc = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
@@ -81,22 +88,6 @@ impl Run {
             )
         });
         Run { code: output.status.code().expect("exit code"), doc }
-    }
-
-    fn check(&self, id: &str) -> &Value {
-        cli_support::check(&self.doc, id)
-    }
-
-    fn status(&self, id: &str) -> &str {
-        self.check(id)["status"].as_str().unwrap()
-    }
-
-    fn findings(&self, id: &str) -> &Vec<Value> {
-        self.check(id)["findings"].as_array().unwrap()
-    }
-
-    fn reason(&self, id: &str) -> &str {
-        self.check(id)["reason"].as_str().unwrap_or_default()
     }
 
     /// Every remediation command of every check.

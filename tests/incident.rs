@@ -20,6 +20,8 @@
 mod http;
 #[path = "support/marathon_zk.rs"]
 mod marathon_zk;
+#[path = "support/tree.rs"]
+mod tree;
 #[path = "support/zk.rs"]
 mod zk;
 
@@ -48,7 +50,7 @@ const FAILING: [&str; 5] =
 
 #[path = "support/cli.rs"]
 mod cli_support;
-use cli_support::{check, clusterdoc};
+use cli_support::{assert_evidence, assert_fix, check, clusterdoc};
 
 /// `clusterdoc check --from examples/flink-on-mesos-incident.json ARGS`, in the crate's directory.
 fn check_example(args: &[&str]) -> Output {
@@ -86,19 +88,6 @@ fn finding<'a>(report: &'a Value, id: &str, part: &str) -> &'a Value {
         .iter()
         .find(|f| says(f, "subject") || says(f, "message"))
         .unwrap_or_else(|| panic!("{id}: no finding saying {part:?} in {check:#}"))
-}
-
-fn assert_evidence(finding: &Value, part: &str) {
-    let evidence = finding["evidence"].as_array().unwrap();
-    assert!(evidence.iter().any(|e| e.as_str().unwrap().contains(part)), "no evidence {part:?} in {finding:#}");
-}
-
-fn assert_fix(finding: &Value, command: &str, risk: &str) {
-    let fixes = finding["remediation"].as_array().unwrap();
-    assert!(
-        fixes.iter().any(|r| r["command"].as_str().unwrap().contains(command) && r["risk"] == risk),
-        "no {risk} fix {command:?} in {finding:#}"
-    );
 }
 
 /// What a report must say about the cluster of the write-up.
@@ -573,7 +562,7 @@ impl Node {
     fn build() -> Node {
         let node = Node { dir: tempfile::tempdir().unwrap() };
         // The Debian firewalld package's zones, services, firewalld.conf and unit.
-        copy_tree(&Path::new(FIXTURES).join("firewalld/root"), node.root());
+        tree::copy_tree(&Path::new(FIXTURES).join("firewalld/root"), node.root());
         for unit in ["mesos-master.service", "mesos-slave.service"] {
             let upstream = std::fs::read(Path::new(FIXTURES).join("systemd").join(unit)).unwrap();
             node.write(&format!("/usr/lib/systemd/system/{unit}"), upstream);
@@ -625,19 +614,6 @@ impl Node {
             .output()
             .unwrap_or_else(|e| panic!("systemctl is needed to build the unit tree (Debian package systemd): {e}"));
         assert!(out.status.success(), "systemctl {args:?}: {}", text(&out.stderr));
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 

@@ -22,7 +22,7 @@ const BASIC_AUTH: &str = "YWRtaW46czNjcjN0LXB3";
 
 #[path = "support/cli.rs"]
 mod cli_support;
-use cli_support::clusterdoc;
+use cli_support::{ReadReport, clusterdoc, evidence, remedies};
 
 struct Run {
     report: Value,
@@ -32,19 +32,13 @@ struct Run {
     took: Duration,
 }
 
+impl ReadReport for Run {
+    fn report(&self) -> &Value {
+        &self.report
+    }
+}
+
 impl Run {
-    fn check(&self, id: &str) -> &Value {
-        cli_support::check(&self.report, id)
-    }
-
-    fn status(&self, id: &str) -> &str {
-        self.check(id)["status"].as_str().unwrap()
-    }
-
-    fn reason(&self, id: &str) -> &str {
-        self.check(id)["reason"].as_str().unwrap_or_default()
-    }
-
     fn finding(&self, id: &str, index: usize) -> &Value {
         &self.check(id)["findings"][index]
     }
@@ -68,19 +62,6 @@ fn collect(args: &[&str]) -> Value {
     let out = clusterdoc(dir.path()).arg("collect").args(args).assert().success();
     let snapshot: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     snapshot["facts"].clone()
-}
-
-fn commands(finding: &Value) -> Vec<(String, String)> {
-    finding["remediation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["command"].as_str().unwrap().to_string(), r["risk"].as_str().unwrap().to_string()))
-        .collect()
-}
-
-fn evidence(finding: &Value) -> String {
-    finding["evidence"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect::<Vec<_>>().join("\n")
 }
 
 /// Asserts every request the servers received only read.
@@ -207,7 +188,7 @@ fn marathon_without_a_leader_fails() {
     assert!(finding["message"].as_str().unwrap().contains("no leader"));
     assert!(evidence(finding).contains("/v2/leader: HTTP 404"), "{finding:#}");
     assert_eq!(
-        commands(finding),
+        remedies(finding),
         [
             ("journalctl -u marathon -n 200 --no-pager".into(), "safe".into()),
             ("systemctl restart marathon".into(), "disruptive".into())
@@ -227,7 +208,7 @@ fn an_inactive_marathon_framework_fails_with_its_evidence() {
     assert!(finding["message"].as_str().unwrap().contains("not active"));
     let evidence = evidence(finding);
     assert!(evidence.contains(&id) && evidence.contains("active: false"), "{evidence}");
-    assert!(commands(finding).contains(&("systemctl restart marathon".into(), "disruptive".into())));
+    assert!(remedies(finding).contains(&("systemctl restart marathon".into(), "disruptive".into())));
 }
 
 #[test]
@@ -241,7 +222,7 @@ fn marathon_missing_from_the_masters_frameworks_fails() {
     let evidence = evidence(finding);
     assert!(evidence.contains(&framework_id("v1.1.7")), "{evidence}");
     assert!(evidence.contains("another framework named \"marathon\" is registered: some-other-marathon-0000"));
-    assert_eq!(commands(finding)[0].1, "safe");
+    assert_eq!(remedies(finding)[0].1, "safe");
 }
 
 // ------------------------------------------------------------- mesos.leader
@@ -265,7 +246,7 @@ fn the_apache_example_has_no_agents_and_fails() {
     assert!(finding["message"].as_str().unwrap().contains("no agent is registered"));
     assert!(evidence(finding).contains("lists 0 agents"));
     assert_eq!(
-        commands(finding),
+        remedies(finding),
         [
             ("journalctl -u mesos-slave -n 200 --no-pager".into(), "safe".into()),
             ("systemctl restart mesos-slave".into(), "disruptive".into())
@@ -282,7 +263,7 @@ fn deactivated_agents_are_listed_as_a_warning() {
     assert!(finding["message"].as_str().unwrap().contains("1 of 4 agents are deactivated"));
     let agent = &fixture_json("mesos/mesos-dns_factories_fake_state.json")["slaves"][1];
     assert!(evidence(finding).contains(agent["id"].as_str().unwrap()));
-    assert_eq!(commands(finding)[0].0, "journalctl -u mesos-slave -n 200 --no-pager");
+    assert_eq!(remedies(finding)[0].0, "journalctl -u mesos-slave -n 200 --no-pager");
     assert_eq!(run.code, 1);
 }
 
@@ -334,7 +315,7 @@ fn an_elected_follower_is_a_split_election() {
     let finding = run.finding("mesos.leader", 0);
     assert!(finding["message"].as_str().unwrap().contains("split election"));
     assert_eq!(evidence(finding), format!("{} says the leader is 1.2.3.4:5050 (master/elected = 1)", follower.url()));
-    assert_eq!(commands(finding)[0].1, "safe");
+    assert_eq!(remedies(finding)[0].1, "safe");
 }
 
 #[test]
@@ -350,7 +331,7 @@ fn a_leader_that_does_not_answer_fails() {
     assert!(finding["message"].as_str().unwrap().contains("it does not answer"));
     let evidence = evidence(finding);
     assert!(evidence.contains(&format!("Mesos leader at {gone}: /master/state: connection refused")), "{evidence}");
-    assert_eq!(commands(finding)[1].0, "systemctl restart mesos-master");
+    assert_eq!(remedies(finding)[1].0, "systemctl restart mesos-master");
 }
 
 #[test]
@@ -362,7 +343,7 @@ fn a_master_without_a_leader_503_fails() {
     assert!(finding["message"].as_str().unwrap().contains("no master knows a leader"));
     assert!(evidence(finding).contains(&format!("{} knows no leader (HTTP 503", master.url())), "{finding:#}");
     assert_eq!(
-        commands(finding),
+        remedies(finding),
         [
             ("journalctl -u mesos-master -n 200 --no-pager".into(), "safe".into()),
             ("systemctl restart mesos-master".into(), "disruptive".into())
@@ -384,7 +365,7 @@ fn masters_that_disagree_fail_listing_who_says_what() {
     let evidence = evidence(finding);
     assert!(evidence.contains(&format!("{} says it leads (master@1.2.3.4:5050)", m1.url())), "{evidence}");
     assert!(evidence.contains(&format!("{} says it leads (master@5.6.7.8:5050)", m2.url())), "{evidence}");
-    assert_eq!(commands(finding)[1], ("systemctl restart mesos-master".into(), "disruptive".into()));
+    assert_eq!(remedies(finding)[1], ("systemctl restart mesos-master".into(), "disruptive".into()));
 }
 
 // ------------------------------------------------- absent, unreachable, bad

@@ -23,30 +23,20 @@ fn process_table() -> MutexGuard<'static, ()> {
 
 #[path = "support/cli.rs"]
 mod cli_support;
-use cli_support::clusterdoc;
+use cli_support::{ReadReport, clusterdoc, evidence, remedies};
 
 struct Run {
     report: Value,
     code: i32,
 }
 
+impl ReadReport for Run {
+    fn report(&self) -> &Value {
+        &self.report
+    }
+}
+
 impl Run {
-    fn check(&self, id: &str) -> &Value {
-        cli_support::check(&self.report, id)
-    }
-
-    fn status(&self, id: &str) -> &str {
-        self.check(id)["status"].as_str().unwrap()
-    }
-
-    fn reason(&self, id: &str) -> &str {
-        self.check(id)["reason"].as_str().unwrap_or_default()
-    }
-
-    fn findings(&self, id: &str) -> &[Value] {
-        self.check(id)["findings"].as_array().unwrap()
-    }
-
     /// The finding about `subject`.
     fn finding(&self, id: &str, subject: &str) -> &Value {
         self.findings(id)
@@ -67,15 +57,6 @@ fn check(args: &[&str]) -> Run {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let report = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
     Run { report, code: out.status.code().unwrap() }
-}
-
-fn evidence(finding: &Value) -> String {
-    finding["evidence"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect::<Vec<_>>().join("\n")
-}
-
-fn remedies(finding: &Value) -> Vec<(String, String)> {
-    let remediation = finding["remediation"].as_array().unwrap();
-    remediation.iter().map(|r| (r["command"].as_str().unwrap().into(), r["risk"].as_str().unwrap().into())).collect()
 }
 
 /// A `curl -X PUT URL -H ... -d JSON` command, split as the shell would: (URL, body).

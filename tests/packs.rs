@@ -20,7 +20,7 @@ use serde_json::Value;
 
 #[path = "support/cli.rs"]
 mod cli_support;
-use cli_support::clusterdoc;
+use cli_support::{ReadReport, clusterdoc, evidence};
 
 /// A pack directory in a temporary directory.
 struct Packs {
@@ -76,21 +76,8 @@ fn check(id: &str, severity: &str, body: &str) -> String {
     )
 }
 
-fn status(doc: &Value, id: &str) -> String {
-    cli_support::check(doc, id)["status"].as_str().unwrap().to_string()
-}
-
-/// The findings of a check.
-fn findings<'a>(doc: &'a Value, id: &str) -> &'a Vec<Value> {
-    cli_support::check(doc, id)["findings"].as_array().unwrap()
-}
-
 fn commands(finding: &Value) -> Vec<&str> {
     finding["remediation"].as_array().unwrap().iter().map(|r| r["command"].as_str().unwrap()).collect()
-}
-
-fn evidence(finding: &Value) -> String {
-    finding["evidence"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect::<Vec<_>>().join("\n")
 }
 
 /// A loopback port nothing listens on.
@@ -136,10 +123,10 @@ fn tcp_ports_pass_when_open_and_fire_when_closed_with_quoted_remediation() {
             + &check("t.closed", "warn", &format!("[check.tcp]\naddress = \"127.0.0.1:{closed}\"\n{remedy}"))),
     );
     let (doc, code) = packs.run("t.", &[]);
-    assert_eq!(status(&doc, "t.open"), "pass");
+    assert_eq!(doc.status("t.open"), "pass");
     assert_eq!(cli_support::check(&doc, "t.open")["reason"], format!("127.0.0.1:{open_port}: open"));
-    assert_eq!(status(&doc, "t.closed"), "warn");
-    let f = &findings(&doc, "t.closed")[0];
+    assert_eq!(doc.status("t.closed"), "warn");
+    let f = &doc.findings("t.closed")[0];
     assert_eq!(f["subject"], format!("127.0.0.1:{closed}"));
     assert_eq!(f["message"], "the port is not open: connection refused");
     assert_eq!(evidence(f), "connecting: connection refused");
@@ -155,8 +142,8 @@ fn zk_outstanding_requests_fans_out_over_the_zk_servers() {
     let (calm, busy) = (four_letter_server(mntr(0)), four_letter_server(mntr(25)));
     let zk = format!("zk://127.0.0.1:{calm},127.0.0.1:{busy}/marathon");
     let (doc, code) = packs.run("zk.outstanding-requests", &["--zk", &zk]);
-    assert_eq!(status(&doc, "zk.outstanding-requests"), "warn", "{doc:#}");
-    let found = findings(&doc, "zk.outstanding-requests");
+    assert_eq!(doc.status("zk.outstanding-requests"), "warn", "{doc:#}");
+    let found = doc.findings("zk.outstanding-requests");
     assert_eq!(found.len(), 1);
     let f = &found[0];
     assert_eq!(f["subject"], format!("127.0.0.1:{busy}"));
@@ -224,7 +211,7 @@ fn mesos_agents_fan_out_from_the_leading_masters_state() {
         ),
     );
     let (doc, code) = packs.run("a.reachable", &["--mesos", &master.url()]);
-    let found = findings(&doc, "a.reachable");
+    let found = doc.findings("a.reachable");
     assert_eq!(found.len(), 1, "{doc:#}");
     assert_eq!(found[0]["subject"], format!("127.0.0.1:{down_port}"));
     assert_eq!(commands(&found[0]), ["ssh 127.0.0.1 systemctl restart mesos-slave"]);
@@ -238,7 +225,7 @@ fn mesos_agents_fan_out_from_the_leading_masters_state() {
 
     // No master answers at the implicit default: the agents are unknown, the check skips.
     let (doc, _) = packs.run("a.reachable", &[]);
-    assert_eq!(status(&doc, "a.reachable"), "skip", "{doc:#}");
+    assert_eq!(doc.status("a.reachable"), "skip", "{doc:#}");
 }
 
 fn dated(date: &str) -> Answer {
@@ -260,7 +247,7 @@ fn mesos_master_clock_skew_from_date_headers() {
     assert!(!doc.to_string().contains("hunter2"), "credentials must never be shown: {doc}");
     let auth = m1.requests()[0].header("authorization").map(String::from);
     assert!(auth.is_some_and(|a| a.starts_with("Basic ")), "the named credentials are used");
-    assert_eq!(status(&doc, "mesos.master-clock-skew"), "pass", "{doc:#}");
+    assert_eq!(doc.status("mesos.master-clock-skew"), "pass", "{doc:#}");
     let reason = cli_support::check(&doc, "mesos.master-clock-skew")["reason"].as_str().unwrap();
     assert!(reason.contains("2 clocks agree within 2s"), "{reason}");
     assert_eq!(code, 0);
@@ -268,8 +255,8 @@ fn mesos_master_clock_skew_from_date_headers() {
 
     let (doc, code) =
         packs.run("mesos.master-clock-skew", &["--mesos", &m1.url(), "--mesos", &m2.url(), "--mesos", &m3.url()]);
-    assert_eq!(status(&doc, "mesos.master-clock-skew"), "warn", "{doc:#}");
-    let f = &findings(&doc, "mesos.master-clock-skew")[0];
+    assert_eq!(doc.status("mesos.master-clock-skew"), "warn", "{doc:#}");
+    let f = &doc.findings("mesos.master-clock-skew")[0];
     assert_eq!(f["subject"], format!("{}/version and {}/version", m3.url(), m1.url()));
     let message = f["message"].as_str().unwrap();
     assert!(
@@ -317,15 +304,15 @@ fn http_status_and_json_pointers_pass_and_fire() {
         )),
     );
     let (doc, code) = packs.run("h.", &[]);
-    assert_eq!(status(&doc, "h.ok"), "pass", "{doc:#}");
-    let f = &findings(&doc, "h.cluster")[0];
+    assert_eq!(doc.status("h.ok"), "pass", "{doc:#}");
+    let f = &doc.findings("h.cluster")[0];
     assert_eq!(
         (f["status"].as_str(), f["message"].as_str()),
         (Some("fail"), Some("/flags/cluster is \"prod\"; expected \"test\""))
     );
     assert_eq!(evidence(f), "/flags/cluster = \"prod\"");
     assert_eq!(commands(f), [format!("curl -s {}/state", state.url())]);
-    let f = &findings(&doc, "h.down")[0];
+    let f = &doc.findings("h.down")[0];
     assert_eq!((f["status"].as_str(), f["message"].as_str()), (Some("warn"), Some("answered HTTP 503; expected 200")));
     assert_eq!(code, 2);
 }
@@ -354,15 +341,15 @@ fn commands_measure_their_output_and_check_exit_codes() {
             )),
     );
     let (doc, _) = packs.run("c.", &[]);
-    assert_eq!(status(&doc, "c.fits"), "pass");
+    assert_eq!(doc.status("c.fits"), "pass");
     assert_eq!(cli_support::check(&doc, "c.fits")["reason"], "sh -c 'echo used 42%': 42%");
-    let f = &findings(&doc, "c.over")[0];
+    let f = &doc.findings("c.over")[0];
     assert_eq!((f["status"].as_str(), f["message"].as_str()), (Some("warn"), Some("42 is above the maximum 40 (42%)")));
     assert_eq!(evidence(f), "the output: 42%");
     assert_eq!(commands(f), ["true"]);
-    let f = &findings(&doc, "c.exit")[0];
+    let f = &doc.findings("c.exit")[0];
     assert_eq!((f["status"].as_str(), f["message"].as_str()), (Some("fail"), Some("exited 1; expected 0")));
-    let f = &findings(&doc, "c.broken")[0];
+    let f = &doc.findings("c.broken")[0];
     assert_eq!(f["status"], "error", "a measurement that cannot be taken is an error, never a pass");
     assert!(evidence(f).contains("errors: oops"), "{f}");
 }
@@ -389,12 +376,12 @@ fn mesos_agent_disk_runs_df_on_the_work_directory() {
     let packs = Packs::new();
     packs.write("mesos.toml", &agent_disk_pack(&work_dir, &flag_file, 100));
     let (doc, code) = packs.run("mesos.agent-disk", &[]);
-    assert_eq!(status(&doc, "mesos.agent-disk"), "pass", "{doc:#}");
+    assert_eq!(doc.status("mesos.agent-disk"), "pass", "{doc:#}");
     assert_eq!(code, 0);
 
     packs.write("mesos.toml", &agent_disk_pack(&work_dir, &flag_file, -1));
     let (doc, code) = packs.run("mesos.agent-disk", &[]);
-    let f = &findings(&doc, "mesos.agent-disk")[0];
+    let f = &doc.findings("mesos.agent-disk")[0];
     assert_eq!(f["status"], "warn", "{doc:#}");
     assert!(f["message"].as_str().unwrap().contains("is above the maximum -1"), "{f}");
     assert!(evidence(f).starts_with("the output: "), "{f}");
@@ -405,7 +392,7 @@ fn mesos_agent_disk_runs_df_on_the_work_directory() {
     // A work directory the flag file names but that is gone: df cannot look.
     std::fs::write(&flag_file, format!("{}\n", node.path().join("gone").display())).unwrap();
     let (doc, _) = packs.run("mesos.agent-disk", &[]);
-    assert_eq!(status(&doc, "mesos.agent-disk"), "error", "{doc:#}");
+    assert_eq!(doc.status("mesos.agent-disk"), "error", "{doc:#}");
 
     // Not an agent (no flag file, no work directory): the check skips.
     let (doc, _) = Packs::new().run("mesos.agent-disk", &[]);
@@ -418,7 +405,7 @@ fn mesos_agent_disk_runs_df_on_the_work_directory() {
     );
     // Under --root no command runs.
     let (doc, _) = packs.run("mesos.agent-disk", &["--root", node.path().to_str().unwrap()]);
-    assert_eq!(status(&doc, "mesos.agent-disk"), "skip");
+    assert_eq!(doc.status("mesos.agent-disk"), "skip");
 }
 
 #[test]
@@ -458,8 +445,8 @@ fn unit_files_under_root_are_judged_with_systemctl_root() {
     };
     packs.write("units.toml", &(unit("u.slave", "mesos-slave.service") + &unit("u.master", "mesos-master.service")));
     let (doc, code) = packs.run("u.", &["--root", root.path().to_str().unwrap()]);
-    assert_eq!(status(&doc, "u.master"), "pass", "{doc:#}");
-    let f = &findings(&doc, "u.slave")[0];
+    assert_eq!(doc.status("u.master"), "pass", "{doc:#}");
+    let f = &doc.findings("u.slave")[0];
     assert_eq!(
         (f["status"].as_str(), f["message"].as_str()),
         (Some("fail"), Some("it is enabled; it should not be enabled"))
@@ -494,17 +481,17 @@ fn files_under_root_exist_with_mode_and_content() {
             + &check("f.gone", "fail", "[check.file]\npath = \"/etc/zookeeper/conf/gone.cfg\"")),
     );
     let (doc, _) = packs.run("f.", &["--root", root.path().to_str().unwrap()]);
-    assert_eq!(status(&doc, "f.ok"), "pass", "{doc:#}");
+    assert_eq!(doc.status("f.ok"), "pass", "{doc:#}");
     assert!(
         cli_support::check(&doc, "f.ok")["reason"].as_str().unwrap().contains("line: 4lw.commands.whitelist=srvr,mntr")
     );
-    let f = &findings(&doc, "f.mode")[0];
+    let f = &doc.findings("f.mode")[0];
     assert_eq!(f["message"], "its mode is 0644; it should be 0640");
     assert_eq!(f["subject"], "/etc/zookeeper/conf/zoo.cfg");
     assert_eq!(evidence(f), "mode 0644");
     assert_eq!(commands(f), ["chmod 0640 /etc/zookeeper/conf/zoo.cfg"]);
-    assert_eq!(findings(&doc, "f.content")[0]["message"], "no line matches the expected pattern");
-    assert_eq!(findings(&doc, "f.gone")[0]["message"], "it does not exist");
+    assert_eq!(doc.findings("f.content")[0]["message"], "no line matches the expected pattern");
+    assert_eq!(doc.findings("f.gone")[0]["message"], "it does not exist");
 }
 
 #[test]
@@ -523,13 +510,13 @@ fn processes_are_counted_on_the_live_node_only() {
     let (doc, _) = packs.run("p.", &[]);
     let _ = sleeper.kill();
     let _ = sleeper.wait();
-    assert_eq!(status(&doc, "p.running"), "pass", "{doc:#}");
+    assert_eq!(doc.status("p.running"), "pass", "{doc:#}");
     assert!(cli_support::check(&doc, "p.running")["reason"].as_str().unwrap().ends_with("1 running"));
-    let f = &findings(&doc, "p.absent")[0];
+    let f = &doc.findings("p.absent")[0];
     assert_eq!((f["status"].as_str(), f["message"].as_str()), (Some("fail"), Some("no such process runs")));
     assert_eq!(commands(f), ["systemctl start no-such-daemon"]);
     let (doc, _) = packs.run("p.", &["--root", packs.path().to_str().unwrap()]);
-    assert_eq!(status(&doc, "p.running"), "skip");
+    assert_eq!(doc.status("p.running"), "skip");
 }
 
 #[test]
@@ -543,21 +530,21 @@ fn plugins_follow_the_nagios_protocol_for_every_exit_code() {
         .plugin("check_odd", "echo 'weird'; exit 7")
         .plugin("check_signal", "kill -KILL $$");
     let (doc, code) = packs.run("check_*", &[]);
-    assert_eq!(status(&doc, "check_ok"), "pass");
+    assert_eq!(doc.status("check_ok"), "pass");
     assert_eq!(
         cli_support::check(&doc, "check_ok")["reason"],
         format!("{}: OK - all good", packs.file("check_ok").display())
     );
-    let f = &findings(&doc, "check_warn")[0];
+    let f = &doc.findings("check_warn")[0];
     assert_eq!((f["status"].as_str(), f["message"].as_str()), (Some("warn"), Some("DISK WARNING - / is 91% full")));
     assert_eq!(evidence(f), "long text line\nperfdata: /=91%;90;95");
-    assert_eq!(findings(&doc, "check_crit")[0]["status"], "fail");
-    assert_eq!(findings(&doc, "check_crit")[0]["message"], "CRITICAL - master down");
-    assert_eq!(findings(&doc, "check_unknown")[0]["status"], "error");
+    assert_eq!(doc.findings("check_crit")[0]["status"], "fail");
+    assert_eq!(doc.findings("check_crit")[0]["message"], "CRITICAL - master down");
+    assert_eq!(doc.findings("check_unknown")[0]["status"], "error");
     assert!(
-        findings(&doc, "check_odd")[0]["message"].as_str().unwrap().contains("exited 7, outside the plugin protocol")
+        doc.findings("check_odd")[0]["message"].as_str().unwrap().contains("exited 7, outside the plugin protocol")
     );
-    assert_eq!(findings(&doc, "check_signal")[0]["message"], "killed by signal 9");
+    assert_eq!(doc.findings("check_signal")[0]["message"], "killed by signal 9");
     assert_eq!(code, 2);
 }
 
@@ -574,7 +561,7 @@ fn a_plugin_described_by_a_pack_gets_its_title_and_remediation() {
         ),
     );
     let (doc, _) = packs.run("site.zk-node", &["--zk", "zk://zk-a.test:2181,zk-b.test:2181/marathon"]);
-    let found = findings(&doc, "site.zk-node");
+    let found = doc.findings("site.zk-node");
     assert_eq!(found.len(), 2, "{doc:#}");
     assert_eq!(found[1]["message"], "CRITICAL - zk-b.test is down");
     assert_eq!(commands(&found[1]), ["ssh zk-b.test systemctl restart zookeeper"]);
@@ -593,7 +580,7 @@ fn a_plugin_that_hangs_is_killed_at_the_timeout() {
     let started = Instant::now();
     let (doc, code) = packs.run("check_hang", &["--timeout", "1s"]);
     assert!(started.elapsed() < Duration::from_secs(8), "took {:?}", started.elapsed());
-    let f = &findings(&doc, "check_hang")[0];
+    let f = &doc.findings("check_hang")[0];
     assert_eq!(f["status"], "error");
     assert!(f["message"].as_str().unwrap().contains("did not finish within --timeout"), "{f}");
     assert_eq!(code, 3);
@@ -608,7 +595,7 @@ fn plugins_run_with_a_clean_environment() {
     let out =
         cmd.arg("--checks-dir").arg(packs.path()).args(["--only", "check_env", "--format", "json"]).output().unwrap();
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let message = findings(&doc, "check_env")[0]["message"].as_str().unwrap().to_string();
+    let message = doc.findings("check_env")[0]["message"].as_str().unwrap().to_string();
     assert!(message.contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), "{message}");
     assert!(!message.contains("hunter2") && !message.contains("s3cr3t") && !message.contains("HOME="), "{message}");
 }
@@ -622,7 +609,7 @@ fn a_later_pack_overrides_a_check_by_id() {
     packs.write("zookeeper.toml", &shipped.replace("max = 10", "max = 50"));
     let zk = format!("zk://127.0.0.1:{busy}/marathon");
     let (doc, code) = packs.run("zk.outstanding-requests", &["--zk", &zk]);
-    assert_eq!(status(&doc, "zk.outstanding-requests"), "pass", "{doc:#}");
+    assert_eq!(doc.status("zk.outstanding-requests"), "pass", "{doc:#}");
     assert_eq!(code, 0);
     let out = clusterdoc(packs.path())
         .arg("list")
@@ -645,8 +632,8 @@ fn malformed_packs_are_reported_with_file_and_line_and_the_rest_runs() {
     packs.write("c-regex.toml", &check("bad.regex", "warn", "[check.tcp]\naddress = \"h:1\"\nmatch = \"(\""));
     packs.write("d-taken.toml", &check("zk.quorum", "warn", "[check.tcp]\naddress = \"h:1\""));
     let (doc, code) = packs.run("g.,packs.load", &[]);
-    assert_eq!(status(&doc, "g.open"), "pass", "{doc:#}");
-    let problems = findings(&doc, "packs.load");
+    assert_eq!(doc.status("g.open"), "pass", "{doc:#}");
+    let problems = doc.findings("packs.load");
     let subjects: Vec<&str> = problems.iter().map(|p| p["subject"].as_str().unwrap()).collect();
     let at = |name: &str, line: u32| format!("{}:{line}", packs.file(name).display());
     assert_eq!(subjects, [at("b-syntax.toml", 3), at("c-regex.toml", 2), at("d-taken.toml", 2)]);
@@ -733,7 +720,7 @@ fn replaying_a_snapshot_never_runs_plugins() {
     assert_eq!(std::fs::read_to_string(&marker).unwrap().lines().count(), 1);
     packs.plugin("check_once", &format!("echo ran >> {}; echo 'CRITICAL - changed'; exit 2", marker.display()));
     let (doc, code) = packs.run("check_once", &["--from", snapshot.to_str().unwrap()]);
-    assert_eq!(findings(&doc, "check_once")[0]["message"], "WARNING - recorded");
+    assert_eq!(doc.findings("check_once")[0]["message"], "WARNING - recorded");
     assert_eq!(code, 1);
     assert_eq!(std::fs::read_to_string(&marker).unwrap().lines().count(), 1, "the plugin ran during the replay");
 }

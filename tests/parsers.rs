@@ -10,12 +10,14 @@
 
 use std::path::Path;
 
-use clusterdoc::checks::{Stop, catalog};
+use clusterdoc::checks::catalog;
 use clusterdoc::parsers::{
-    App, JsonStream, MesosState, Problem, QueueItem, Snapshot, marathon_wire as wire, parse_host_port, parse_json,
-    parse_service, parse_show, pid_address, properties, shell_assignments, stream_state, zk_server_ports,
+    App, JsonStream, MesosState, Problem, QueueItem, Snapshot, marathon_wire as wire, objects_where_streamed,
+    parse_host_port, parse_json, parse_service, parse_show, pid_address, properties, shell_assignments, stream_state,
+    zk_server_ports,
 };
-use clusterdoc::report::{self, CheckReport, NodeInfo, Report, Status};
+use clusterdoc::report::{self, NodeInfo, Report};
+use clusterdoc::runner::check_report;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -171,22 +173,7 @@ fn bytes(doc: &Value) -> Vec<u8> {
 
 /// `/master/state` parsed as it streams in, `size` bytes at a time.
 fn streamed_state(body: &[u8], size: usize) -> Result<MesosState, Problem> {
-    let mut pieces = body.chunks(size.max(1));
-    stream_state(&mut JsonStream::new(Box::new(move |buf: &mut Vec<u8>| {
-        pieces.next().map(|piece| buf.extend_from_slice(piece)).is_some()
-    })))
-}
-
-/// Whether the stream walks this document as serde reads it: serde also
-/// takes a struct from an array (its fields in order), the stream only from
-/// an object, as Mesos writes the state and its frameworks.
-fn objects_where_streamed(body: &[u8]) -> bool {
-    let Ok(Value::Object(state)) = serde_json::from_slice::<Value>(body) else { return false };
-    ["frameworks", "completed_frameworks"]
-        .iter()
-        .filter_map(|key| state.get(*key).and_then(Value::as_array))
-        .flatten()
-        .all(Value::is_object)
+    stream_state(&mut JsonStream::in_pieces(body, size))
 }
 
 /// What the Marathon gatherer does with each endpoint's body.
@@ -208,14 +195,7 @@ fn marathon_parsers(body: &[u8]) {
 fn judge_and_render(snapshot: &Snapshot) {
     let checks = catalog()
         .iter()
-        .map(|check| {
-            let (status, reason, findings) = match check.run(&snapshot.facts) {
-                Ok(judgement) => (judgement.status(), judgement.note, judgement.findings),
-                Err(Stop::Skip(reason)) => (Status::Skip, Some(reason), Vec::new()),
-                Err(Stop::Error(reason)) => (Status::Error, Some(reason), Vec::new()),
-            };
-            CheckReport { id: check.meta().id.into(), title: String::new(), status, duration_ms: 0, reason, findings }
-        })
+        .map(|check| check_report(check.meta().id.into(), String::new(), check.run(&snapshot.facts), 0))
         .collect();
     let report = Report::new(String::new(), 0, NodeInfo::default(), checks);
     for finding in report.checks.iter().flat_map(|c| &c.findings) {

@@ -167,15 +167,6 @@ fn texts(value: &Value) -> Vec<String> {
     value.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
 }
 
-fn commands(finding: &Value) -> Vec<(String, String)> {
-    finding["remediation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["command"].as_str().unwrap().to_string(), r["risk"].as_str().unwrap().to_string()))
-        .collect()
-}
-
 fn has(lines: &[String], wanted: &str) -> bool {
     lines.iter().any(|l| l == wanted)
 }
@@ -215,7 +206,7 @@ fn enabled_units_on_a_node_driven_by_the_cluster_scripts_fail_with_the_disable_r
     let disruptive = |c: &str| (c.to_string(), "disruptive".to_string());
     let safe = |c: &str| (c.to_string(), "safe".to_string());
     assert_eq!(
-        commands(finding),
+        cli_support::remedies(finding),
         [
             disruptive("systemctl disable --now mesos-master.service mesos-slave.service"),
             disruptive("systemctl mask --now mesos-master.service mesos-slave.service"),
@@ -243,7 +234,8 @@ fn scripts_alone_count_as_a_second_manager() {
     let (check, _) = node.check();
     assert_eq!(check["status"], "fail", "{check:#}");
     // No host list to move aside: the scripts themselves are.
-    let moves: Vec<_> = commands(&check["findings"][0]).into_iter().filter(|(c, _)| c.starts_with("mv")).collect();
+    let moves: Vec<_> =
+        cli_support::remedies(&check["findings"][0]).into_iter().filter(|(c, _)| c.starts_with("mv")).collect();
     assert_eq!(
         moves,
         [("mv -- /usr/local/sbin/mesos-daemon.sh /usr/local/sbin/mesos-daemon.sh.disabled".into(), "safe".into())]
@@ -260,7 +252,7 @@ fn enabled_units_without_the_scripts_warn() {
     let evidence = texts(&finding["evidence"]);
     assert!(has(&evidence, "no Mesos cluster scripts or deploy files found"), "{evidence:#?}");
     assert!(has(&evidence, "mesos-master.service: Restart=always (/usr/lib/systemd/system/mesos-master.service:8)"));
-    assert_eq!(commands(finding), []);
+    assert_eq!(cli_support::remedies(finding), []);
     node.assert_agrees_with_systemctl();
 }
 
@@ -531,7 +523,7 @@ fn a_unit_file_with_a_broken_header_is_an_error_not_a_pass() {
         "cannot tell whether systemd restarts mesos-slave.service: /usr/lib/systemd/system/mesos-slave.service: line 1: invalid section header \"[Service\""
     );
     assert_eq!(
-        commands(&error),
+        cli_support::remedies(&error),
         [("systemd-analyze verify /usr/lib/systemd/system/mesos-slave.service".into(), "safe".into())]
     );
     node.assert_agrees_with_systemctl();

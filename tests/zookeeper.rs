@@ -12,6 +12,7 @@ mod zk;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use cli_support::{ReadReport, assert_evidence, assert_fix};
 use marathon_zk::{Seeder, V1_4_13_PERSISTENCE, V1_6_0_PERSISTENCE, V18_200_0_PERSISTENCE};
 use serde_json::Value;
 use zk::{Ensemble, ZkServer, free_ports};
@@ -43,11 +44,13 @@ async fn clusterdoc(args: &[&str]) -> Run {
     Run { exit: output.status.code().expect("exit code"), report }
 }
 
-impl Run {
-    fn check(&self, id: &str) -> &Value {
-        cli_support::check(&self.report, id)
+impl ReadReport for Run {
+    fn report(&self) -> &Value {
+        &self.report
     }
+}
 
+impl Run {
     /// The check's status, asserted, and the check for further assertions.
     fn expect(&self, id: &str, status: &str) -> &Value {
         let check = self.check(id);
@@ -64,19 +67,6 @@ fn finding<'a>(check: &'a Value, status: &str, part: &str) -> &'a Value {
         .iter()
         .find(|f| f["status"] == status && f["message"].as_str().unwrap().contains(part))
         .unwrap_or_else(|| panic!("no {status} finding saying {part:?} in {check:#}"))
-}
-
-fn assert_evidence(finding: &Value, part: &str) {
-    let evidence = finding["evidence"].as_array().unwrap();
-    assert!(evidence.iter().any(|e| e.as_str().unwrap().contains(part)), "no evidence {part:?} in {finding:#}");
-}
-
-fn assert_fix(finding: &Value, command: &str, risk: &str) {
-    let fixes = finding["remediation"].as_array().unwrap();
-    assert!(
-        fixes.iter().any(|r| r["command"].as_str().unwrap().contains(command) && r["risk"] == risk),
-        "no {risk} fix {command:?} in {finding:#}"
-    );
 }
 
 /// A port nothing listens on.

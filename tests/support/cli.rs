@@ -53,3 +53,58 @@ pub fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
     let checks = report["checks"].as_array().unwrap_or_else(|| panic!("not a report: {report:#}"));
     checks.iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no {id} in {report:#}"))
 }
+
+/// Reading a JSON report by check id: a test's run type only says where its
+/// report is.
+pub trait ReadReport {
+    fn report(&self) -> &Value;
+
+    fn check(&self, id: &str) -> &Value {
+        check(self.report(), id)
+    }
+
+    fn status(&self, id: &str) -> &str {
+        self.check(id)["status"].as_str().unwrap()
+    }
+
+    /// Why the check skipped or errored, or what it looked at ("" if nothing).
+    fn reason(&self, id: &str) -> &str {
+        self.check(id)["reason"].as_str().unwrap_or_default()
+    }
+
+    fn findings(&self, id: &str) -> &[Value] {
+        self.check(id)["findings"].as_array().unwrap()
+    }
+}
+
+impl ReadReport for Value {
+    fn report(&self) -> &Value {
+        self
+    }
+}
+
+/// A finding's evidence, one line each.
+pub fn evidence(finding: &Value) -> String {
+    finding["evidence"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect::<Vec<_>>().join("\n")
+}
+
+/// A finding's remedies: (command, risk).
+pub fn remedies(finding: &Value) -> Vec<(String, String)> {
+    let remediation = finding["remediation"].as_array().unwrap();
+    remediation.iter().map(|r| (r["command"].as_str().unwrap().into(), r["risk"].as_str().unwrap().into())).collect()
+}
+
+/// Some evidence line of `finding` contains `part`.
+pub fn assert_evidence(finding: &Value, part: &str) {
+    let evidence = finding["evidence"].as_array().unwrap();
+    assert!(evidence.iter().any(|e| e.as_str().unwrap().contains(part)), "no evidence {part:?} in {finding:#}");
+}
+
+/// Some remedy of `finding` contains `command` and has this risk.
+pub fn assert_fix(finding: &Value, command: &str, risk: &str) {
+    let fixes = finding["remediation"].as_array().unwrap();
+    assert!(
+        fixes.iter().any(|r| r["command"].as_str().unwrap().contains(command) && r["risk"] == risk),
+        "no {risk} fix {command:?} in {finding:#}"
+    );
+}
