@@ -1,7 +1,9 @@
 //! Every parser of outside input (files of the inspected node, command
 //! output, ZooKeeper answers, remote JSON, check packs), in one place for the
 //! fuzz targets in `fuzz/` and the property tests in `tests/parsers.rs`.
-//! Re-exports only: each parser lives with the code that uses it.
+//! Re-exports: each parser lives with the code that uses it. Also the one
+//! condition the fuzz target and the property test of the streamed Mesos
+//! state share.
 
 pub use crate::checks::flink_props::{CommandLine, Rewritten, jobmanager_ports, port_setting};
 pub use crate::checks::pack::definition::{Origin as PackOrigin, parse_pack};
@@ -17,3 +19,15 @@ pub use crate::facts::systemd::unit_file::{ParseError as UnitParseError, UnitFil
 pub use crate::facts::systemd::{LiveUnit, parse_show};
 pub use crate::facts::zookeeper::{classify, decode_storage_version, parse_mntr, parse_ruok, parse_srvr};
 pub use crate::runner::Snapshot;
+
+/// Whether `stream_state` walks this document as serde reads it whole: serde
+/// also takes a struct from an array (its fields in order), the stream only
+/// from an object, as Mesos writes the state and its frameworks.
+pub fn objects_where_streamed(body: &[u8]) -> bool {
+    let Ok(serde_json::Value::Object(state)) = serde_json::from_slice(body) else { return false };
+    ["frameworks", "completed_frameworks"]
+        .iter()
+        .filter_map(|key| state.get(*key).and_then(serde_json::Value::as_array))
+        .flatten()
+        .all(serde_json::Value::is_object)
+}

@@ -107,7 +107,11 @@ async fn run_one(check: Arc<dyn Check>, facts: Arc<Facts>, deadline: Instant) ->
         Ok(Err(join)) => Err(Stop::Error(format!("the check could not run: {join}"))),
         Err(_) => Err(Stop::Error("the check did not finish before the run's deadline".into())),
     };
-    let duration_ms = began.elapsed().as_millis() as u64;
+    check_report(id, title, verdict, began.elapsed().as_millis() as u64)
+}
+
+/// A check's verdict as the report shows it.
+pub fn check_report(id: String, title: String, verdict: Verdict, duration_ms: u64) -> CheckReport {
     let (status, reason, findings) = match verdict {
         Ok(judgement) => (judgement.status(), judgement.note, judgement.findings),
         Err(Stop::Skip(reason)) => (Status::Skip, Some(reason), Vec::new()),

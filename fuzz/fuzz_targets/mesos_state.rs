@@ -4,29 +4,14 @@
 #![no_main]
 
 use clusterdoc::parsers::{
-    JsonStream, MesosState, PortRanges, Problem, parse_host_port, parse_json, pid_address, stream_state,
+    JsonStream, MesosState, PortRanges, Problem, objects_where_streamed, parse_host_port, parse_json, pid_address,
+    stream_state,
 };
 use libfuzzer_sys::fuzz_target;
-use serde_json::Value;
 
 /// The body arriving `size` bytes at a time.
 fn streamed(body: &[u8], size: usize) -> Result<MesosState, Problem> {
-    let mut pieces = body.chunks(size.max(1));
-    stream_state(&mut JsonStream::new(Box::new(move |buf: &mut Vec<u8>| {
-        pieces.next().map(|piece| buf.extend_from_slice(piece)).is_some()
-    })))
-}
-
-/// Whether the stream walks this document as serde reads it: serde also
-/// takes a struct from an array (its fields in order), the stream only from
-/// an object, as Mesos writes the state and its frameworks.
-fn objects_where_streamed(body: &[u8]) -> bool {
-    let Ok(Value::Object(state)) = serde_json::from_slice::<Value>(body) else { return false };
-    ["frameworks", "completed_frameworks"]
-        .iter()
-        .filter_map(|key| state.get(*key).and_then(Value::as_array))
-        .flatten()
-        .all(Value::is_object)
+    stream_state(&mut JsonStream::in_pieces(body, size))
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -2,9 +2,10 @@
 //! format renders the report, including the `--script` plan.
 #![no_main]
 
-use clusterdoc::checks::{Stop, catalog};
+use clusterdoc::checks::catalog;
 use clusterdoc::parsers::Snapshot;
-use clusterdoc::report::{self, CheckReport, NodeInfo, Report, Status};
+use clusterdoc::report::{self, NodeInfo, Report};
+use clusterdoc::runner::check_report;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,13 +13,8 @@ fuzz_target!(|data: &[u8]| {
     let checks = catalog()
         .iter()
         .map(|check| {
-            let (status, reason, findings) = match check.run(&snapshot.facts) {
-                Ok(judgement) => (judgement.status(), judgement.note, judgement.findings),
-                Err(Stop::Skip(reason)) => (Status::Skip, Some(reason), Vec::new()),
-                Err(Stop::Error(reason)) => (Status::Error, Some(reason), Vec::new()),
-            };
             let (id, title) = (check.meta().id.to_string(), check.meta().title.to_string());
-            CheckReport { id, title, status, duration_ms: 0, reason, findings }
+            check_report(id, title, check.run(&snapshot.facts), 0)
         })
         .collect();
     let report = Report::new(String::new(), 0, NodeInfo::default(), checks);

@@ -318,31 +318,26 @@ async fn connect_all(addresses: Vec<SocketAddr>, limit: usize, budget: Budget) -
     let count = addresses.len();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = count.div_ceil(ADDRESSES_PER_THREAD).clamp(1, cores).min(limit.max(1));
-    let mut stops = Vec::new();
-    let mut sweeps = Vec::new();
-    for part in 0..threads {
-        let (sweep, stop) = match sweep::Sweep::new() {
-            Ok(made) => made,
-            Err(e) => {
-                let why = format!("could not set up the connects (epoll): {e}");
-                return (0..count).map(|_| sweep::Connected::failed(why.clone())).collect();
-            }
+    let cap = (limit / threads).max(1);
+    let mut stops = StopOnDrop(Vec::new());
+    let sweeps: Vec<_> = (0..threads)
+        .map(|part| {
+            let share: Vec<SocketAddr> = addresses.iter().skip(part).step_by(threads).copied().collect();
+            let (sweep, stop) =
+                sweep::Sweep::new().map_err(|e| format!("could not set up the connects (epoll): {e}"))?;
+            stops.0.push(stop);
+            Ok(tokio::task::spawn_blocking(move || sweep.run(&share, cap, budget)))
+        })
+        .collect();
+    let mut parts: Vec<Box<dyn Iterator<Item = sweep::Connected> + Send>> = Vec::new();
+    for sweep in sweeps {
+        let connected = match sweep {
+            Ok(task) => task.await.map_err(|e| format!("the connects did not finish: {e}")),
+            Err(why) => Err(why),
         };
-        stops.push(stop);
-        let share: Vec<SocketAddr> = addresses.iter().skip(part).step_by(threads).copied().collect();
-        let cap = (limit / threads).max(1);
-        sweeps.push(tokio::task::spawn_blocking(move || sweep.run(&share, cap, budget)));
-    }
-    let _stop_on_drop = StopOnDrop(stops);
-    let mut parts = Vec::new();
-    for (part, sweep) in sweeps.into_iter().enumerate() {
-        let share = count.saturating_sub(part).div_ceil(threads);
-        parts.push(match sweep.await {
-            Ok(connected) => connected.into_iter(),
-            Err(e) => {
-                let why = format!("the connects did not finish: {e}");
-                (0..share).map(|_| sweep::Connected::failed(why.clone())).collect::<Vec<_>>().into_iter()
-            }
+        parts.push(match connected {
+            Ok(connected) => Box::new(connected.into_iter()),
+            Err(why) => Box::new(std::iter::repeat_with(move || sweep::Connected::failed(why.clone()))),
         });
     }
     (0..count).map(|i| parts[i % threads].next().unwrap_or_else(sweep::Connected::unstarted)).collect()

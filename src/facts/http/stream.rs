@@ -36,9 +36,8 @@ impl<'a> JsonStream<'a> {
         JsonStream { refill, buf: Vec::new(), pos: 0, ended: false, started: false, line: 1, column: 0 }
     }
 
-    /// `bytes` arriving `size` bytes at a time.
-    #[cfg(test)]
-    pub(crate) fn in_pieces(bytes: &'a [u8], size: usize) -> Self {
+    /// `bytes` arriving `size` bytes at a time (as the network may cut them).
+    pub fn in_pieces(bytes: &'a [u8], size: usize) -> Self {
         let mut pieces = bytes.chunks(size.max(1));
         Self::new(Box::new(move |buf: &mut Vec<u8>| pieces.next().map(|p| buf.extend_from_slice(p)).is_some()))
     }
