@@ -731,6 +731,48 @@ mod tests {
         }
     }
 
+    /// The check on one queued app and one agent, with the Mesos state given.
+    fn run_with(item: QueueItem, state: crate::facts::Fact<crate::facts::mesos::MesosState>) -> Verdict {
+        use crate::facts::Fact;
+        use crate::facts::mesos::{Leadership, MesosFacts};
+        let marathon = MarathonFacts {
+            url: "http://m1:8080".into(),
+            info: Fact::unavailable("-"),
+            leader: Fact::unavailable("-"),
+            apps: Fact::observed(Vec::new()),
+            queue: Fact::observed(vec![item]),
+            deployments: Fact::observed(Vec::new()),
+        };
+        let mesos = MesosFacts { state, masters: Vec::new(), leadership: Leadership::default() };
+        let facts =
+            Facts { marathon: Some(Fact::observed(marathon)), mesos: Some(Fact::observed(mesos)), ..Facts::default() };
+        MarathonQueue.run(&facts)
+    }
+
+    fn waiting(app: App) -> QueueItem {
+        QueueItem { app: Some(app), count: 1, ..QueueItem::default() }
+    }
+
+    #[test]
+    fn unknown_agent_resources_or_an_unreadable_constraint_are_errors_not_passes() {
+        use crate::facts::Fact;
+        use crate::facts::mesos::MesosState;
+        let truncated =
+            Fact::failed("Mesos master at http://m1:5050: /master/state: truncated JSON at line 1 column 90");
+        let Err(Stop::Error(reason)) = run_with(waiting(app(1.0, 100.0, 1)), truncated) else {
+            panic!("a queue judged without the agents' resources")
+        };
+        assert!(reason.contains("1 app wait in Marathon's queue, but the agents' resources are unknown"), "{reason}");
+        assert!(reason.contains("truncated JSON"), "{reason}");
+        let state = MesosState { agents: vec![agent("n1", 4.0, 8192.0, 0.0, 0.0)], ..MesosState::default() };
+        let garbled =
+            App { constraints: vec![vec!["hostname".into(), "LIKE".into(), "(".into()]], ..app(1.0, 100.0, 1) };
+        let Err(Stop::Error(reason)) = run_with(waiting(garbled), Fact::observed(state)) else {
+            panic!("an app whose constraint cannot be read was judged")
+        };
+        assert!(reason.starts_with("app /a: constraint pattern \"(\""), "{reason}");
+    }
+
     #[test]
     fn required_ports_must_be_offered_and_free() {
         let mut owned = agent("n1", 4.0, 8192.0, 0.0, 0.0);
