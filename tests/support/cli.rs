@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses the parts it needs
 
 use std::path::Path;
+use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -24,6 +25,13 @@ const AMBIENT: [&str; 12] = [
     "all_proxy",
     "ALL_PROXY",
 ];
+
+/// How long after its `--deadline` a run may still end on a fully loaded
+/// 2-core machine: starting a debug binary, writing the report, waiting for
+/// the scheduler. Every fake that hangs in these tests hangs far longer (or
+/// until the test ends), so a bound of `deadline + PAST_DEADLINE` still tells
+/// a run that stopped at its deadline from one that hung.
+pub const PAST_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The binary, run from `cwd` (an empty directory: no ./clusterdoc.toml),
 /// with no ambient target, config file or proxy.

@@ -465,7 +465,8 @@ mod tests {
         let started = Instant::now();
         let run = run_program(&["sh".into(), "-c".into(), script], Path::new("/"), soon(500)).await.unwrap();
         assert!(matches!(run.exit, Exit::TimedOut { .. }), "{run:?}");
-        assert!(started.elapsed() < Duration::from_secs(3));
+        // Far below the 30 s the child sleeps, with room for a loaded machine.
+        assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
         let child: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
         // Gone, or dead and waiting for its new parent to reap it.
