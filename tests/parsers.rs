@@ -167,6 +167,105 @@ fn edits() -> impl Strategy<Value = Vec<(prop::sample::Index, Option<Value>)>> {
     proptest::collection::vec((any::<prop::sample::Index>(), hostile_value()), 1..6)
 }
 
+/// Strings a broken or hostile server might send where a string belongs.
+const HOSTILE_STRINGS: [&str; 8] = [
+    "",
+    "\u{1b}[2J$(touch /tmp/x)'\"\n",
+    "-oProxyCommand=touch /tmp/x",
+    "\u{202e}gnp.exe",
+    "\u{fffe}\u{ffff}",
+    "SZV1000265118",
+    "../../etc/shadow",
+    "slave(1)@[::1]:0",
+];
+
+/// A value of the same JSON type as `value`, chosen by `pick`: for a string,
+/// mostly another string the document holds under the same key (so an enum
+/// tag stays a tag of its enum), else a hostile one; edge numbers of the
+/// same sign and kind for numbers; the other boolean; an array with one item
+/// dropped or doubled. Documents damaged this way keep the shape the parsers
+/// expect, so they reach the code behind deserialization instead of
+/// stopping at it.
+fn within_type(value: &Value, same_key: &[String], pick: prop::sample::Index) -> Value {
+    match value {
+        Value::String(_) if same_key.is_empty() || pick.index(4) == 0 => Value::from(*pick.get(&HOSTILE_STRINGS)),
+        Value::String(_) => Value::from(pick.get(same_key).as_str()),
+        Value::Number(n) if n.is_u64() => {
+            let n = n.as_u64().unwrap_or(0);
+            Value::from(*pick.get(&[0, 1, n / 2, n]))
+        }
+        Value::Number(n) if n.is_i64() => Value::from(*pick.get(&[-1i64, 0, i64::from(i32::MIN)])),
+        Value::Number(_) => Value::from(*pick.get(&[0.0, 1e-300, 1e300, 0.5])),
+        Value::Bool(b) => Value::from(!b),
+        Value::Array(items) if !items.is_empty() => {
+            let mut items = items.clone();
+            let at = pick.index(items.len());
+            if pick.index(2) == 0 {
+                items.remove(at);
+            } else {
+                items.insert(at, items[at].clone());
+            }
+            Value::Array(items)
+        }
+        other => other.clone(),
+    }
+}
+
+/// Applies `within_type` at some pointers of `doc`.
+fn mutate_within_type(mut doc: Value, edits: &[(prop::sample::Index, prop::sample::Index)]) -> Value {
+    for (at, pick) in edits {
+        let mut all = Vec::new();
+        pointers(&doc, "", &mut all);
+        let target = at.get(&all).clone();
+        let same_key = strings_under_key(&doc, &all, last_key(&target));
+        let value = doc.pointer_mut(&target).expect("a pointer just listed");
+        *value = within_type(value, &same_key, *pick);
+    }
+    doc
+}
+
+/// The member name a pointer ends in; for an array item, its array's.
+fn last_key(pointer: &str) -> &str {
+    let mut segments = pointer.rsplit('/');
+    let last = segments.next().unwrap_or("");
+    if last.parse::<usize>().is_ok() { segments.next().unwrap_or("") } else { last }
+}
+
+/// Every string value in `doc` whose pointer ends in `key`.
+fn strings_under_key(doc: &Value, all: &[String], key: &str) -> Vec<String> {
+    all.iter()
+        .filter(|p| last_key(p) == key)
+        .filter_map(|p| doc.pointer(p).and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+fn typed_edits() -> impl Strategy<Value = Vec<(prop::sample::Index, prop::sample::Index)>> {
+    proptest::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 1..6)
+}
+
+/// Runs `cases` cases of `strategy` through `test`, which returns whether the
+/// case got past deserialization to the code the property is about; fails
+/// unless at least `min_share` of the cases did, so a property cannot pass
+/// by testing nothing.
+fn reaching<S: Strategy>(strategy: S, min_share: f64, test: impl Fn(S::Value) -> bool) {
+    let cases = 256;
+    let reached = std::sync::atomic::AtomicU32::new(0);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(cases));
+    runner
+        .run(&strategy, |value| {
+            if test(value) {
+                reached.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Ok(())
+        })
+        .unwrap();
+    let reached = reached.into_inner();
+    assert!(
+        f64::from(reached) >= min_share * f64::from(cases),
+        "only {reached} of {cases} cases reached the code under test (at least {min_share} wanted)"
+    );
+}
+
 fn bytes(doc: &Value) -> Vec<u8> {
     serde_json::to_vec(doc).unwrap()
 }
@@ -176,19 +275,24 @@ fn streamed_state(body: &[u8], size: usize) -> Result<MesosState, Problem> {
     stream_state(&mut JsonStream::in_pieces(body, size))
 }
 
-/// What the Marathon gatherer does with each endpoint's body.
-fn marathon_parsers(body: &[u8]) {
+/// What the Marathon gatherer does with each endpoint's body; whether any
+/// of the parsers past deserialization was reached.
+fn marathon_parsers(body: &[u8]) -> bool {
+    let mut reached = false;
     if let Ok(info) = parse_json::<wire::Info>(body) {
         let _ = clusterdoc::parsers::MarathonInfo::from(info).release();
+        reached = true;
     }
     if let Ok(apps) = parse_json::<wire::Apps>(body) {
         let _unique = apps.apps.into_iter().map(App::from).filter(|app| app.unique_per_host()).count();
+        reached = true;
     }
     if let Ok(queue) = parse_json::<wire::Queue>(body) {
         drop(queue.queue.into_iter().map(QueueItem::from).collect::<Vec<_>>());
+        reached = true;
     }
-    let _ = parse_json::<Vec<wire::Deployment>>(body);
-    let _ = parse_json::<wire::Leader>(body);
+    reached |= parse_json::<Vec<wire::Deployment>>(body).is_ok();
+    reached | parse_json::<wire::Leader>(body).is_ok()
 }
 
 /// Runs every built-in check on a snapshot's facts and renders every format.
@@ -226,8 +330,11 @@ const SNAPSHOT_SEEDS: [&str; 3] = [
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
+    /// Structure no Marathon sends: mostly refused at deserialization,
+    /// never a panic. `damage_within_type_reaches_the_marathon_parsers`
+    /// covers the code behind deserialization.
     #[test]
-    fn marathon_parsers_never_panic(doc in any_json()) {
+    fn marathon_parsers_never_panic_on_any_json(doc in any_json()) {
         marathon_parsers(&bytes(&doc));
     }
 
@@ -290,11 +397,11 @@ proptest! {
         }
     }
 
-    /// `check --from FILE` reads whatever file it is given: a snapshot that
-    /// parses never crashes a check or a renderer, and every remediation
-    /// command stays one balanced shell line.
+    /// Snapshots damaged anywhere, in any type: never a panic (mostly
+    /// refused at deserialization; `every_check_judges_a_snapshot_damaged_within_type`
+    /// covers the checks behind it).
     #[test]
-    fn every_check_judges_a_damaged_snapshot(seed in proptest::sample::select(&SNAPSHOT_SEEDS[..]), edits in edits()) {
+    fn a_snapshot_damaged_anywhere_never_panics(seed in proptest::sample::select(&SNAPSHOT_SEEDS[..]), edits in edits()) {
         let doc = mutate(fixture(seed), &edits);
         if let Ok(snapshot) = serde_json::from_value::<Snapshot>(doc) {
             judge_and_render(&snapshot);
@@ -407,6 +514,37 @@ proptest! {
         prop_assert_eq!(live.main_pid, (pid > 0).then_some(pid));
         prop_assert_eq!(live.n_restarts, n_restarts);
     }
+}
+
+/// Real Marathon answers with hostile values of the right types: at least
+/// nine in ten reach the parsers' code behind deserialization.
+#[test]
+fn damage_within_type_reaches_the_marathon_parsers() {
+    let answers = (
+        proptest::sample::select(&["app_list", "queue", "info", "deployments", "app_tasks"][..]),
+        proptest::sample::select(&["v1.1.7", "v1.4.13", "master"][..]),
+        typed_edits(),
+    );
+    reaching(answers, 0.9, |(file, version, edits)| {
+        let doc = fixture(&format!("tests/fixtures/marathon/{version}/{file}.json"));
+        file == "app_tasks" || marathon_parsers(&bytes(&mutate_within_type(doc, &edits)))
+    });
+}
+
+/// `check --from FILE` reads whatever file it is given: a snapshot that
+/// parses never crashes a check or a renderer, and every remediation
+/// command stays one balanced shell line. Damaged within type, about four
+/// in five snapshots get past deserialization to the checks (the rest carry
+/// a hostile string where a port range or an address is parsed); at least
+/// seven in ten must.
+#[test]
+fn every_check_judges_a_snapshot_damaged_within_type() {
+    reaching((proptest::sample::select(&SNAPSHOT_SEEDS[..]), typed_edits()), 0.7, |(seed, edits)| {
+        let doc = mutate_within_type(fixture(seed), &edits);
+        let Ok(snapshot) = serde_json::from_value::<Snapshot>(doc) else { return false };
+        judge_and_render(&snapshot);
+        true
+    });
 }
 
 /// The snapshot seeds themselves are judged without a crash (the property
