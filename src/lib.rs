@@ -12,4 +12,5 @@ pub mod remedy;
 pub mod report;
 pub mod runner;
 pub mod text;
+pub mod trust;
 pub mod version;

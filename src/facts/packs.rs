@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use super::systemd::{LiveUnit, UnitFileState};
 use super::{Fact, Gatherer};
 use crate::config::HostPort;
+use crate::trust;
 
 /// A list of the run's endpoints that one declaration can fan out over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -556,42 +557,65 @@ pub enum PackContent {
     /// A Nagios plugin.
     Executable,
     Unreadable(String),
+    /// A pack, plugin or check data file that others could have written
+    /// (`trust`): not used, and why.
+    Untrusted(String),
+}
+
+/// A pack directory as found.
+#[derive(Debug)]
+pub enum PackDir {
+    Missing,
+    /// Others could have written it (`trust`): none of its files is used.
+    Untrusted(String),
+    Files(Vec<PackFile>),
 }
 
 /// The packs in `dir` by file name: `*.toml` files (except the check data
 /// files, see `knowledge`) and executable files; hidden files and anything
-/// else (a README) are left alone. `Ok(None)`: no such directory.
-pub fn read_pack_dir(dir: &Path) -> Result<Option<Vec<PackFile>>, String> {
+/// else (a README) are left alone. A directory or file that others could
+/// have written is passed over (`PackDir::Untrusted`, `PackContent::Untrusted`),
+/// a check data file too, since `knowledge` will not use it either.
+pub fn read_pack_dir(dir: &Path) -> Result<PackDir, String> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PackDir::Missing),
         Err(e) => return Err(format!("{}: {e}", dir.display())),
     };
+    if let Err(why) = trust::check(dir, trust::Kind::Directory) {
+        return Ok(PackDir::Untrusted(why));
+    }
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.')))
         .collect();
     paths.sort();
-    Ok(Some(paths.into_iter().filter_map(pack_file).collect()))
+    Ok(PackDir::Files(paths.into_iter().filter_map(pack_file).collect()))
 }
 
 fn pack_file(path: PathBuf) -> Option<PackFile> {
     use std::os::unix::fs::PermissionsExt;
     let name = path.file_name()?.to_str()?;
-    if name.ends_with(".toml") {
-        if super::knowledge::DATA_FILES.contains(&name) {
-            return None;
-        }
-        let content = match std::fs::read_to_string(&path) {
-            Ok(text) => PackContent::Toml(text),
-            Err(e) => PackContent::Unreadable(e.to_string()),
-        };
-        return Some(PackFile { path, content });
+    let toml = name.ends_with(".toml");
+    let executable = || std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    if !toml && !executable() {
+        return None;
     }
-    let meta = std::fs::metadata(&path).ok()?;
-    (meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-        .then_some(PackFile { path, content: PackContent::Executable })
+    if let Err(why) = trust::check(&path, trust::Kind::File) {
+        return Some(PackFile { path, content: PackContent::Untrusted(why) });
+    }
+    if !toml {
+        return Some(PackFile { path, content: PackContent::Executable });
+    }
+    if super::knowledge::DATA_FILES.contains(&name) {
+        return None;
+    }
+    let content = match std::fs::read_to_string(&path) {
+        Ok(text) => PackContent::Toml(text),
+        Err(e) => PackContent::Unreadable(e.to_string()),
+    };
+    Some(PackFile { path, content })
 }
 
 #[cfg(test)]
@@ -644,10 +668,34 @@ mod tests {
             std::fs::write(&path, "").unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         }
-        let files = read_pack_dir(dir.path()).unwrap().unwrap();
+        let PackDir::Files(files) = read_pack_dir(dir.path()).unwrap() else { panic!("the directory is trusted") };
         let names: Vec<_> = files.iter().map(|f| f.path.file_name().unwrap().to_str().unwrap()).collect();
         assert_eq!(names, ["a.toml", "b.toml", "check_x"]);
         assert!(matches!(files[2].content, PackContent::Executable));
-        assert!(read_pack_dir(&dir.path().join("none")).unwrap().is_none());
+        assert!(matches!(read_pack_dir(&dir.path().join("none")).unwrap(), PackDir::Missing));
+    }
+
+    #[test]
+    fn pack_files_and_dirs_others_can_write_are_passed_over() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for (name, mode) in [("a.toml", 0o666), ("check_x", 0o757), ("role-ports.toml", 0o664), ("b.toml", 0o644)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let PackDir::Files(files) = read_pack_dir(dir.path()).unwrap() else { panic!("the directory is trusted") };
+        let seen: Vec<_> = files
+            .iter()
+            .map(|f| {
+                (
+                    f.path.file_name().unwrap().to_str().unwrap(),
+                    matches!(&f.content, PackContent::Untrusted(why) if why.contains("writable by group or others")),
+                )
+            })
+            .collect();
+        assert_eq!(seen, [("a.toml", true), ("b.toml", false), ("check_x", true), ("role-ports.toml", true)]);
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(matches!(read_pack_dir(dir.path()).unwrap(), PackDir::Untrusted(why) if why.contains("mode 0777")));
     }
 }

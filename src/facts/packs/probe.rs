@@ -37,6 +37,10 @@ pub(super) async fn look_at(g: &Gatherer, probe: &Probe, endpoint: Option<&Endpo
             program(g, &argv, None, Path::new("/"), endpoint).await
         }
         Probe::Plugin { path, args } => {
+            if let Err(why) = crate::trust::check(path, crate::trust::Kind::File) {
+                let seen = Fact::failed(format!("plugin {} not run: {why}", path.display()));
+                return TargetLook { target: target_of(path.display().to_string(), endpoint), seen };
+            }
             let args: Vec<&Template> = args.iter().collect();
             program(g, &args, Some(path), path.parent().unwrap_or(Path::new("/")), endpoint).await
         }
