@@ -9,6 +9,7 @@ pub mod config;
 pub mod facts;
 pub mod parsers;
 pub mod remedy;
+pub mod remote;
 pub mod report;
 pub mod runner;
 pub mod text;

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use super::systemd::{LiveUnit, UnitFileState};
 use super::{Fact, Gatherer};
 use crate::config::HostPort;
+use crate::remote::HostName;
 use crate::trust;
 
 /// A list of the run's endpoints that one declaration can fan out over.
@@ -174,10 +175,12 @@ fn placeholder(name: &str, whole: Part) -> Result<(EndpointList, Part), String> 
     })
 }
 
-/// One endpoint of the run a check looks at.
+/// One endpoint of the run a check looks at. Its host is a valid host name
+/// (`remote::HostName`): it goes into commands and remedies.
 #[derive(Clone, Debug)]
 struct Endpoint {
-    address: HostPort,
+    host: HostName,
+    port: u16,
     /// With the user's credentials: used, never shown.
     url: String,
     shown_url: String,
@@ -187,12 +190,54 @@ struct Endpoint {
     list: EndpointList,
 }
 
+/// An endpoint whose host is not a host name: nothing is run for it.
+#[derive(Clone, Debug)]
+struct Refused {
+    /// The value as it came, escaped, with its port.
+    label: String,
+    why: String,
+}
+
+impl Refused {
+    /// The refusal as the look of the check `p`: an `error` finding.
+    fn look(&self, p: &PackProbe, list: EndpointList) -> TargetLook {
+        let why = format!(
+            "{}; refused as a {{{}}} value of pack check {} ({}): nothing was run for it",
+            self.why,
+            list.name(),
+            p.check,
+            p.pack
+        );
+        TargetLook {
+            target: ProbeTarget { label: self.label.clone(), host: None, port: None },
+            seen: Fact::failed(why),
+        }
+    }
+}
+
 impl Endpoint {
+    /// Refused when `host` is not a host name (it could be an option).
+    fn new(list: EndpointList, host: &str, port: u16, urls: (String, String), explicit: bool) -> Result<Self, Refused> {
+        match HostName::parse(host) {
+            Ok(host) => Ok(Endpoint { host, port, url: urls.0, shown_url: urls.1, explicit, list }),
+            Err(why) => Err(Refused { label: format!("{host:?}:{port}"), why }),
+        }
+    }
+
+    /// `host:port`, `[v6]:port`.
+    fn address(&self) -> String {
+        if self.host.is_ipv6() {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     fn part(&self, part: Part, shown: bool) -> String {
         match part {
-            Part::Address => self.address.to_string(),
-            Part::Host => self.address.host.clone(),
-            Part::Port => self.address.port.to_string(),
+            Part::Address => self.address(),
+            Part::Host => self.host.to_string(),
+            Part::Port => self.port.to_string(),
             Part::Url if shown => self.shown_url.clone(),
             Part::Url => self.url.clone(),
         }
@@ -278,6 +323,8 @@ impl Probe {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PackProbe {
     pub check: String,
+    /// Where the check is declared: `built-in` or the pack file.
+    pub pack: String,
     pub probe: Probe,
     /// Look only when one of these node paths exists (else the check skips).
     pub only_if_exists: Vec<String>,
@@ -308,7 +355,7 @@ pub struct TargetLook {
 pub struct ProbeTarget {
     /// `127.0.0.1:2181`, `http://m1:5050/version`, `df -P /var/lib/mesos`, a path, a unit.
     pub label: String,
-    pub host: Option<String>,
+    pub host: Option<HostName>,
     pub port: Option<u16>,
 }
 
@@ -457,38 +504,37 @@ async fn look(g: &Gatherer, p: &PackProbe) -> Fact<PackRecord> {
         return Fact::unavailable(format!("none of {} exists on this node", p.only_if_exists.join(", ")));
     }
     let endpoints = match p.probe.list() {
-        None => vec![None],
+        None => vec![Ok(None)],
         Some(list) => match endpoints(g, list).await {
-            Fact::Observed { value } => value.into_iter().map(Some).collect(),
+            Fact::Observed { value } => value.into_iter().map(|e| e.map(Some).map_err(|r| (r, list))).collect(),
             Fact::Unavailable { reason } => return Fact::unavailable(reason),
             Fact::Failed { error } => return Fact::failed(error),
         },
     };
-    let targets = futures::future::join_all(endpoints.iter().map(|e| probe::look_at(g, &p.probe, e.as_ref()))).await;
+    let targets = futures::future::join_all(endpoints.iter().map(|e| async move {
+        match e {
+            Ok(endpoint) => probe::look_at(g, &p.probe, endpoint.as_ref()).await,
+            Err((refused, list)) => refused.look(p, *list),
+        }
+    }))
+    .await;
     Fact::observed(PackRecord { probe: p.probe.clone(), targets })
 }
 
-/// The endpoints of a list in this run.
-async fn endpoints(g: &Gatherer, list: EndpointList) -> Fact<Vec<Endpoint>> {
+/// The endpoints of a list in this run; those whose host is not a host name
+/// (an agent named `-oProxyCommand=...`) are refused.
+async fn endpoints(g: &Gatherer, list: EndpointList) -> Fact<Vec<Result<Endpoint, Refused>>> {
     let cfg = &g.cfg;
     let http = |t: &crate::config::Target| {
         let (host, port) = t.host_port();
-        Endpoint {
-            address: HostPort { host, port },
-            url: t.url.as_str().trim_end_matches('/').to_string(),
-            shown_url: t.display(),
-            explicit: t.explicit,
-            list,
-        }
+        let urls = (t.url.as_str().trim_end_matches('/').to_string(), t.display());
+        Endpoint::new(list, &host, port, urls, t.explicit)
     };
-    let plain = |address: &HostPort, explicit: bool| Endpoint {
-        address: address.clone(),
-        url: format!("http://{address}"),
-        shown_url: format!("http://{address}"),
-        explicit,
-        list,
+    let plain = |address: &HostPort, explicit: bool| {
+        let url = format!("http://{address}");
+        Endpoint::new(list, &address.host, address.port, (url.clone(), url), explicit)
     };
-    let endpoints: Vec<Endpoint> = match list {
+    let endpoints: Vec<Result<Endpoint, Refused>> = match list {
         EndpointList::MesosMasters => cfg.mesos.iter().map(http).collect(),
         EndpointList::Marathon => vec![http(&cfg.marathon)],
         EndpointList::Flink => cfg.flink.iter().map(http).collect(),
@@ -627,7 +673,8 @@ mod tests {
         let t = Template::parse("{mesos.masters}/version", Part::Url).unwrap();
         assert_eq!(t.list(), Some(EndpointList::MesosMasters));
         let e = Endpoint {
-            address: HostPort { host: "m1".into(), port: 5050 },
+            host: HostName::parse("m1").unwrap(),
+            port: 5050,
             url: "http://u:secret@m1:5050".into(),
             shown_url: "http://m1:5050".into(),
             explicit: true,
@@ -643,6 +690,17 @@ mod tests {
         assert!(Template::parse("{mesos.slaves}", Part::Url).unwrap_err().contains("{mesos.agents}"));
         assert!(Template::parse("x}", Part::Url).is_err());
         assert!(Template::parse("{flink", Part::Url).is_err());
+    }
+
+    #[test]
+    fn endpoints_whose_host_could_be_an_option_are_refused() {
+        let urls = || (String::new(), String::new());
+        let refused = Endpoint::new(EndpointList::MesosAgents, "-oProxyCommand=touch /tmp/x", 5051, urls(), true)
+            .expect_err("a host name starting with '-' reached a command");
+        assert_eq!(refused.label, "\"-oProxyCommand=touch /tmp/x\":5051");
+        assert!(refused.why.contains("would be read as an option"), "{}", refused.why);
+        let v6 = Endpoint::new(EndpointList::ZkServers, "::1", 2181, urls(), true).unwrap();
+        assert_eq!(v6.part(Part::Address, true), "[::1]:2181");
     }
 
     #[test]

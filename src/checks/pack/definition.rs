@@ -283,7 +283,7 @@ fn build(def: CheckDef, origin: &Origin) -> Result<(PackCheck, Option<String>), 
             references: leak_all(references),
         },
     };
-    let probe = PackProbe { check: id, probe, only_if_exists: def.only_if_exists };
+    let probe = PackProbe { check: id, pack: origin.source.to_string(), probe, only_if_exists: def.only_if_exists };
     Ok((PackCheck { meta: Box::leak(Box::new(meta)), probe, expect, remedies }, claims))
 }
 
@@ -546,6 +546,7 @@ pub fn bare_plugin(path: &Path, origin: &Origin) -> Result<PackCheck, String> {
     };
     let probe = PackProbe {
         check: name.to_string(),
+        pack: origin.source.to_string(),
         probe: Probe::Plugin { path: path.to_path_buf(), args: Vec::new() },
         only_if_exists: Vec::new(),
     };
