@@ -90,6 +90,8 @@ fn declarations_are_checked_before_anything_runs() {
         refused("[check.http]\nurl = \"http://h/\"\n[[check.http.json]]\npointer = \"/a\"").contains("one of equals")
     );
     assert!(refused("[check.http]\nurl = \"http://h/\"\nmax_date_skew = \"soon\"").contains("max_date_skew"));
+    let absurd = refused("[check.http]\nurl = \"http://h/\"\nmax_date_skew = \"18446744073709551615s\"");
+    assert!(absurd.contains("max_date_skew \"18446744073709551615s\": longer than the most allowed, 1day"), "{absurd}");
     assert!(refused("[check.command]\nargv = []").contains("argv"));
     assert!(refused("[check.command]\nargv = [\"ssh\", \"{zk.servers.host}\", \"{flink}\"]").contains("more than one"));
     assert!(refused("[check.unit]\nunit = \"x.service\"").contains("at least one"));
