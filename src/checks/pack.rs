@@ -10,6 +10,9 @@
 //! the contract scripts depend on, so such a declaration is refused (`--skip`
 //! the built-in and declare the replacement under a new id).
 //!
+//! A pack directory or file that others could have written, or that lies
+//! inside `--root DIR`, is passed over and listed as ignored (`trust`).
+//!
 //! A pack that cannot be loaded (unreadable, bad TOML, a bad declaration)
 //! does not stop anything else: the synthetic check `packs.load` reports each
 //! problem with its file and line as an `error`, in every report format.
@@ -252,7 +255,7 @@ impl PackProblems {
             source: "built-in",
             explain: Explain {
                 what: leak(format!(
-                    "Whether every check pack (checks/packs built in, /etc/clusterdoc/checks.d, each --checks-dir) loads. This time:\n{}",
+                    "Whether every check pack (checks/packs built in, /etc/clusterdoc/checks.d, each --checks-dir) loads. Packs that others could have written, or inside --root DIR, are not loaded at all: they are named on stderr and in the report's `ignored` list, not here. This time:\n{}",
                     listed.join("\n")
                 )),
                 why: "A check whose pack does not load does not run, so its pitfall goes unexamined while the rest of the report looks complete.",
