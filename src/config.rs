@@ -334,21 +334,18 @@ impl FileConfig {
     /// root or the user running it, not writable by others (`trust`), and
     /// not inside `root` (`--root DIR`: the image's own config is data, not
     /// instructions). A named file is used even when others could write it,
-    /// with a warning on stderr: the user chose it (packs it names are still
-    /// checked); one inside `root` is an error. Passed-over implicit files
-    /// are listed in `ignored`.
+    /// or lies inside `root`, with a warning on stderr: the user chose it
+    /// (packs it names are still checked). Passed-over implicit files are
+    /// listed in `ignored`.
     pub fn load(named: Option<&Path>, root: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
         let mut ignored = Vec::new();
         let path = match named {
             Some(p) => {
-                if let Some(root) = root
-                    && trust::inside(p, root)
-                {
-                    let why =
-                        format!("inside --root {}: the inspected node's own config is never used", root.display());
-                    return Err(ConfigError::File(p.to_path_buf(), why));
-                }
-                if let Err(why) = trust::check(p, trust::Kind::File)
+                let unsafe_because = match root {
+                    Some(root) if trust::inside(p, root) => Err(format!("inside --root {}", root.display())),
+                    _ => trust::check(p, trust::Kind::File),
+                };
+                if let Err(why) = unsafe_because
                     && p.exists()
                 {
                     eprintln!("clusterdoc: warning: config file {}: {why}; used because it was named", p.display());

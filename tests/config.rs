@@ -1,7 +1,7 @@
 //! The config file and check packs, through the binary: a file another user
 //! could have written never steers clusterdoc (it is ignored, and stderr and
 //! the report say which and why), the config in use is named in the report,
-//! under `--root DIR` the image's own config is never read, and absurd
+//! under `--root DIR` the image's own config is not read unless named, and absurd
 //! durations are one-line usage errors, never a panic.
 //!
 //! The ownership tests hand files to a real other user, uid 65534 (nobody),
@@ -201,7 +201,7 @@ fn pack_files_and_plugins_another_user_owns_are_ignored() {
 }
 
 #[test]
-fn under_root_the_images_own_config_is_never_read() {
+fn under_root_the_images_own_config_is_read_only_when_named() {
     let scene = Scene::new();
     let image = scene.dir("image", 0o755);
     std::fs::create_dir(image.join("etc")).unwrap();
@@ -214,11 +214,13 @@ fn under_root_the_images_own_config_is_never_read() {
     assert!(stderr.contains(&format!("ignored {}", config.display())), "{stderr}");
     assert!(!has_check(&doc, "site.marker"), "{doc:#}");
 
-    // Named explicitly, it is a usage error rather than a silent surprise.
-    let out = clusterdoc(&image).args(["--root", ".", "--config", "clusterdoc.toml"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("config file clusterdoc.toml: inside --root ."), "{stderr}");
+    // Named explicitly, it is used, with a warning: the user chose it.
+    let (doc, stderr, _) = run(&image, &["--root", ".", "--config", "clusterdoc.toml"]);
+    assert_eq!(doc["config"], config.display().to_string());
+    assert!(
+        stderr.contains("clusterdoc: warning: config file clusterdoc.toml: inside --root .; used because it was named"),
+        "{stderr}"
+    );
 }
 
 /// A usage error: exit 3 and one line on stderr that says `what`.
