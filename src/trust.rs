@@ -55,8 +55,14 @@ fn check_as(path: &Path, kind: Kind, euid: u32) -> Result<(), String> {
     let trusted_owner = |uid: u32| uid == 0 || uid == euid;
     let owner = |uid: u32| format!("owned by uid {uid}, neither root nor the user running clusterdoc (uid {euid})");
     let link = std::fs::symlink_metadata(path).map_err(|e| format!("cannot inspect it: {e}"))?;
-    if link.file_type().is_symlink() && !trusted_owner(link.uid()) {
-        return Err(format!("a symbolic link {}", owner(link.uid())));
+    if link.file_type().is_symlink() {
+        if !trusted_owner(link.uid()) {
+            return Err(format!("a symbolic link {}", owner(link.uid())));
+        }
+        // The link itself could be swapped where it lies.
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = std::fs::canonicalize(parent).map_err(|e| format!("cannot resolve its directory: {e}"))?;
+        directories_are_safe(parent.ancestors(), euid)?;
     }
     let canonical = std::fs::canonicalize(path).map_err(|e| format!("cannot resolve it: {e}"))?;
     let meta = std::fs::metadata(&canonical).map_err(|e| format!("cannot inspect it: {e}"))?;
@@ -72,11 +78,21 @@ fn check_as(path: &Path, kind: Kind, euid: u32) -> Result<(), String> {
     if writable_by_others(meta.mode()) {
         return Err(format!("writable by group or others (mode {:04o}){}", meta.mode() & 0o7777, shown(&canonical)));
     }
-    for dir in canonical.ancestors().skip(1) {
+    directories_are_safe(canonical.ancestors().skip(1), euid)
+}
+
+/// Each directory is root's or `euid`'s, and only they can write it (or it
+/// is sticky: see the module comment).
+fn directories_are_safe<'a>(dirs: impl Iterator<Item = &'a Path>, euid: u32) -> Result<(), String> {
+    for dir in dirs {
         let meta =
             std::fs::metadata(dir).map_err(|e| format!("cannot inspect its directory {}: {e}", dir.display()))?;
-        if !trusted_owner(meta.uid()) {
-            return Err(format!("its directory {} is {}", dir.display(), owner(meta.uid())));
+        if meta.uid() != 0 && meta.uid() != euid {
+            return Err(format!(
+                "its directory {} is owned by uid {}, neither root nor the user running clusterdoc (uid {euid})",
+                dir.display(),
+                meta.uid()
+            ));
         }
         let sticky = meta.permissions().mode() & libc::S_ISVTX != 0;
         if writable_by_others(meta.mode()) && !sticky {
@@ -171,6 +187,15 @@ mod tests {
         symlink(&target, &link).unwrap();
         let why = check(&link, Kind::File).unwrap_err();
         assert!(why.contains("writable by group or others"), "{why}");
+        // A link to a safe file, lying where anyone may replace it.
+        chmod(&open, 0o755);
+        let swappable = dir.path().join("swappable");
+        std::fs::create_dir(&swappable).unwrap();
+        chmod(&swappable, 0o777);
+        symlink(&target, swappable.join("clusterdoc.toml")).unwrap();
+        assert_eq!(check(&link, Kind::File), Ok(()));
+        let why = check(&swappable.join("clusterdoc.toml"), Kind::File).unwrap_err();
+        assert!(why.contains(&format!("its directory {} is writable", swappable.display())), "{why}");
         assert!(check(&dir.path().join("none"), Kind::File).unwrap_err().contains("cannot inspect"));
     }
 
