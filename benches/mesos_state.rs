@@ -49,7 +49,8 @@ fn bench(c: &mut Criterion) {
     let readers = cluster::mesos_readers();
     let args = RunArgs { mesos: vec![server.url()], only: readers, ..RunArgs::default() };
     let config = Config::from_args(&args).expect("config");
-    let selection = Selection::new(checks::catalog_with_packs(&[]), &args.only, &[]).expect("selection");
+    let selection = Selection::new(checks::catalog_with_packs(&[], std::path::Path::new("/")).checks, &args.only, &[])
+        .expect("selection");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     group.bench_function("fetch_parse_check", |b| {
         b.iter(|| {

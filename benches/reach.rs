@@ -40,7 +40,8 @@ fn bench(c: &mut Criterion) {
         ..RunArgs::default()
     };
     let config = Config::from_args(&args).expect("config");
-    let selection = Selection::new(checks::catalog_with_packs(&[]), &args.only, &[]).expect("selection");
+    let selection = Selection::new(checks::catalog_with_packs(&[], std::path::Path::new("/")).checks, &args.only, &[])
+        .expect("selection");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
 
     let mut group = c.benchmark_group("reach");

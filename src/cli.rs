@@ -10,6 +10,7 @@ use crate::checks::{self, Check, Selection};
 use crate::config::{Config, ConfigError, FileConfig, Role};
 use crate::report::{self, human::Detail};
 use crate::runner::{self, Source};
+use crate::trust::Ignored;
 
 /// A doctor for Mesos / Marathon / ZooKeeper / Flink clusters: finds the real
 /// pitfalls and prints the evidence and the commands that fix them.
@@ -77,7 +78,7 @@ pub enum ColorChoice {
 #[derive(Args, Debug, Clone, Default)]
 pub struct PackArgs {
     /// TOML file whose checks_dir names pack directories
-    #[arg(long, env = "CLUSTERDOC_CONFIG", value_name = "FILE")]
+    #[arg(long, env = "CLUSTERDOC_CONFIG", hide_env_values = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Extra check packs
     #[arg(long, value_name = "DIR")]
@@ -87,19 +88,19 @@ pub struct PackArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct RunArgs {
     /// TOML file with any of the target settings
-    #[arg(long, env = "CLUSTERDOC_CONFIG", value_name = "FILE")]
+    #[arg(long, env = "CLUSTERDOC_CONFIG", hide_env_values = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Mesos master(s): host:port or http(s)://host:port [default: http://127.0.0.1:5050]
-    #[arg(long, env = "MESOS_MASTER", value_name = "URL", value_delimiter = ',')]
+    #[arg(long, env = "MESOS_MASTER", hide_env_values = true, value_name = "URL", value_delimiter = ',')]
     pub mesos: Vec<String>,
     /// Marathon [default: http://127.0.0.1:8080]
-    #[arg(long, env = "MARATHON_URL", value_name = "URL")]
+    #[arg(long, env = "MARATHON_URL", hide_env_values = true, value_name = "URL")]
     pub marathon: Option<String>,
     /// Marathon's ZooKeeper URL zk://h1:2181,h2:2181/marathon [default: zk://127.0.0.1:2181/marathon]
-    #[arg(long, env = "MARATHON_ZK", value_name = "URL")]
+    #[arg(long, env = "MARATHON_ZK", hide_env_values = true, value_name = "URL")]
     pub zk: Option<String>,
     /// Flink JobManager web/REST endpoint(s)
-    #[arg(long, env = "FLINK_URL", value_name = "URL", value_delimiter = ',')]
+    #[arg(long, env = "FLINK_URL", hide_env_values = true, value_name = "URL", value_delimiter = ',')]
     pub flink: Vec<String>,
     /// Inspect a node's file system under DIR instead of / (live probes off)
     #[arg(long, value_name = "DIR")]
@@ -209,8 +210,10 @@ fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
         Ok(c) => c,
         Err(e) => return fatal(e),
     };
-    let catalog = checks::catalog_with_packs(&config.checks_dirs);
-    let selection = match Selection::new(catalog, &args.only, &args.skip) {
+    let catalog = checks::catalog_with_packs(&config.checks_dirs, &config.root);
+    let ignored: Vec<Ignored> = config.ignored.iter().chain(&catalog.ignored).cloned().collect();
+    announce(&ignored);
+    let selection = match Selection::new(catalog.checks, &args.only, &args.skip) {
         Ok(s) => s,
         Err(e) => return fatal(e),
     };
@@ -234,10 +237,12 @@ fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
     let progress = Progress::start(&rt);
     let outcome = rt.block_on(runner::run(&config, &selection, source));
     progress.finish();
-    let report = match outcome {
+    let mut report = match outcome {
         Ok(r) => r,
         Err(e) => return fatal(format!("{e:#}")),
     };
+    report.config = config.config_file.as_ref().map(|p| p.display().to_string());
+    report.ignored = ignored;
     setup_color(args.color, args.output.is_some());
     let rendered = match args.format {
         Format::Human => report::human::render(&report, detail(args)),
@@ -330,11 +335,22 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
     })
 }
 
+/// Says on stderr which config files and packs were passed over, and why
+/// (the report lists them too).
+fn announce(ignored: &[Ignored]) {
+    for entry in ignored {
+        eprintln!("clusterdoc: {}", crate::text::sanitize(&entry.to_string()));
+    }
+}
+
 /// The catalog with the packs of the config file's checks_dir and `--checks-dir`.
 fn catalog_of(packs: &PackArgs) -> Result<Vec<Arc<dyn Check>>, ConfigError> {
-    let mut dirs = FileConfig::load(packs.config.as_deref())?.checks_dir.unwrap_or_default();
+    let loaded = FileConfig::load(packs.config.as_deref(), None)?;
+    let mut dirs = loaded.file.checks_dir.unwrap_or_default();
     dirs.extend(packs.checks_dir.iter().cloned());
-    Ok(checks::catalog_with_packs(&dirs))
+    let catalog = checks::catalog_with_packs(&dirs, Path::new("/"));
+    announce(&loaded.ignored.into_iter().chain(catalog.ignored).collect::<Vec<_>>());
+    Ok(catalog.checks)
 }
 
 fn list(format: ListFormat, packs: &PackArgs) -> i32 {

@@ -8,6 +8,7 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::RunArgs;
+use crate::trust::{self, Ignored};
 use crate::version::Version;
 
 pub const DEFAULT_MESOS: &str = "http://127.0.0.1:5050";
@@ -164,6 +165,10 @@ pub struct Config {
     pub ca_cert: Option<PathBuf>,
     pub insecure: bool,
     pub checks_dirs: Vec<PathBuf>,
+    /// The config file in use, if any.
+    pub config_file: Option<PathBuf>,
+    /// Config files found but not used (untrusted, or inside `--root`).
+    pub ignored: Vec<Ignored>,
 }
 
 impl Config {
@@ -178,7 +183,8 @@ impl Config {
     }
 
     pub fn from_args(args: &RunArgs) -> Result<Self, ConfigError> {
-        let file = FileConfig::load(args.config.as_deref())?;
+        let loaded = FileConfig::load(args.config.as_deref(), args.root.as_deref())?;
+        let file = &loaded.file;
         let mesos_texts = pick_list(&args.mesos, &file.mesos);
         let mesos = match mesos_texts {
             Some(list) => list.iter().map(|m| Target::parse(m, true)).collect::<Result<_, _>>()?,
@@ -208,12 +214,10 @@ impl Config {
                     })
                     .transpose()
             };
-        let duration = |flag: &Option<String>, key: &Option<String>, name: &str, default: Duration| match flag
-            .as_ref()
-            .or(key.as_ref())
-        {
-            Some(text) => parse_duration(text).map_err(|e| ConfigError::Value(name.into(), e)),
-            None => Ok(default),
+        let duration = |flag: &Option<String>, key: &Option<String>, name: &str, default: Duration| match (flag, key) {
+            (Some(text), _) => parse_duration(text).map_err(|e| ConfigError::Value(format!("--{name}"), e)),
+            (None, Some(text)) => parse_duration(text).map_err(|e| loaded.key_error(name, e)),
+            (None, None) => Ok(default),
         };
         let mut checks_dirs = file.checks_dir.clone().unwrap_or_default();
         checks_dirs.extend(args.checks_dir.iter().cloned());
@@ -234,11 +238,13 @@ impl Config {
                 &file.expect_flink_version,
                 "--expect-flink-version",
             )?,
-            timeout: duration(&args.timeout, &file.timeout, "--timeout", Duration::from_secs(3))?,
-            deadline: duration(&args.deadline, &file.deadline, "--deadline", Duration::from_secs(30))?,
+            timeout: duration(&args.timeout, &file.timeout, "timeout", Duration::from_secs(3))?,
+            deadline: duration(&args.deadline, &file.deadline, "deadline", Duration::from_secs(30))?,
             ca_cert: args.ca_cert.clone().or(file.ca_cert.clone()),
             insecure: args.insecure || file.insecure.unwrap_or(false),
             checks_dirs,
+            config_file: loaded.path.clone(),
+            ignored: loaded.ignored.clone(),
         })
     }
 }
@@ -252,11 +258,19 @@ fn pick_list(flag: &[String], file: &Option<StringOrList>) -> Option<Vec<String>
     file.as_ref().map(StringOrList::to_vec)
 }
 
-/// `500ms`, `3s`, `1m`; zero is refused (it would make every probe fail).
+/// The longest `--timeout` or `--deadline`: a run is a diagnosis, not a
+/// watch, and every time limit is `now + duration`, which must not overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `500ms`, `3s`, `1m`; zero is refused (it would make every probe fail), and
+/// so is anything longer than [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(text.trim()).map_err(|e| format!("{text:?}: {e} (e.g. 500ms, 3s, 1m)"))?;
     if d.is_zero() {
         return Err(format!("{text:?}: must be more than zero"));
+    }
+    if d > MAX_DURATION {
+        return Err(format!("{text:?}: longer than the most allowed, {}", humantime::format_duration(MAX_DURATION)));
     }
     Ok(d)
 }
@@ -297,19 +311,80 @@ impl StringOrList {
     }
 }
 
+/// The config file of a run: its settings, where they came from, and the
+/// implicit files that were passed over.
+#[derive(Debug, Default)]
+pub struct LoadedConfig {
+    pub file: FileConfig,
+    pub path: Option<PathBuf>,
+    pub ignored: Vec<Ignored>,
+}
+
+impl LoadedConfig {
+    /// A bad value of `key` in the file, named so the user can find it.
+    fn key_error(&self, key: &str, message: String) -> ConfigError {
+        let path = self.path.clone().unwrap_or_default();
+        ConfigError::File(path, format!("{key}: {message}"))
+    }
+}
+
 impl FileConfig {
-    /// The named file (must exist), else the first default location present.
-    pub fn load(named: Option<&Path>) -> Result<Self, ConfigError> {
+    /// The named file (`--config`, `CLUSTERDOC_CONFIG`: must exist), else the
+    /// first implicit location present that may steer clusterdoc: owned by
+    /// root or the user running it, not writable by others (`trust`), and
+    /// not inside `root` (`--root DIR`: the image's own config is data, not
+    /// instructions). A named file is used even when others could write it,
+    /// or lies inside `root`, with a warning on stderr: the user chose it
+    /// (packs it names are still checked). Passed-over implicit files are
+    /// listed in `ignored`.
+    pub fn load(named: Option<&Path>, root: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+        let mut ignored = Vec::new();
         let path = match named {
-            Some(p) => p.to_path_buf(),
-            None => match DEFAULT_CONFIG_FILES.iter().map(PathBuf::from).find(|p| p.is_file()) {
-                Some(p) => p,
-                None => return Ok(FileConfig::default()),
-            },
+            Some(p) => {
+                let unsafe_because = match root {
+                    Some(root) if trust::inside(p, root) => Err(format!("inside --root {}", root.display())),
+                    _ => trust::check(p, trust::Kind::File),
+                };
+                if let Err(why) = unsafe_because
+                    && p.exists()
+                {
+                    eprintln!("clusterdoc: warning: config file {}: {why}; used because it was named", p.display());
+                }
+                p.to_path_buf()
+            }
+            None => {
+                let usable = |p: &Path| match root {
+                    Some(root) if trust::inside(p, root) => {
+                        Err(format!("inside --root {}: the inspected node's own config is not used", root.display()))
+                    }
+                    _ => trust::check(p, trust::Kind::File),
+                };
+                let mut chosen = None;
+                for candidate in DEFAULT_CONFIG_FILES.iter().map(Path::new).filter(|p| p.exists()) {
+                    match usable(candidate) {
+                        Ok(()) => {
+                            chosen = Some(candidate.to_path_buf());
+                            break;
+                        }
+                        Err(why) => ignored.push(Ignored::new(&absolute(candidate), why)),
+                    }
+                }
+                match chosen {
+                    Some(p) => p,
+                    None => return Ok(LoadedConfig { ignored, ..LoadedConfig::default() }),
+                }
+            }
         };
         let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::File(path.clone(), e.to_string()))?;
-        toml::from_str(&text).map_err(|e| ConfigError::File(path, e.message().to_string()))
+        let file = toml::from_str(&text).map_err(|e| ConfigError::File(path.clone(), e.message().to_string()))?;
+        Ok(LoadedConfig { file, path: Some(absolute(&path)), ignored })
     }
+}
+
+/// The path as the report names it: absolute, so a reader knows which
+/// `./clusterdoc.toml` was meant.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -322,13 +397,51 @@ pub enum ConfigError {
     Value(String, String),
 }
 
-/// Removes `user:pass@` from URL-ish text so it can appear in messages.
+/// Removes `user:pass@` from URL-ish text so it can appear in messages:
+/// `zk://u:p@h:2181/m`, `--zk=zk://u:p@h/m`, `u:p@h:5050`.
 pub fn redact(text: &str) -> String {
-    match (text.find("://"), text.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}{}", &text[..s + 3], &text[at + 1..]),
-        (None, Some(at)) if !text[..at].contains('/') => text[at + 1..].to_string(),
-        _ => text.to_string(),
+    let (scheme, rest) = text.find("://").map_or(("", text), |s| text.split_at(s + 3));
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@') {
+        Some(at) => format!("{scheme}{}", &rest[at + 1..]),
+        None => text.to_string(),
     }
+}
+
+/// What a secret is replaced with in a command line.
+pub const REDACTED: &str = "<redacted>";
+/// An option whose name holds one of these carries a secret (`-Dpassword=`,
+/// `--zk_auth_token=`, `--password x`).
+const SECRET_NAMES: [&str; 5] = ["password", "passwd", "secret", "token", "credential"];
+
+/// A process's command line with its secrets removed, as every report and
+/// snapshot shows it: credentials in URLs (`--zk zk://user:pw@h/m`), the value
+/// of an option named like a secret (`-Dpassword=x`, `--password=x`) and the
+/// word after such an option when it stands alone (`--password x`).
+pub fn redact_argv(argv: &[String]) -> Vec<String> {
+    let names_secret = |option: &str| {
+        let option = option.to_ascii_lowercase();
+        SECRET_NAMES.iter().any(|name| option.contains(name))
+    };
+    let mut clean = Vec::with_capacity(argv.len());
+    let mut value_follows = false;
+    for word in argv {
+        if std::mem::take(&mut value_follows) {
+            clean.push(REDACTED.to_string());
+            continue;
+        }
+        let option = word.starts_with('-');
+        match word.split_once('=') {
+            Some((name, _)) if option && names_secret(name) => clean.push(format!("{name}={REDACTED}")),
+            None if option && names_secret(word) => {
+                value_follows = true;
+                clean.push(word.clone());
+            }
+            _ if word.contains("://") => clean.push(redact(word)),
+            _ => clean.push(word.clone()),
+        }
+    }
+    clean
 }
 
 pub fn redact_url(url: &Url) -> String {
@@ -349,6 +462,44 @@ mod tests {
         assert_eq!(t.host_port(), ("m1".to_string(), 5050));
         assert!(Target::parse("ftp://x", true).is_err());
         assert_eq!(redact("zk://u:p@h:2181/m"), "zk://h:2181/m");
+        assert_eq!(redact("u:p@h:5050"), "h:5050");
+        // An @ past the host is not a credential.
+        assert_eq!(redact("http://h/a@b"), "http://h/a@b");
+    }
+
+    #[test]
+    fn command_lines_lose_their_secrets() {
+        let argv: Vec<String> = [
+            "java",
+            "-Dpassword=s3cret",
+            "-Dhost=h@x",
+            "--zk",
+            "zk://marathon:s3cret@zk1:2181/marathon",
+            "--mesos=http://admin:s3cret@m1:5050",
+            "--password=s3cret",
+            "--Secret",
+            "s3cret",
+            "--master",
+            "slave(1)@10.0.0.7:5051",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            redact_argv(&argv),
+            [
+                "java",
+                "-Dpassword=<redacted>",
+                "-Dhost=h@x",
+                "--zk",
+                "zk://zk1:2181/marathon",
+                "--mesos=http://m1:5050",
+                "--password=<redacted>",
+                "--Secret",
+                "<redacted>",
+                "--master",
+                "slave(1)@10.0.0.7:5051",
+            ]
+        );
     }
 
     #[test]

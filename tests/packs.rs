@@ -228,6 +228,66 @@ fn mesos_agents_fan_out_from_the_leading_masters_state() {
     assert_eq!(doc.status("a.reachable"), "skip", "{doc:#}");
 }
 
+/// An agent host name from `/master/state` that `ssh` would read as an
+/// option running a command: refused before any argv or remedy sees it.
+#[test]
+fn remote_host_names_that_could_be_options_never_reach_argv_or_remedies() {
+    assert!(
+        std::process::Command::new("ssh").arg("-V").output().is_ok(),
+        "this test needs ssh (Debian package openssh-client): the attack is its -oProxyCommand"
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let marker = scratch.path().join("proxy-command-ran");
+    let hostile = format!("-oProxyCommand=touch {}", marker.display());
+    let closed = closed_port();
+    let mut state = http::fixture_json("packs/mesos-dns_factories_fake_state.json");
+    let agent = |n: u16, host: &str| {
+        let mut agent = state["slaves"][0].clone();
+        agent["id"] = Value::from(format!("agent-{n}"));
+        agent["hostname"] = Value::from(host);
+        agent["pid"] = Value::from(format!("slave(1)@127.0.0.1:{closed}"));
+        agent
+    };
+    state["slaves"] = Value::Array(vec![agent(1, &hostile), agent(2, "127.0.0.1")]);
+    let master = FakeServer::start(vec![
+        ("/master/state", Answer::json_value(&state)),
+        ("/master/health", Answer::status(200, "")),
+        ("/metrics/snapshot", Answer::json_value(&serde_json::json!({"master/elected": 1.0}))),
+    ]);
+    let remedy = "[[check.remedy]]\ncommand = \"ssh {host} systemctl restart mesos-slave\"\nrisk = \"disruptive\"";
+    let packs = Packs::new();
+    packs.write(
+        "agents.toml",
+        &(check(
+            "a.ssh",
+            "fail",
+            &format!(
+                "[check.command]\nargv = [\"ssh\", \"-o\", \"BatchMode=yes\", \"-p\", \"{closed}\", \"{{mesos.agents.host}}\", \"true\"]\n"
+            ),
+        ) + &check("a.port", "fail", &format!("[check.tcp]\naddress = \"{{mesos.agents}}\"\n{remedy}"))),
+    );
+    let (doc, code) = packs.run("a.", &["--mesos", &master.url()]);
+    assert!(!marker.exists(), "the agent's host name ran its ProxyCommand through the pack's argv");
+    let refused_subject = format!("{hostile:?}:{closed}");
+    for id in ["a.ssh", "a.port"] {
+        let found = doc.findings(id);
+        let refused =
+            found.iter().find(|f| f["subject"] == refused_subject.as_str()).unwrap_or_else(|| panic!("{doc:#}"));
+        assert_eq!(refused["status"], "error");
+        let message = refused["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("{hostile:?} is not a host name: it starts with '-' and would be read as an option; refused as a {{mesos.agents}} value of pack check {id} ({})", packs.file("agents.toml").display())), "{message}");
+        assert!(commands(refused).is_empty(), "{refused}");
+        // The valid agent is still looked at (nothing listens: fail).
+        let other =
+            found.iter().find(|f| f["subject"] != refused_subject.as_str()).unwrap_or_else(|| panic!("{doc:#}"));
+        assert_eq!(other["status"], "fail", "{other}");
+    }
+    let port = doc.findings("a.port");
+    let fixed: Vec<&str> = port.iter().flat_map(commands).collect();
+    assert_eq!(fixed, ["ssh 127.0.0.1 systemctl restart mesos-slave"]);
+    assert_eq!(code, 2, "a fail beside the refusal's error");
+}
+
 fn dated(date: &str) -> Answer {
     Answer::Full {
         code: 200,
@@ -515,7 +575,8 @@ fn processes_are_counted_on_the_live_node_only() {
     let f = &doc.findings("p.absent")[0];
     assert_eq!((f["status"].as_str(), f["message"].as_str()), (Some("fail"), Some("no such process runs")));
     assert_eq!(commands(f), ["systemctl start no-such-daemon"]);
-    let (doc, _) = packs.run("p.", &["--root", packs.path().to_str().unwrap()]);
+    let image = tempfile::tempdir().unwrap();
+    let (doc, _) = packs.run("p.", &["--root", image.path().to_str().unwrap()]);
     assert_eq!(doc.status("p.running"), "skip");
 }
 

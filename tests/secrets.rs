@@ -264,6 +264,78 @@ fn credentials_in_the_config_file_and_environment_are_never_printed() {
     }
 }
 
+/// `--help` shows which variables it reads, never their values.
+#[test]
+fn help_never_shows_the_environments_credentials() {
+    let cwd = tempfile::tempdir().unwrap();
+    let environment = [
+        ("MESOS_MASTER", with_credentials("http://m1:5050")),
+        ("MARATHON_URL", with_credentials("http://marathon1:8080")),
+        ("MARATHON_ZK", zk_with_credentials()),
+        ("FLINK_URL", with_credentials("http://jm1:8081")),
+        ("CLUSTERDOC_CONFIG", format!("/etc/{PASSWORD}.toml")),
+    ];
+    for args in [&["--help"][..], &["check", "--help"], &["collect", "--help"], &["list", "--help"], &["-h"]] {
+        let out =
+            bounded(cwd.path()).envs(environment.iter().map(|(var, value)| (var, value))).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        let shown = text(&out);
+        assert!(shown.contains("CLUSTERDOC_CONFIG"), "{args:?} does not name the variables:\n{shown}");
+        assert!(!shown.contains(PASSWORD) && !shown.contains("m1:5050"), "{args:?} shows a value:\n{shown}");
+    }
+}
+
+/// A live `collect` records every process's command line: credentials in
+/// clusterdoc's own arguments and in another process's are redacted there.
+#[test]
+fn a_live_collect_redacts_credentials_in_command_lines() {
+    let cwd = tempfile::tempdir().unwrap();
+    let zk = format!("zk://marathon:{PASSWORD}@zk1:2181/marathon");
+    // A stand-in for Marathon: `sh -c` keeps its arguments in its command
+    // line (the `; :` stops dash from replacing itself with sleep).
+    let mut daemon = std::process::Command::new("sh")
+        .args(["-c", "sleep 60; :", "fake-marathon", "--zk", &zk, &format!("-Dpassword={PASSWORD}")])
+        .args([&format!("--password={PASSWORD}"), "--secret", PASSWORD])
+        .spawn()
+        .unwrap();
+    let (mesos, zk_port) = (closed_port_url(), closed_port());
+    let out = bounded(cwd.path())
+        .args(["collect", "--deadline", "20s", "--mesos", &with_credentials(&mesos), "--zk"])
+        .arg(format!("zk://{USER}:{PASSWORD}@127.0.0.1:{zk_port}/marathon"))
+        .output()
+        .unwrap();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let snapshot = text(&out);
+    assert!(out.status.success(), "{snapshot}");
+    assert_no_credentials(&[("live collect".into(), snapshot.clone())]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let processes = doc["facts"]["processes"]["value"]["processes"].as_array().unwrap_or_else(|| panic!("{doc:#}"));
+    let argv_of = |pid: u32| -> Vec<String> {
+        let process = processes.iter().find(|p| p["pid"] == pid).unwrap_or_else(|| panic!("no process {pid}"));
+        process["cmdline"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(
+        argv_of(daemon.id())[3..],
+        [
+            "fake-marathon",
+            "--zk",
+            "zk://zk1:2181/marathon",
+            "-Dpassword=<redacted>",
+            "--password=<redacted>",
+            "--secret",
+            "<redacted>"
+        ]
+    );
+    let own = processes
+        .iter()
+        .find(|p| p["cmdline"].as_array().is_some_and(|a| a.iter().any(|w| w == "collect")))
+        .unwrap_or_else(|| panic!("clusterdoc itself is not in the table: {processes:?}"));
+    let own: Vec<&str> = own["cmdline"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert!(own.contains(&mesos.as_str()), "{own:?}");
+    assert!(own.contains(&format!("zk://127.0.0.1:{zk_port}/marathon").as_str()), "{own:?}");
+}
+
 // ------------------------------------------------------ hostile remote text
 
 /// Each payload creates its marker file with shell builtins only (`PATH` is

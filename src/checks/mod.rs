@@ -19,7 +19,7 @@ mod zk_marathon_reuse;
 mod zk_quorum;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::facts::packs::PackProbe;
@@ -185,14 +185,21 @@ pub fn catalog() -> Vec<Box<dyn Check>> {
     ]
 }
 
+/// The checks of a run, and the pack directories and files passed over.
+pub struct Catalog {
+    pub checks: Vec<Arc<dyn Check>>,
+    pub ignored: Vec<crate::trust::Ignored>,
+}
+
 /// Every check: the built-ins, then the checks of the packs (built-in packs,
 /// `/etc/clusterdoc/checks.d`, then `pack_dirs`), then `packs.load` if a pack
-/// could not be loaded (see [`pack`]).
-pub fn catalog_with_packs(pack_dirs: &[PathBuf]) -> Vec<Arc<dyn Check>> {
+/// could not be loaded (see [`pack`]). Packs inside `root` (`--root DIR`,
+/// when not `/`) and packs others could have written are passed over.
+pub fn catalog_with_packs(pack_dirs: &[PathBuf], root: &Path) -> Catalog {
     let built_in: Vec<Arc<dyn Check>> = catalog().into_iter().map(Arc::from).collect();
     let taken: Vec<&'static str> = built_in.iter().map(|c| c.meta().id).collect();
-    let packs = pack::load(pack_dirs, &taken);
-    built_in.into_iter().chain(packs).collect()
+    let (packs, ignored) = pack::load(pack_dirs, &taken, root);
+    Catalog { checks: built_in.into_iter().chain(packs).collect(), ignored }
 }
 
 /// `--only` / `--skip` (ids, or families: `zk.`, `zk*`) over a catalog.

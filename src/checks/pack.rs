@@ -10,6 +10,9 @@
 //! the contract scripts depend on, so such a declaration is refused (`--skip`
 //! the built-in and declare the replacement under a new id).
 //!
+//! A pack directory or file that others could have written, or that lies
+//! inside `--root DIR`, is passed over and listed as ignored (`trust`).
+//!
 //! A pack that cannot be loaded (unreadable, bad TOML, a bad declaration)
 //! does not stop anything else: the synthetic check `packs.load` reports each
 //! problem with its file and line as an `error`, in every report format.
@@ -31,9 +34,10 @@ use template::RemedyTemplate;
 
 use super::{Check, CheckMeta, Explain, Judgement, Verdict};
 use crate::facts::knowledge::SYSTEM_PACK_DIR;
-use crate::facts::packs::{PackContent, PackProbe, read_pack_dir};
+use crate::facts::packs::{PackContent, PackDir, PackProbe, read_pack_dir};
 use crate::facts::{Facts, Need};
 use crate::report::{Finding, Status};
+use crate::trust::{self, Ignored};
 
 /// The id of the check that reports packs that could not be loaded.
 pub const LOAD_ID: &str = "packs.load";
@@ -95,16 +99,24 @@ impl LoadProblem {
 }
 
 /// Every pack check, in catalog order, then `packs.load` when a pack had
-/// problems. `dirs` are the configured `--checks-dir`s; `taken` the ids of
-/// the built-in checks.
-pub fn load(dirs: &[PathBuf], taken: &[&str]) -> Vec<Arc<dyn Check>> {
-    let mut loader = Loader { taken, checks: Vec::new(), problems: Vec::new() };
+/// problems; and the pack directories and files passed over because others
+/// could have written them (`trust`) or because they lie inside `root` (the
+/// `--root DIR` under inspection: its packs are data, not instructions).
+/// `dirs` are the configured `--checks-dir`s; `taken` the ids of the
+/// built-in checks.
+pub fn load(dirs: &[PathBuf], taken: &[&str], root: &Path) -> (Vec<Arc<dyn Check>>, Vec<Ignored>) {
+    let mut loader = Loader { taken, checks: Vec::new(), problems: Vec::new(), ignored: Vec::new() };
     for (name, text) in EMBEDDED {
         let origin = Origin { source: "built-in", file: name.to_string(), dir: None };
         loader.add_parsed(parse_pack(text, &origin), &origin, &mut BTreeSet::new(), text);
     }
     loader.add_dir(Path::new(SYSTEM_PACK_DIR), false);
     for dir in dirs {
+        if trust::inside(dir, root) {
+            let why = format!("inside --root {}: the inspected node's own packs are not used", root.display());
+            loader.ignored.push(Ignored::new(dir, why));
+            continue;
+        }
         loader.add_dir(dir, true);
     }
     loader.finish()
@@ -114,35 +126,39 @@ struct Loader<'a> {
     taken: &'a [&'a str],
     checks: Vec<PackCheck>,
     problems: Vec<LoadProblem>,
+    ignored: Vec<Ignored>,
 }
 
 impl Loader<'_> {
     fn add_dir(&mut self, dir: &Path, named: bool) {
         let files = match read_pack_dir(dir) {
-            Ok(Some(files)) => files,
-            Ok(None) if named => {
+            Ok(PackDir::Files(files)) => files,
+            Ok(PackDir::Missing) if named => {
                 let problem = "no such directory (--checks-dir or checks_dir in the config file)".to_string();
                 return self.problems.push(LoadProblem::new(&dir.display().to_string(), None, problem, ""));
             }
-            Ok(None) => return,
+            Ok(PackDir::Missing) => return,
+            Ok(PackDir::Untrusted(why)) => return self.ignored.push(Ignored::new(dir, why)),
             Err(e) => return self.problems.push(LoadProblem::new(&dir.display().to_string(), None, e, "")),
         };
         // Parsed first: a pack may describe a plugin file that sorts before it.
-        let entries: Vec<(String, Entry)> = files
-            .into_iter()
-            .map(|file| {
-                let shown = file.path.display().to_string();
-                let entry = match file.content {
-                    PackContent::Toml(text) => {
-                        let parsed = parse_pack(&text, &Origin { source: &shown, file: shown.clone(), dir: Some(dir) });
-                        Entry::Pack(text, parsed)
-                    }
-                    PackContent::Executable => Entry::Plugin(file.path),
-                    PackContent::Unreadable(e) => Entry::Unreadable(e),
-                };
-                (shown, entry)
-            })
-            .collect();
+        let mut entries: Vec<(String, Entry)> = Vec::new();
+        for file in files {
+            let shown = file.path.display().to_string();
+            let entry = match file.content {
+                PackContent::Toml(text) => {
+                    let parsed = parse_pack(&text, &Origin { source: &shown, file: shown.clone(), dir: Some(dir) });
+                    Entry::Pack(text, parsed)
+                }
+                PackContent::Executable => Entry::Plugin(file.path),
+                PackContent::Unreadable(e) => Entry::Unreadable(e),
+                PackContent::Untrusted(why) => {
+                    self.ignored.push(Ignored::new(&file.path, why));
+                    continue;
+                }
+            };
+            entries.push((shown, entry));
+        }
         let claimed: BTreeSet<String> = entries
             .iter()
             .filter_map(|(_, entry)| match entry {
@@ -206,12 +222,12 @@ impl Loader<'_> {
         }
     }
 
-    fn finish(self) -> Vec<Arc<dyn Check>> {
+    fn finish(self) -> (Vec<Arc<dyn Check>>, Vec<Ignored>) {
         let mut all: Vec<Arc<dyn Check>> = self.checks.into_iter().map(|c| Arc::new(c) as Arc<dyn Check>).collect();
         if !self.problems.is_empty() {
             all.push(Arc::new(PackProblems::new(self.problems)));
         }
-        all
+        (all, self.ignored)
     }
 }
 
@@ -239,7 +255,7 @@ impl PackProblems {
             source: "built-in",
             explain: Explain {
                 what: leak(format!(
-                    "Whether every check pack (checks/packs built in, /etc/clusterdoc/checks.d, each --checks-dir) loads. This time:\n{}",
+                    "Whether every check pack (checks/packs built in, /etc/clusterdoc/checks.d, each --checks-dir) loads. Packs that others could have written, or inside --root DIR, are not loaded at all: they are named on stderr and in the report's `ignored` list, not here. This time:\n{}",
                     listed.join("\n")
                 )),
                 why: "A check whose pack does not load does not run, so its pitfall goes unexamined while the rest of the report looks complete.",

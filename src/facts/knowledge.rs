@@ -195,8 +195,15 @@ fn parse<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, String> {
 }
 
 /// The last override of `name` among the pack directories, if any.
+/// The last override file of that name that may steer clusterdoc
+/// (`trust`: the pack loader reports those passed over).
 fn override_of(dirs: &[PathBuf], name: &str) -> Option<PathBuf> {
-    dirs.iter().rev().map(|d| d.join(name)).find(|p| p.is_file())
+    use crate::trust::{Kind, check};
+    dirs.iter()
+        .rev()
+        .filter(|d| check(d, Kind::Directory).is_ok())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file() && check(p, Kind::File).is_ok())
 }
 
 fn load<T: DeserializeOwned>(

@@ -19,6 +19,8 @@ use tokio::time::Instant;
 use super::systemd::{LiveUnit, UnitFileState};
 use super::{Fact, Gatherer};
 use crate::config::HostPort;
+use crate::remote::HostName;
+use crate::trust;
 
 /// A list of the run's endpoints that one declaration can fan out over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -173,10 +175,12 @@ fn placeholder(name: &str, whole: Part) -> Result<(EndpointList, Part), String> 
     })
 }
 
-/// One endpoint of the run a check looks at.
+/// One endpoint of the run a check looks at. Its host is a valid host name
+/// (`remote::HostName`): it goes into commands and remedies.
 #[derive(Clone, Debug)]
 struct Endpoint {
-    address: HostPort,
+    host: HostName,
+    port: u16,
     /// With the user's credentials: used, never shown.
     url: String,
     shown_url: String,
@@ -186,12 +190,54 @@ struct Endpoint {
     list: EndpointList,
 }
 
+/// An endpoint whose host is not a host name: nothing is run for it.
+#[derive(Clone, Debug)]
+struct Refused {
+    /// The value as it came, escaped, with its port.
+    label: String,
+    why: String,
+}
+
+impl Refused {
+    /// The refusal as the look of the check `p`: an `error` finding.
+    fn look(&self, p: &PackProbe, list: EndpointList) -> TargetLook {
+        let why = format!(
+            "{}; refused as a {{{}}} value of pack check {} ({}): nothing was run for it",
+            self.why,
+            list.name(),
+            p.check,
+            p.pack
+        );
+        TargetLook {
+            target: ProbeTarget { label: self.label.clone(), host: None, port: None },
+            seen: Fact::failed(why),
+        }
+    }
+}
+
 impl Endpoint {
+    /// Refused when `host` is not a host name (it could be an option).
+    fn new(list: EndpointList, host: &str, port: u16, urls: (String, String), explicit: bool) -> Result<Self, Refused> {
+        match HostName::parse(host) {
+            Ok(host) => Ok(Endpoint { host, port, url: urls.0, shown_url: urls.1, explicit, list }),
+            Err(why) => Err(Refused { label: format!("{host:?}:{port}"), why }),
+        }
+    }
+
+    /// `host:port`, `[v6]:port`.
+    fn address(&self) -> String {
+        if self.host.is_ipv6() {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     fn part(&self, part: Part, shown: bool) -> String {
         match part {
-            Part::Address => self.address.to_string(),
-            Part::Host => self.address.host.clone(),
-            Part::Port => self.address.port.to_string(),
+            Part::Address => self.address(),
+            Part::Host => self.host.to_string(),
+            Part::Port => self.port.to_string(),
             Part::Url if shown => self.shown_url.clone(),
             Part::Url => self.url.clone(),
         }
@@ -277,6 +323,8 @@ impl Probe {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PackProbe {
     pub check: String,
+    /// Where the check is declared: `built-in` or the pack file.
+    pub pack: String,
     pub probe: Probe,
     /// Look only when one of these node paths exists (else the check skips).
     pub only_if_exists: Vec<String>,
@@ -307,7 +355,7 @@ pub struct TargetLook {
 pub struct ProbeTarget {
     /// `127.0.0.1:2181`, `http://m1:5050/version`, `df -P /var/lib/mesos`, a path, a unit.
     pub label: String,
-    pub host: Option<String>,
+    pub host: Option<HostName>,
     pub port: Option<u16>,
 }
 
@@ -456,38 +504,37 @@ async fn look(g: &Gatherer, p: &PackProbe) -> Fact<PackRecord> {
         return Fact::unavailable(format!("none of {} exists on this node", p.only_if_exists.join(", ")));
     }
     let endpoints = match p.probe.list() {
-        None => vec![None],
+        None => vec![Ok(None)],
         Some(list) => match endpoints(g, list).await {
-            Fact::Observed { value } => value.into_iter().map(Some).collect(),
+            Fact::Observed { value } => value.into_iter().map(|e| e.map(Some).map_err(|r| (r, list))).collect(),
             Fact::Unavailable { reason } => return Fact::unavailable(reason),
             Fact::Failed { error } => return Fact::failed(error),
         },
     };
-    let targets = futures::future::join_all(endpoints.iter().map(|e| probe::look_at(g, &p.probe, e.as_ref()))).await;
+    let targets = futures::future::join_all(endpoints.iter().map(|e| async move {
+        match e {
+            Ok(endpoint) => probe::look_at(g, &p.probe, endpoint.as_ref()).await,
+            Err((refused, list)) => refused.look(p, *list),
+        }
+    }))
+    .await;
     Fact::observed(PackRecord { probe: p.probe.clone(), targets })
 }
 
-/// The endpoints of a list in this run.
-async fn endpoints(g: &Gatherer, list: EndpointList) -> Fact<Vec<Endpoint>> {
+/// The endpoints of a list in this run; those whose host is not a host name
+/// (an agent named `-oProxyCommand=...`) are refused.
+async fn endpoints(g: &Gatherer, list: EndpointList) -> Fact<Vec<Result<Endpoint, Refused>>> {
     let cfg = &g.cfg;
     let http = |t: &crate::config::Target| {
         let (host, port) = t.host_port();
-        Endpoint {
-            address: HostPort { host, port },
-            url: t.url.as_str().trim_end_matches('/').to_string(),
-            shown_url: t.display(),
-            explicit: t.explicit,
-            list,
-        }
+        let urls = (t.url.as_str().trim_end_matches('/').to_string(), t.display());
+        Endpoint::new(list, &host, port, urls, t.explicit)
     };
-    let plain = |address: &HostPort, explicit: bool| Endpoint {
-        address: address.clone(),
-        url: format!("http://{address}"),
-        shown_url: format!("http://{address}"),
-        explicit,
-        list,
+    let plain = |address: &HostPort, explicit: bool| {
+        let url = format!("http://{address}");
+        Endpoint::new(list, &address.host, address.port, (url.clone(), url), explicit)
     };
-    let endpoints: Vec<Endpoint> = match list {
+    let endpoints: Vec<Result<Endpoint, Refused>> = match list {
         EndpointList::MesosMasters => cfg.mesos.iter().map(http).collect(),
         EndpointList::Marathon => vec![http(&cfg.marathon)],
         EndpointList::Flink => cfg.flink.iter().map(http).collect(),
@@ -556,42 +603,65 @@ pub enum PackContent {
     /// A Nagios plugin.
     Executable,
     Unreadable(String),
+    /// A pack, plugin or check data file that others could have written
+    /// (`trust`): not used, and why.
+    Untrusted(String),
+}
+
+/// A pack directory as found.
+#[derive(Debug)]
+pub enum PackDir {
+    Missing,
+    /// Others could have written it (`trust`): none of its files is used.
+    Untrusted(String),
+    Files(Vec<PackFile>),
 }
 
 /// The packs in `dir` by file name: `*.toml` files (except the check data
 /// files, see `knowledge`) and executable files; hidden files and anything
-/// else (a README) are left alone. `Ok(None)`: no such directory.
-pub fn read_pack_dir(dir: &Path) -> Result<Option<Vec<PackFile>>, String> {
+/// else (a README) are left alone. A directory or file that others could
+/// have written is passed over (`PackDir::Untrusted`, `PackContent::Untrusted`),
+/// a check data file too, since `knowledge` will not use it either.
+pub fn read_pack_dir(dir: &Path) -> Result<PackDir, String> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PackDir::Missing),
         Err(e) => return Err(format!("{}: {e}", dir.display())),
     };
+    if let Err(why) = trust::check(dir, trust::Kind::Directory) {
+        return Ok(PackDir::Untrusted(why));
+    }
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.')))
         .collect();
     paths.sort();
-    Ok(Some(paths.into_iter().filter_map(pack_file).collect()))
+    Ok(PackDir::Files(paths.into_iter().filter_map(pack_file).collect()))
 }
 
 fn pack_file(path: PathBuf) -> Option<PackFile> {
     use std::os::unix::fs::PermissionsExt;
     let name = path.file_name()?.to_str()?;
-    if name.ends_with(".toml") {
-        if super::knowledge::DATA_FILES.contains(&name) {
-            return None;
-        }
-        let content = match std::fs::read_to_string(&path) {
-            Ok(text) => PackContent::Toml(text),
-            Err(e) => PackContent::Unreadable(e.to_string()),
-        };
-        return Some(PackFile { path, content });
+    let toml = name.ends_with(".toml");
+    let executable = || std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    if !toml && !executable() {
+        return None;
     }
-    let meta = std::fs::metadata(&path).ok()?;
-    (meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-        .then_some(PackFile { path, content: PackContent::Executable })
+    if let Err(why) = trust::check(&path, trust::Kind::File) {
+        return Some(PackFile { path, content: PackContent::Untrusted(why) });
+    }
+    if !toml {
+        return Some(PackFile { path, content: PackContent::Executable });
+    }
+    if super::knowledge::DATA_FILES.contains(&name) {
+        return None;
+    }
+    let content = match std::fs::read_to_string(&path) {
+        Ok(text) => PackContent::Toml(text),
+        Err(e) => PackContent::Unreadable(e.to_string()),
+    };
+    Some(PackFile { path, content })
 }
 
 #[cfg(test)]
@@ -603,7 +673,8 @@ mod tests {
         let t = Template::parse("{mesos.masters}/version", Part::Url).unwrap();
         assert_eq!(t.list(), Some(EndpointList::MesosMasters));
         let e = Endpoint {
-            address: HostPort { host: "m1".into(), port: 5050 },
+            host: HostName::parse("m1").unwrap(),
+            port: 5050,
             url: "http://u:secret@m1:5050".into(),
             shown_url: "http://m1:5050".into(),
             explicit: true,
@@ -619,6 +690,17 @@ mod tests {
         assert!(Template::parse("{mesos.slaves}", Part::Url).unwrap_err().contains("{mesos.agents}"));
         assert!(Template::parse("x}", Part::Url).is_err());
         assert!(Template::parse("{flink", Part::Url).is_err());
+    }
+
+    #[test]
+    fn endpoints_whose_host_could_be_an_option_are_refused() {
+        let urls = || (String::new(), String::new());
+        let refused = Endpoint::new(EndpointList::MesosAgents, "-oProxyCommand=touch /tmp/x", 5051, urls(), true)
+            .expect_err("a host name starting with '-' reached a command");
+        assert_eq!(refused.label, "\"-oProxyCommand=touch /tmp/x\":5051");
+        assert!(refused.why.contains("would be read as an option"), "{}", refused.why);
+        let v6 = Endpoint::new(EndpointList::ZkServers, "::1", 2181, urls(), true).unwrap();
+        assert_eq!(v6.part(Part::Address, true), "[::1]:2181");
     }
 
     #[test]
@@ -644,10 +726,34 @@ mod tests {
             std::fs::write(&path, "").unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         }
-        let files = read_pack_dir(dir.path()).unwrap().unwrap();
+        let PackDir::Files(files) = read_pack_dir(dir.path()).unwrap() else { panic!("the directory is trusted") };
         let names: Vec<_> = files.iter().map(|f| f.path.file_name().unwrap().to_str().unwrap()).collect();
         assert_eq!(names, ["a.toml", "b.toml", "check_x"]);
         assert!(matches!(files[2].content, PackContent::Executable));
-        assert!(read_pack_dir(&dir.path().join("none")).unwrap().is_none());
+        assert!(matches!(read_pack_dir(&dir.path().join("none")).unwrap(), PackDir::Missing));
+    }
+
+    #[test]
+    fn pack_files_and_dirs_others_can_write_are_passed_over() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for (name, mode) in [("a.toml", 0o666), ("check_x", 0o757), ("role-ports.toml", 0o664), ("b.toml", 0o644)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let PackDir::Files(files) = read_pack_dir(dir.path()).unwrap() else { panic!("the directory is trusted") };
+        let seen: Vec<_> = files
+            .iter()
+            .map(|f| {
+                (
+                    f.path.file_name().unwrap().to_str().unwrap(),
+                    matches!(&f.content, PackContent::Untrusted(why) if why.contains("writable by group or others")),
+                )
+            })
+            .collect();
+        assert_eq!(seen, [("a.toml", true), ("b.toml", false), ("check_x", true), ("role-ports.toml", true)]);
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(matches!(read_pack_dir(dir.path()).unwrap(), PackDir::Untrusted(why) if why.contains("mode 0777")));
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
 use super::{Fact, Gatherer};
+use crate::config::redact_argv;
 
 /// Every process of the node when the facts were gathered, ordered by pid.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -24,8 +25,9 @@ pub struct ProcessInfo {
     pub parent_pid: Option<u32>,
     /// The kernel's short name (`comm`, at most 15 bytes: `java`, `mesos-master`).
     pub name: String,
-    /// The full command line, one element per argument (`argv`); empty for
-    /// kernel threads and for processes that could not be read.
+    /// The full command line, one element per argument (`argv`), secrets
+    /// redacted (`config::redact_argv`); empty for kernel threads and for
+    /// processes that could not be read.
     pub cmdline: Vec<String>,
     /// When the process started, in seconds since the Unix epoch.
     pub start_time: u64,
@@ -79,7 +81,7 @@ fn read_process_table() -> Result<ProcessFacts, String> {
             pid: p.pid().as_u32(),
             parent_pid: p.parent().map(|pid| pid.as_u32()),
             name: p.name().to_string_lossy().into_owned(),
-            cmdline: p.cmd().iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+            cmdline: redact_argv(&p.cmd().iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>()),
             start_time: p.start_time(),
             unit: unit_of_pid(p.pid().as_u32()),
         })

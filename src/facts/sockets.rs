@@ -9,7 +9,7 @@ use procfs::process::{FDTarget, Process};
 use serde::{Deserialize, Serialize};
 
 use super::{Fact, Gatherer};
-use crate::config::redact;
+use crate::config::redact_argv;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SocketFacts {
@@ -132,7 +132,7 @@ fn socket_inodes(process: &Process) -> procfs::ProcResult<Vec<u64>> {
 }
 
 fn describe(process: &Process) -> Holder {
-    let mut command: Vec<String> = process.cmdline().unwrap_or_default().iter().map(|a| redact(a)).collect();
+    let mut command = redact_argv(&process.cmdline().unwrap_or_default());
     if command.is_empty() {
         let comm = process.stat().map(|s| s.comm).unwrap_or_else(|_| "?".into());
         command.push(format!("[{comm}]"));

@@ -49,7 +49,7 @@ fn header(out: &mut String, report: &Report) {
     }
     let _ = writeln!(
         out,
-        "{} {}{} · {} · {} checks in {:.2} s\n",
+        "{} {}{} · {} · {} checks in {:.2} s",
         "clusterdoc".bold(),
         report.version,
         node,
@@ -57,6 +57,9 @@ fn header(out: &mut String, report: &Report) {
         report.checks.len(),
         report.duration_ms as f64 / 1000.0
     );
+    let config = report.config.as_deref().map_or("config: none".to_string(), |c| format!("config {}", sanitize(c)));
+    let ignored: String = report.ignored.iter().map(|i| format!(" · {}", sanitize(&i.to_string()))).collect();
+    let _ = writeln!(out, "{}{}\n", config.dimmed(), ignored.yellow());
 }
 
 fn problem(out: &mut String, check: &CheckReport, width: usize, detail: Detail) {

@@ -166,6 +166,12 @@ pub struct Report {
     pub status: Status,
     pub summary: Summary,
     pub node: NodeInfo,
+    /// The config file the run used (`--config`, `./clusterdoc.toml`, ...).
+    #[serde(default)]
+    pub config: Option<String>,
+    /// Config files and check packs found but not used, and why.
+    #[serde(default)]
+    pub ignored: Vec<crate::trust::Ignored>,
     pub checks: Vec<CheckReport>,
 }
 
@@ -180,6 +186,8 @@ impl Report {
             status: worst(checks.iter().map(|c| c.status)),
             summary: Summary::of(&checks),
             node,
+            config: None,
+            ignored: Vec::new(),
             checks,
         }
     }

@@ -12,6 +12,7 @@ use toml::Spanned;
 use super::judge::{Bounds, Expect, JsonExpect, JsonTest, PortState, TextTest};
 use super::template::{RemedyTemplate, Var};
 use super::{CheckMeta, Explain, LoadProblem, PackCheck};
+use crate::config::MAX_DURATION;
 use crate::facts::packs::{PackProbe, Part, Probe, Template};
 use crate::facts::systemd::Restart;
 use crate::remedy::Risk;
@@ -283,7 +284,7 @@ fn build(def: CheckDef, origin: &Origin) -> Result<(PackCheck, Option<String>), 
             references: leak_all(references),
         },
     };
-    let probe = PackProbe { check: id, probe, only_if_exists: def.only_if_exists };
+    let probe = PackProbe { check: id, pack: origin.source.to_string(), probe, only_if_exists: def.only_if_exists };
     Ok((PackCheck { meta: Box::leak(Box::new(meta)), probe, expect, remedies }, claims))
 }
 
@@ -420,7 +421,15 @@ fn http(def: &HttpDef) -> Result<Built, String> {
     let max_date_skew = def
         .max_date_skew
         .as_deref()
-        .map(|text| humantime::parse_duration(text).map_err(|e| format!("http.max_date_skew {text:?}: {e} (e.g. 2s)")))
+        .map(|text| {
+            let skew =
+                humantime::parse_duration(text).map_err(|e| format!("http.max_date_skew {text:?}: {e} (e.g. 2s)"))?;
+            if skew > MAX_DURATION {
+                let most = humantime::format_duration(MAX_DURATION);
+                return Err(format!("http.max_date_skew {text:?}: longer than the most allowed, {most}"));
+            }
+            Ok(skew)
+        })
         .transpose()?;
     let pointers = json.iter().map(|j| j.pointer.clone()).collect();
     Ok((Probe::Http { url, pointers }, Expect::Http { status, json, max_date_skew }, None))
@@ -546,6 +555,7 @@ pub fn bare_plugin(path: &Path, origin: &Origin) -> Result<PackCheck, String> {
     };
     let probe = PackProbe {
         check: name.to_string(),
+        pack: origin.source.to_string(),
         probe: Probe::Plugin { path: path.to_path_buf(), args: Vec::new() },
         only_if_exists: Vec::new(),
     };

@@ -255,7 +255,7 @@ fn with_fixes(finding: Finding, remedies: Vec<Remedy>) -> Finding {
 
 impl PackCheck {
     fn remedies_for(&self, target: &ProbeTarget) -> Vec<Remedy> {
-        let values = Values { target: &target.label, host: target.host.as_deref(), port: target.port };
+        let values = Values { target: &target.label, host: target.host.as_ref(), port: target.port };
         self.remedies.iter().filter_map(|r| r.render(values)).collect()
     }
 }

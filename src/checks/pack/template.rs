@@ -4,8 +4,12 @@
 //! source; every placeholder is filled with a shell-quoted value, so a host
 //! name or path from outside can never become more than one word. A
 //! placeholder inside quotes would defeat that, so it is refused at load.
+//! A quoted word that starts with `-` is still an option to `ssh`: a host is
+//! a `HostName` (never starts with `-`), and a target that starts with `-`
+//! gives no command.
 
 use crate::remedy::{Remedy, Risk, quote};
+use crate::remote::HostName;
 
 /// A value a remediation command can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,7 +24,7 @@ pub enum Var {
 #[derive(Clone, Copy, Debug)]
 pub struct Values<'a> {
     pub target: &'a str,
-    pub host: Option<&'a str>,
+    pub host: Option<&'a HostName>,
     pub port: Option<u16>,
 }
 
@@ -124,14 +128,17 @@ impl RemedyTemplate {
     }
 
     /// The command for one target; `None` when it names a value this target
-    /// lacks (not possible for templates checked against the check's kind).
+    /// lacks (not possible for templates checked against the check's kind),
+    /// or a target that would read as an option (only a forged snapshot
+    /// holds one: clusterdoc's own labels never start with `-`).
     pub fn render(&self, values: Values) -> Option<Remedy> {
         let mut command = String::new();
         for piece in &self.pieces {
             match piece {
                 Piece::Text(text) => command.push_str(text),
+                Piece::Var(Var::Target) if values.target.starts_with('-') => return None,
                 Piece::Var(Var::Target) => command.push_str(&quote(values.target)),
-                Piece::Var(Var::Host) => command.push_str(&quote(values.host?)),
+                Piece::Var(Var::Host) => command.push_str(&quote(values.host?.as_str())),
                 Piece::Var(Var::Port) => command.push_str(&values.port?.to_string()),
             }
         }
@@ -145,18 +152,27 @@ mod tests {
 
     const VARS: &[(&str, Var)] = &[("target", Var::Target), ("host", Var::Host), ("port", Var::Port)];
 
-    fn render(template: &str, host: &str) -> String {
+    /// The command for a target (what was looked at) on host zk1.
+    fn render(template: &str, target: &str) -> Option<String> {
         let t = RemedyTemplate::parse(template, VARS, Risk::Safe, None).unwrap();
-        t.render(Values { target: "t", host: Some(host), port: Some(2181) }).unwrap().command
+        let host = HostName::parse("zk1").unwrap();
+        t.render(Values { target, host: Some(&host), port: Some(2181) }).map(|r| r.command)
     }
 
     #[test]
     fn values_are_quoted_as_one_word() {
-        assert_eq!(render("ssh {host} systemctl start x", "zk1"), "ssh zk1 systemctl start x");
-        assert_eq!(render("ssh {host} systemctl start x", "a; rm -rf /"), "ssh 'a; rm -rf /' systemctl start x");
-        assert_eq!(render("echo mntr | nc {host} {port}", "$(id)"), "echo mntr | nc '$(id)' 2181");
-        let line = render("ssh {host} 'echo {{x}}'", "h'q");
-        assert_eq!(shlex::split(&line).unwrap(), ["ssh", "h'q", "echo {x}"]);
+        let render = |template: &str, target: &str| render(template, target).unwrap();
+        assert_eq!(render("ssh {host} systemctl start x", "t"), "ssh zk1 systemctl start x");
+        assert_eq!(render("ls {target}", "a; rm -rf /"), "ls 'a; rm -rf /'");
+        assert_eq!(render("echo mntr | nc {host} {port} # {target}", "$(id)"), "echo mntr | nc zk1 2181 # '$(id)'");
+        let line = render("ssh {host} 'echo {{x}}' {target}", "h'q");
+        assert_eq!(shlex::split(&line).unwrap(), ["ssh", "zk1", "echo {x}", "h'q"]);
+    }
+
+    #[test]
+    fn a_target_that_reads_as_an_option_gives_no_command() {
+        assert_eq!(render("cat {target}", "-oProxyCommand=id"), None);
+        assert_eq!(render("ssh {host} true", "-oProxyCommand=id").as_deref(), Some("ssh zk1 true"));
     }
 
     #[test]
@@ -167,14 +183,15 @@ mod tests {
         assert!(parse("ssh {hots} x").unwrap_err().contains("{target}, {host}, {port}"));
         assert!(parse("echo 'x").unwrap_err().contains("not closed"));
         // A brace in quotes that names nothing is plain text.
-        assert_eq!(render("awk '{print $1}' f", "h"), "awk '{print $1}' f");
+        assert_eq!(render("awk '{print $1}' f", "h").unwrap(), "awk '{print $1}' f");
     }
 
     #[test]
     fn a_missing_value_renders_nothing() {
         let t = RemedyTemplate::parse("ssh {host} x", VARS, Risk::Disruptive, Some("n".into())).unwrap();
         assert_eq!(t.render(Values { target: "t", host: None, port: None }), None);
-        let r = t.render(Values { target: "t", host: Some("h"), port: None }).unwrap();
+        let h = HostName::parse("h").unwrap();
+        let r = t.render(Values { target: "t", host: Some(&h), port: None }).unwrap();
         assert_eq!((r.risk, r.note.as_deref()), (Risk::Disruptive, Some("n")));
     }
 }

@@ -36,7 +36,7 @@ fn write(dir: &Path, name: &str, text: &str, mode: u32) {
 
 #[test]
 fn the_built_in_packs_load_cleanly() {
-    let checks = load(&[], &[]);
+    let checks = load(&[], &[], Path::new("/")).0;
     assert_eq!(ids(&checks), ["mesos.agent-disk", "mesos.master-clock-skew", "zk.outstanding-requests"]);
     for check in &checks {
         let meta = check.meta();
@@ -90,6 +90,8 @@ fn declarations_are_checked_before_anything_runs() {
         refused("[check.http]\nurl = \"http://h/\"\n[[check.http.json]]\npointer = \"/a\"").contains("one of equals")
     );
     assert!(refused("[check.http]\nurl = \"http://h/\"\nmax_date_skew = \"soon\"").contains("max_date_skew"));
+    let absurd = refused("[check.http]\nurl = \"http://h/\"\nmax_date_skew = \"18446744073709551615s\"");
+    assert!(absurd.contains("max_date_skew \"18446744073709551615s\": longer than the most allowed, 1day"), "{absurd}");
     assert!(refused("[check.command]\nargv = []").contains("argv"));
     assert!(refused("[check.command]\nargv = [\"ssh\", \"{zk.servers.host}\", \"{flink}\"]").contains("more than one"));
     assert!(refused("[check.unit]\nunit = \"x.service\"").contains("at least one"));
@@ -115,7 +117,7 @@ fn later_packs_override_by_id_and_built_in_ids_are_refused() {
     write(second.path(), "a.toml", &GOOD.replace("NTP answers", "NTP answers here"), 0o644);
     write(second.path(), "b.toml", &GOOD.replace("site.ntp", "zk.quorum"), 0o644);
     write(second.path(), "c.toml", &GOOD.replace("site.ntp", "zk.outstanding-requests"), 0o644);
-    let checks = load(&[first.path().into(), second.path().into()], &["zk.quorum"]);
+    let checks = load(&[first.path().into(), second.path().into()], &["zk.quorum"], Path::new("/")).0;
     assert_eq!(
         ids(&checks),
         ["mesos.agent-disk", "mesos.master-clock-skew", "zk.outstanding-requests", "site.ntp", LOAD_ID]
@@ -144,7 +146,7 @@ fn executables_are_plugins_unless_a_pack_describes_them() {
         "[check.plugin]\npath = \"check_described\"\nargs = [\"-H\", \"{zk.servers.host}\"]",
     );
     write(dir.path(), "plugins.toml", &described, 0o644);
-    let checks = load(&[dir.path().into()], &[]);
+    let checks = load(&[dir.path().into()], &[], Path::new("/")).0;
     assert_eq!(ids(&checks)[3..], ["check_bare", "site.described"]);
     assert!(problems_of(&checks).is_empty());
     let bare = checks[3].meta();
@@ -162,7 +164,7 @@ fn executables_are_plugins_unless_a_pack_describes_them() {
 #[test]
 fn a_missing_checks_dir_is_a_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let checks = load(&[dir.path().join("nope")], &[]);
+    let checks = load(&[dir.path().join("nope")], &[], Path::new("/")).0;
     let problems = problems_of(&checks);
     assert_eq!(problems.len(), 1);
     assert!(problems[0].message.contains("no such directory"));

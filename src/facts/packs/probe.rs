@@ -16,6 +16,7 @@ use crate::config::{HostPort, parse_host_port};
 use crate::facts::systemd::UnitFileState;
 use crate::facts::{Fact, Gatherer};
 use crate::remedy::quote;
+use crate::remote::HostName;
 
 /// The only PATH programs see: their environment is otherwise empty, so no
 /// secret of the caller's (tokens, passwords in variables) reaches them.
@@ -37,6 +38,10 @@ pub(super) async fn look_at(g: &Gatherer, probe: &Probe, endpoint: Option<&Endpo
             program(g, &argv, None, Path::new("/"), endpoint).await
         }
         Probe::Plugin { path, args } => {
+            if let Err(why) = crate::trust::check(path, crate::trust::Kind::File) {
+                let seen = Fact::failed(format!("plugin {} not run: {why}", path.display()));
+                return TargetLook { target: target_of(path.display().to_string(), endpoint), seen };
+            }
             let args: Vec<&Template> = args.iter().collect();
             program(g, &args, Some(path), path.parent().unwrap_or(Path::new("/")), endpoint).await
         }
@@ -47,7 +52,7 @@ pub(super) async fn look_at(g: &Gatherer, probe: &Probe, endpoint: Option<&Endpo
 }
 
 fn target_of(label: String, endpoint: Option<&Endpoint>) -> ProbeTarget {
-    ProbeTarget { label, host: endpoint.map(|e| e.address.host.clone()), port: endpoint.map(|e| e.address.port) }
+    ProbeTarget { label, host: endpoint.map(|e| e.host.clone()), port: endpoint.map(|e| e.port) }
 }
 
 fn in_words(d: Duration) -> String {
@@ -66,7 +71,16 @@ async fn tcp(
         let seen = Fact::failed(format!("{shown}: not a HOST:PORT address"));
         return TargetLook { target: target_of(shown, endpoint), seen };
     };
-    let target = ProbeTarget { label: shown.clone(), host: Some(host_port.host.clone()), port: Some(host_port.port) };
+    let host = match HostName::parse(&host_port.host) {
+        Ok(host) => host,
+        Err(why) => {
+            return TargetLook {
+                target: target_of(shown.clone(), endpoint),
+                seen: Fact::failed(format!("{shown}: {why}")),
+            };
+        }
+    };
+    let target = ProbeTarget { label: shown.clone(), host: Some(host), port: Some(host_port.port) };
     let until = time_limit(g);
     let seen = match connect(&host_port, until).await {
         Err(e) => Fact::failed(format!("{shown}: {e}")),
@@ -157,7 +171,9 @@ async fn http(g: &Gatherer, url: &Template, pointers: &[String], endpoint: Optio
     let parsed = reqwest::Url::parse(&url.render(endpoint, false));
     let target = ProbeTarget {
         label: shown.clone(),
-        host: parsed.as_ref().ok().and_then(|u| u.host_str().map(String::from)),
+        // Endpoint hosts are host names already; a pack's own literal URL
+        // whose host is not one offers no {host} to its remedies.
+        host: parsed.as_ref().ok().and_then(|u| HostName::parse(u.host_str()?.trim_matches(['[', ']'])).ok()),
         port: parsed.as_ref().ok().and_then(|u| u.port_or_known_default()),
     };
     let seen = match parsed {

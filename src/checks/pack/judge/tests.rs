@@ -25,7 +25,8 @@ fn kind(table: &str) -> String {
 }
 
 fn target(label: &str, host: Option<&str>) -> ProbeTarget {
-    ProbeTarget { label: label.into(), host: host.map(String::from), port: host.map(|_| 2181) }
+    let host = host.map(|h| crate::remote::HostName::parse(h).unwrap());
+    ProbeTarget { label: label.into(), port: host.as_ref().map(|_| 2181), host }
 }
 
 fn run_on(check: &PackCheck, looks: Vec<(ProbeTarget, Fact<Observation>)>) -> Verdict {
