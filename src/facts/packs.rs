@@ -452,7 +452,7 @@ async fn look(g: &Gatherer, p: &PackProbe) -> Fact<PackRecord> {
     {
         return Fact::unavailable(format!("{kind} checks look at the live node; they are off under --root"));
     }
-    if !p.only_if_exists.is_empty() && !p.only_if_exists.iter().any(|path| g.cfg.node_path(path).exists()) {
+    if !p.only_if_exists.is_empty() && !p.only_if_exists.iter().any(|path| g.cfg.root.metadata(path).is_ok()) {
         return Fact::unavailable(format!("none of {} exists on this node", p.only_if_exists.join(", ")));
     }
     let endpoints = match p.probe.list() {
