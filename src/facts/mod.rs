@@ -311,6 +311,14 @@ impl Gatherer {
     }
 }
 
+/// Under `--root` only targets the user named are probed: an implicit
+/// default (`127.0.0.1:5050`, ...) is the machine clusterdoc runs on, not the
+/// inspected node. For such a default, the reason its checks skip with.
+pub(crate) fn unprobed_default(cfg: &Config, explicit: bool, shown: &str, name_it: &str) -> Option<String> {
+    (!explicit && !cfg.live())
+        .then(|| format!("--root inspects a file tree, so the default {shown} is not probed; {name_it}"))
+}
+
 /// Reads a configuration file of the inspected node (at most
 /// [`Limit::CONFIG`]) as text; `Ok(None)` when absent.
 pub fn read_node_file(cfg: &Config, absolute: &str) -> Result<Option<String>, String> {

@@ -269,7 +269,7 @@ fn kernel_hostname() -> Fact<SourcedValue> {
 
 /// The first line that is neither empty nor a comment, as systemd reads it.
 fn etc_hostname(cfg: &Config) -> Fact<SourcedValue> {
-    let shown = cfg.root.shown("/etc/hostname");
+    let shown = cfg.root.shown_linked("/etc/hostname");
     match read_node_file(cfg, "/etc/hostname") {
         Err(e) => Fact::failed(e),
         Ok(None) => Fact::unavailable(format!("{shown} does not exist: this node's host name is unknown")),
@@ -283,7 +283,7 @@ fn etc_hostname(cfg: &Config) -> Fact<SourcedValue> {
 fn read_hosts(cfg: &Config) -> Fact<HostsFile> {
     match cfg.root.read("/etc/hosts", Limit::HOSTS) {
         Err(e) => Fact::failed(e.to_string()),
-        Ok(None) => Fact::unavailable(format!("{} does not exist", cfg.root.shown("/etc/hosts"))),
+        Ok(None) => Fact::unavailable(format!("{} does not exist", cfg.root.shown_linked("/etc/hosts"))),
         Ok(Some(bytes)) => Fact::observed(HostsFile::parse("/etc/hosts", &String::from_utf8_lossy(&bytes))),
     }
 }

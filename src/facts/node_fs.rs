@@ -170,6 +170,16 @@ impl NodeRoot {
         self.host(&absolute(node.as_ref())).display().to_string()
     }
 
+    /// [`NodeRoot::shown`], naming the link followed when `node` is one:
+    /// `DIR/etc/hosts (a link to /dev/zero)`.
+    pub fn shown_linked(&self, node: impl AsRef<Path>) -> String {
+        let node = node.as_ref();
+        match self.resolve(node) {
+            Ok(resolved) => linked(self.shown(node), &resolved, node),
+            Err(_) => self.shown(node),
+        }
+    }
+
     /// Where an absolute node path without symlinks or `..` is on this
     /// machine. Only resolved paths get here.
     fn host(&self, resolved: &Path) -> PathBuf {
@@ -287,11 +297,14 @@ impl NodeRoot {
     }
 }
 
-/// The error for a resolved entry that is not a regular file, naming the
-/// link that led there.
+/// `shown`, naming the link that led to `resolved` if any.
+fn linked(shown: String, resolved: &Path, node: &Path) -> String {
+    if resolved == absolute(node) { shown } else { format!("{shown} (a link to {})", resolved.display()) }
+}
+
+/// The error for a resolved entry that is not a regular file.
 fn not_regular(shown: String, resolved: &Path, node: &Path, file_type: FileType) -> ReadError {
-    let shown = if resolved == absolute(node) { shown } else { format!("{shown} (a link to {})", resolved.display()) };
-    ReadError::NotRegular { shown, kind: describe(file_type) }
+    ReadError::NotRegular { shown: linked(shown, resolved, node), kind: describe(file_type) }
 }
 
 /// `etc/hosts` -> `/etc/hosts`.
@@ -351,6 +364,8 @@ mod tests {
         // A link to the analyst's file by its absolute path names a file the node does not have.
         symlink(&f.outside, f.node.join("etc/hosts")).unwrap();
         assert_eq!(text(&f.root, "/etc/hosts"), None);
+        let shown = f.root.shown_linked("/etc/hosts");
+        assert_eq!(shown, format!("{} (a link to {})", f.node.join("etc/hosts").display(), f.outside.display()));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::systemd::{LiveUnit, UnitFileState};
-use super::{Fact, Gatherer};
+use super::{Fact, Gatherer, unprobed_default};
 use crate::config::HostPort;
 
 /// A list of the run's endpoints that one declaration can fan out over.
@@ -498,8 +498,12 @@ async fn endpoints(g: &Gatherer, list: EndpointList) -> Fact<Vec<Endpoint>> {
             Fact::Failed { error } => return Fact::failed(error),
         },
     };
+    let name_it = format!("name one with {}", list.flag());
     if endpoints.is_empty() {
-        return Fact::unavailable(format!("no {{{}}} endpoint; name one with {}", list.name(), list.flag()));
+        return Fact::unavailable(format!("no {{{}}} endpoint; {name_it}", list.name()));
+    }
+    if let Some(reason) = endpoints.iter().find_map(|e| unprobed_default(cfg, e.explicit, &e.shown_url, &name_it)) {
+        return Fact::unavailable(reason);
     }
     Fact::observed(endpoints)
 }
