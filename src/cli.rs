@@ -210,7 +210,7 @@ fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
         Ok(c) => c,
         Err(e) => return fatal(e),
     };
-    let catalog = checks::catalog_with_packs(&config.checks_dirs, &config.root);
+    let catalog = checks::catalog_with_packs(&config.checks_dirs, config.root.dir());
     let ignored: Vec<Ignored> = config.ignored.iter().chain(&catalog.ignored).cloned().collect();
     announce(&ignored);
     let selection = match Selection::new(catalog.checks, &args.only, &args.skip) {
@@ -224,7 +224,7 @@ fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
         Some(file) => Source::Snapshot(file.clone()),
         None => Source::Live,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match Runtime::start() {
         Ok(rt) => rt,
         Err(e) => return fatal(format!("cannot start the async runtime: {e}")),
     };
@@ -260,6 +260,34 @@ fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
     match write_output(args.output.as_deref(), &rendered) {
         Ok(()) => report.exit_code(),
         Err(e) => fatal(e),
+    }
+}
+
+/// The async runtime of one run. Dropping it does not wait for its blocking
+/// threads: one stuck in a call the kernel does not finish (a read on a hung
+/// network file system under `--root`) must not keep the process alive once
+/// the deadline has passed and the report is out.
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Runtime {
+    fn start() -> std::io::Result<Self> {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().map(|rt| Runtime(Some(rt)))
+    }
+}
+
+impl std::ops::Deref for Runtime {
+    type Target = tokio::runtime::Runtime;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("the runtime lives until dropped")
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
     }
 }
 
@@ -390,5 +418,21 @@ fn explain(id: &str, packs: &PackArgs) -> i32 {
             let ids: Vec<&str> = catalog.iter().map(|c| c.meta().id).collect();
             fatal(format!("no check {id:?}; known checks: {}", ids.join(", ")))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropping_the_runtime_does_not_wait_for_a_blocked_thread() {
+        let rt = Runtime::start().unwrap();
+        let (_keep, never) = std::sync::mpsc::channel::<()>();
+        rt.spawn_blocking(move || never.recv());
+        let started = std::time::Instant::now();
+        drop(rt);
+        // tokio's own drop would wait here for ever.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
     }
 }

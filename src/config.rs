@@ -8,6 +8,7 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::RunArgs;
+use crate::facts::node_fs::NodeRoot;
 use crate::trust::{self, Ignored};
 use crate::version::Version;
 
@@ -156,7 +157,9 @@ pub struct Config {
     pub marathon: Target,
     pub zk: ZkTarget,
     pub flink: Vec<Target>,
-    pub root: PathBuf,
+    /// `/`, or the directory named with `--root`: node files are read
+    /// only through it.
+    pub root: NodeRoot,
     pub roles: Vec<Role>,
     pub expect_marathon_version: Option<Version>,
     pub expect_flink_version: Option<Version>,
@@ -174,12 +177,7 @@ pub struct Config {
 impl Config {
     /// True when facts come from the running node; false under `--root DIR`.
     pub fn live(&self) -> bool {
-        self.root == Path::new("/")
-    }
-
-    /// A path on the inspected node: `/etc/hostname` -> `DIR/etc/hostname`.
-    pub fn node_path(&self, absolute: &str) -> PathBuf {
-        self.root.join(absolute.trim_start_matches('/'))
+        self.root.is_live()
     }
 
     pub fn from_args(args: &RunArgs) -> Result<Self, ConfigError> {
@@ -226,7 +224,10 @@ impl Config {
             marathon,
             zk,
             flink,
-            root: args.root.clone().or(file.root.clone()).unwrap_or_else(|| PathBuf::from("/")),
+            root: match args.root.as_ref().or(file.root.as_ref()) {
+                Some(dir) => NodeRoot::new(dir).map_err(|e| ConfigError::Value("--root".into(), e))?,
+                None => NodeRoot::live(),
+            },
             roles,
             expect_marathon_version: version(
                 &args.expect_marathon_version,

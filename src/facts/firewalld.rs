@@ -419,9 +419,9 @@ fn failure(out: &Output) -> String {
 /// firewalld.service's enablement from the unit directories: a symlink in a
 /// `*.wants/` or `*.requires/` directory, masking in /etc or /run first.
 fn unit_file(cfg: &Config) -> UnitFile {
-    let file = UNIT_DIRS.iter().map(|d| format!("{d}/{UNIT}")).find(|f| cfg.node_path(f).symlink_metadata().is_ok());
+    let file = UNIT_DIRS.iter().map(|d| format!("{d}/{UNIT}")).find(|f| cfg.root.symlink_metadata(f).is_ok());
     let Some(file) = file else { return UnitFile::Absent };
-    if is_masked(&cfg.node_path(&file)) {
+    if is_masked(cfg, &file) {
         return UnitFile::Masked { file };
     }
     UNIT_DIRS
@@ -431,19 +431,20 @@ fn unit_file(cfg: &Config) -> UnitFile {
         .map_or(UnitFile::Disabled { file }, |link| UnitFile::Enabled { link })
 }
 
-fn is_masked(path: &Path) -> bool {
-    let to_null = std::fs::read_link(path).is_ok_and(|t| t == Path::new("/dev/null"));
-    to_null || std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0)
+fn is_masked(cfg: &Config, file: &str) -> bool {
+    let to_null = cfg.root.resolve(file).is_ok_and(|t| t == Path::new("/dev/null"));
+    to_null || cfg.root.symlink_metadata(file).is_ok_and(|m| m.is_file() && m.len() == 0)
 }
 
 /// `DIR/*.wants/firewalld.service` and `DIR/*.requires/firewalld.service`.
 fn dependency_links(cfg: &Config, dir: &str) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(cfg.node_path(dir)) else { return Vec::new() };
+    let Ok(entries) = cfg.root.read_dir(dir) else { return Vec::new() };
     let mut links: Vec<String> = entries
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .into_iter()
+        .filter_map(|e| e.name.into_string().ok())
         .filter(|n| n.ends_with(".wants") || n.ends_with(".requires"))
         .map(|n| format!("{dir}/{n}/{UNIT}"))
-        .filter(|link| cfg.node_path(link).symlink_metadata().is_ok())
+        .filter(|link| cfg.root.symlink_metadata(link).is_ok())
         .collect();
     links.sort();
     links
@@ -510,9 +511,10 @@ fn valid_default_zone(named: DefaultZone, zones: &[Zone]) -> DefaultZone {
 
 /// The `NAME` of each `NAME.xml` in a directory of the node.
 fn xml_names(cfg: &Config, dir: &str) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(cfg.node_path(dir)) else { return Vec::new() };
+    let Ok(entries) = cfg.root.read_dir(dir) else { return Vec::new() };
     entries
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .into_iter()
+        .filter_map(|e| e.name.into_string().ok())
         .filter_map(|n| n.strip_suffix(".xml").map(String::from))
         .filter(|n| !n.is_empty())
         .collect()
@@ -524,7 +526,7 @@ fn override_file(cfg: &Config, kind: &str, name: &str) -> Option<String> {
     if name.is_empty() || name.contains('/') || name.starts_with('.') {
         return None;
     }
-    [ETC_DIR, LIB_DIR].iter().map(|d| format!("{d}/{kind}/{name}.xml")).find(|f| cfg.node_path(f).is_file())
+    [ETC_DIR, LIB_DIR].iter().map(|d| format!("{d}/{kind}/{name}.xml")).find(|f| cfg.root.metadata(f).is_ok())
 }
 
 fn applying_zones(cfg: &Config, zones: &[Zone], default: &DefaultZone) -> Result<Vec<ApplyingZone>, String> {
@@ -576,9 +578,10 @@ fn live_interfaces(cfg: &Config) -> Option<Vec<String>> {
 /// `ZONE=` in /etc/sysconfig/network-scripts/ifcfg-* (EL7): the interface is
 /// `DEVICE=`, else the file's suffix.
 fn ifcfg_bindings(cfg: &Config) -> Result<Vec<(String, Binding)>, String> {
-    let Ok(entries) = std::fs::read_dir(cfg.node_path(IFCFG_DIR)) else { return Ok(Vec::new()) };
+    let Ok(entries) = cfg.root.read_dir(IFCFG_DIR) else { return Ok(Vec::new()) };
     let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .into_iter()
+        .filter_map(|e| e.name.into_string().ok())
         .filter(|n| n.starts_with("ifcfg-") && n != "ifcfg-lo")
         .collect();
     names.sort();

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::http::{self, BodyLimit, Endpoint, HttpError, Problem};
 use super::mesos::TaskState;
-use super::{Fact, Gatherer};
+use super::{Fact, Gatherer, unprobed_default};
 use crate::config::redact;
 use crate::version::Version;
 
@@ -299,6 +299,11 @@ pub struct DeploymentAction {
 }
 
 pub(crate) async fn gather(g: &Gatherer) -> Fact<MarathonFacts> {
+    let target = &g.cfg.marathon;
+    let name_it = format!("name one with {NAME_IT}");
+    if let Some(reason) = unprobed_default(&g.cfg, target.explicit, &target.display(), &name_it) {
+        return Fact::unavailable(reason);
+    }
     let endpoint = Endpoint::new("Marathon", &g.cfg.marathon);
     let info = http::get_json::<wire::Info>(g, &endpoint, "/v2/info", BodyLimit::SMALL).await;
     if let Err(e) = &info

@@ -17,7 +17,7 @@ use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::http::{self, BodyLimit, Endpoint, Gathered, HttpError, JsonStream, Problem, Redirects, Streamed};
-use super::{Fact, Gatherer};
+use super::{Fact, Gatherer, unprobed_default};
 use crate::config::{Target, redact_url};
 
 /// How a user names the masters, for skip reasons.
@@ -375,6 +375,11 @@ struct Candidate {
 }
 
 pub(crate) async fn gather(g: &Gatherer) -> Fact<MesosFacts> {
+    let name_it = format!("name one with {NAME_IT}");
+    if let Some(reason) = g.cfg.mesos.iter().find_map(|t| unprobed_default(&g.cfg, t.explicit, &t.display(), &name_it))
+    {
+        return Fact::unavailable(reason);
+    }
     let mut asked: Vec<Asked> =
         join_all(g.cfg.mesos.iter().map(|t| ask_master(g, Endpoint::new("Mesos master", t)))).await;
     if let Some(absent) = implicit_default_absent(&asked) {

@@ -14,6 +14,7 @@ pub mod knowledge;
 pub mod marathon;
 pub mod mesos;
 pub mod node;
+pub mod node_fs;
 pub mod packs;
 pub mod processes;
 pub mod reach;
@@ -32,6 +33,7 @@ use tokio::time::Instant;
 
 use crate::config::{Config, Role};
 use crate::version::Version;
+use node_fs::Limit;
 
 /// One observation of the world.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -309,12 +311,19 @@ impl Gatherer {
     }
 }
 
-/// Reads a small text file of the inspected node; `Ok(None)` when absent.
+/// Under `--root` only targets the user named are probed: an implicit
+/// default (`127.0.0.1:5050`, ...) is the machine clusterdoc runs on, not the
+/// inspected node. For such a default, the reason its checks skip with.
+pub(crate) fn unprobed_default(cfg: &Config, explicit: bool, shown: &str, name_it: &str) -> Option<String> {
+    (!explicit && !cfg.live())
+        .then(|| format!("--root inspects a file tree, so the default {shown} is not probed; {name_it}"))
+}
+
+/// Reads a configuration file of the inspected node (at most
+/// [`Limit::CONFIG`]) as text; `Ok(None)` when absent.
 pub fn read_node_file(cfg: &Config, absolute: &str) -> Result<Option<String>, String> {
-    let path = cfg.node_path(absolute);
-    match std::fs::read(&path) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+    match cfg.root.read(absolute, Limit::CONFIG) {
+        Ok(bytes) => Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned())),
+        Err(e) => Err(e.to_string()),
     }
 }

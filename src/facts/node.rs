@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::node_fs::Limit;
 use super::{Fact, Gatherer, read_node_file};
 use crate::config::Config;
 use crate::version::Version;
@@ -268,7 +269,7 @@ fn kernel_hostname() -> Fact<SourcedValue> {
 
 /// The first line that is neither empty nor a comment, as systemd reads it.
 fn etc_hostname(cfg: &Config) -> Fact<SourcedValue> {
-    let shown = cfg.node_path("/etc/hostname").display().to_string();
+    let shown = cfg.root.shown_linked("/etc/hostname");
     match read_node_file(cfg, "/etc/hostname") {
         Err(e) => Fact::failed(e),
         Ok(None) => Fact::unavailable(format!("{shown} does not exist: this node's host name is unknown")),
@@ -280,10 +281,10 @@ fn etc_hostname(cfg: &Config) -> Fact<SourcedValue> {
 }
 
 fn read_hosts(cfg: &Config) -> Fact<HostsFile> {
-    match read_node_file(cfg, "/etc/hosts") {
-        Err(e) => Fact::failed(e),
-        Ok(None) => Fact::unavailable(format!("{} does not exist", cfg.node_path("/etc/hosts").display())),
-        Ok(Some(text)) => Fact::observed(HostsFile::parse("/etc/hosts", &text)),
+    match cfg.root.read("/etc/hosts", Limit::HOSTS) {
+        Err(e) => Fact::failed(e.to_string()),
+        Ok(None) => Fact::unavailable(format!("{} does not exist", cfg.root.shown_linked("/etc/hosts"))),
+        Ok(Some(bytes)) => Fact::observed(HostsFile::parse("/etc/hosts", &String::from_utf8_lossy(&bytes))),
     }
 }
 
@@ -317,7 +318,7 @@ fn find_flink_installs(cfg: &Config, unreadable: &mut Vec<String>) -> Vec<FlinkI
         .filter_map(|c| {
             let text = read_or_note(cfg, &c.conf, unreadable)?;
             // One installation reached through a symlink is still one.
-            let real = std::fs::canonicalize(cfg.node_path(&c.conf)).unwrap_or_else(|_| cfg.node_path(&c.conf));
+            let real = cfg.root.resolve(&c.conf).unwrap_or_else(|_| PathBuf::from(&c.conf));
             seen.insert(real).then(|| flink_install(cfg, c, &text))
         })
         .collect()
@@ -351,16 +352,14 @@ fn flink_candidates(cfg: &Config) -> Vec<Candidate> {
 /// Directories under `parent` (a path on the node) whose names start with
 /// `prefix`, as paths on the node, sorted.
 fn children(cfg: &Config, parent: &str, prefix: &str) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(cfg.node_path(parent)) else { return Vec::new() };
-    let mut found: Vec<String> = entries
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| e.file_name().to_str().map(String::from))
+    let Ok(entries) = cfg.root.read_dir(parent) else { return Vec::new() };
+    entries
+        .into_iter()
+        .filter_map(|e| e.name.to_str().map(String::from))
         .filter(|name| name.starts_with(prefix))
         .map(|name| format!("{}/{name}", parent.trim_end_matches('/')))
-        .collect();
-    found.sort();
-    found
+        .filter(|child| cfg.root.metadata(child).is_ok_and(|m| m.is_dir()))
+        .collect()
 }
 
 fn flink_install(cfg: &Config, candidate: Candidate, conf_text: &str) -> FlinkInstall {
@@ -381,11 +380,9 @@ fn flink_install(cfg: &Config, candidate: Candidate, conf_text: &str) -> FlinkIn
 /// else from the directory's name.
 fn flink_version(cfg: &Config, home: &str) -> Option<(Version, String)> {
     let lib = format!("{home}/lib");
-    let from_jar = std::fs::read_dir(cfg.node_path(&lib)).ok().and_then(|entries| {
-        let mut jars: Vec<String> =
-            entries.flatten().filter_map(|e| e.file_name().to_str().map(String::from)).collect();
-        jars.sort();
-        jars.iter().find_map(|jar| version_from_dist_jar(jar).map(|v| (v, format!("{lib}/{jar}"))))
+    let from_jar = cfg.root.read_dir(&lib).ok().and_then(|entries| {
+        let mut jars = entries.into_iter().filter_map(|e| e.name.into_string().ok());
+        jars.find_map(|jar| version_from_dist_jar(&jar).map(|v| (v, format!("{lib}/{jar}"))))
     });
     from_jar.or_else(|| {
         let name = PathBuf::from(home).file_name()?.to_str()?.to_string();

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::systemd::{LiveUnit, UnitFileState};
-use super::{Fact, Gatherer};
+use super::{Fact, Gatherer, unprobed_default};
 use crate::config::HostPort;
 use crate::remote::HostName;
 use crate::trust;
@@ -500,7 +500,7 @@ async fn look(g: &Gatherer, p: &PackProbe) -> Fact<PackRecord> {
     {
         return Fact::unavailable(format!("{kind} checks look at the live node; they are off under --root"));
     }
-    if !p.only_if_exists.is_empty() && !p.only_if_exists.iter().any(|path| g.cfg.node_path(path).exists()) {
+    if !p.only_if_exists.is_empty() && !p.only_if_exists.iter().any(|path| g.cfg.root.metadata(path).is_ok()) {
         return Fact::unavailable(format!("none of {} exists on this node", p.only_if_exists.join(", ")));
     }
     let endpoints = match p.probe.list() {
@@ -545,8 +545,13 @@ async fn endpoints(g: &Gatherer, list: EndpointList) -> Fact<Vec<Result<Endpoint
             Fact::Failed { error } => return Fact::failed(error),
         },
     };
+    let name_it = format!("name one with {}", list.flag());
     if endpoints.is_empty() {
-        return Fact::unavailable(format!("no {{{}}} endpoint; name one with {}", list.name(), list.flag()));
+        return Fact::unavailable(format!("no {{{}}} endpoint; {name_it}", list.name()));
+    }
+    let unprobed = |e: &Endpoint| unprobed_default(cfg, e.explicit, &e.shown_url, &name_it);
+    if let Some(reason) = endpoints.iter().filter_map(|e| e.as_ref().ok()).find_map(unprobed) {
+        return Fact::unavailable(reason);
     }
     Fact::observed(endpoints)
 }

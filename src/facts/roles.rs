@@ -157,7 +157,7 @@ fn from_config_files(cfg: &Config) -> Vec<(Role, String)> {
             }
         }
         for file in *files {
-            if cfg.node_path(file).is_file() {
+            if is_file(cfg, file) {
                 found.push((*role, format!("configuration file {file} present")));
             }
         }
@@ -189,30 +189,32 @@ const FLINK_CONF: &str = "/etc/flink/flink-conf.yaml";
 const FLINK_PARENTS: &[&str] = &["/opt", "/usr/local", "/usr/share", "/home", "/srv"];
 
 fn dir_has_files(cfg: &Config, dir: &str) -> bool {
-    std::fs::read_dir(cfg.node_path(dir)).is_ok_and(|mut entries| entries.next().is_some())
+    cfg.root.read_dir(dir).is_ok_and(|entries| !entries.is_empty())
+}
+
+fn is_file(cfg: &Config, path: &str) -> bool {
+    cfg.root.metadata(path).is_ok_and(|m| m.is_file())
 }
 
 fn zoo_cfg_path(cfg: &Config) -> Option<&'static str> {
-    ZOO_CFG.iter().copied().find(|p| cfg.node_path(p).is_file())
+    ZOO_CFG.iter().copied().find(|p| is_file(cfg, p))
 }
 
 /// The first Flink configuration: /etc/flink, else `flink*/conf/flink-conf.yaml`
 /// under the usual parents, in name order.
 fn flink_conf_path(cfg: &Config) -> Option<String> {
-    if cfg.node_path(FLINK_CONF).is_file() {
+    if is_file(cfg, FLINK_CONF) {
         return Some(FLINK_CONF.to_string());
     }
     FLINK_PARENTS.iter().find_map(|parent| {
-        let mut names: Vec<String> = std::fs::read_dir(cfg.node_path(parent))
+        cfg.root
+            .read_dir(parent)
             .ok()?
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|n| n.starts_with("flink"))
-            .collect();
-        names.sort();
-        names
             .into_iter()
+            .filter_map(|e| e.name.into_string().ok())
+            .filter(|n| n.starts_with("flink"))
             .map(|n| format!("{parent}/{n}/conf/flink-conf.yaml"))
-            .find(|conf| cfg.node_path(conf).is_file())
+            .find(|conf| is_file(cfg, conf))
     })
 }
 
@@ -739,7 +741,7 @@ mod tests {
         std::fs::create_dir_all(&conf).unwrap();
         std::fs::write(conf.join("http_port"), "8090\n").unwrap();
         let mut cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
-        cfg.root = root.path().to_path_buf();
+        cfg.root = crate::facts::node_fs::NodeRoot::new(root.path()).unwrap();
         let table = ProcessFacts {
             processes: vec![
                 process(10, "/usr/sbin/mesos-master --zk=zk://z:2181/mesos --port=5055"),
@@ -783,7 +785,7 @@ mod tests {
         std::fs::write(root.path().join("etc/marathon/conf/https_port"), "9443").unwrap();
         std::fs::write(root.path().join("etc/default/marathon"), "MARATHON_DISABLE_HTTP=true\n").unwrap();
         let mut cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
-        cfg.root = root.path().to_path_buf();
+        cfg.root = crate::facts::node_fs::NodeRoot::new(root.path()).unwrap();
         let marathon = |cfg: &Config| {
             node_roles(cfg, &Knowledge::embedded(), None, vec![(Role::Marathon, "named with --role".into())])
         };
@@ -801,7 +803,7 @@ mod tests {
         std::fs::write(root.path().join("etc/mesos-slave/port"), "fifty").unwrap();
         std::fs::write(root.path().join("etc/mesos-slave/resources"), "cpus:4;ports:[21000-24000]").unwrap();
         let mut cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
-        cfg.root = root.path().to_path_buf();
+        cfg.root = crate::facts::node_fs::NodeRoot::new(root.path()).unwrap();
         let node = node_roles(&cfg, &Knowledge::embedded(), None, from_config_files(&cfg));
         assert_eq!(node.roles, [Role::Agent]);
         assert_eq!(
@@ -818,7 +820,7 @@ mod tests {
         let zoo = "dataDir=/nonexistent\nserver.1=a:2888:3888\nserver.2=b:2889:3889;2182\nserver.3=c:2888:3888\n";
         std::fs::write(root.path().join("etc/zookeeper/zoo.cfg"), zoo).unwrap();
         let mut cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
-        cfg.root = root.path().to_path_buf();
+        cfg.root = crate::facts::node_fs::NodeRoot::new(root.path()).unwrap();
         let node = node_roles(&cfg, &Knowledge::embedded(), None, from_config_files(&cfg));
         let from = "server.1, server.2, server.3 in /etc/zookeeper/zoo.cfg";
         assert_eq!(

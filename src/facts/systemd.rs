@@ -13,13 +13,14 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::knowledge::ClusterUnits;
+use super::node_fs::{Limit, NodeRoot};
 use super::{Fact, Gatherer};
 
 /// The unit search path of the system manager, highest priority first
@@ -46,8 +47,6 @@ const PERSISTENT_CONFIG: &str = "/etc/systemd/system";
 const RUNTIME_CONFIG: &str = "/run/systemd/system";
 /// Directories whose symlinks pull units in (`WantedBy=`, `RequiredBy=`, `UpheldBy=`).
 const DEPENDENCY_DIR_SUFFIXES: [&str; 3] = [".wants", ".requires", ".upholds"];
-/// As systemd's `CHASE_SYMLINKS_MAX`.
-const MAX_SYMLINK_HOPS: u32 = 32;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SystemdFacts {
@@ -417,7 +416,7 @@ fn pid1_name() -> io::Result<String> {
 }
 
 /// Everything the files under `root` say; `None` when no unit directory exists.
-fn read_files(root: &Path, data: &ClusterUnits) -> Option<SystemdFacts> {
+fn read_files(root: &NodeRoot, data: &ClusterUnits) -> Option<SystemdFacts> {
     let tree = Tree::new(root);
     if tree.dirs.is_empty() {
         return None;
@@ -435,62 +434,6 @@ fn unit_name(name: &str) -> String {
     if name.contains('.') { name.to_string() } else { format!("{name}.service") }
 }
 
-/// A path on the node under `root`.
-fn on_disk(root: &Path, node: &Path) -> PathBuf {
-    root.join(node.strip_prefix("/").unwrap_or(node))
-}
-
-/// The path components of `path`, last first (a stack to resolve from).
-fn components_reversed(path: &Path) -> Vec<OsString> {
-    let mut parts: Vec<OsString> = path
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(name) => Some(name.to_os_string()),
-            Component::ParentDir => Some(OsString::from("..")),
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
-        })
-        .collect();
-    parts.reverse();
-    parts
-}
-
-/// Resolves the symlinks in `path` (absolute on the node) as the node would,
-/// absolute link targets being relative to `root`. A missing component ends
-/// the walk with the rest appended unresolved, so the caller's read reports it.
-fn resolve(root: &Path, path: &Path) -> io::Result<PathBuf> {
-    let mut todo = components_reversed(path);
-    let mut done = PathBuf::from("/");
-    let mut hops = 0;
-    while let Some(part) = todo.pop() {
-        if part == ".." {
-            done.pop();
-            continue;
-        }
-        let next = done.join(&part);
-        match std::fs::symlink_metadata(on_disk(root, &next)) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                hops += 1;
-                if hops > MAX_SYMLINK_HOPS {
-                    return Err(io::Error::other(format!("{}: too many levels of symbolic links", path.display())));
-                }
-                let target = std::fs::read_link(on_disk(root, &next))?;
-                if target.is_absolute() {
-                    done = PathBuf::from("/");
-                }
-                todo.extend(components_reversed(&target));
-            }
-            Ok(_) => done = next,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                done = next;
-                done.extend(todo.into_iter().rev());
-                break;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
-}
-
 /// A unit directory that exists on the node.
 struct UnitDir {
     /// As listed in the search path.
@@ -501,7 +444,7 @@ struct UnitDir {
 
 /// The unit directories of one node.
 struct Tree<'a> {
-    root: &'a Path,
+    root: &'a NodeRoot,
     dirs: Vec<UnitDir>,
 }
 
@@ -524,21 +467,17 @@ enum Located {
 }
 
 impl<'a> Tree<'a> {
-    fn new(root: &'a Path) -> Self {
+    fn new(root: &'a NodeRoot) -> Self {
         let mut dirs: Vec<UnitDir> = Vec::new();
         for listed in SEARCH_PATH {
             let node = PathBuf::from(listed);
-            let Ok(resolved) = resolve(root, &node) else { continue };
-            let is_dir = std::fs::metadata(on_disk(root, &resolved)).is_ok_and(|m| m.is_dir());
+            let Ok(resolved) = root.resolve(&node) else { continue };
+            let is_dir = root.metadata(&resolved).is_ok_and(|m| m.is_dir());
             if is_dir && !dirs.iter().any(|d| d.resolved == resolved) {
                 dirs.push(UnitDir { node, resolved });
             }
         }
         Tree { root, dirs }
-    }
-
-    fn disk(&self, node: &Path) -> PathBuf {
-        on_disk(self.root, node)
     }
 
     fn unit(&self, name: &str) -> UnitFacts {
@@ -615,11 +554,15 @@ impl<'a> Tree<'a> {
         names.extend(file.file_name().and_then(|f| f.to_str()).filter(|f| *f != name));
         for path in self.drop_in_paths(&names) {
             let shown = display(&path);
-            let resolved = resolve(self.root, &path).map_err(|e| format!("drop-in {shown}: {e}"))?;
+            let resolved = self.root.resolve(&path).map_err(|e| format!("drop-in {shown}: {e}"))?;
             if resolved == Path::new("/dev/null") {
                 continue;
             }
-            let content = std::fs::read(self.disk(&resolved)).map_err(|e| format!("drop-in {shown}: {e}"))?;
+            let content = match self.root.read(&path, Limit::UNIT_FILE) {
+                Ok(Some(content)) => content,
+                Ok(None) => return Err(format!("drop-in {shown}: {}", io::Error::from(io::ErrorKind::NotFound))),
+                Err(e) => return Err(format!("drop-in {e}")),
+            };
             let parsed = unit_file::parse(&content).map_err(|e| format!("drop-in {shown}: {e}"))?;
             files.push((shown, parsed));
         }
@@ -628,28 +571,25 @@ impl<'a> Tree<'a> {
 
     /// The first entry named `name` along the search path, and what it is.
     fn locate(&self, name: &str) -> Located {
-        let Some(entry) =
-            self.dirs.iter().map(|d| d.node.join(name)).find(|p| std::fs::symlink_metadata(self.disk(p)).is_ok())
+        let Some(entry) = self.dirs.iter().map(|d| d.node.join(name)).find(|p| self.root.symlink_metadata(p).is_ok())
         else {
             return Located::NotFound;
         };
         let unreadable = |error: String| Located::Unreadable { entry: entry.clone(), error };
-        let resolved = match resolve(self.root, &entry) {
+        let resolved = match self.root.resolve(&entry) {
             Ok(r) => r,
             Err(e) => return unreadable(format!("{}: {e}", entry.display())),
         };
         if resolved == Path::new("/dev/null") {
             return Located::Masked { entry };
         }
-        match std::fs::read(self.disk(&resolved)) {
-            Ok(content) if content.is_empty() => Located::Masked { entry },
-            Ok(content) => Located::Found { entry, resolved, content },
-            Err(e) if resolved != entry => unreadable(format!(
-                "{} is a symlink to {}, which cannot be read: {e}",
-                entry.display(),
-                resolved.display()
-            )),
-            Err(e) => unreadable(format!("{}: {e}", entry.display())),
+        match self.root.read(&entry, Limit::UNIT_FILE) {
+            Ok(Some(content)) if content.is_empty() => Located::Masked { entry },
+            Ok(Some(content)) => Located::Found { entry, resolved, content },
+            Ok(None) => {
+                unreadable(format!("{} is a symlink to {}, which does not exist", entry.display(), resolved.display()))
+            }
+            Err(e) => unreadable(e.to_string()),
         }
     }
 
@@ -659,9 +599,9 @@ impl<'a> Tree<'a> {
     fn drop_in_paths(&self, names: &[&str]) -> Vec<PathBuf> {
         let mut chosen: BTreeMap<OsString, PathBuf> = BTreeMap::new();
         for node_dir in self.drop_in_dirs(names) {
-            let Ok(entries) = std::fs::read_dir(self.disk(&node_dir)) else { continue };
-            for entry in entries.flatten() {
-                let file_name = entry.file_name();
+            let Ok(entries) = self.root.read_dir(&node_dir) else { continue };
+            for entry in entries {
+                let file_name = entry.name;
                 if Path::new(&file_name).extension().is_some_and(|e| e == "conf") {
                     chosen.entry(file_name.clone()).or_insert_with(|| node_dir.join(&file_name));
                 }
@@ -696,7 +636,7 @@ impl<'a> Tree<'a> {
             for dependency_dir in self.subdirs(&dir.node) {
                 for name in &names {
                     let link = dependency_dir.join(name);
-                    let is_link = std::fs::symlink_metadata(self.disk(&link)).is_ok_and(|m| m.file_type().is_symlink());
+                    let is_link = self.root.symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink());
                     if is_link {
                         links.push(display(&link));
                     }
@@ -708,16 +648,14 @@ impl<'a> Tree<'a> {
 
     /// The `*.wants`, `*.requires`, `*.upholds` directories of a unit directory.
     fn subdirs(&self, dir: &Path) -> Vec<PathBuf> {
-        let Ok(entries) = std::fs::read_dir(self.disk(dir)) else { return Vec::new() };
-        let mut found: Vec<PathBuf> = entries
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| e.file_name())
+        let Ok(entries) = self.root.read_dir(dir) else { return Vec::new() };
+        entries
+            .into_iter()
+            .filter(|e| e.file_type.is_dir())
+            .map(|e| e.name)
             .filter(|n| DEPENDENCY_DIR_SUFFIXES.iter().any(|s| n.to_string_lossy().ends_with(s)))
             .map(|n| dir.join(n))
-            .collect();
-        found.sort();
-        found
+            .collect()
     }
 
     /// The state `systemctl is-enabled` derives from the symlinks and the
@@ -759,13 +697,13 @@ impl<'a> Tree<'a> {
     /// give the unit file `resolved` another name.
     fn alias_links(&self, config: &str, resolved: &Path) -> Vec<String> {
         let dir = Path::new(config);
-        let Ok(entries) = std::fs::read_dir(self.disk(dir)) else { return Vec::new() };
+        let Ok(entries) = self.root.read_dir(dir) else { return Vec::new() };
         entries
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
-            .filter(|e| resolved.file_name() != Some(e.file_name().as_os_str()))
-            .filter(|e| resolve(self.root, &dir.join(e.file_name())).is_ok_and(|target| target == resolved))
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .into_iter()
+            .filter(|e| e.file_type.is_symlink())
+            .filter(|e| resolved.file_name() != Some(e.name.as_os_str()))
+            .filter(|e| self.root.resolve(dir.join(&e.name)).is_ok_and(|target| target == resolved))
+            .map(|e| e.name.to_string_lossy().into_owned())
             .collect()
     }
 }
@@ -847,8 +785,8 @@ fn install_section(files: &[(String, unit_file::UnitFile)]) -> InstallSection {
 }
 
 /// The cluster scripts and deploy files present under `root`.
-fn cluster_scripts(root: &Path, data: &ClusterUnits) -> ClusterScripts {
-    let exists = |node: &str| std::fs::symlink_metadata(on_disk(root, Path::new(node))).is_ok();
+fn cluster_scripts(root: &NodeRoot, data: &ClusterUnits) -> ClusterScripts {
+    let exists = |node: &str| root.symlink_metadata(node).is_ok();
     let scripts = data
         .script_dirs
         .iter()
@@ -859,10 +797,15 @@ fn cluster_scripts(root: &Path, data: &ClusterUnits) -> ClusterScripts {
         .deploy_files
         .iter()
         .filter(|p| exists(p))
-        .map(|path| match std::fs::read(on_disk(root, Path::new(path))) {
-            Ok(bytes) => {
+        .map(|path| match root.read(path, Limit::CONFIG) {
+            Ok(Some(bytes)) => {
                 DeployFile { path: path.clone(), hosts: host_list(&String::from_utf8_lossy(&bytes)), error: None }
             }
+            Ok(None) => DeployFile {
+                path: path.clone(),
+                hosts: Vec::new(),
+                error: Some("a symlink to a file that does not exist".into()),
+            },
             Err(e) => DeployFile { path: path.clone(), hosts: Vec::new(), error: Some(e.to_string()) },
         })
         .collect();
@@ -987,14 +930,13 @@ mod tests {
         std::os::unix::fs::symlink("usr/lib", r.join("lib")).unwrap();
         std::fs::create_dir_all(r.join("etc/systemd/system")).unwrap();
         std::os::unix::fs::symlink("/lib/systemd/system/x.service", r.join("etc/systemd/system/x.service")).unwrap();
+        let root = NodeRoot::new(r).unwrap();
         assert_eq!(
-            resolve(r, Path::new("/etc/systemd/system/x.service")).unwrap(),
+            root.resolve("/etc/systemd/system/x.service").unwrap(),
             Path::new("/usr/lib/systemd/system/x.service")
         );
-        std::os::unix::fs::symlink("loop", r.join("etc/loop")).unwrap();
-        assert!(resolve(r, Path::new("/etc/loop")).unwrap_err().to_string().contains("too many levels"));
         // /lib is the same directory as /usr/lib: listed once.
-        let tree = Tree::new(r);
+        let tree = Tree::new(&root);
         let listed: Vec<_> = tree.dirs.iter().map(|d| d.node.display().to_string()).collect();
         assert_eq!(listed, ["/etc/systemd/system", "/usr/lib/systemd/system"]);
     }

@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
 use zookeeper_client as zk;
 
-use super::{Fact, Gatherer};
+use super::{Fact, Gatherer, unprobed_default};
 use crate::config::HostPort;
 use crate::version::Version;
 
@@ -297,11 +297,8 @@ const NAME_IT: &str = "name the ensemble with --zk URL or MARATHON_ZK";
 
 pub(crate) async fn gather_ensemble(g: &Gatherer) -> Fact<EnsembleFacts> {
     let target = &g.cfg.zk;
-    if !target.explicit && !g.cfg.live() {
-        return Fact::unavailable(format!(
-            "--root inspects a file tree, so the default {} is not probed; {NAME_IT}",
-            target.display()
-        ));
+    if let Some(reason) = unprobed_default(&g.cfg, target.explicit, &target.display(), NAME_IT) {
+        return Fact::unavailable(reason);
     }
     let servers = join_all(target.servers.iter().map(|s| probe_server(s, g.cfg.timeout))).await;
     if !target.explicit && !servers.iter().any(ServerFacts::answered) {

@@ -13,6 +13,7 @@ use super::{
     ProgramRun, TargetLook, TcpSeen, Template, UnitSeen, time_limit,
 };
 use crate::config::{HostPort, parse_host_port};
+use crate::facts::node_fs::{Limit, NodeRoot};
 use crate::facts::systemd::UnitFileState;
 use crate::facts::{Fact, Gatherer};
 use crate::remedy::quote;
@@ -24,7 +25,7 @@ pub const CLEAN_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:
 /// The most kept of a TCP reply or a program's standard output.
 const OUTPUT_CAP: usize = 64 << 10;
 const STDERR_CAP: usize = 4 << 10;
-/// The most read of an HTTP body or a file.
+/// The most read of an HTTP body.
 const CONTENT_CAP: usize = 4 << 20;
 /// Matching lines and processes kept as evidence.
 const KEPT: usize = 10;
@@ -382,9 +383,9 @@ async fn unit_file_state(g: &Gatherer, name: &str) -> Result<UnitFileState, Stri
 
 async fn file(g: &Gatherer, path: &str, lines: Option<&str>) -> TargetLook {
     let target = target_of(path.to_string(), None);
-    let on_node = g.cfg.node_path(path);
-    let lines = lines.map(String::from);
-    let read = tokio::task::spawn_blocking(move || read_file(&on_node, lines.as_deref())).await;
+    let root = g.cfg.root.clone();
+    let (node, lines) = (path.to_string(), lines.map(String::from));
+    let read = tokio::task::spawn_blocking(move || read_file(&root, &node, lines.as_deref())).await;
     let seen = match read {
         Ok(Ok(seen)) => Fact::observed(Observation::File(seen)),
         Ok(Err(e)) => Fact::failed(format!("{path}: {e}")),
@@ -393,10 +394,9 @@ async fn file(g: &Gatherer, path: &str, lines: Option<&str>) -> TargetLook {
     TargetLook { target, seen }
 }
 
-fn read_file(path: &Path, lines: Option<&str>) -> Result<FileSeen, String> {
-    use std::io::Read;
+fn read_file(root: &NodeRoot, node: &str, lines: Option<&str>) -> Result<FileSeen, String> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = match std::fs::metadata(path) {
+    let meta = match root.metadata(node) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(FileSeen { exists: false, mode: None, matching: Vec::new(), matches: 0, cut: None });
@@ -412,14 +412,12 @@ fn read_file(path: &Path, lines: Option<&str>) -> Result<FileSeen, String> {
     };
     let Some(pattern) = lines else { return Ok(seen) };
     let regex = regex::Regex::new(pattern).map_err(|e| e.to_string())?;
-    let mut content = Vec::new();
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    file.take(CONTENT_CAP as u64 + 1).read_to_end(&mut content).map_err(|e| e.to_string())?;
-    if content.len() > CONTENT_CAP {
-        content.truncate(CONTENT_CAP);
-        seen.cut = Some(format!("only the first {} MiB were read", CONTENT_CAP >> 20));
+    let file = root.open(node).map_err(|e| e.to_string())?.ok_or("it disappeared while being read")?;
+    let content = file.read_up_to(Limit::PACK_FILE).map_err(|e| e.to_string())?;
+    if content.cut {
+        seen.cut = Some(format!("only the first {} were read", Limit::PACK_FILE));
     }
-    let text = String::from_utf8_lossy(&content);
+    let text = String::from_utf8_lossy(&content.bytes);
     let matching: Vec<&str> = text.lines().filter(|l| regex.is_match(l)).collect();
     seen.matches = matching.len();
     seen.matching = matching.into_iter().take(KEPT).map(String::from).collect();
