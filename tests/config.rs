@@ -148,7 +148,7 @@ fn a_config_another_user_owns_is_ignored_and_named_and_a_safe_one_is_used() {
     assert!(has_check(&doc, "site.marker"));
     let human = clusterdoc(&shared).args(["--deadline", "20s"]).output().unwrap();
     let human = String::from_utf8_lossy(&human.stdout);
-    assert_eq!(human.lines().nth(1), Some(format!("config {}", config.display()).as_str()), "{human}");
+    assert_eq!(human.lines().nth(1), Some(format!("config: {}", config.display()).as_str()), "{human}");
 }
 
 #[test]
