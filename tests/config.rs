@@ -201,6 +201,30 @@ fn pack_files_and_plugins_another_user_owns_are_ignored() {
 }
 
 #[test]
+fn a_plugin_a_trusted_pack_names_is_not_run_when_another_user_owns_it() {
+    let scene = Scene::new();
+    let elsewhere = scene.dir("elsewhere", 0o755);
+    let plugin = elsewhere.join("check_marker");
+    std::fs::write(&plugin, format!("#!/bin/sh\ntouch {}\n", scene.marker().display())).unwrap();
+    chmod(&plugin, 0o755);
+    chown(&plugin, NOBODY);
+    let pack = format!(
+        "[[check]]\nid = \"site.plugin\"\ntitle = \"Plugin\"\nseverity = \"fail\"\n\
+         [check.explain]\nwhat = \"w\"\nwhy = \"y\"\nfix = \"f\"\n[check.plugin]\npath = {:?}\n",
+        plugin.display().to_string()
+    );
+    std::fs::write(scene.packs().join("marker.toml"), pack).unwrap();
+    let cwd = scene.dir("cwd", 0o755);
+    let (doc, _, code) = run(&cwd, &["--checks-dir", scene.packs().to_str().unwrap(), "--only", "site.plugin"]);
+    assert!(!scene.marker().exists(), "another user's plugin ran");
+    let finding = &doc["checks"][0]["findings"][0];
+    assert_eq!(finding["status"], "error", "{doc:#}");
+    let message = finding["message"].as_str().unwrap();
+    assert!(message.starts_with(&format!("plugin {} not run: owned by uid 65534", plugin.display())), "{message}");
+    assert_eq!(code, 3);
+}
+
+#[test]
 fn under_root_the_images_own_config_is_read_only_when_named() {
     let scene = Scene::new();
     let image = scene.dir("image", 0o755);
