@@ -148,7 +148,7 @@ fn a_config_another_user_owns_is_ignored_and_named_and_a_safe_one_is_used() {
     assert!(has_check(&doc, "site.marker"));
     let human = clusterdoc(&shared).args(["--deadline", "20s"]).output().unwrap();
     let human = String::from_utf8_lossy(&human.stdout);
-    assert_eq!(human.lines().nth(1), Some(format!("config {}", config.display()).as_str()), "{human}");
+    assert_eq!(human.lines().nth(1), Some(format!("config: {}", config.display()).as_str()), "{human}");
 }
 
 #[test]
@@ -198,6 +198,30 @@ fn pack_files_and_plugins_another_user_owns_are_ignored() {
     let out = clusterdoc(&cwd).args(["list", "--checks-dir", scene.packs().to_str().unwrap()]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("ignored {}", pack.display())));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("site.marker"));
+}
+
+#[test]
+fn a_plugin_a_trusted_pack_names_is_not_run_when_another_user_owns_it() {
+    let scene = Scene::new();
+    let elsewhere = scene.dir("elsewhere", 0o755);
+    let plugin = elsewhere.join("check_marker");
+    std::fs::write(&plugin, format!("#!/bin/sh\ntouch {}\n", scene.marker().display())).unwrap();
+    chmod(&plugin, 0o755);
+    chown(&plugin, NOBODY);
+    let pack = format!(
+        "[[check]]\nid = \"site.plugin\"\ntitle = \"Plugin\"\nseverity = \"fail\"\n\
+         [check.explain]\nwhat = \"w\"\nwhy = \"y\"\nfix = \"f\"\n[check.plugin]\npath = {:?}\n",
+        plugin.display().to_string()
+    );
+    std::fs::write(scene.packs().join("marker.toml"), pack).unwrap();
+    let cwd = scene.dir("cwd", 0o755);
+    let (doc, _, code) = run(&cwd, &["--checks-dir", scene.packs().to_str().unwrap(), "--only", "site.plugin"]);
+    assert!(!scene.marker().exists(), "another user's plugin ran");
+    let finding = &doc["checks"][0]["findings"][0];
+    assert_eq!(finding["status"], "error", "{doc:#}");
+    let message = finding["message"].as_str().unwrap();
+    assert!(message.starts_with(&format!("plugin {} not run: owned by uid 65534", plugin.display())), "{message}");
+    assert_eq!(code, 3);
 }
 
 #[test]

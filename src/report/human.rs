@@ -57,7 +57,7 @@ fn header(out: &mut String, report: &Report) {
         report.checks.len(),
         report.duration_ms as f64 / 1000.0
     );
-    let config = report.config.as_deref().map_or("config: none".to_string(), |c| format!("config {}", sanitize(c)));
+    let config = format!("config: {}", report.config.as_deref().map_or("none".into(), sanitize));
     let ignored: String = report.ignored.iter().map(|i| format!(" · {}", sanitize(&i.to_string()))).collect();
     let _ = writeln!(out, "{}{}\n", config.dimmed(), ignored.yellow());
 }
