@@ -388,7 +388,12 @@ fn list(format: ListFormat, packs: &PackArgs) -> i32 {
     };
     match format {
         ListFormat::Json => {
-            let entries: Vec<serde_json::Value> = catalog.iter().map(|c| c.meta().to_json()).collect();
+            let entry = |c: &Arc<dyn checks::Check>| {
+                let mut entry = c.meta().to_json();
+                entry["acts"] = serde_json::json!(c.acts());
+                entry
+            };
+            let entries: Vec<serde_json::Value> = catalog.iter().map(entry).collect();
             let doc = serde_json::json!({ "checks": entries });
             println!("{}", serde_json::to_string_pretty(&doc).expect("static metadata serializes"));
         }
@@ -397,7 +402,14 @@ fn list(format: ListFormat, packs: &PackArgs) -> i32 {
             for check in &catalog {
                 let m = check.meta();
                 let from = if m.source == "built-in" { String::new() } else { format!("  from {}", m.source) };
-                println!("{:width$}  {:5}  {}  [{}]{from}", m.id, m.severity.as_str(), m.title, m.tags.join(", "));
+                let acts = check.acts().map(|a| format!("  ({a})")).unwrap_or_default();
+                println!(
+                    "{:width$}  {:5}  {}  [{}]{from}{acts}",
+                    m.id,
+                    m.severity.as_str(),
+                    m.title,
+                    m.tags.join(", ")
+                );
             }
         }
     }

@@ -731,6 +731,7 @@ fn malformed_packs_are_reported_with_file_and_line_and_the_rest_runs() {
 fn list_shows_sources_and_explain_shows_the_pack_text() {
     let packs = Packs::new();
     packs.write("site.toml", &check("site.ntp", "warn", "[check.tcp]\naddress = \"127.0.0.1:123\""));
+    packs.write("run.toml", &check("site.run", "warn", "[check.command]\nargv = [\"true\"]"));
     packs.plugin("check_bare", "exit 0");
     let out =
         clusterdoc(packs.path()).args(["list", "--format", "json", "--checks-dir"]).arg(packs.path()).output().unwrap();
@@ -743,10 +744,21 @@ fn list_shows_sources_and_explain_shows_the_pack_text() {
     assert_eq!(source("zk.outstanding-requests"), "built-in");
     assert_eq!(source("site.ntp"), packs.file("site.toml").display().to_string());
     assert_eq!(source("check_bare"), packs.file("check_bare").display().to_string());
+    // What runs what its pack's owner wrote is marked (DESIGN C0).
+    let acts = |id: &str| list["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()["acts"].clone();
+    assert_eq!(acts("site.run"), "runs-command");
+    assert_eq!(acts("check_bare"), "runs-plugin");
+    assert_eq!(acts("zk.outstanding-requests"), "sends-data", "it sends mntr");
+    assert_eq!(acts("site.ntp"), Value::Null);
+    assert_eq!(acts("hostname.case"), Value::Null);
     let out = clusterdoc(packs.path()).arg("list").arg("--checks-dir").arg(packs.path()).output().unwrap();
     let human = String::from_utf8_lossy(&out.stdout);
     let line = human.lines().find(|l| l.starts_with("site.ntp")).unwrap();
     assert!(line.ends_with(&format!("from {}", packs.file("site.toml").display())), "{line}");
+    let line = human.lines().find(|l| l.starts_with("site.run")).unwrap();
+    assert!(line.ends_with(&format!("from {}  (runs a command)", packs.file("run.toml").display())), "{line}");
+    let line = human.lines().find(|l| l.starts_with("check_bare")).unwrap();
+    assert!(line.ends_with("(runs a plugin)"), "{line}");
 
     let out =
         clusterdoc(packs.path()).args(["explain", "site.ntp", "--checks-dir"]).arg(packs.path()).output().unwrap();

@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::facts::packs::PackProbe;
+use crate::facts::packs::{Action, PackProbe};
 use crate::facts::{Fact, Facts, Need};
 use crate::report::{Finding, Status};
 
@@ -133,6 +133,11 @@ pub trait Check: Send + Sync {
     /// selected checks (built-in checks have none).
     fn pack_probe(&self) -> Option<&PackProbe> {
         None
+    }
+
+    /// What the check runs or sends beyond clusterdoc's read-only looks.
+    fn acts(&self) -> Option<Action> {
+        self.pack_probe().and_then(|p| p.probe.acts())
     }
 }
 

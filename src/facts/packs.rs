@@ -308,6 +308,17 @@ impl Probe {
         self.templates().into_iter().find_map(Template::list)
     }
 
+    /// What the probe runs or sends that the pack's owner wrote, beyond
+    /// clusterdoc's own read-only looks; `list` shows it.
+    pub fn acts(&self) -> Option<Action> {
+        match self {
+            Probe::Command { .. } => Some(Action::RunsCommand),
+            Probe::Plugin { .. } => Some(Action::RunsPlugin),
+            Probe::Tcp { send: Some(_), .. } => Some(Action::SendsData),
+            _ => None,
+        }
+    }
+
     /// Probes of the machine clusterdoc runs on: off under `--root`.
     fn live_only(&self) -> Option<&'static str> {
         match self {
@@ -316,6 +327,26 @@ impl Probe {
             Probe::Process { .. } => Some("process"),
             Probe::Tcp { .. } | Probe::Http { .. } | Probe::Unit { .. } | Probe::File { .. } => None,
         }
+    }
+}
+
+/// Something a pack check does that is not a read-only look: it runs what
+/// its owner wrote, as a Nagios plugin does (DESIGN C0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    RunsCommand,
+    RunsPlugin,
+    SendsData,
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Action::RunsCommand => "runs a command",
+            Action::RunsPlugin => "runs a plugin",
+            Action::SendsData => "sends data to a port",
+        })
     }
 }
 
