@@ -102,7 +102,7 @@ pub struct RunArgs {
     /// Flink JobManager web/REST endpoint(s)
     #[arg(long, env = "FLINK_URL", hide_env_values = true, value_name = "URL", value_delimiter = ',')]
     pub flink: Vec<String>,
-    /// Inspect a node's file system under DIR instead of / (live probes off)
+    /// Judge the node file system at DIR instead of / (live probes and implicit targets off)
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// This node's roles [default: detected]
@@ -228,14 +228,18 @@ fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
         Ok(rt) => rt,
         Err(e) => return fatal(format!("cannot start the async runtime: {e}")),
     };
+    let watchdog = Watchdog::arm(config.deadline.saturating_add(WATCHDOG_GRACE), stuck(config.deadline));
     if collect_only {
-        return match rt.block_on(runner::collect(&config, &selection)) {
+        let collected = rt.block_on(runner::collect(&config, &selection));
+        drop(watchdog);
+        return match collected {
             Ok(snapshot) => write_output(args.output.as_deref(), &snapshot).map_or_else(fatal, |_| 0),
             Err(e) => fatal(format!("{e:#}")),
         };
     }
     let progress = Progress::start(&rt);
     let outcome = rt.block_on(runner::run(&config, &selection, source));
+    drop(watchdog);
     progress.finish();
     let mut report = match outcome {
         Ok(r) => r,
@@ -288,6 +292,46 @@ impl Drop for Runtime {
         if let Some(rt) = self.0.take() {
             rt.shutdown_background();
         }
+    }
+}
+
+/// How long past `--deadline` gathering and judging may take before the
+/// watchdog ends the process: the runner itself stops at the deadline, so
+/// only a thread stuck in the kernel gets this far.
+const WATCHDOG_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Ends the process, unless dropped first, once `limit` has passed: the
+/// last resort for a call that blocks an async worker (a file system that
+/// no longer answers), which no timeout of the runner can interrupt.
+struct Watchdog(Option<std::sync::mpsc::Sender<()>>);
+
+impl Watchdog {
+    fn arm(limit: std::time::Duration, on_expiry: impl FnOnce() + Send + 'static) -> Self {
+        let (disarm, disarmed) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if disarmed.recv_timeout(limit) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                on_expiry();
+            }
+        });
+        Watchdog(Some(disarm))
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        // Dropping the sender wakes the watchdog thread, which returns.
+        self.0.take();
+    }
+}
+
+/// What the watchdog does for a run that outlived its deadline.
+fn stuck(deadline: std::time::Duration) -> impl FnOnce() + Send + 'static {
+    move || {
+        eprintln!(
+            "clusterdoc: the run did not end within --deadline {} (a read or probe is stuck in the kernel); giving up",
+            humantime::format_duration(deadline)
+        );
+        std::process::exit(EXIT_USAGE);
     }
 }
 
@@ -446,5 +490,24 @@ mod tests {
         drop(rt);
         // tokio's own drop would wait here for ever.
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn the_watchdog_fires_past_its_limit_unless_dropped() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::Duration;
+        let fired = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = fired.clone();
+        let _armed = Watchdog::arm(Duration::from_millis(50), move || flag.store(true, Ordering::SeqCst));
+        let disarmed_flag = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = disarmed_flag.clone();
+        drop(Watchdog::arm(Duration::from_millis(50), move || flag.store(true, Ordering::SeqCst)));
+        let waited = std::time::Instant::now();
+        while !fired.load(Ordering::SeqCst) && waited.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(fired.load(Ordering::SeqCst), "the armed watchdog never fired");
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!disarmed_flag.load(Ordering::SeqCst), "a dropped watchdog fired");
     }
 }

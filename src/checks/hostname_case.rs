@@ -32,7 +32,9 @@ static META: CheckMeta = CheckMeta {
                $FLINK_HOME), the agents' host names in Mesos /master/state and Marathon's \
                marathon_config.hostname. Fails when the Flink version is below 1.4 or unknown, warns otherwise. \
                The version is --expect-flink-version, else the oldest found on this node (flink-dist jar or \
-               directory name), else what the Flink endpoint reports.",
+               directory name), else what the Flink endpoint reports. Under --root DIR every file is read inside \
+               DIR (symbolic links that lead out of it are not followed); one that is not a regular file or is \
+               larger than 1 MiB is not read, and the check errors naming it.",
         why: "Flink up to 1.3 binds the JobManager's actor system to the raw host name (SZV1000265118) while \
               TaskManagers build the JobManager's address through a function that lower-cases it \
               (akka.tcp://flink@szv1000265118:6123). Akka compares addresses case-sensitively and drops the \

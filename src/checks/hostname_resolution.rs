@@ -26,7 +26,8 @@ static META: CheckMeta = CheckMeta {
                name does not resolve or resolves to a loopback address (Debian's `127.0.1.1 <hostname>` line \
                in /etc/hosts); warns when the reverse lookup gives another name (a short name and its \
                fully qualified form count as the same). Under --root only DIR/etc/hosts is judged: DNS is not \
-               consulted. When no DNS server answers, the check errors instead of guessing.",
+               consulted. When no DNS server answers, or /etc/hosts is not a regular file or is larger than \
+               16 MiB, the check errors instead of guessing.",
         why: "Mesos and Flink advertise the address their host name resolves to: with 127.0.1.1 the master, \
               agents and JobManager announce an address peers cannot reach, so agents do not register and \
               TaskManagers cannot connect. A name that does not resolve breaks the same registrations, and a \

@@ -20,7 +20,8 @@ static META: CheckMeta = CheckMeta {
                looks the framework up in the leading Mesos master's /master/state: it must be listed under \
                frameworks and be active. Fails when Marathon has no leader, has never registered (no frameworkId), \
                is missing from the master's frameworks, is inactive or disconnected there, or was removed \
-               (listed under completed_frameworks).",
+               (listed under completed_frameworks). Under --root the default Marathon (127.0.0.1:8080) and \
+               Mesos master are not asked: the check skips until they are named.",
         why: "Only the leading Marathon instance talks to Mesos. Without a leader the REST API cannot deploy, \
               scale or restart anything; the instances elect their leader through ZooKeeper, so a ZooKeeper \
               without quorum or a /marathon path shared with another Marathon version leaves the cluster \

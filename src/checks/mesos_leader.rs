@@ -20,7 +20,8 @@ static META: CheckMeta = CheckMeta {
                Also reads /master/health and the master/elected metric. Fails when no master knows a leader, when \
                the named masters disagree about who leads, when the leader does not answer, or when no agent is \
                registered and active with the leader; warns about deactivated agents and about masters that do \
-               not answer or have lost track of the leader.",
+               not answer or have lost track of the leader. Under --root the default master (127.0.0.1:5050) \
+               is not asked: the check skips until a master is named.",
         why: "Without a leading master nothing is scheduled: frameworks such as Marathon cannot register and no \
               task is launched or replaced. Masters elect their leader through ZooKeeper; a master that names a \
               different leader, or none, has usually lost its ZooKeeper session, and two masters that both claim \

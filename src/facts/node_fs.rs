@@ -43,10 +43,6 @@ impl Limit {
     pub const CONFIG: Limit = Limit { bytes: 1 << 20, what: "a configuration file" };
     /// What a pack's `file` check searches (it reads up to this and says so).
     pub const PACK_FILE: Limit = Limit { bytes: 4 << 20, what: "a file a pack check searches" };
-
-    pub fn bytes(self) -> u64 {
-        self.bytes
-    }
 }
 
 impl fmt::Display for Limit {
@@ -111,10 +107,6 @@ pub struct Contents {
 }
 
 impl NodeFile {
-    pub fn metadata(&self) -> &Metadata {
-        &self.meta
-    }
-
     /// At most `limit` bytes, and whether there was more.
     pub fn read_up_to(self, limit: Limit) -> Result<Contents, ReadError> {
         let mut bytes = Vec::new();
@@ -444,7 +436,7 @@ mod tests {
         );
         let file = f.root.open("/etc/hosts").unwrap().unwrap();
         let contents = file.read_up_to(Limit::PACK_FILE).unwrap();
-        assert_eq!((contents.bytes.len() as u64, contents.cut), (Limit::PACK_FILE.bytes(), true));
+        assert_eq!((contents.bytes.len() as u64, contents.cut), (Limit::PACK_FILE.bytes, true));
         std::fs::write(f.node.join("etc/small"), "x").unwrap();
         let contents = f.root.open("/etc/small").unwrap().unwrap().read_up_to(Limit::PACK_FILE).unwrap();
         assert_eq!((contents.bytes, contents.cut), (b"x".to_vec(), false));
