@@ -158,7 +158,6 @@ fn has_respawned(live: &LiveUnit) -> bool {
 
 fn restart_origin(unit: &UnitFacts) -> String {
     match &unit.restart {
-        Some(r) if r.text.is_empty() => format!(" (reset to the default at {})", r.origin),
         Some(r) => format!(" ({})", r.origin),
         None => " (not set: the default)".into(),
     }

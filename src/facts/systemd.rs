@@ -247,7 +247,7 @@ impl fmt::Display for Restart {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sourced<T> {
     pub value: T,
-    /// The value as written; empty for a reset to the default (`Restart=`).
+    /// The value as written.
     pub text: String,
     pub origin: Origin,
 }
@@ -593,8 +593,21 @@ impl<'a> Tree<'a> {
                 facts.warnings =
                     files.iter().flat_map(|(path, f)| f.warnings.iter().map(move |w| format!("{path}: {w}"))).collect();
                 facts.warnings.extend(settings.warnings);
+                let stopped: Vec<String> = files
+                    .iter()
+                    .filter_map(|(path, f)| {
+                        f.stopped.as_ref().map(|stop| {
+                            format!(
+                                "{path}: {stop}: systemd stops reading this drop-in here; the lines before it apply"
+                            )
+                        })
+                    })
+                    .collect();
                 facts.pulled_in_by = self.dependency_links(name, &facts.install.alias);
-                facts.state = self.enablement(name, entry, resolved, facts);
+                // `systemctl is-enabled` says `bad` for such a unit, though the manager loads it.
+                facts.state =
+                    if stopped.is_empty() { self.enablement(name, entry, resolved, facts) } else { UnitFileState::Bad };
+                facts.warnings.extend(stopped);
             }
             Err(e) => {
                 facts.error = Some(e);
@@ -605,10 +618,16 @@ impl<'a> Tree<'a> {
     }
 
     /// The unit file and its drop-ins, parsed, in the order systemd applies
-    /// them; systemd refuses the unit when any of them is broken.
+    /// them. systemd refuses the unit when it stops reading the unit file
+    /// early (load-fragment.c unit_load_fragment() returns the error), but
+    /// applies a drop-in up to the line it stops at (load-dropin.c
+    /// unit_load_dropin() ignores config_parse()'s result).
     fn load(&self, name: &str, file: &Path, content: &[u8]) -> Result<Vec<(String, unit_file::UnitFile)>, String> {
         let shown = display(file);
-        let main = unit_file::parse(content).map_err(|e| format!("{shown}: {e}"))?;
+        let main = unit_file::parse(content);
+        if let Some(stop) = &main.stopped {
+            return Err(format!("{shown}: {stop}"));
+        }
         let mut files = vec![(shown, main)];
         // An alias reads the drop-ins of the unit it names, too.
         let mut names = vec![name];
@@ -620,8 +639,7 @@ impl<'a> Tree<'a> {
                 continue;
             }
             let content = std::fs::read(self.disk(&resolved)).map_err(|e| format!("drop-in {shown}: {e}"))?;
-            let parsed = unit_file::parse(&content).map_err(|e| format!("drop-in {shown}: {e}"))?;
-            files.push((shown, parsed));
+            files.push((shown, unit_file::parse(&content)));
         }
         Ok(files)
     }
@@ -662,7 +680,7 @@ impl<'a> Tree<'a> {
             let Ok(entries) = std::fs::read_dir(self.disk(&node_dir)) else { continue };
             for entry in entries.flatten() {
                 let file_name = entry.file_name();
-                if Path::new(&file_name).extension().is_some_and(|e| e == "conf") {
+                if is_drop_in_name(&file_name) {
                     chosen.entry(file_name.clone()).or_insert_with(|| node_dir.join(&file_name));
                 }
             }
@@ -786,6 +804,14 @@ fn drop_in_dir_names(unit: &str) -> Vec<String> {
     names
 }
 
+/// Whether systemd reads a file of this name in a drop-in directory: a
+/// `.conf` file that is not hidden (conf-files.c files_add() lists with
+/// FOREACH_DIRENT, which skips names starting with a dot).
+fn is_drop_in_name(file_name: &std::ffi::OsStr) -> bool {
+    let name = file_name.as_encoded_bytes();
+    name.ends_with(b".conf") && !name.starts_with(b".")
+}
+
 /// The `[Service]` settings the check needs, as later lines override them.
 #[derive(Default)]
 struct Settings {
@@ -806,17 +832,26 @@ impl Settings {
         settings
     }
 
+    /// `Restart=` is parsed by config_parse_service_restart(), made by
+    /// `DEFINE_CONFIG_PARSE_ENUM` (load-fragment.c, conf-parser.h): a value
+    /// it does not know, the empty one included, is logged ("Failed to parse
+    /// service restart specifier, ignoring") and the previous value stands.
+    /// `RestartSec=` (config_parse_sec) ignores an empty value the same way.
     fn apply(&mut self, origin: Origin, a: &unit_file::Assignment) {
         match a.key.as_str() {
-            "Restart" if a.value.is_empty() => {
-                self.restart = Some(Sourced { value: Restart::No, text: String::new(), origin });
-            }
             "Restart" => match a.value.parse() {
                 Ok(value) => self.restart = Some(Sourced { value, text: a.value.clone(), origin }),
-                // systemd logs and ignores a value it does not know, keeping the previous one.
-                Err(e) => self.warnings.push(format!("{origin}: {e}, ignored")),
+                Err(e) => self.warnings.push(format!(
+                    "{origin}: {e}: systemd ignores it (\"Failed to parse service restart specifier, ignoring\"){}",
+                    self.restart
+                        .as_ref()
+                        .map(|r| format!(", Restart={} from {} stands", r.value, r.origin))
+                        .unwrap_or_default()
+                )),
             },
-            "RestartSec" if a.value.is_empty() => self.restart_sec = None,
+            "RestartSec" if a.value.is_empty() => {
+                self.warnings.push(format!("{origin}: empty RestartSec= is not a time span: systemd ignores it"))
+            }
             "RestartSec" => self.restart_sec = Some(Sourced { value: a.value.clone(), text: a.value.clone(), origin }),
             _ => {}
         }
@@ -945,26 +980,46 @@ mod tests {
     }
 
     fn parsed(path: &str, text: &str) -> (String, unit_file::UnitFile) {
-        (path.to_string(), unit_file::parse(text.as_bytes()).unwrap())
+        (path.to_string(), unit_file::parse(text.as_bytes()))
     }
 
+    /// load-fragment.c: `DEFINE_CONFIG_PARSE_ENUM(config_parse_service_restart, ...,
+    /// "Failed to parse service restart specifier")`; conf-parser.h: on a value
+    /// the enum does not know, `log_syntax(..., msg ", ignoring: %s", rvalue);
+    /// return 0;` without touching the setting. The empty value is one of them.
     #[test]
-    fn resets_and_unknown_values_follow_systemd() {
-        let mut files = vec![
+    fn unknown_and_empty_values_are_ignored_as_systemd_does() {
+        let files = vec![
             parsed("/usr/lib/systemd/system/x.service", "[Service]\nRestart=always\nRestartSec=20\n"),
             parsed("/etc/systemd/system/x.service.d/a.conf", "[Service]\nRestart=sometimes\nRestartSec=\n"),
+            parsed("/etc/systemd/system/x.service.d/b.conf", "[Service]\nRestart=\n"),
         ];
         let settings = Settings::of(&files);
-        // An unknown value is ignored: `always` from the unit file stays.
         let restart = settings.restart.unwrap();
         assert_eq!(
             (restart.value, restart.origin.to_string()),
             (Restart::Always, "/usr/lib/systemd/system/x.service:2".into())
         );
-        assert_eq!(settings.restart_sec, None);
-        assert_eq!(settings.warnings.len(), 1);
-        files.push(parsed("/etc/systemd/system/x.service.d/b.conf", "[Service]\nRestart=\n"));
-        assert_eq!(Settings::of(&files).restart.unwrap().value, Restart::No);
+        assert_eq!(settings.restart_sec.unwrap().origin.to_string(), "/usr/lib/systemd/system/x.service:3");
+        assert_eq!(
+            settings.warnings,
+            [
+                "/etc/systemd/system/x.service.d/a.conf:2: unknown Restart= value \"sometimes\": systemd ignores it \
+                 (\"Failed to parse service restart specifier, ignoring\"), Restart=always from \
+                 /usr/lib/systemd/system/x.service:2 stands",
+                "/etc/systemd/system/x.service.d/a.conf:3: empty RestartSec= is not a time span: systemd ignores it",
+                "/etc/systemd/system/x.service.d/b.conf:2: unknown Restart= value \"\": systemd ignores it \
+                 (\"Failed to parse service restart specifier, ignoring\"), Restart=always from \
+                 /usr/lib/systemd/system/x.service:2 stands",
+            ]
+        );
+    }
+
+    #[test]
+    fn hidden_and_other_files_are_not_drop_ins() {
+        let is = |name: &str| is_drop_in_name(std::ffi::OsStr::new(name));
+        assert!(is("10-restart.conf") && is("a.b.conf"));
+        assert!(!is(".10-restart.conf") && !is(".conf") && !is("x.conf~") && !is("x.confx"));
     }
 
     #[test]
