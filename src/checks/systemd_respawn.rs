@@ -49,7 +49,8 @@ static META: CheckMeta = CheckMeta {
                unknown section is skipped with its lines. A broken section header, a line that is not UTF-8 or \
                a line of 1 MiB stops the file: systemd refuses a unit file that stops (the check says error, \
                with the file and line), and applies a drop-in up to that line (the evidence says where). Line \
-               numbers are the ones systemd's own messages cite. These rules are checked against a real \
+               numbers are the ones systemd's own messages cite. A line ended by a bare CR or a NUL is named in \
+               the evidence: older systemd (CentOS 7's 219 reads with fgets()) reads on to the next LF. These rules are checked against a real \
                systemd as PID 1 (`systemctl show -p Restart`) and `systemd-analyze verify` on generated unit \
                trees.",
         why: "The Mesosphere RPM/DEB packages install mesos-master.service and mesos-slave.service with \
@@ -192,7 +193,7 @@ fn unit_evidence(unit: &UnitFacts, table: Option<&ProcessFacts>) -> Vec<String> 
     if !unit.drop_ins.is_empty() {
         lines.push(format!("{name}: drop-ins applied: {}", unit.drop_ins.join(", ")));
     }
-    lines.extend(unit.warnings.iter().map(|w| format!("{name}: ignored by systemd: {w}")));
+    lines.extend(unit.warnings.iter().map(|w| format!("{name}: {w}")));
     if let Some(live) = unit.live.as_ref().and_then(Fact::value) {
         lines.push(format!("{name}: systemctl show: {}", show_line(live)));
     }

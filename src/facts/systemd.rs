@@ -593,6 +593,14 @@ impl<'a> Tree<'a> {
                 facts.warnings =
                     files.iter().flat_map(|(path, f)| f.warnings.iter().map(move |w| format!("{path}: {w}"))).collect();
                 facts.warnings.extend(settings.warnings);
+                facts.warnings.extend(files.iter().filter_map(|(path, f)| {
+                    f.first_bare_line_end.map(|line| {
+                        format!(
+                            "{path}: line {line} ends with a bare CR or a NUL: systemd 252 ends the line there, as \
+                             judged here; older systemd (CentOS 7's 219) reads on to the next LF"
+                        )
+                    })
+                }));
                 let stopped: Vec<String> = files
                     .iter()
                     .filter_map(|(path, f)| {

@@ -45,6 +45,10 @@ pub struct UnitFile {
     /// there on are not read. systemd refuses to load a unit whose unit file
     /// stops early; a drop-in that stops early applies up to that line.
     pub stopped: Option<ParseError>,
+    /// The first line ended by a bare CR or a NUL rather than a LF: systemd
+    /// 252 ends the line there, older systemd (CentOS 7's 219 reads with
+    /// `fgets()`) does not, so the two may see different settings.
+    pub first_bare_line_end: Option<u32>,
 }
 
 impl UnitFile {
@@ -123,8 +127,9 @@ fn end_of_line(byte: u8) -> u8 {
     }
 }
 
-/// The lines of `bytes` as `read_line()` splits them (without their ends).
-fn physical_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// The lines of `bytes` as `read_line()` splits them, without their ends,
+/// each with the kinds of end marker that ended it (0 at the end of the file).
+fn physical_lines(bytes: &[u8]) -> impl Iterator<Item = (&[u8], u8)> {
     let mut rest = bytes;
     std::iter::from_fn(move || {
         if rest.is_empty() {
@@ -142,7 +147,7 @@ fn physical_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
             end += 1;
         }
         rest = &rest[end..];
-        Some(line)
+        Some((line, seen))
     })
 }
 
@@ -188,8 +193,11 @@ impl Parser {
         let mut number: u32 = 0;
         let mut byte_order_mark_seen = false;
         let mut continued: Option<Vec<u8>> = None;
-        for raw in physical_lines(bytes) {
+        for (raw, ended_by) in physical_lines(bytes) {
             number = number.saturating_add(1);
+            if ended_by != 0 && ended_by & EOL_TEN == 0 && self.file.first_bare_line_end.is_none() {
+                self.file.first_bare_line_end = Some(number);
+            }
             if raw.len() >= LONG_LINE_MAX {
                 return Err(ParseError::LineTooLong { line: number });
             }
@@ -339,8 +347,10 @@ mod tests {
         // "\0\n": the NUL ends the run, the "\n" ends an empty line 5.
         assert_eq!(values(&file, "Service", "User"), [(String::new(), 6)]);
         assert_eq!(values(&file, "Service", "Group"), [("x".to_string(), 8)]);
-        let lines: Vec<&[u8]> = physical_lines(b"a\n\r\0b\r\rc\0\0d\n\n").collect();
+        let lines: Vec<&[u8]> = physical_lines(b"a\n\r\0b\r\rc\0\0d\n\n").map(|(line, _)| line).collect();
         assert_eq!(lines, [&b"a"[..], b"b", b"", b"c", b"", b"d", b""]);
+        assert_eq!(file.first_bare_line_end, Some(3));
+        assert_eq!(parse(b"[Service]\r\nRestart=no\n\rUser=x").first_bare_line_end, None);
     }
 
     #[test]
