@@ -998,59 +998,81 @@ fn body(rng: &mut Rng, fatal_percent: usize) -> Vec<u8> {
     text
 }
 
-/// One generated unit: its name and the files (node path, content; `None`
-/// for a symlink to /dev/null) that make it up.
+/// One generated unit: its name and the files that make it up (node path,
+/// what is there), written in this order.
 struct Case {
     unit: String,
-    files: Vec<(String, Option<Vec<u8>>)>,
+    files: Vec<(String, Entry)>,
+}
+
+enum Entry {
+    File(Vec<u8>),
+    Link(String),
 }
 
 const DROP_IN_NAMES: [&str; 7] =
     ["10-a.conf", "50-b.conf", "50-b.conf", "90-z.conf", "override.conf", ".hidden.conf", "notes.txt"];
+
+/// The drop-in directory names of a unit name: its own and its dash prefixes'.
+fn drop_in_dir_names(unit: &str) -> Vec<String> {
+    let (stem, _) = unit.rsplit_once('.').unwrap();
+    let mut names = vec![format!("{unit}.d"), format!("{unit}.d")];
+    names.extend(stem.match_indices('-').map(|(i, _)| format!("{}-.service.d", &stem[..i])));
+    names
+}
 
 fn generate(rng: &mut Rng, unit: String) -> Case {
     let mut files = Vec::new();
     let fragment_dir = *rng.pick(&[UNIT_DIRS[2], UNIT_DIRS[2], UNIT_DIRS[0], UNIT_DIRS[1]]);
     let mut fragment = b"[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/true\n".to_vec();
     fragment.extend(body(rng, 3));
-    files.push((format!("{fragment_dir}/{unit}"), Some(fragment)));
+    let mut drop_in_dirs = drop_in_dir_names(&unit);
+    if rng.percent(10) {
+        // The unit's name is an alias: a symlink to a unit file of another name,
+        // whose drop-ins apply too.
+        let real = unit.replace(".service", "-impl.service");
+        files.push((format!("{}/{real}", UNIT_DIRS[2]), Entry::File(fragment)));
+        files.push((format!("{fragment_dir}/{unit}"), Entry::Link(format!("{}/{real}", UNIT_DIRS[2]))));
+        drop_in_dirs.extend(drop_in_dir_names(&real));
+    } else {
+        files.push((format!("{fragment_dir}/{unit}"), Entry::File(fragment)));
+    }
     if fragment_dir != UNIT_DIRS[2] && rng.percent(40) {
         // A copy the one above shadows.
         files.push((
             format!("{}/{unit}", UNIT_DIRS[2]),
-            Some(b"[Service]\nExecStart=/bin/true\nRestart=on-watchdog\n".to_vec()),
+            Entry::File(b"[Service]\nExecStart=/bin/true\nRestart=on-watchdog\n".to_vec()),
         ));
     }
-    let (stem, _) = unit.rsplit_once('.').unwrap();
-    let prefixes: Vec<String> = stem.match_indices('-').map(|(i, _)| format!("{}-.service.d", &stem[..i])).collect();
-    let mut drop_in_dirs = vec![format!("{unit}.d"), format!("{unit}.d")];
-    drop_in_dirs.extend(prefixes);
+    if rng.percent(4) {
+        files.push((format!("{}/{unit}", UNIT_DIRS[0]), Entry::Link("/dev/null".into())));
+    }
     for _ in 0..rng.below(5) {
         let dir = format!("{}/{}", rng.pick(&UNIT_DIRS), rng.pick(&drop_in_dirs));
         let path = format!("{dir}/{}", rng.pick(&DROP_IN_NAMES));
-        let content = match rng.below(20) {
-            0 => None,
-            1 => Some(Vec::new()),
+        let entry = match rng.below(20) {
+            0 => Entry::Link("/dev/null".into()),
+            1 => Entry::File(Vec::new()),
             _ => {
                 let mut text =
                     rng.pick(&["[Service]\n", "[Service]\r\n", "[Service]\r", "[Unit]\n"]).as_bytes().to_vec();
                 text.extend(body(rng, 8));
-                Some(text)
+                Entry::File(text)
             }
         };
-        files.push((path, content));
+        files.push((path, entry));
     }
     Case { unit, files }
 }
 
 /// Writes a file of the tree (a later write to the same path wins).
-fn write_node_file(root: &Path, node_path: &str, content: &Option<Vec<u8>>) {
+fn write_node_file(root: &Path, node_path: &str, entry: &Entry) {
     let path = root.join(node_path.trim_start_matches('/'));
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let _ = std::fs::remove_file(&path);
-    match content {
-        Some(bytes) => std::fs::write(&path, bytes).unwrap(),
-        None => symlink("/dev/null", &path).unwrap(),
+    match entry {
+        Entry::File(bytes) => std::fs::write(&path, bytes).unwrap(),
+        Entry::Link(target) => symlink(target, &path).unwrap(),
     }
 }
 
@@ -1138,11 +1160,11 @@ fn verify_notices(root: &Path, units: &[String]) -> BTreeSet<String> {
 
 fn describe(case: &Case) -> String {
     let mut text = String::new();
-    for (path, content) in &case.files {
-        match content {
-            None => text.push_str(&format!("  {path} -> /dev/null\n")),
-            Some(bytes) if bytes.len() > 4096 => text.push_str(&format!("  {path}: {} bytes\n", bytes.len())),
-            Some(bytes) => text.push_str(&format!("  {path}: {:?}\n", String::from_utf8_lossy(bytes))),
+    for (path, entry) in &case.files {
+        match entry {
+            Entry::Link(target) => text.push_str(&format!("  {path} -> {target}\n")),
+            Entry::File(bytes) if bytes.len() > 4096 => text.push_str(&format!("  {path}: {} bytes\n", bytes.len())),
+            Entry::File(bytes) => text.push_str(&format!("  {path}: {:?}\n", String::from_utf8_lossy(bytes))),
         }
     }
     text
@@ -1171,7 +1193,11 @@ fn restart_resolution_matches_systemd_as_pid_1() {
             let mut text = b"[Service]\n".to_vec();
             text.extend(body(&mut rng, 0));
             let dir = rng.pick(&UNIT_DIRS);
-            write_node_file(systemd.root(), &format!("{dir}/service.d/{}", rng.pick(&DROP_IN_NAMES)), &Some(text));
+            write_node_file(
+                systemd.root(),
+                &format!("{dir}/service.d/{}", rng.pick(&DROP_IN_NAMES)),
+                &Entry::File(text),
+            );
         }
         for case in &cases {
             for (path, content) in &case.files {
@@ -1180,14 +1206,15 @@ fn restart_resolution_matches_systemd_as_pid_1() {
         }
         systemd.daemon_reload();
         let units: Vec<String> = cases.iter().map(|c| c.unit.clone()).collect();
-        let theirs = systemd.show(&units, "Id,LoadState,Restart");
+        let theirs = systemd.show(&units, "Names,LoadState,Restart");
         let ours = clusterdoc_units(systemd.root(), &units);
         let mut loaded = Vec::new();
         for (case, shown) in cases.iter().zip(&theirs) {
-            assert_eq!(shown["Id"], case.unit);
+            assert!(shown["Names"].split(' ').any(|n| n == case.unit), "{shown:?} is not {}", case.unit);
             let mine = our_restart(&ours[&case.unit]);
             let agree = match (shown["LoadState"].as_str(), &mine) {
                 ("loaded", Ok(restart)) => *restart == shown["Restart"],
+                ("masked", Ok(_)) => ours[&case.unit]["state"] == "masked",
                 ("error", Err(_)) => true,
                 _ => false,
             };
@@ -1201,6 +1228,12 @@ fn restart_resolution_matches_systemd_as_pid_1() {
                 ));
             }
             *counts.entry(if mine.is_err() { "refused" } else { "loaded" }).or_default() += 1;
+            if shown["LoadState"] == "masked" {
+                *counts.entry("masked").or_default() += 1;
+            }
+            if case.files.iter().any(|(_, e)| matches!(e, Entry::Link(t) if t.ends_with("-impl.service"))) {
+                *counts.entry("alias").or_default() += 1;
+            }
             if shown["LoadState"] == "loaded" && agree {
                 loaded.push(case.unit.clone());
                 let warnings = texts(&ours[&case.unit]["warnings"]).join("\n");
@@ -1210,9 +1243,8 @@ fn restart_resolution_matches_systemd_as_pid_1() {
                 if warnings.contains("systemd stops reading this drop-in") {
                     *counts.entry("drop-in read in part").or_default() += 1;
                 }
-                if case.files.iter().flat_map(|(_, c)| c).any(|c| c.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n'))
-                {
-                    *counts.entry("bare CR").or_default() += 1;
+                if warnings.contains("ends with a bare CR or a NUL") {
+                    *counts.entry("bare CR or NUL line end").or_default() += 1;
                 }
             }
         }
@@ -1230,9 +1262,15 @@ fn restart_resolution_matches_systemd_as_pid_1() {
     eprintln!("cases: {counts:?}");
     assert!(mismatches.is_empty(), "{} disagreements with systemd:\n{}", mismatches.len(), mismatches.join("\n"));
     // The generator reaches what it is meant to test.
-    for (what, least) in
-        [("loaded", 120), ("refused", 3), ("empty Restart= ignored", 20), ("drop-in read in part", 5), ("bare CR", 20)]
-    {
+    for (what, least) in [
+        ("loaded", 120),
+        ("refused", 3),
+        ("masked", 3),
+        ("alias", 10),
+        ("empty Restart= ignored", 20),
+        ("drop-in read in part", 5),
+        ("bare CR or NUL line end", 20),
+    ] {
         assert!(counts.get(what).copied().unwrap_or(0) >= least, "only {counts:?} ({what}: at least {least} wanted)");
     }
 }
