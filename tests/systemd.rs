@@ -698,6 +698,43 @@ fn aliases_are_followed_to_the_unit_they_name() {
     node.assert_agrees_with_systemctl();
 }
 
+/// load-fragment.c names a unit after its unit file and gives it every
+/// symlink that names the same file as an alias; dropin.c then reads the
+/// drop-in directories of the file's name first, then those of the aliases.
+#[test]
+fn the_drop_ins_of_every_alias_apply_after_those_of_the_unit_files_name() {
+    let node = Node::new();
+    node.cluster_scripts();
+    let upstream = std::fs::read_to_string(Path::new(FIXTURES).join("mesos-slave.service")).unwrap();
+    node.write(&format!("{VENDOR}/mesos-slave.service"), upstream.replace("Restart=always", "Restart=no"));
+    node.enable("mesos-slave.service");
+    // mesos-agent.service, the new name, as a symlink; its drop-in applies
+    // to mesos-slave.service too.
+    node.link(&format!("{VENDOR}/mesos-slave.service"), &format!("{ETC}/mesos-agent.service"));
+    let drop_in = format!("{ETC}/mesos-agent.service.d/10-restart.conf");
+    node.write(&drop_in, "[Service]\nRestart=always\n");
+    let (check, code) = node.check();
+    assert_eq!((check["status"].as_str(), code), (Some("fail"), 2), "{check:#}");
+    let finding = &check["findings"][0];
+    assert_eq!(finding["subject"], "units mesos-slave.service");
+    let evidence = texts(&finding["evidence"]);
+    for line in [
+        format!("mesos-slave.service: Restart=always ({drop_in}:2)"),
+        format!("mesos-slave.service: drop-ins applied: {drop_in}"),
+    ] {
+        assert!(has(&evidence, &line), "missing {line:?} in {evidence:#?}");
+    }
+    assert_eq!(cli_support::remedies(finding)[0].0, "systemctl disable --now mesos-slave.service");
+    assert_eq!(node.restart_by_systemd_pid1("mesos-slave.service"), "always");
+    // A drop-in of the same file name in the directory of a prefix of the
+    // unit file's name (mesos-slave -> mesos-) comes first, also for the alias.
+    node.write(&format!("{ETC}/mesos-.service.d/10-restart.conf"), "[Service]\nRestart=no\n");
+    assert_eq!(node.unit_facts("mesos-agent.service")["restart"]["value"], "no");
+    assert_eq!(node.restart_by_systemd_pid1("mesos-agent.service"), "no");
+    let (check, _) = node.check();
+    assert_eq!(check["status"], "pass", "{check:#}");
+}
+
 #[test]
 fn a_unit_file_with_a_broken_header_is_an_error_not_a_pass() {
     let node = enabled_mesos_node();

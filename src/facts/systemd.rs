@@ -637,10 +637,7 @@ impl<'a> Tree<'a> {
             return Err(format!("{shown}: {stop}"));
         }
         let mut files = vec![(shown, main)];
-        // An alias reads the drop-ins of the unit it names, too.
-        let mut names = vec![name];
-        names.extend(file.file_name().and_then(|f| f.to_str()).filter(|f| *f != name));
-        for path in self.drop_in_paths(&names) {
+        for path in self.drop_in_paths(&self.names(name, file)) {
             let shown = display(&path);
             let resolved = resolve(self.root, &path).map_err(|e| format!("drop-in {shown}: {e}"))?;
             if resolved == Path::new("/dev/null") {
@@ -650,6 +647,24 @@ impl<'a> Tree<'a> {
             files.push((shown, unit_file::parse(&content)));
         }
         Ok(files)
+    }
+
+    /// The names of the unit `name` whose unit file is `file`, in the order
+    /// systemd reads their drop-in directories. The unit is named after its
+    /// file (load-fragment.c: merge_by_names() with `basename(fragment)`), and
+    /// that name comes first; then its other names (dropin.c
+    /// unit_file_find_dropin_paths()): the one asked for and every symlink in
+    /// a unit directory that names the same file. systemd keeps those in a
+    /// hash set, in no fixed order; here they are sorted.
+    fn names(&self, name: &str, file: &Path) -> Vec<String> {
+        let id = file.file_name().and_then(|f| f.to_str()).unwrap_or(name).to_string();
+        let mut others: Vec<String> =
+            self.dirs.iter().filter_map(|d| d.node.to_str()).flat_map(|dir| self.alias_links(dir, file)).collect();
+        others.push(name.to_string());
+        others.sort();
+        others.dedup();
+        others.retain(|n| *n != id);
+        std::iter::once(id).chain(others).collect()
     }
 
     /// The first entry named `name` along the search path, and what it is.
@@ -682,7 +697,7 @@ impl<'a> Tree<'a> {
     /// The drop-ins of a unit with these names, in the order systemd applies
     /// them: `*.conf` files, one per file name, sorted by file name, the
     /// first directory in `drop_in_dirs` order holding a name winning.
-    fn drop_in_paths(&self, names: &[&str]) -> Vec<PathBuf> {
+    fn drop_in_paths(&self, names: &[String]) -> Vec<PathBuf> {
         let mut chosen: BTreeMap<OsString, PathBuf> = BTreeMap::new();
         for node_dir in self.drop_in_dirs(names) {
             let Ok(entries) = std::fs::read_dir(self.disk(&node_dir)) else { continue };
@@ -700,7 +715,7 @@ impl<'a> Tree<'a> {
     /// for each name and unit directory, `mesos-master.service.d` then its
     /// truncated prefixes (`mesos-.service.d`); the per-type `service.d` of
     /// every unit directory last.
-    fn drop_in_dirs(&self, names: &[&str]) -> Vec<PathBuf> {
+    fn drop_in_dirs(&self, names: &[String]) -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = names
             .iter()
             .flat_map(|name| {
