@@ -735,6 +735,39 @@ fn the_drop_ins_of_every_alias_apply_after_those_of_the_unit_files_name() {
     assert_eq!(check["status"], "pass", "{check:#}");
 }
 
+/// unit-file.c unit_ids_map_get(): an alias symlink inside the unit
+/// directories is followed by the name it points to, so the unit file is the
+/// first of that name along the search path, not necessarily the symlink's target.
+#[test]
+fn an_alias_is_followed_by_name_to_the_first_file_of_that_name() {
+    let node = Node::new();
+    node.cluster_scripts();
+    let upstream = std::fs::read_to_string(Path::new(FIXTURES).join("mesos-slave.service")).unwrap();
+    node.write(&format!("{VENDOR}/mesos-slave.service"), upstream.replace("Restart=always", "Restart=no"));
+    // The operator's copy in /etc restarts; the alias still points at the vendor file.
+    node.write(&format!("{ETC}/mesos-slave.service"), &upstream);
+    node.link(&format!("{ETC}/mesos-slave.service"), &format!("{ETC}/multi-user.target.wants/mesos-slave.service"));
+    node.link(&format!("{VENDOR}/mesos-slave.service"), &format!("{ETC}/mesos-agent.service"));
+    let agent = node.unit_facts("mesos-agent.service");
+    assert_eq!(agent["target"], "/etc/systemd/system/mesos-slave.service", "{agent:#}");
+    assert_eq!(agent["restart"]["value"], "always");
+    assert_eq!(node.restart_by_systemd_pid1("mesos-agent.service"), "always");
+    let (check, code) = node.check();
+    assert_eq!((check["status"].as_str(), code), (Some("fail"), 2), "{check:#}");
+    let finding = &check["findings"][0];
+    let evidence = texts(&finding["evidence"]);
+    let line = "mesos-slave.service: Restart=always (/etc/systemd/system/mesos-slave.service:9)";
+    assert!(has(&evidence, line), "missing {line:?} in {evidence:#?}");
+    assert!(
+        check["reason"]
+            .as_str()
+            .unwrap()
+            .contains("mesos-agent.service: alias, Restart=always (/etc/systemd/system/mesos-slave.service:9)"),
+        "{check:#}"
+    );
+    assert_eq!(cli_support::remedies(finding)[0].0, "systemctl disable --now mesos-slave.service");
+}
+
 #[test]
 fn a_unit_file_with_a_broken_header_is_an_error_not_a_pass() {
     let node = enabled_mesos_node();
@@ -1071,6 +1104,15 @@ fn generate(rng: &mut Rng, unit: String) -> Case {
         files.push((format!("{}/{real}", UNIT_DIRS[2]), Entry::File(fragment)));
         files.push((format!("{fragment_dir}/{unit}"), Entry::Link(format!("{}/{real}", UNIT_DIRS[2]))));
         drop_in_dirs.extend(drop_in_dir_names(&real));
+        if rng.percent(30) {
+            // A copy of that file (or a mask) in a directory before it: systemd
+            // follows the alias by name, to this one.
+            let copy = match rng.below(3) {
+                0 => Entry::Link("/dev/null".into()),
+                _ => Entry::File(b"[Service]\nExecStart=/bin/true\nRestart=on-success\n".to_vec()),
+            };
+            files.push((format!("{}/{real}", UNIT_DIRS[0]), copy));
+        }
     } else {
         files.push((format!("{fragment_dir}/{unit}"), Entry::File(fragment)));
     }
@@ -1251,7 +1293,7 @@ fn restart_resolution_matches_systemd_as_pid_1() {
             let mine = our_restart(&ours[&case.unit]);
             let agree = match (shown["LoadState"].as_str(), &mine) {
                 ("loaded", Ok(restart)) => *restart == shown["Restart"],
-                ("masked", Ok(_)) => ours[&case.unit]["state"] == "masked",
+                ("masked", Ok(_)) => ours[&case.unit]["state"].as_str().is_some_and(|s| s.starts_with("masked")),
                 ("error", Err(_)) => true,
                 _ => false,
             };

@@ -556,7 +556,7 @@ impl<'a> Tree<'a> {
             error: None,
             live: None,
         };
-        match self.locate(name) {
+        match self.locate_unit(name) {
             Located::NotFound => {}
             Located::Masked { entry } => {
                 facts.file = Some(display(&entry));
@@ -665,6 +665,26 @@ impl<'a> Tree<'a> {
         others.dedup();
         others.retain(|n| *n != id);
         std::iter::once(id).chain(others).collect()
+    }
+
+    /// Where systemd finds the unit file of `name`. An alias (a symlink in a
+    /// unit directory to a unit file of another name there) is followed by
+    /// name, not by path: systemd takes the first file of the target's name
+    /// along the search path (unit-file.c unit_ids_map_get()), which may be
+    /// another copy than the one the symlink points at.
+    fn locate_unit(&self, name: &str) -> Located {
+        let located = self.locate(name);
+        let Located::Found { entry, resolved, .. } = &located else { return located };
+        let Some(target) = resolved.file_name().and_then(|f| f.to_str()) else { return located };
+        let in_unit_dir = self.dirs.iter().any(|d| resolved.parent() == Some(d.resolved.as_path()));
+        if target == name || !in_unit_dir {
+            return located;
+        }
+        match self.locate(target) {
+            Located::Found { resolved, content, .. } => Located::Found { entry: entry.clone(), resolved, content },
+            // Masked or unreadable under the target's name: say where.
+            other => other,
+        }
     }
 
     /// The first entry named `name` along the search path, and what it is.
