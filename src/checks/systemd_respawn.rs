@@ -46,7 +46,8 @@ static META: CheckMeta = CheckMeta {
                always); `#` and `;` lines are comments, also inside a backslash continuation; a Restart= value \
                systemd does not know, the empty one included, is ignored and the earlier value stands (\"Failed \
                to parse service restart specifier, ignoring\"); hidden drop-ins (.name.conf) do not apply; an \
-               unknown section is skipped with its lines. A broken section header, a line that is not UTF-8 or \
+               unknown section is skipped with its lines; an alias symlink is followed by name to the first unit \
+               file of that name, and the drop-ins of the unit file's name come before those of its aliases. A broken section header, a line that is not UTF-8 or \
                a line of 1 MiB stops the file: systemd refuses a unit file that stops (the check says error, \
                with the file and line), and applies a drop-in up to that line (the evidence says where). Line \
                numbers are the ones systemd's own messages cite. A line ended by a bare CR or a NUL is named in \
@@ -73,7 +74,8 @@ static META: CheckMeta = CheckMeta {
             "mesosphere/marathon tools/packager/scripts/marathon.systemd.service: Restart=always, RestartSec=60",
             "systemd.unit(5): unit file load path, drop-in directories; systemd.service(5): Restart=",
             "systemd.syntax(7); systemd v252 src/shared/conf-parser.c (config_parse, parse_line, \
-             DEFINE_CONFIG_PARSE_ENUM), src/basic/fileio.c (read_line_full), src/core/load-dropin.c",
+             DEFINE_CONFIG_PARSE_ENUM), src/basic/fileio.c (read_line_full), src/core/load-dropin.c, src/core/load-fragment.c \
+             (unit_load_fragment, merge_by_names), src/shared/dropin.c, src/basic/unit-file.c (unit_ids_map_get)",
             "systemctl(1): is-enabled, show (NRestarts exists from systemd 235; CentOS 7 ships 219)",
             "Apache Mesos, Deploy Scripts: https://mesos.apache.org/documentation/latest/deploy-scripts/",
         ],
