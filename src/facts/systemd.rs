@@ -131,7 +131,8 @@ pub enum UnitFileState {
     Disabled,
     Generated,
     Transient,
-    /// The unit file cannot be read or parsed.
+    /// The unit file cannot be read or parsed, or systemd stops reading one
+    /// of its drop-ins early (the manager still loads the unit then).
     Bad,
     /// No unit file of this name.
     NotFound,
