@@ -768,6 +768,38 @@ fn an_alias_is_followed_by_name_to_the_first_file_of_that_name() {
     assert_eq!(cli_support::remedies(finding)[0].0, "systemctl disable --now mesos-slave.service");
 }
 
+/// dropin.c unit_file_find_dropin_paths() walks the unit's aliases with
+/// SET_FOREACH: with two aliases holding drop-ins of the same file name,
+/// which one applies is not fixed, so clusterdoc cannot judge the unit.
+#[test]
+fn same_named_drop_ins_of_two_aliases_make_the_unit_an_error() {
+    let node = enabled_mesos_node();
+    node.cluster_scripts();
+    for alias in ["mesos-agent.service", "mesos-worker.service"] {
+        node.link(&format!("{VENDOR}/mesos-slave.service"), &format!("{ETC}/{alias}"));
+    }
+    node.write(&format!("{ETC}/mesos-agent.service.d/10-restart.conf"), "[Service]\nRestart=no\n");
+    node.write(&format!("{ETC}/mesos-worker.service.d/10-restart.conf"), "[Service]\nRestart=always\n");
+    let (check, code) = node.check();
+    // mesos-master still fails; mesos-slave (and its alias) cannot be judged.
+    assert_eq!((check["status"].as_str(), code), (Some("fail"), 2), "{check:#}");
+    let errors: Vec<&Value> = check["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "error").collect();
+    assert_eq!(errors.len(), 2, "{check:#}");
+    let slave = errors.iter().find(|f| f["subject"] == "unit mesos-slave.service").unwrap();
+    assert_eq!(
+        slave["message"],
+        "cannot tell whether systemd restarts mesos-slave.service: drop-ins \
+         /etc/systemd/system/mesos-agent.service.d/10-restart.conf and \
+         /etc/systemd/system/mesos-worker.service.d/10-restart.conf belong to different aliases of the unit, \
+         and systemd applies only one of them, in an order it does not fix"
+    );
+    assert_eq!(texts(&slave["evidence"]), ["mesos-slave.service: /usr/lib/systemd/system/mesos-slave.service (bad)"]);
+    assert_eq!(
+        cli_support::remedies(slave),
+        [("systemd-analyze verify /usr/lib/systemd/system/mesos-slave.service".into(), "safe".into())]
+    );
+}
+
 #[test]
 fn a_unit_file_with_a_broken_header_is_an_error_not_a_pass() {
     let node = enabled_mesos_node();

@@ -638,7 +638,9 @@ impl<'a> Tree<'a> {
             return Err(format!("{shown}: {stop}"));
         }
         let mut files = vec![(shown, main)];
-        for path in self.drop_in_paths(&self.names(name, file)) {
+        let names = self.names(name, file);
+        self.check_alias_order_is_irrelevant(&names)?;
+        for path in self.drop_in_paths(&names) {
             let shown = display(&path);
             let resolved = resolve(self.root, &path).map_err(|e| format!("drop-in {shown}: {e}"))?;
             if resolved == Path::new("/dev/null") {
@@ -666,6 +668,46 @@ impl<'a> Tree<'a> {
         others.dedup();
         others.retain(|n| *n != id);
         std::iter::once(id).chain(others).collect()
+    }
+
+    /// systemd reads the drop-in directories of a unit's aliases in hash-set
+    /// order, which nobody can predict: when two aliases each have a drop-in
+    /// of the same file name (and the unit file's own name has none), which
+    /// one applies is unknown, so the unit cannot be judged.
+    fn check_alias_order_is_irrelevant(&self, names: &[String]) -> Result<(), String> {
+        let Some((id, aliases)) = names.split_first() else { return Ok(()) };
+        if aliases.len() < 2 {
+            return Ok(());
+        }
+        let by_name = |name: &String| -> BTreeMap<OsString, PathBuf> {
+            self.drop_in_paths(std::slice::from_ref(name))
+                .into_iter()
+                .filter_map(|p| Some((p.file_name()?.to_os_string(), p)))
+                .collect()
+        };
+        let own = by_name(id);
+        let mut seen: BTreeMap<OsString, PathBuf> = BTreeMap::new();
+        for alias in aliases {
+            for (file_name, path) in by_name(alias) {
+                if own.contains_key(&file_name) {
+                    continue;
+                }
+                match seen.get(&file_name) {
+                    Some(other) if *other != path => {
+                        return Err(format!(
+                            "drop-ins {} and {} belong to different aliases of the unit, and systemd applies only \
+                             one of them, in an order it does not fix",
+                            display(other),
+                            display(&path)
+                        ));
+                    }
+                    _ => {
+                        seen.insert(file_name, path);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Where systemd finds the unit file of `name`. An alias (a symlink in a
