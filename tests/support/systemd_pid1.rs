@@ -15,6 +15,7 @@
 //! them a test fails saying so.
 
 use std::fs::File;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -62,13 +63,26 @@ impl SystemdPid1 {
         )
         .unwrap();
         let log = File::create(tree.path().join("systemd.log")).unwrap();
-        let unshare = Command::new("unshare")
-            .args(["--pid", "--fork", "--mount-proc", "--mount", "--uts", "--ipc", "--cgroup", "--"])
+        let mut unshare = Command::new("unshare");
+        unshare
+            .args(["--pid", "--fork", "--kill-child", "--mount-proc", "--mount", "--uts", "--ipc", "--cgroup", "--"])
             .args(["sh", "-c", SETUP, "sh"])
             .arg(tree.path())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
-            .stderr(log)
+            .stderr(log);
+        // Should the test process die without dropping this value, unshare
+        // dies with it, and --kill-child takes systemd down too.
+        // SAFETY: prctl is async-signal-safe; nothing else runs in the child.
+        unsafe {
+            unshare.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            })
+        };
+        let unshare = unshare
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run unshare to start systemd as PID 1 (util-linux needed): {e}"));
         let mut systemd = SystemdPid1 { pid: 0, unshare, tree };
