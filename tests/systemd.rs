@@ -1339,6 +1339,9 @@ fn restart_resolution_matches_systemd_as_pid_1() {
                 ));
             }
             *counts.entry(if mine.is_err() { "refused" } else { "loaded" }).or_default() += 1;
+            if case.files.iter().any(|(_, e)| matches!(e, Entry::File(bytes) if bytes.len() >= 1 << 20)) {
+                *counts.entry("a line of about 1 MiB").or_default() += 1;
+            }
             if shown["LoadState"] == "masked" {
                 *counts.entry("masked").or_default() += 1;
             }
@@ -1378,6 +1381,7 @@ fn restart_resolution_matches_systemd_as_pid_1() {
         ("refused", 3),
         ("masked", 3),
         ("alias", 10),
+        ("a line of about 1 MiB", 3),
         ("empty Restart= ignored", 20),
         ("drop-in read in part", 5),
         ("bare CR or NUL line end", 20),
