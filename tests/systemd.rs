@@ -800,6 +800,26 @@ fn same_named_drop_ins_of_two_aliases_make_the_unit_an_error() {
     );
 }
 
+/// A drop-in of 100,000 lines systemd ignores gives a few evidence lines, not 100,000.
+#[test]
+fn a_flood_of_ignored_lines_is_counted_not_listed() {
+    let node = enabled_mesos_node();
+    node.cluster_scripts();
+    let drop_in = format!("{ETC}/mesos-master.service.d/flood.conf");
+    node.write(&drop_in, format!("[Service]\n{}", "Restart no\n".repeat(100_000)));
+    let (check, code) = node.check();
+    assert_eq!((check["status"].as_str(), code), (Some("fail"), 2), "status");
+    let finding = &check["findings"][0];
+    let evidence = texts(&finding["evidence"]);
+    let flood: Vec<&String> = evidence.iter().filter(|l| l.contains(&drop_in)).collect();
+    // 50 listed, one counting the rest, and the drop-ins applied.
+    assert_eq!(flood.len(), 52, "{flood:#?}");
+    let counted = format!("mesos-master.service: {drop_in}: 99950 more warnings like these are left out");
+    assert!(has(&evidence, &counted), "missing {counted:?}");
+    assert!(has(&evidence, "mesos-master.service: Restart=always (/usr/lib/systemd/system/mesos-master.service:8)"));
+    assert_eq!(cli_support::remedies(finding)[0].0, "systemctl disable --now mesos-master.service mesos-slave.service");
+}
+
 #[test]
 fn a_unit_file_with_a_broken_header_is_an_error_not_a_pass() {
     let node = enabled_mesos_node();

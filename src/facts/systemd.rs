@@ -591,9 +591,8 @@ impl<'a> Tree<'a> {
                 let settings = Settings::of(&files);
                 facts.restart = settings.restart;
                 facts.restart_sec = settings.restart_sec;
-                facts.warnings =
-                    files.iter().flat_map(|(path, f)| f.warnings.iter().map(move |w| format!("{path}: {w}"))).collect();
-                facts.warnings.extend(settings.warnings);
+                facts.warnings = files.iter().flat_map(|(path, f)| f.warnings.lines(&format!("{path}: "))).collect();
+                facts.warnings.extend(settings.warnings.lines(""));
                 facts.warnings.extend(files.iter().filter_map(|(path, f)| {
                     f.first_bare_line_end.map(|line| {
                         format!(
@@ -903,7 +902,7 @@ fn is_drop_in_name(file_name: &std::ffi::OsStr) -> bool {
 struct Settings {
     restart: Option<Sourced<Restart>>,
     restart_sec: Option<Sourced<String>>,
-    warnings: Vec<String>,
+    warnings: unit_file::Warnings,
 }
 
 impl Settings {
@@ -1088,7 +1087,7 @@ mod tests {
         );
         assert_eq!(settings.restart_sec.unwrap().origin.to_string(), "/usr/lib/systemd/system/x.service:3");
         assert_eq!(
-            settings.warnings,
+            settings.warnings.listed,
             [
                 "/etc/systemd/system/x.service.d/a.conf:2: unknown Restart= value \"sometimes\": systemd ignores it \
                  (\"Failed to parse service restart specifier, ignoring\"), Restart=always from \

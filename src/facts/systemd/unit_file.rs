@@ -40,7 +40,7 @@ pub struct UnitFile {
     /// The assignments systemd reads, in file order.
     pub assignments: Vec<Assignment>,
     /// Lines systemd ignores, with why (`line 3: no '=' ...`).
-    pub warnings: Vec<String>,
+    pub warnings: Warnings,
     /// Where systemd stops reading the file, when it does: the lines from
     /// there on are not read. systemd refuses to load a unit whose unit file
     /// stops early; a drop-in that stops early applies up to that line.
@@ -55,6 +55,38 @@ impl UnitFile {
     /// The assignments to `key` in `section`, in file order.
     pub fn values<'a>(&'a self, section: &'a str, key: &'a str) -> impl Iterator<Item = &'a Assignment> + 'a {
         self.assignments.iter().filter(move |a| a.section == section && a.key == key)
+    }
+}
+
+/// Warnings, of which at most [`Warnings::MAX`] are written out and the rest
+/// counted: a file of a million ignored lines must not make a report of a
+/// million lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Warnings {
+    pub listed: Vec<String>,
+    /// How many more there were.
+    pub more: usize,
+}
+
+impl Warnings {
+    pub const MAX: usize = 50;
+
+    pub fn push(&mut self, warning: String) {
+        if self.listed.len() < Self::MAX {
+            self.listed.push(warning);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// The warnings written out, each prefixed with `prefix`, then a line
+    /// that counts the others.
+    pub fn lines(&self, prefix: &str) -> Vec<String> {
+        let mut lines: Vec<String> = self.listed.iter().map(|w| format!("{prefix}{w}")).collect();
+        if self.more > 0 {
+            lines.push(format!("{prefix}{} more warnings like these are left out", self.more));
+        }
+        lines
     }
 }
 
@@ -299,7 +331,7 @@ mod tests {
         assert_eq!(values(&file, "Unit", "Description"), [("Mesos Master".to_string(), 3)]);
         assert_eq!(values(&file, "Service", "Restart"), [("always".to_string(), 8)]);
         assert_eq!(values(&file, "Unit", "Restart"), []);
-        assert!(file.warnings.is_empty() && file.stopped.is_none());
+        assert!(file.warnings.listed.is_empty() && file.stopped.is_none());
     }
 
     #[test]
@@ -328,9 +360,9 @@ mod tests {
     #[test]
     fn what_systemd_ignores_becomes_a_warning() {
         let file = parse(b"Restart=always\n[Service]\nRestart no\n=x\r\nUser=mesos\r\n");
-        assert_eq!(file.warnings.len(), 3, "{:?}", file.warnings);
-        assert!(file.warnings[0].starts_with("line 1: assignment outside"));
-        assert!(file.warnings[1].contains("\"Restart no\""));
+        assert_eq!(file.warnings.listed.len(), 3, "{:?}", file.warnings);
+        assert!(file.warnings.listed[0].starts_with("line 1: assignment outside"));
+        assert!(file.warnings.listed[1].contains("\"Restart no\""));
         assert_eq!(values(&file, "Service", "Restart"), []);
         assert_eq!(values(&file, "Service", "User"), [("mesos".to_string(), 5)]);
     }
@@ -343,7 +375,7 @@ mod tests {
         assert_eq!(values(&file, "Service", "Restart"), [("no".to_string(), 2), ("always".to_string(), 3)]);
         let file = parse(b"[Service]\r\n\n\rRestart=al\0ways\0\nUser=\r\rGroup=x\n\0\n");
         assert_eq!(values(&file, "Service", "Restart"), [("al".to_string(), 3)]);
-        assert_eq!(file.warnings, ["line 4: no '=' in \"ways\", ignored"]);
+        assert_eq!(file.warnings.listed, ["line 4: no '=' in \"ways\", ignored"]);
         // "\0\n": the NUL ends the run, the "\n" ends an empty line 5.
         assert_eq!(values(&file, "Service", "User"), [(String::new(), 6)]);
         assert_eq!(values(&file, "Service", "Group"), [("x".to_string(), 8)]);
@@ -393,6 +425,18 @@ mod tests {
         let fits = format!("[Service]\nRestart=always\nX-A={}\nRestart=no\n", "x".repeat(LONG_LINE_MAX - 5));
         assert_eq!(stopped(fits.as_bytes()).0.len(), 2);
         assert!(ParseError::BadSection { line: 1, text: "[x".into() }.to_string().contains("line 1"));
+    }
+
+    #[test]
+    fn a_million_ignored_lines_make_a_few_warnings() {
+        let file = parse("[Service]\nx\n".repeat(100_000).as_bytes());
+        assert_eq!((file.warnings.listed.len(), file.warnings.more), (Warnings::MAX, 100_000 - Warnings::MAX));
+        let lines = file.warnings.lines("f: ");
+        assert_eq!(lines.len(), Warnings::MAX + 1);
+        assert_eq!(
+            lines[Warnings::MAX],
+            format!("f: {} more warnings like these are left out", 100_000 - Warnings::MAX)
+        );
     }
 
     #[test]
