@@ -6,10 +6,9 @@ use clusterdoc::parsers::{parse_show, parse_unit_file};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(unit) = parse_unit_file(data) {
-        for a in &unit.assignments {
-            assert!(!a.key.is_empty() && !a.key.contains('=') && !a.section.is_empty(), "{a:?}");
-        }
+    let unit = parse_unit_file(data);
+    for a in &unit.assignments {
+        assert!(!a.key.is_empty() && !a.key.contains('=') && a.line >= 1, "{a:?}");
     }
     let _ = parse_show(&String::from_utf8_lossy(data));
 });

@@ -40,7 +40,20 @@ static META: CheckMeta = CheckMeta {
                processes sit in each unit's cgroup; otherwise it judges the unit files alone and says so.\n\
                Fails when a unit that systemd restarts (Restart= other than no) is enabled or active on a node \
                the scripts also manage, or when systemd has already restarted it; warns when systemd restarts it \
-               but no use of the scripts is visible; masked units pass.",
+               but no use of the scripts is visible; masked units pass.\n\
+               Unit files and drop-ins are read as systemd 252 reads them (src/shared/conf-parser.c config_parse, \
+               src/basic/fileio.c read_line): a line ends at LF, CR or NUL (`Restart=no\\rRestart=always` is \
+               always); `#` and `;` lines are comments, also inside a backslash continuation; a Restart= value \
+               systemd does not know, the empty one included, is ignored and the earlier value stands (\"Failed \
+               to parse service restart specifier, ignoring\"); hidden drop-ins (.name.conf) do not apply; an \
+               unknown section is skipped with its lines; an alias symlink is followed by name to the first unit \
+               file of that name, and the drop-ins of the unit file's name come before those of its aliases. A broken section header, a line that is not UTF-8 or \
+               a line of 1 MiB stops the file: systemd refuses a unit file that stops (the check says error, \
+               with the file and line), and applies a drop-in up to that line (the evidence says where). Line \
+               numbers are the ones systemd's own messages cite. A line ended by a bare CR or a NUL is named in \
+               the evidence: older systemd (CentOS 7's 219 reads with fgets()) reads on to the next LF. These rules are checked against a real \
+               systemd as PID 1 (`systemctl show -p Restart`) and `systemd-analyze verify` on generated unit \
+               trees.",
         why: "The Mesosphere RPM/DEB packages install mesos-master.service and mesos-slave.service with \
               Restart=always and RestartSec=20 (marathon.service: Restart=always, RestartSec=20 before 1.5 and 60 \
               from 1.7) and enable them. The cluster scripts start the same daemons over ssh with nohup and stop \
@@ -60,6 +73,9 @@ static META: CheckMeta = CheckMeta {
             "mesosphere/mesos-deb-packaging systemd/master.systemd and slave.systemd: Restart=always, RestartSec=20",
             "mesosphere/marathon tools/packager/scripts/marathon.systemd.service: Restart=always, RestartSec=60",
             "systemd.unit(5): unit file load path, drop-in directories; systemd.service(5): Restart=",
+            "systemd.syntax(7); systemd v252 src/shared/conf-parser.c (config_parse, parse_line, \
+             DEFINE_CONFIG_PARSE_ENUM), src/basic/fileio.c (read_line_full), src/core/load-dropin.c, src/core/load-fragment.c \
+             (unit_load_fragment, merge_by_names), src/shared/dropin.c, src/basic/unit-file.c (unit_ids_map_get)",
             "systemctl(1): is-enabled, show (NRestarts exists from systemd 235; CentOS 7 ships 219)",
             "Apache Mesos, Deploy Scripts: https://mesos.apache.org/documentation/latest/deploy-scripts/",
         ],
@@ -158,7 +174,6 @@ fn has_respawned(live: &LiveUnit) -> bool {
 
 fn restart_origin(unit: &UnitFacts) -> String {
     match &unit.restart {
-        Some(r) if r.text.is_empty() => format!(" (reset to the default at {})", r.origin),
         Some(r) => format!(" ({})", r.origin),
         None => " (not set: the default)".into(),
     }
@@ -180,7 +195,7 @@ fn unit_evidence(unit: &UnitFacts, table: Option<&ProcessFacts>) -> Vec<String> 
     if !unit.drop_ins.is_empty() {
         lines.push(format!("{name}: drop-ins applied: {}", unit.drop_ins.join(", ")));
     }
-    lines.extend(unit.warnings.iter().map(|w| format!("{name}: ignored by systemd: {w}")));
+    lines.extend(unit.warnings.iter().map(|w| format!("{name}: {w}")));
     if let Some(live) = unit.live.as_ref().and_then(Fact::value) {
         lines.push(format!("{name}: systemctl show: {}", show_line(live)));
     }

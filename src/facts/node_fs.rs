@@ -36,8 +36,10 @@ pub struct Limit {
 impl Limit {
     /// `/etc/hosts`: big ones (ad blockers' lists) run to a few MiB.
     pub const HOSTS: Limit = Limit { bytes: 16 << 20, what: "a hosts file" };
-    /// A systemd unit file or drop-in.
-    pub const UNIT_FILE: Limit = Limit { bytes: 1 << 20, what: "a unit file" };
+    /// A systemd unit file or drop-in. systemd reads files of any length
+    /// in lines of less than 1 MiB (LONG_LINE_MAX); 4 MiB holds such a line
+    /// and a flood of ignored ones, and still bounds what is read.
+    pub const UNIT_FILE: Limit = Limit { bytes: 4 << 20, what: "a unit file" };
     /// Small configuration files: /etc/hostname, flag files, firewalld.conf
     /// and its XML, zoo.cfg, flink-conf.yaml, ifcfg files, host lists.
     pub const CONFIG: Limit = Limit { bytes: 1 << 20, what: "a configuration file" };

@@ -130,7 +130,8 @@ pub enum UnitFileState {
     Disabled,
     Generated,
     Transient,
-    /// The unit file cannot be read or parsed.
+    /// The unit file cannot be read or parsed, or systemd stops reading one
+    /// of its drop-ins early (the manager still loads the unit then).
     Bad,
     /// No unit file of this name.
     NotFound,
@@ -246,7 +247,7 @@ impl fmt::Display for Restart {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sourced<T> {
     pub value: T,
-    /// The value as written; empty for a reset to the default (`Restart=`).
+    /// The value as written.
     pub text: String,
     pub origin: Origin,
 }
@@ -495,7 +496,7 @@ impl<'a> Tree<'a> {
             error: None,
             live: None,
         };
-        match self.locate(name) {
+        match self.locate_unit(name) {
             Located::NotFound => {}
             Located::Masked { entry } => {
                 facts.file = Some(display(&entry));
@@ -529,11 +530,31 @@ impl<'a> Tree<'a> {
                 let settings = Settings::of(&files);
                 facts.restart = settings.restart;
                 facts.restart_sec = settings.restart_sec;
-                facts.warnings =
-                    files.iter().flat_map(|(path, f)| f.warnings.iter().map(move |w| format!("{path}: {w}"))).collect();
-                facts.warnings.extend(settings.warnings);
+                facts.warnings = files.iter().flat_map(|(path, f)| f.warnings.lines(&format!("{path}: "))).collect();
+                facts.warnings.extend(settings.warnings.lines(""));
+                facts.warnings.extend(files.iter().filter_map(|(path, f)| {
+                    f.first_bare_line_end.map(|line| {
+                        format!(
+                            "{path}: line {line} ends with a bare CR or a NUL: systemd 252 ends the line there, as \
+                             judged here; older systemd (CentOS 7's 219) reads on to the next LF"
+                        )
+                    })
+                }));
+                let stopped: Vec<String> = files
+                    .iter()
+                    .filter_map(|(path, f)| {
+                        f.stopped.as_ref().map(|stop| {
+                            format!(
+                                "{path}: {stop}: systemd stops reading this drop-in here; the lines before it apply"
+                            )
+                        })
+                    })
+                    .collect();
                 facts.pulled_in_by = self.dependency_links(name, &facts.install.alias);
-                facts.state = self.enablement(name, entry, resolved, facts);
+                // `systemctl is-enabled` says `bad` for such a unit, though the manager loads it.
+                facts.state =
+                    if stopped.is_empty() { self.enablement(name, entry, resolved, facts) } else { UnitFileState::Bad };
+                facts.warnings.extend(stopped);
             }
             Err(e) => {
                 facts.error = Some(e);
@@ -544,14 +565,19 @@ impl<'a> Tree<'a> {
     }
 
     /// The unit file and its drop-ins, parsed, in the order systemd applies
-    /// them; systemd refuses the unit when any of them is broken.
+    /// them. systemd refuses the unit when it stops reading the unit file
+    /// early (load-fragment.c unit_load_fragment() returns the error), but
+    /// applies a drop-in up to the line it stops at (load-dropin.c
+    /// unit_load_dropin() ignores config_parse()'s result).
     fn load(&self, name: &str, file: &Path, content: &[u8]) -> Result<Vec<(String, unit_file::UnitFile)>, String> {
         let shown = display(file);
-        let main = unit_file::parse(content).map_err(|e| format!("{shown}: {e}"))?;
+        let main = unit_file::parse(content);
+        if let Some(stop) = &main.stopped {
+            return Err(format!("{shown}: {stop}"));
+        }
         let mut files = vec![(shown, main)];
-        // An alias reads the drop-ins of the unit it names, too.
-        let mut names = vec![name];
-        names.extend(file.file_name().and_then(|f| f.to_str()).filter(|f| *f != name));
+        let names = self.names(name, file);
+        self.check_alias_order_is_irrelevant(&names)?;
         for path in self.drop_in_paths(&names) {
             let shown = display(&path);
             let resolved = self.root.resolve(&path).map_err(|e| format!("drop-in {shown}: {e}"))?;
@@ -563,10 +589,87 @@ impl<'a> Tree<'a> {
                 Ok(None) => return Err(format!("drop-in {shown}: {}", io::Error::from(io::ErrorKind::NotFound))),
                 Err(e) => return Err(format!("drop-in {e}")),
             };
-            let parsed = unit_file::parse(&content).map_err(|e| format!("drop-in {shown}: {e}"))?;
-            files.push((shown, parsed));
+            files.push((shown, unit_file::parse(&content)));
         }
         Ok(files)
+    }
+
+    /// The names of the unit `name` whose unit file is `file`, in the order
+    /// systemd reads their drop-in directories. The unit is named after its
+    /// file (load-fragment.c: merge_by_names() with `basename(fragment)`), and
+    /// that name comes first; then its other names (dropin.c
+    /// unit_file_find_dropin_paths()): the one asked for and every symlink in
+    /// a unit directory that names the same file. systemd keeps those in a
+    /// hash set, in no fixed order; here they are sorted.
+    fn names(&self, name: &str, file: &Path) -> Vec<String> {
+        let id = file.file_name().and_then(|f| f.to_str()).unwrap_or(name).to_string();
+        let mut others: Vec<String> =
+            self.dirs.iter().filter_map(|d| d.node.to_str()).flat_map(|dir| self.alias_links(dir, file)).collect();
+        others.push(name.to_string());
+        others.sort();
+        others.dedup();
+        others.retain(|n| *n != id);
+        std::iter::once(id).chain(others).collect()
+    }
+
+    /// systemd reads the drop-in directories of a unit's aliases in hash-set
+    /// order, which nobody can predict: when two aliases each have a drop-in
+    /// of the same file name (and the unit file's own name has none), which
+    /// one applies is unknown, so the unit cannot be judged.
+    fn check_alias_order_is_irrelevant(&self, names: &[String]) -> Result<(), String> {
+        let Some((id, aliases)) = names.split_first() else { return Ok(()) };
+        if aliases.len() < 2 {
+            return Ok(());
+        }
+        let by_name = |name: &String| -> BTreeMap<OsString, PathBuf> {
+            self.drop_in_paths(std::slice::from_ref(name))
+                .into_iter()
+                .filter_map(|p| Some((p.file_name()?.to_os_string(), p)))
+                .collect()
+        };
+        let own = by_name(id);
+        let mut seen: BTreeMap<OsString, PathBuf> = BTreeMap::new();
+        for alias in aliases {
+            for (file_name, path) in by_name(alias) {
+                if own.contains_key(&file_name) {
+                    continue;
+                }
+                match seen.get(&file_name) {
+                    Some(other) if *other != path => {
+                        return Err(format!(
+                            "drop-ins {} and {} belong to different aliases of the unit, and systemd applies only \
+                             one of them, in an order it does not fix",
+                            display(other),
+                            display(&path)
+                        ));
+                    }
+                    _ => {
+                        seen.insert(file_name, path);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where systemd finds the unit file of `name`. An alias (a symlink in a
+    /// unit directory to a unit file of another name there) is followed by
+    /// name, not by path: systemd takes the first file of the target's name
+    /// along the search path (unit-file.c unit_ids_map_get()), which may be
+    /// another copy than the one the symlink points at.
+    fn locate_unit(&self, name: &str) -> Located {
+        let located = self.locate(name);
+        let Located::Found { entry, resolved, .. } = &located else { return located };
+        let Some(target) = resolved.file_name().and_then(|f| f.to_str()) else { return located };
+        let in_unit_dir = self.dirs.iter().any(|d| resolved.parent() == Some(d.resolved.as_path()));
+        if target == name || !in_unit_dir {
+            return located;
+        }
+        match self.locate(target) {
+            Located::Found { resolved, content, .. } => Located::Found { entry: entry.clone(), resolved, content },
+            // Masked or unreadable under the target's name: say where.
+            other => other,
+        }
     }
 
     /// The first entry named `name` along the search path, and what it is.
@@ -596,13 +699,13 @@ impl<'a> Tree<'a> {
     /// The drop-ins of a unit with these names, in the order systemd applies
     /// them: `*.conf` files, one per file name, sorted by file name, the
     /// first directory in `drop_in_dirs` order holding a name winning.
-    fn drop_in_paths(&self, names: &[&str]) -> Vec<PathBuf> {
+    fn drop_in_paths(&self, names: &[String]) -> Vec<PathBuf> {
         let mut chosen: BTreeMap<OsString, PathBuf> = BTreeMap::new();
         for node_dir in self.drop_in_dirs(names) {
             let Ok(entries) = self.root.read_dir(&node_dir) else { continue };
             for entry in entries {
                 let file_name = entry.name;
-                if Path::new(&file_name).extension().is_some_and(|e| e == "conf") {
+                if is_drop_in_name(&file_name) {
                     chosen.entry(file_name.clone()).or_insert_with(|| node_dir.join(&file_name));
                 }
             }
@@ -614,7 +717,7 @@ impl<'a> Tree<'a> {
     /// for each name and unit directory, `mesos-master.service.d` then its
     /// truncated prefixes (`mesos-.service.d`); the per-type `service.d` of
     /// every unit directory last.
-    fn drop_in_dirs(&self, names: &[&str]) -> Vec<PathBuf> {
+    fn drop_in_dirs(&self, names: &[String]) -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = names
             .iter()
             .flat_map(|name| {
@@ -724,12 +827,20 @@ fn drop_in_dir_names(unit: &str) -> Vec<String> {
     names
 }
 
+/// Whether systemd reads a file of this name in a drop-in directory: a
+/// `.conf` file that is not hidden (conf-files.c files_add() lists with
+/// FOREACH_DIRENT, which skips names starting with a dot).
+fn is_drop_in_name(file_name: &std::ffi::OsStr) -> bool {
+    let name = file_name.as_encoded_bytes();
+    name.ends_with(b".conf") && !name.starts_with(b".")
+}
+
 /// The `[Service]` settings the check needs, as later lines override them.
 #[derive(Default)]
 struct Settings {
     restart: Option<Sourced<Restart>>,
     restart_sec: Option<Sourced<String>>,
-    warnings: Vec<String>,
+    warnings: unit_file::Warnings,
 }
 
 impl Settings {
@@ -744,17 +855,26 @@ impl Settings {
         settings
     }
 
+    /// `Restart=` is parsed by config_parse_service_restart(), made by
+    /// `DEFINE_CONFIG_PARSE_ENUM` (load-fragment.c, conf-parser.h): a value
+    /// it does not know, the empty one included, is logged ("Failed to parse
+    /// service restart specifier, ignoring") and the previous value stands.
+    /// `RestartSec=` (config_parse_sec) ignores an empty value the same way.
     fn apply(&mut self, origin: Origin, a: &unit_file::Assignment) {
         match a.key.as_str() {
-            "Restart" if a.value.is_empty() => {
-                self.restart = Some(Sourced { value: Restart::No, text: String::new(), origin });
-            }
             "Restart" => match a.value.parse() {
                 Ok(value) => self.restart = Some(Sourced { value, text: a.value.clone(), origin }),
-                // systemd logs and ignores a value it does not know, keeping the previous one.
-                Err(e) => self.warnings.push(format!("{origin}: {e}, ignored")),
+                Err(e) => self.warnings.push(format!(
+                    "{origin}: {e}: systemd ignores it (\"Failed to parse service restart specifier, ignoring\"){}",
+                    self.restart
+                        .as_ref()
+                        .map(|r| format!(", Restart={} from {} stands", r.value, r.origin))
+                        .unwrap_or_default()
+                )),
             },
-            "RestartSec" if a.value.is_empty() => self.restart_sec = None,
+            "RestartSec" if a.value.is_empty() => {
+                self.warnings.push(format!("{origin}: empty RestartSec= is not a time span: systemd ignores it"))
+            }
             "RestartSec" => self.restart_sec = Some(Sourced { value: a.value.clone(), text: a.value.clone(), origin }),
             _ => {}
         }
@@ -888,26 +1008,46 @@ mod tests {
     }
 
     fn parsed(path: &str, text: &str) -> (String, unit_file::UnitFile) {
-        (path.to_string(), unit_file::parse(text.as_bytes()).unwrap())
+        (path.to_string(), unit_file::parse(text.as_bytes()))
     }
 
+    /// load-fragment.c: `DEFINE_CONFIG_PARSE_ENUM(config_parse_service_restart, ...,
+    /// "Failed to parse service restart specifier")`; conf-parser.h: on a value
+    /// the enum does not know, `log_syntax(..., msg ", ignoring: %s", rvalue);
+    /// return 0;` without touching the setting. The empty value is one of them.
     #[test]
-    fn resets_and_unknown_values_follow_systemd() {
-        let mut files = vec![
+    fn unknown_and_empty_values_are_ignored_as_systemd_does() {
+        let files = vec![
             parsed("/usr/lib/systemd/system/x.service", "[Service]\nRestart=always\nRestartSec=20\n"),
             parsed("/etc/systemd/system/x.service.d/a.conf", "[Service]\nRestart=sometimes\nRestartSec=\n"),
+            parsed("/etc/systemd/system/x.service.d/b.conf", "[Service]\nRestart=\n"),
         ];
         let settings = Settings::of(&files);
-        // An unknown value is ignored: `always` from the unit file stays.
         let restart = settings.restart.unwrap();
         assert_eq!(
             (restart.value, restart.origin.to_string()),
             (Restart::Always, "/usr/lib/systemd/system/x.service:2".into())
         );
-        assert_eq!(settings.restart_sec, None);
-        assert_eq!(settings.warnings.len(), 1);
-        files.push(parsed("/etc/systemd/system/x.service.d/b.conf", "[Service]\nRestart=\n"));
-        assert_eq!(Settings::of(&files).restart.unwrap().value, Restart::No);
+        assert_eq!(settings.restart_sec.unwrap().origin.to_string(), "/usr/lib/systemd/system/x.service:3");
+        assert_eq!(
+            settings.warnings.listed,
+            [
+                "/etc/systemd/system/x.service.d/a.conf:2: unknown Restart= value \"sometimes\": systemd ignores it \
+                 (\"Failed to parse service restart specifier, ignoring\"), Restart=always from \
+                 /usr/lib/systemd/system/x.service:2 stands",
+                "/etc/systemd/system/x.service.d/a.conf:3: empty RestartSec= is not a time span: systemd ignores it",
+                "/etc/systemd/system/x.service.d/b.conf:2: unknown Restart= value \"\": systemd ignores it \
+                 (\"Failed to parse service restart specifier, ignoring\"), Restart=always from \
+                 /usr/lib/systemd/system/x.service:2 stands",
+            ]
+        );
+    }
+
+    #[test]
+    fn hidden_and_other_files_are_not_drop_ins() {
+        let is = |name: &str| is_drop_in_name(std::ffi::OsStr::new(name));
+        assert!(is("10-restart.conf") && is("a.b.conf"));
+        assert!(!is(".10-restart.conf") && !is(".conf") && !is("x.conf~") && !is("x.confx"));
     }
 
     #[test]
