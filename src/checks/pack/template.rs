@@ -5,7 +5,7 @@
 //! name or path from outside can never become more than one word. A
 //! placeholder inside quotes would defeat that, so it is refused at load.
 
-use crate::remedy::{Remedy, Risk, quote};
+use crate::remedy::{Remedy, Risk, RunsOn, quote};
 
 /// A value a remediation command can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,7 +135,7 @@ impl RemedyTemplate {
                 Piece::Var(Var::Port) => command.push_str(&values.port?.to_string()),
             }
         }
-        Some(Remedy { command, risk: self.risk, note: self.note.clone() })
+        Some(Remedy { command, risk: self.risk, note: self.note.clone(), runs_on: RunsOn::ThisNode })
     }
 }
 
