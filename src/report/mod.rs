@@ -136,52 +136,76 @@ pub const AGGREGATE_ABOVE: usize = 20;
 pub const LISTED: usize = 20;
 /// The names an aggregate keeps in `subjects`.
 pub const MAX_SUBJECTS: usize = 1000;
+/// The kind of findings that name no [`Item`]: their subjects are the names.
+const SUBJECTS: &str = "subjects";
 
 /// Findings, with those of one kind, status and message aggregated when
 /// there are more than [`AGGREGATE_ABOVE`]: one finding whose subject counts
 /// them (`1,000,000 Mesos agents`), with `count`, the first
 /// [`MAX_SUBJECTS`] names in `subjects`, and the evidence and fixes of the
-/// first [`LISTED`]. The aggregate stands where the first of them stood.
-/// Streams: it holds at most [`LISTED`] findings and [`MAX_SUBJECTS`] names
-/// per kind, so a check may feed it a million findings lazily. Idempotent.
+/// first [`LISTED`]. A finding without an [`Item`] is of the kind
+/// `subjects`, named by its subject. The aggregate stands where the first of
+/// them stood; fewer stay as and where they were. Streams: it holds at most
+/// [`AGGREGATE_ABOVE`] findings and [`MAX_SUBJECTS`] names per kind, so a
+/// check may feed it a million findings lazily. Idempotent.
 pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
     enum Slot {
         One(Finding),
-        Group(Group),
+        Aggregate(usize),
+        Moved,
     }
+    #[derive(Default)]
     struct Group {
         kind: &'static str,
-        first: Vec<Finding>,
         count: usize,
         names: Vec<String>,
+        /// Slots of the members while there are few.
+        members: Vec<usize>,
+        /// The first members, once aggregated.
+        first: Vec<Finding>,
     }
     let mut slots: Vec<Slot> = Vec::new();
-    let mut groups: std::collections::HashMap<(&'static str, Status, String), usize> = Default::default();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: std::collections::HashMap<(&'static str, Status, String), usize> = Default::default();
     for finding in findings {
-        let Some(item) = &finding.item else {
+        if finding.count.is_some() {
             slots.push(Slot::One(finding));
             continue;
+        }
+        let (kind, name) = match &finding.item {
+            Some(item) => (item.kind, &item.name),
+            None => (SUBJECTS, &finding.subject),
         };
-        let key = (item.kind, finding.status, finding.message.clone());
-        let at = *groups.entry(key).or_insert_with(|| {
-            slots.push(Slot::Group(Group { kind: item.kind, first: Vec::new(), count: 0, names: Vec::new() }));
-            slots.len() - 1
+        let g = *index.entry((kind, finding.status, finding.message.clone())).or_insert_with(|| {
+            groups.push(Group { kind, count: 0, names: Vec::new(), members: Vec::new(), first: Vec::new() });
+            groups.len() - 1
         });
-        let Slot::Group(group) = &mut slots[at] else { unreachable!("groups index group slots") };
+        let group = &mut groups[g];
         group.count += 1;
         if group.names.len() < MAX_SUBJECTS {
-            group.names.push(item.name.clone());
+            group.names.push(name.clone());
         }
-        if group.first.len() < LISTED.max(AGGREGATE_ABOVE) {
-            group.first.push(finding);
+        if group.count <= AGGREGATE_ABOVE {
+            group.members.push(slots.len());
+            slots.push(Slot::One(finding));
+        } else if group.count == AGGREGATE_ABOVE + 1 {
+            for (i, at) in std::mem::take(&mut group.members).into_iter().enumerate() {
+                let slot = if i == 0 { Slot::Aggregate(g) } else { Slot::Moved };
+                if let Slot::One(member) = std::mem::replace(&mut slots[at], slot) {
+                    group.first.push(member);
+                }
+            }
         }
     }
-    let mut out = Vec::with_capacity(slots.len());
+    let mut out = Vec::new();
     for slot in slots {
         match slot {
             Slot::One(finding) => out.push(finding),
-            Slot::Group(group) if group.count <= AGGREGATE_ABOVE => out.extend(group.first),
-            Slot::Group(group) => out.push(aggregated(group.kind, group.count, group.names, group.first)),
+            Slot::Aggregate(g) => {
+                let group = std::mem::take(&mut groups[g]);
+                out.push(aggregated(group.kind, group.count, group.names, group.first));
+            }
+            Slot::Moved => {}
         }
     }
     out
@@ -435,6 +459,20 @@ mod tests {
         assert_eq!(aggregate(out.clone()), out, "aggregating twice changes nothing");
         assert_eq!(subjects_line(all, false).unwrap().split(", ").count(), LISTED + 1);
         assert!(subjects_line(all, true).unwrap().ends_with("Agent0999, … (the first 1,000 of 100,000)"));
+    }
+
+    #[test]
+    fn findings_without_an_item_aggregate_by_subject_and_few_keep_their_order() {
+        let refused = |n: usize| Finding::new(Status::Fail, format!("10.0.{}.{}:5051", n / 256, n % 256), "refused");
+        let other = |n: usize| Finding::new(Status::Warn, format!("other {n}"), format!("message {n}"));
+        let few: Vec<Finding> = (0..10).flat_map(|n| [refused(n), other(n)]).collect();
+        assert_eq!(aggregate(few.clone()), few, "interleaved findings keep their places");
+        let many = (0..5000).flat_map(|n| std::iter::once(refused(n)).chain((n % 1000 == 1).then(|| other(n))));
+        let out = aggregate(many);
+        let subjects: Vec<&str> = out.iter().map(|f| f.subject.as_str()).collect();
+        assert_eq!(subjects, ["5,000 subjects", "other 1", "other 1001", "other 2001", "other 3001", "other 4001"]);
+        assert_eq!(out[0].subjects[..2], ["10.0.0.0:5051", "10.0.0.1:5051"]);
+        assert_eq!((out[0].message.as_str(), out[0].count), ("refused", Some(5000)));
     }
 
     #[test]
