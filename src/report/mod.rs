@@ -134,6 +134,7 @@ pub const AGGREGATE_ABOVE: usize = 20;
 /// Of an aggregate, the first so many items keep their evidence and fixes
 /// and are named in the human report (all of `subjects` with `-v`).
 pub const LISTED: usize = 20;
+const _: () = assert!(LISTED <= AGGREGATE_ABOVE, "an aggregate lists only members it kept");
 /// The names an aggregate keeps in `subjects`.
 pub const MAX_SUBJECTS: usize = 1000;
 /// The kind of findings that name no [`Item`]: their subjects are the names.
