@@ -154,6 +154,7 @@ pub enum HostGroup {
     MesosAgents,
     MarathonHosts,
     ZookeeperServers,
+    FlinkJobManagers,
 }
 
 impl fmt::Display for HostGroup {
@@ -163,6 +164,7 @@ impl fmt::Display for HostGroup {
             HostGroup::MesosAgents => "the Mesos agents",
             HostGroup::MarathonHosts => "each Marathon host",
             HostGroup::ZookeeperServers => "each ZooKeeper server",
+            HostGroup::FlinkJobManagers => "each Flink JobManager host",
         })
     }
 }
