@@ -239,8 +239,10 @@ fn hostile_agent_names_leave_every_format_well_formed_and_inert() {
         assert!(text.contains(shown), "{format} does not show {shown}:\n{text}");
     }
     // The agents' fixes run on the agents: none is active in this node's plan.
+    let guard = "[ \"$(uname -n | tr '[:upper:]' '[:lower:]')\" = szv1000265118 ] || { echo \"this plan is for \
+                 szv1000265118, not $(uname -n)\" >&2; exit 1; }";
     for line in plan.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-        assert_eq!(line, "set -eu", "an active command in the plan:\n{plan}");
+        assert!(line == "set -eu" || line == guard, "an active command in the plan:\n{plan}");
     }
     assert!(plan.contains("\n# ===== On the Mesos agents, not here: run these there ====="), "{plan}");
 }

@@ -231,3 +231,33 @@ fn script_comments_out_what_must_run_on_another_host() {
     assert_eq!((&stop["command"], &stop["host"]), (&"sudo systemctl stop marathon".into(), &"szv1000265119".into()));
     assert_eq!(json["checks"][0]["findings"][0]["remediation"][0].get("host"), None);
 }
+
+/// A plan runs only on the node its report is about: elsewhere it stops
+/// before its first command.
+#[test]
+fn script_stops_on_any_host_but_the_reports_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let this_machine =
+        String::from_utf8(std::process::Command::new("uname").arg("-n").output().unwrap().stdout).unwrap();
+    let run_plan_for = |node: &str| {
+        let mut report = hostile_report();
+        report.node.hostname = Some(node.to_string());
+        // Nothing but the marker may be active: this runs on the test machine.
+        for finding in report.checks.iter_mut().flat_map(|c| &mut c.findings) {
+            finding.remediation.clear();
+        }
+        report.checks[1].findings[0].remediation = vec![Cmd::new("touch").value(marker.display().to_string()).safe()];
+        let plan = script::render(&report);
+        std::fs::write(dir.path().join("plan.sh"), &plan).unwrap();
+        let out = std::process::Command::new("/bin/sh").arg(dir.path().join("plan.sh")).output().unwrap();
+        (out, plan)
+    };
+    let (out, plan) = run_plan_for("szv1000265119.example.invalid");
+    assert_eq!(out.status.code(), Some(1), "{plan}");
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("this plan is for szv1000265119.example.invalid, not "));
+    assert!(!marker.exists(), "the plan ran on another host:\n{plan}");
+    let (out, plan) = run_plan_for(&this_machine.trim().to_uppercase());
+    assert!(out.status.success(), "{}\n{plan}", String::from_utf8_lossy(&out.stderr));
+    assert!(marker.exists(), "the plan did not run on its own node:\n{plan}");
+}

@@ -7,6 +7,10 @@
 //! stop marathon` meant for szv1000265119 would stop this node's daemon, and
 //! an operator, not the plan, decides how to reach the other host.
 //!
+//! "This node" is the node the report is about, named at the top: the plan
+//! exits at once on any other host (a report from a snapshot or a `--root`
+//! image is about a node that is not the machine reading it).
+//!
 //! Within a group, ordered by check; every command is commented with its
 //! check, subject and risk; destructive commands are commented out. A
 //! comment is always one line (unsafe characters escaped), so a value with
@@ -18,7 +22,7 @@
 use std::fmt::Write;
 
 use super::{CheckReport, Finding, Report};
-use crate::remedy::{Remedy, Risk, RunsOn};
+use crate::remedy::{HostName, Remedy, Risk, RunsOn, quote};
 use crate::text::{has_unsafe, sanitize};
 
 pub fn render(report: &Report) -> String {
@@ -28,6 +32,7 @@ pub fn render(report: &Report) -> String {
         "# Review every command before running it. Destructive ones are commented out, and so is every\n\
          # command that must run on another host (grouped under that host's name at the end).\nset -eu\n",
     );
+    guard(&mut out, report);
     let steps: Vec<Step> = report
         .checks
         .iter()
@@ -68,6 +73,29 @@ pub fn render(report: &Report) -> String {
         }
     }
     out
+}
+
+/// "This node" is the node the report is about, which a report from a
+/// snapshot or a `--root` image is not: the plan stops at once on any host
+/// but that one (by `uname -n`, compared without regard to case as DNS does).
+fn guard(out: &mut String, report: &Report) {
+    let _ = writeln!(
+        out,
+        "# For node {} ({}).",
+        comment(report.node.hostname.as_deref().unwrap_or("?")),
+        comment(&report.node.source)
+    );
+    match report.node.hostname.as_deref().and_then(HostName::parse) {
+        Some(node) => {
+            let node = node.as_str().to_ascii_lowercase();
+            let _ = writeln!(
+                out,
+                "[ \"$(uname -n | tr '[:upper:]' '[:lower:]')\" = {q} ] || {{ echo \"this plan is for {node}, not $(uname -n)\" >&2; exit 1; }}",
+                q = quote(&node),
+            );
+        }
+        None => out.push_str("# The node's name is unknown: make sure this is the node the report is about.\n"),
+    }
 }
 
 /// One command of the plan and what it fixes.
