@@ -295,12 +295,12 @@ impl HostName {
                     .disruptive()
                     .with_note("restart the Flink JobManager and its TaskManagers afterwards")
             }
-            Source::MesosAgent { id } => rename_host()
-                .with_note(format!(
-                    "agent {id}; if /etc/mesos-slave/hostname is set there, lower-case that instead; then restart \
-                     mesos-slave there (an agent whose host name changed needs `rm -f \
-                     <work_dir>/meta/slaves/latest` to start, which loses its tasks)"
-                ))
+            Source::MesosAgent { .. } => rename_host()
+                .with_note(
+                    "if /etc/mesos-slave/hostname is set there, lower-case that instead; then restart mesos-slave \
+                     there (an agent whose host name changed needs `rm -f <work_dir>/meta/slaves/latest` to start, \
+                     which loses its tasks)",
+                )
                 .on(RunsOn::host_of(&self.name, HostGroup::MesosAgents)),
             Source::Marathon { .. } => rename_host()
                 .with_note(
@@ -455,7 +455,7 @@ mod tests {
         assert_eq!(subjects, ["Mesos agent Agent-2", "Marathon host M1.Example.com"]);
         assert_eq!(j.findings[0].evidence[0], "Mesos /master/state: agent S1 hostname Agent-2");
         assert_eq!(j.findings[0].remediation[0].command, "hostnamectl set-hostname agent-2");
-        assert!(j.findings[0].remediation[0].note.as_deref().unwrap().starts_with("agent S1; "));
+        assert!(j.findings[0].remediation[0].note.as_deref().unwrap().starts_with("if /etc/mesos-slave/hostname"));
         assert_eq!(j.findings[0].remediation[0].runs_on.elsewhere().as_deref(), Some("Agent-2"));
         assert_eq!(j.findings[1].remediation[0].command, "hostnamectl set-hostname m1.example.com");
         assert_eq!(j.findings[1].remediation[0].runs_on.elsewhere().as_deref(), Some("M1.Example.com"));

@@ -261,3 +261,14 @@ fn script_stops_on_any_host_but_the_reports_node() {
     assert!(out.status.success(), "{}\n{plan}", String::from_utf8_lossy(&out.stderr));
     assert!(marker.exists(), "the plan did not run on its own node:\n{plan}");
 }
+
+/// Under an aggregate's fixes, a note shared by consecutive fixes is shown once.
+#[test]
+fn human_shows_a_repeated_note_once() {
+    let mut report = hostile_report();
+    let fix = |host: &str| Cmd::new("hostnamectl").value(host).disruptive().with_note("restart mesos-slave there");
+    report.checks[1].findings[0].remediation = vec![fix("a"), fix("b"), fix("c").with_note("other")];
+    let text = human::render(&report, human::Detail::Normal);
+    assert_eq!(text.matches("restart mesos-slave there").count(), 1, "{text}");
+    assert!(text.contains("hostnamectl c   [disruptive]\n                     other\n"), "{text}");
+}

@@ -88,6 +88,7 @@ fn finding_block(out: &mut String, finding: &Finding, detail: Detail) {
         let label = if i == 0 { "evidence" } else { "" };
         let _ = writeln!(out, "{PAD}  {:9} {}", label.dimmed(), sanitize(evidence));
     }
+    let mut last_note = None;
     for (i, remedy) in finding.remediation.iter().enumerate() {
         let label = if i == 0 { "fix" } else { "" };
         let risk = format!("[{}]", remedy.risk);
@@ -98,9 +99,13 @@ fn finding_block(out: &mut String, finding: &Finding, detail: Detail) {
             fix_text(remedy).cyan(),
             risk_paint(remedy.risk, &risk)
         );
-        if let Some(note) = &remedy.note {
+        // The same note under each of an aggregate's fixes says nothing new.
+        if let Some(note) = &remedy.note
+            && last_note != Some(note)
+        {
             let _ = writeln!(out, "{PAD}            {}", sanitize(note).dimmed());
         }
+        last_note = remedy.note.as_ref();
     }
 }
 
