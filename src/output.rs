@@ -2,8 +2,9 @@
 //! `--script`, as safely as `curl -o`: a regular file (or a new one) is
 //! replaced atomically, so a reader (node_exporter's textfile collector, a CI
 //! step) never sees half of it; anything else that exists there (/dev/null,
-//! a FIFO, a socket, a terminal) is opened and written in place, never
-//! replaced: as root, replacing /dev/null with a regular file breaks the node.
+//! a FIFO, a socket, a terminal, and whatever /dev/stdout leads to) is opened
+//! and written in place, never replaced: as root, replacing /dev/null with a
+//! regular file breaks the node.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -24,13 +25,20 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), String> {
         }
         Err(e) => return Err(fail("cannot look at it", e)),
     };
+    // /dev/stdout and its kin lead through /proc to whatever the descriptor
+    // is; replacing a file found there would detach it from the descriptor.
+    let through_proc = path.starts_with("/dev/") || path.starts_with("/proc/");
     match existing {
-        Some(meta) if !meta.is_file() => {
+        Some(meta) if !meta.is_file() || through_proc => {
             if meta.is_dir() {
                 return Err(format!("cannot write {}: it is a directory", path.display()));
             }
             // A device, FIFO or socket: write into it, as a shell redirection does.
-            let mut target = OpenOptions::new().write(true).open(path).map_err(|e| fail("cannot open it", e))?;
+            let mut target = OpenOptions::new()
+                .write(true)
+                .truncate(meta.is_file())
+                .open(path)
+                .map_err(|e| fail("cannot open it", e))?;
             target.write_all(text.as_bytes()).and_then(|_| target.flush()).map_err(|e| fail("write failed", e))
         }
         Some(meta) => {

@@ -56,7 +56,7 @@ impl Remedy {
 }
 
 /// Where a remediation command must run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "RunsOnJson", into = "RunsOnJson")]
 pub enum RunsOn {
     /// On the node the report is about; also a command that only talks to a
@@ -66,7 +66,8 @@ pub enum RunsOn {
     ThisNode,
     /// On this host, and nowhere else.
     Host(HostName),
-    /// On hosts clusterdoc cannot name one by one (no master lists them).
+    /// On hosts clusterdoc cannot name one by one: no master lists them, or
+    /// the remote name it has is not a valid host name.
     Every(HostGroup),
 }
 
@@ -93,8 +94,8 @@ impl RunsOn {
         }
     }
 
-    /// `this` when it names the node the report is about (`hostname`,
-    /// compared as DNS does, without regard to case).
+    /// This node when `self` names the node the report is about
+    /// (`hostname`, compared as DNS does, without regard to case).
     pub fn localized(self, hostname: Option<&str>) -> RunsOn {
         match &self {
             RunsOn::Host(host) if hostname.is_some_and(|h| h.eq_ignore_ascii_case(host.as_str())) => RunsOn::ThisNode,
@@ -147,7 +148,7 @@ impl From<RunsOn> for RunsOnJson {
 }
 
 /// Hosts of one kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HostGroup {
     MesosMasters,
@@ -173,7 +174,7 @@ impl fmt::Display for HostGroup {
 /// inner hyphens, at most 63 characters each and 253 in all; one trailing
 /// dot allowed) or an IP address: never empty, never an option, nothing a
 /// shell or ssh would read as more than a host.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct HostName(String);
 

@@ -164,6 +164,31 @@ fn a_regular_file_is_replaced_whole_keeping_its_mode() {
     assert_eq!(names, [path], "a temporary file was left beside the report");
 }
 
+/// `-o /dev/stdout` writes to the descriptor, whatever it is: here a file
+/// the shell opened, which must not be replaced behind its back. Named as
+/// /proc/self/fd/1 (where /dev/stdout leads), so that a regression cannot
+/// replace the machine's /dev/stdout.
+#[test]
+fn dev_stdout_is_the_descriptor_even_when_it_is_a_file() {
+    let (root, dir) = (node(), tempfile::tempdir().unwrap());
+    let path = dir.path().join("redirected.json");
+    let file = std::fs::File::create(&path).unwrap();
+    let cwd = tempfile::tempdir().unwrap();
+    let status = cli_support::plain(cwd.path())
+        .args(["check", "--root", root.path().to_str().unwrap(), "--only", "hostname.case", "--format", "json"])
+        .args(["--deadline", "20s", "-o", "/proc/self/fd/1"])
+        .stdout(file.try_clone().unwrap())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let mut text = String::new();
+    std::fs::File::open(&path).unwrap().read_to_string(&mut text).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+    assert_eq!(doc.status("hostname.case"), "pass");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(file.metadata().unwrap().ino(), std::fs::metadata(&path).unwrap().ino(), "the file was replaced");
+}
+
 #[test]
 fn a_plan_that_cannot_be_written_leaves_the_old_report_intact() {
     let (root, dir) = (node(), tempfile::tempdir().unwrap());

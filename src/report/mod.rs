@@ -83,7 +83,7 @@ pub struct Finding {
 }
 
 /// A finding about one item of a kind: `Mesos agents`, `agent0001`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
     /// The kind, plural, as a count reads it: `1,000 Mesos agents`.
     pub kind: &'static str,
