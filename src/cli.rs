@@ -257,7 +257,7 @@ fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
         Format::Prometheus => report::prometheus::render(&report),
     };
     if let Some(script) = &args.script
-        && let Err(e) = write_atomically(script, &report::script::render(&report))
+        && let Err(e) = crate::output::write_file(script, &report::script::render(&report))
     {
         return fatal(e);
     }
@@ -388,23 +388,8 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<(), String> {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(|e| format!("stdout: {e}"))
         }
-        Some(p) => write_atomically(p, text),
+        Some(p) => crate::output::write_file(p, text),
     }
-}
-
-/// Writes through a temporary file in the same directory and renames it, so
-/// a reader (node_exporter's textfile collector, a CI step) never sees half a
-/// report.
-fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| format!("cannot write {}: not a file name", path.display()))?;
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
-    std::fs::write(&tmp, text).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
-    })
 }
 
 /// Says on stderr which config files and packs were passed over, and why

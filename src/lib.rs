@@ -7,6 +7,7 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod facts;
+pub mod output;
 pub mod parsers;
 pub mod remedy;
 pub mod remote;

@@ -1,9 +1,14 @@
 //! Remediation commands. Every value that comes from outside is shell-quoted
-//! when the command is built, so pasting a command can never run anything else.
+//! when the command is built, so pasting a command can never run anything
+//! else; and every command says where it must run ([`RunsOn`]), so a plan
+//! never runs a command meant for another machine on this one.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::remote::HostName;
 
 /// What running a remediation command does to the cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -33,12 +38,137 @@ pub struct Remedy {
     pub command: String,
     pub risk: Risk,
     pub note: Option<String>,
+    /// JSON: `host` (one host name) or `hosts` (a group clusterdoc cannot
+    /// name host by host), neither for this node.
+    #[serde(flatten)]
+    pub runs_on: RunsOn,
 }
 
 impl Remedy {
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
         self.note = Some(note.into());
         self
+    }
+
+    /// The command must run there, not on the node the report is about.
+    pub fn on(mut self, runs_on: RunsOn) -> Self {
+        self.runs_on = runs_on;
+        self
+    }
+}
+
+/// Where a remediation command must run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RunsOnJson", into = "RunsOnJson")]
+pub enum RunsOn {
+    /// On the node the report is about; also a command that only talks to a
+    /// server it names (`curl MARATHON/v2/...`, `zkCli.sh -server ...`),
+    /// which runs wherever that server is reachable.
+    #[default]
+    ThisNode,
+    /// On this host, and nowhere else.
+    Host(HostName),
+    /// On hosts clusterdoc cannot name one by one: no master lists them, or
+    /// the remote name it has is not a valid host name.
+    Every(HostGroup),
+}
+
+impl RunsOn {
+    /// The host in `address` (`m1`, `m1:8080`, `http://user@m1:5050/x`,
+    /// `[::1]:2181`): this node for a loopback address or `localhost`, the
+    /// host for a valid name or address, else (a remote value that is no
+    /// host name, e.g. `-oProxyCommand=...`) the `group` it belongs to.
+    pub fn host_of(address: &str, group: HostGroup) -> RunsOn {
+        let host = host_part(address);
+        if host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
+            return RunsOn::ThisNode;
+        }
+        HostName::parse(host).ok().map_or(RunsOn::Every(group), RunsOn::Host)
+    }
+
+    /// Where, in words, when that is not this node: `szv1000265119`,
+    /// `each Mesos master`.
+    pub fn elsewhere(&self) -> Option<String> {
+        match self {
+            RunsOn::ThisNode => None,
+            RunsOn::Host(host) => Some(host.to_string()),
+            RunsOn::Every(group) => Some(group.to_string()),
+        }
+    }
+
+    /// This node when `self` names the node the report is about
+    /// (`hostname`, compared as DNS does, without regard to case).
+    pub fn localized(self, hostname: Option<&str>) -> RunsOn {
+        match &self {
+            RunsOn::Host(host) if hostname.is_some_and(|h| h.eq_ignore_ascii_case(host.as_str())) => RunsOn::ThisNode,
+            _ => self,
+        }
+    }
+}
+
+/// `http://user:pw@host:port/path` -> `host`; `[v6]:port` -> `v6`.
+fn host_part(address: &str) -> &str {
+    let rest = address.split_once("://").map_or(address, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    if let Some(bracketed) = host_port.strip_prefix('[') {
+        return bracketed.split(']').next().unwrap_or_default();
+    }
+    match host_port.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => host_port,
+    }
+}
+
+/// The JSON shape of [`RunsOn`], flattened into a remedy.
+#[derive(Clone, Default, Serialize, Deserialize)]
+struct RunsOnJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    host: Option<HostName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hosts: Option<HostGroup>,
+}
+
+impl From<RunsOnJson> for RunsOn {
+    fn from(json: RunsOnJson) -> Self {
+        match (json.host, json.hosts) {
+            (Some(host), _) => RunsOn::Host(host),
+            (None, Some(group)) => RunsOn::Every(group),
+            (None, None) => RunsOn::ThisNode,
+        }
+    }
+}
+
+impl From<RunsOn> for RunsOnJson {
+    fn from(runs_on: RunsOn) -> Self {
+        match runs_on {
+            RunsOn::ThisNode => RunsOnJson::default(),
+            RunsOn::Host(host) => RunsOnJson { host: Some(host), hosts: None },
+            RunsOn::Every(group) => RunsOnJson { host: None, hosts: Some(group) },
+        }
+    }
+}
+
+/// Hosts of one kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostGroup {
+    MesosMasters,
+    MesosAgents,
+    MarathonHosts,
+    ZookeeperServers,
+    FlinkJobManagers,
+}
+
+impl fmt::Display for HostGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HostGroup::MesosMasters => "each Mesos master",
+            HostGroup::MesosAgents => "the Mesos agents",
+            HostGroup::MarathonHosts => "each Marathon host",
+            HostGroup::ZookeeperServers => "each ZooKeeper server",
+            HostGroup::FlinkJobManagers => "each Flink JobManager host",
+        })
     }
 }
 
@@ -86,7 +216,7 @@ impl Cmd {
     }
 
     pub fn risk(self, risk: Risk) -> Remedy {
-        Remedy { command: self.line, risk, note: None }
+        Remedy { command: self.line, risk, note: None, runs_on: RunsOn::ThisNode }
     }
 
     pub fn safe(self) -> Remedy {
@@ -173,6 +303,38 @@ mod tests {
             Cmd::new("ssh").operand("-oProxyCommand=touch x").word("true").safe().command,
             "ssh -- '-oProxyCommand=touch x' true"
         );
+    }
+
+    #[test]
+    fn where_a_command_runs_comes_from_the_host_of_an_address() {
+        let host = |h: &str| RunsOn::Host(HostName::parse(h).unwrap());
+        let group = HostGroup::MesosMasters;
+        assert_eq!(RunsOn::host_of("http://admin:pw@m1:5050/master", group), host("m1"));
+        assert_eq!(RunsOn::host_of("m2:8080", group), host("m2"));
+        assert_eq!(RunsOn::host_of("[fe80::1]:2181", group), host("fe80::1"));
+        assert_eq!(RunsOn::host_of("fe80::2", group), host("fe80::2"));
+        assert_eq!(RunsOn::host_of("http://127.0.0.1:5050", group), RunsOn::ThisNode);
+        assert_eq!(RunsOn::host_of("LOCALHOST", group), RunsOn::ThisNode);
+        assert_eq!(RunsOn::host_of("-oProxyCommand=x", group), RunsOn::Every(group));
+        assert_eq!(host("SZV1").localized(Some("szv1")), RunsOn::ThisNode);
+        assert_eq!(host("szv2").localized(Some("szv1")), host("szv2"));
+    }
+
+    #[test]
+    fn json_names_the_host_only_when_it_is_another() {
+        let here = Cmd::new("true").safe();
+        assert_eq!(
+            serde_json::to_value(&here).unwrap(),
+            serde_json::json!({"command": "true", "risk": "safe", "note": null})
+        );
+        let there = here.clone().on(RunsOn::host_of("szv2", HostGroup::MesosAgents));
+        let json = serde_json::to_value(&there).unwrap();
+        assert_eq!(json["host"], "szv2");
+        assert_eq!(serde_json::from_value::<Remedy>(json).unwrap(), there);
+        let every = here.on(RunsOn::Every(HostGroup::MarathonHosts));
+        let json = serde_json::to_value(&every).unwrap();
+        assert_eq!(json["hosts"], "marathon-hosts");
+        assert_eq!(serde_json::from_value::<Remedy>(json).unwrap(), every);
     }
 
     #[test]

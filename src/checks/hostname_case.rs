@@ -8,8 +8,8 @@
 use super::{Check, CheckMeta, Explain, Verdict, judged, required};
 use crate::facts::node::{MesosDaemon, NodeFacts};
 use crate::facts::{Fact, Facts, Need};
-use crate::remedy::{Cmd, Remedy, sed_replacement_literal};
-use crate::report::{Finding, Status};
+use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn, sed_replacement_literal};
+use crate::report::{Finding, Status, aggregate};
 use crate::version::Version;
 
 pub struct HostnameCase;
@@ -71,8 +71,8 @@ impl Check for HostnameCase {
         let node = required(&facts.node, "node facts")?;
         let names = HostNames::of(facts, node);
         let flink = FlinkVersion::of(facts, node);
-        let findings: Vec<Finding> =
-            names.found.iter().filter(|h| has_upper_case(&h.name)).map(|h| h.finding(&flink)).collect();
+        // Streamed into the aggregate: a million agents never become a million findings.
+        let findings = aggregate(names.found.iter().filter(|h| has_upper_case(&h.name)).map(|h| h.finding(&flink)));
         let count = names.found.len();
         let mut note = format!("{count} host name{} checked ({})", if count == 1 { "" } else { "s" }, flink.evidence);
         if !names.ignored.is_empty() {
@@ -262,10 +262,14 @@ impl HostName {
             ),
         };
         let message = format!("host name has upper-case letters; {}", flink.consequence());
-        Finding::new(flink.status(), subject, message)
+        let finding = Finding::new(flink.status(), subject, message)
             .evidence(evidence)
             .evidence(flink.evidence.clone())
-            .fix(self.remedy())
+            .fix(self.remedy());
+        match self.source {
+            Source::MesosAgent { .. } => finding.item("Mesos agents", &self.name),
+            _ => finding,
+        }
     }
 
     fn remedy(&self) -> Remedy {
@@ -293,17 +297,19 @@ impl HostName {
                     .disruptive()
                     .with_note("restart the Flink JobManager and its TaskManagers afterwards")
             }
-            Source::MesosAgent { id } => rename_host().with_note(format!(
-                "run on agent {} ({id}), or lower-case its /etc/mesos-slave/hostname if set; then restart \
-                 mesos-slave there (an agent whose host name changed needs `rm -f <work_dir>/meta/slaves/latest` \
-                 to start, which loses its tasks)",
-                self.name
-            )),
-            Source::Marathon { .. } => rename_host().with_note(format!(
-                "run on the Marathon host {}, or lower-case its --hostname (/etc/marathon/conf/hostname or \
-                 MARATHON_HOSTNAME) if set; then restart Marathon",
-                self.name
-            )),
+            Source::MesosAgent { .. } => rename_host()
+                .with_note(
+                    "if /etc/mesos-slave/hostname is set there, lower-case that instead; then restart mesos-slave \
+                     there (an agent whose host name changed needs `rm -f <work_dir>/meta/slaves/latest` to start, \
+                     which loses its tasks)",
+                )
+                .on(RunsOn::host_of(&self.name, HostGroup::MesosAgents)),
+            Source::Marathon { .. } => rename_host()
+                .with_note(
+                    "if Marathon's --hostname is set (/etc/marathon/conf/hostname or MARATHON_HOSTNAME), lower-case \
+                     that instead; then restart Marathon",
+                )
+                .on(RunsOn::host_of(&self.name, HostGroup::MarathonHosts)),
         }
     }
 }
@@ -451,8 +457,10 @@ mod tests {
         assert_eq!(subjects, ["Mesos agent Agent-2", "Marathon host M1.Example.com"]);
         assert_eq!(j.findings[0].evidence[0], "Mesos /master/state: agent S1 hostname Agent-2");
         assert_eq!(j.findings[0].remediation[0].command, "hostnamectl set-hostname agent-2");
-        assert!(j.findings[0].remediation[0].note.as_deref().unwrap().starts_with("run on agent Agent-2 (S1)"));
+        assert!(j.findings[0].remediation[0].note.as_deref().unwrap().starts_with("if /etc/mesos-slave/hostname"));
+        assert_eq!(j.findings[0].remediation[0].runs_on.elsewhere().as_deref(), Some("Agent-2"));
         assert_eq!(j.findings[1].remediation[0].command, "hostnamectl set-hostname m1.example.com");
+        assert_eq!(j.findings[1].remediation[0].runs_on.elsewhere().as_deref(), Some("M1.Example.com"));
         assert!(j.note.unwrap().starts_with("4 host names checked"));
     }
 

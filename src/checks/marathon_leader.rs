@@ -4,7 +4,7 @@ use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
 use crate::facts::marathon::{MarathonFacts, MarathonInfo};
 use crate::facts::mesos::{Framework, MesosState};
 use crate::facts::{Fact, Facts, Need};
-use crate::remedy::{Cmd, Remedy};
+use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
 use crate::report::{Finding, Status};
 
 pub struct MarathonLeader;
@@ -152,9 +152,10 @@ fn no_leader(marathon: &MarathonFacts) -> Finding {
         let zk = info.zk.as_deref().unwrap_or("unknown");
         finding = finding.evidence(format!("/v2/info: elected {elected}, ZooKeeper {zk}"));
     }
-    finding.fix(marathon_logs("on each Marathon host: look for leader election and ZooKeeper errors")).fix(
-        marathon_restart().with_note(
-            "on each Marathon host, once ZooKeeper has quorum (clusterdoc --only zk.quorum): the instances elect a leader through it",
+    let every = RunsOn::Every(HostGroup::MarathonHosts);
+    finding.fix(marathon_logs("look for leader election and ZooKeeper errors").on(every.clone())).fix(
+        marathon_restart().on(every).with_note(
+            "once ZooKeeper has quorum (clusterdoc --only zk.quorum): the instances elect a leader through it",
         ),
     )
 }
@@ -169,14 +170,19 @@ fn never_registered(marathon: &MarathonFacts, leader: &str) -> Finding {
     with_fixes(finding, leader)
 }
 
+/// Fixes on the leading Marathon (`leader`: its `host:port`).
 fn with_fixes(finding: Finding, leader: &str) -> Finding {
+    let on = RunsOn::host_of(leader, HostGroup::MarathonHosts);
     finding
-        .fix(marathon_logs(&format!(
-            "on the Marathon leader {leader}: look for registration, authentication or master connection errors"
-        )))
-        .fix(marathon_restart().with_note(format!(
-            "on {leader}, once the Mesos master leads (clusterdoc --only mesos.leader): Marathon re-registers on start"
-        )))
+        .fix(
+            marathon_logs("the leader: look for registration, authentication or master connection errors")
+                .on(on.clone()),
+        )
+        .fix(
+            marathon_restart().on(on).with_note(
+                "once the Mesos master leads (clusterdoc --only mesos.leader): Marathon re-registers on start",
+            ),
+        )
 }
 
 fn marathon_logs(note: &str) -> Remedy {

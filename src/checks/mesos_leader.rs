@@ -3,7 +3,7 @@
 use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
 use crate::facts::mesos::{Agent, LeaderId, Leadership, MasterAnswer, MasterView, MesosFacts, MesosState};
 use crate::facts::{Facts, Need};
-use crate::remedy::{Cmd, Remedy};
+use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
 use crate::report::{Finding, Status};
 
 pub struct MesosLeader;
@@ -133,7 +133,7 @@ fn contested(mesos: &MesosFacts, message: &str) -> Finding {
     finding.evidence = who_says_what(mesos);
     finding.fix(master_logs(None)).fix(
         master_restart(None).with_note(
-            "on each master that names the wrong leader, after checking ZooKeeper: clusterdoc --only zk.quorum",
+            "on the masters that name the wrong leader, after checking ZooKeeper: clusterdoc --only zk.quorum",
         ),
     )
 }
@@ -147,9 +147,10 @@ fn no_leader(mesos: &MesosFacts) -> Verdict {
     }
     let mut finding = Finding::new(Status::Fail, "Mesos masters", "no master knows a leader: nothing can be scheduled");
     finding.evidence = who_says_what(mesos);
-    let finding = finding.fix(master_logs(None)).fix(master_restart(None).with_note(
-        "on each master, once ZooKeeper has quorum (clusterdoc --only zk.quorum): masters elect through it",
-    ));
+    let finding = finding.fix(master_logs(None)).fix(
+        master_restart(None)
+            .with_note("once ZooKeeper has quorum (clusterdoc --only zk.quorum): masters elect through it"),
+    );
     Ok(Judgement::findings(vec![finding], format!("{} masters asked", mesos.masters.len())))
 }
 
@@ -161,9 +162,10 @@ fn leader_silent(mesos: &MesosFacts, leader: &str, error: &str) -> Finding {
     );
     finding.evidence = who_says_what(mesos);
     finding.evidence.push(error.to_string());
-    finding.fix(master_logs(Some(leader))).fix(master_restart(Some(leader)).with_note(format!(
-        "on {leader} if it is down (if it runs, check the path from here: clusterdoc --only net.reachability)"
-    )))
+    finding.fix(master_logs(Some(leader))).fix(
+        master_restart(Some(leader))
+            .with_note("if it is down (if it runs, check the path from here: clusterdoc --only net.reachability)"),
+    )
 }
 
 /// A named master that is not in step with the leader: no answer, no leader,
@@ -202,7 +204,7 @@ fn agent_findings(state: &MesosState, leader: &LeaderId) -> Vec<Finding> {
             "no agent is registered with the leading master: no task can run",
         )
         .evidence(format!("{} /master/state lists 0 agents", leader.url));
-        return vec![finding.fix(agent_logs("on each agent host")).fix(agent_restart("on each agent host"))];
+        return vec![finding.fix(agent_logs(None)).fix(agent_restart(None))];
     }
     if inactive.is_empty() {
         return Vec::new();
@@ -226,8 +228,8 @@ fn agent_findings(state: &MesosState, leader: &LeaderId) -> Vec<Finding> {
         finding.evidence.push(format!("... and {} more", inactive.len() - MAX_LISTED));
     }
     let hosts: Vec<&str> = inactive.iter().take(MAX_LISTED).map(|a| a.hostname.as_str()).collect();
-    let on = format!("on {}", hosts.join(", "));
-    vec![finding.fix(agent_logs(&on)).fix(agent_restart(&on))]
+    let on = format!("on the inactive ones: {}", hosts.join(", "));
+    vec![finding.fix(agent_logs(Some(&on))).fix(agent_restart(Some(&on)))]
 }
 
 fn describe_agent(agent: &Agent) -> String {
@@ -235,34 +237,43 @@ fn describe_agent(agent: &Agent) -> String {
     format!("agent {} ({}, {pid}): inactive", agent.hostname, agent.id)
 }
 
-fn master_logs(on: Option<&str>) -> Remedy {
-    let remedy = Cmd::new("journalctl").word("-u mesos-master -n 200 --no-pager").safe();
-    remedy.with_note(match on {
-        Some(master) => format!("on the master {master}: look for ZooKeeper session and election messages"),
-        None => "on each master: look for ZooKeeper session and election messages".to_string(),
-    })
-}
-
-fn master_restart(on: Option<&str>) -> Remedy {
-    let remedy = Cmd::new("systemctl").word("restart mesos-master").disruptive();
-    match on {
-        Some(master) => remedy.with_note(format!("on the master {master}")),
-        None => remedy,
+/// On the master at this URL (or pid `master@host:port`), else on each.
+fn on_master(master: Option<&str>) -> RunsOn {
+    match master {
+        Some(master) => RunsOn::host_of(master, HostGroup::MesosMasters),
+        None => RunsOn::Every(HostGroup::MesosMasters),
     }
 }
 
-fn agent_logs(on: &str) -> Remedy {
+fn master_logs(on: Option<&str>) -> Remedy {
+    Cmd::new("journalctl")
+        .word("-u mesos-master -n 200 --no-pager")
+        .safe()
+        .on(on_master(on))
+        .with_note("look for ZooKeeper session and election messages")
+}
+
+fn master_restart(on: Option<&str>) -> Remedy {
+    Cmd::new("systemctl").word("restart mesos-master").disruptive().on(on_master(on))
+}
+
+/// `which`: the agents meant, when not all of them.
+fn agent_logs(which: Option<&str>) -> Remedy {
+    let which = which.map(|w| format!("{w}; ")).unwrap_or_default();
     Cmd::new("journalctl")
         .word("-u mesos-slave -n 200 --no-pager")
         .safe()
-        .with_note(format!("{on} (the unit is mesos-agent on newer packages): look for registration with the master"))
+        .on(RunsOn::Every(HostGroup::MesosAgents))
+        .with_note(format!("{which}the unit is mesos-agent on newer packages: look for registration with the master"))
 }
 
-fn agent_restart(on: &str) -> Remedy {
+fn agent_restart(which: Option<&str>) -> Remedy {
+    let which = which.map(|w| format!("{w}; ")).unwrap_or_default();
     Cmd::new("systemctl")
         .word("restart mesos-slave")
         .disruptive()
-        .with_note(format!("{on}; the agent recovers its tasks only with checkpointing (default since Mesos 1.0)"))
+        .on(RunsOn::Every(HostGroup::MesosAgents))
+        .with_note(format!("{which}the agent recovers its tasks only with checkpointing (default since Mesos 1.0)"))
 }
 
 #[cfg(test)]

@@ -165,7 +165,14 @@ pub fn judged(findings: Vec<Finding>, undecided: Vec<String>, note: impl Into<St
     }
     let mut reason = undecided.join("; ");
     if !findings.is_empty() {
-        let subjects: Vec<&str> = findings.iter().map(|f| f.subject.as_str()).collect();
+        // Bounded like a report's aggregates: a million findings are not one reason.
+        let listed = crate::report::LISTED;
+        let mut subjects: Vec<&str> = findings.iter().take(listed).map(|f| f.subject.as_str()).collect();
+        let more = findings.len().saturating_sub(listed);
+        let more_text = format!("and {} more", crate::report::thousands(more));
+        if more > 0 {
+            subjects.push(&more_text);
+        }
         reason.push_str(&format!(" (also found: {})", subjects.join(", ")));
     }
     Err(Stop::Error(reason))
@@ -281,6 +288,17 @@ mod tests {
                 "flink.taskmanager-orphans",
             ]
         );
+    }
+
+    #[test]
+    fn an_undecided_look_names_a_bounded_number_of_other_findings() {
+        let findings: Vec<Finding> =
+            (0..100_000).map(|n| Finding::new(Status::Warn, format!("agent{n}"), "inactive")).collect();
+        let Err(Stop::Error(reason)) = judged(findings, vec!["/master/state: truncated".into()], "") else {
+            panic!("a partial look must not pass")
+        };
+        assert!(reason.starts_with("/master/state: truncated (also found: agent0, agent1,"), "{reason}");
+        assert!(reason.ends_with("agent19, and 99,980 more)"), "{reason}");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::net::IpAddr;
 use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
 use crate::facts::reach::{Component, Origin, Outcome, Probe, ReachFacts};
 use crate::facts::{Facts, Need};
-use crate::remedy::{Cmd, Remedy};
+use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
 use crate::report::{Finding, Status};
 
 pub struct NetReachability;
@@ -49,7 +49,8 @@ the block.",
         fix: "For a rejected or dropped port, run `clusterdoc check --only firewalld.ports` on that host: it names the \
 zone that blocks the port and prints `firewall-cmd --permanent --zone=ZONE --add-port=PORT/tcp` followed by \
 `firewall-cmd --reload`. For a refused port, start the daemon that should listen there (`systemctl start \
-mesos-master`, or the cluster scripts where they drive it). For an unreachable network, fix the route.",
+mesos-master`, or the cluster scripts where they drive it). For an unreachable network, fix the route. The \
+fixes for a probed host say so (`on HOST:`; `host` in JSON) and stay commented out in a --script plan.",
         risk: "The firewalld diagnosis is read-only (safe). Opening a port and reloading firewalld is disruptive only \
 in that it changes what the host accepts. Starting a stopped daemon is disruptive: a master or ZooKeeper server \
 joins elections, an agent starts taking tasks.",
@@ -241,21 +242,24 @@ fn origin_line(probe: &Probe) -> String {
     }
 }
 
+/// Fixes for a probe; those for the probed host run on it (`RunsOn`), so
+/// a plan never runs them here by mistake.
 fn remedies(probe: &Probe) -> Vec<Remedy> {
     let host = &probe.endpoint.host;
     let port = probe.endpoint.port;
+    let there = RunsOn::host_of(host, group_of(probe.endpoint.component));
     match probe.outcome {
         Outcome::Rejected | Outcome::Dropped => {
             let mut note = format!(
-                "read-only: shows the firewalld zone on {host} that blocks port {port}/tcp and the firewall-cmd \
-commands that open it (needs clusterdoc on {host})"
+                "read-only: shows the firewalld zone there that blocks port {port}/tcp and the firewall-cmd \
+commands that open it (needs clusterdoc there)"
             );
             if probe.outcome == Outcome::Dropped {
-                note.push_str("; if ssh cannot connect either, the host is down");
+                note.push_str(&format!("; if ssh cannot connect to {host} either, the host is down"));
             }
-            vec![Cmd::new("ssh").operand(host).word("clusterdoc check --only firewalld.ports").safe().with_note(note)]
+            vec![Cmd::new("clusterdoc").word("check --only firewalld.ports").safe().on(there).with_note(note)]
         }
-        Outcome::Refused => vec![start_remedy(host, probe.endpoint.component)],
+        Outcome::Refused => vec![start_remedy(probe.endpoint.component).on(there)],
         Outcome::Unreachable => vec![
             Cmd::new("ip")
                 .word("route get")
@@ -274,12 +278,22 @@ commands that open it (needs clusterdoc on {host})"
     }
 }
 
-/// Starting the daemon that should listen on a refused port.
-fn start_remedy(host: &str, component: Component) -> Remedy {
+/// The hosts a component runs on, for a host name that is not one.
+fn group_of(component: Component) -> HostGroup {
+    match component {
+        Component::MesosMaster => HostGroup::MesosMasters,
+        Component::MesosAgent => HostGroup::MesosAgents,
+        Component::Marathon => HostGroup::MarathonHosts,
+        Component::Zookeeper => HostGroup::ZookeeperServers,
+        Component::Flink => HostGroup::FlinkJobManagers,
+    }
+}
+
+/// Starting the daemon that should listen on a refused port, on its host.
+fn start_remedy(component: Component) -> Remedy {
     let scripts = "on nodes driven by the Mesos cluster scripts start it with them instead (see systemd.respawn)";
-    let start = |unit: &'static str, note: String| {
-        Cmd::new("ssh").operand(host).word("systemctl start").word(unit).disruptive().with_note(note)
-    };
+    let start =
+        |unit: &'static str, note: String| Cmd::new("systemctl").word("start").word(unit).disruptive().with_note(note);
     match component {
         Component::MesosMaster => start("mesos-master", format!("starts the Mesos master; {scripts}")),
         Component::MesosAgent => start(
@@ -290,7 +304,7 @@ fn start_remedy(host: &str, component: Component) -> Remedy {
         Component::Zookeeper => {
             start("zookeeper", "starts the ZooKeeper server (the unit may be zookeeper-server)".into())
         }
-        Component::Flink => Cmd::new("ssh").operand(host).word("ss -ltnp").safe().with_note(
+        Component::Flink => Cmd::new("ss").word("-ltnp").safe().with_note(
             "read-only: lists what listens on the host; the Flink JobManager runs as a Marathon app, so restart that \
 app, or name the port it serves (-Djobmanager.web.port, rest.port) with --flink",
         ),
@@ -390,7 +404,9 @@ mod tests {
         let f = &judgement.findings[0];
         assert_eq!((f.status, f.subject.as_str()), (Status::Fail, "m 1:5050"));
         assert!(f.message.starts_with("refused: nothing listens on port 5050 (Mesos master)"));
-        assert_eq!(f.remediation[0].command, "ssh 'm 1' systemctl start mesos-master");
+        assert_eq!(f.remediation[0].command, "systemctl start mesos-master");
+        // "m 1" is no host name: the fix is for the masters, never for this node.
+        assert_eq!(f.remediation[0].runs_on, RunsOn::Every(HostGroup::MesosMasters));
         assert_eq!(f.remediation[0].risk, crate::remedy::Risk::Disruptive);
     }
 
@@ -401,7 +417,8 @@ mod tests {
         let f = &run(vec![p]).unwrap().findings[0];
         assert!(f.message.starts_with("rejected: no route to 10.0.0.3 after 3010 ms"), "{}", f.message);
         assert!(f.message.contains("host is down"));
-        assert_eq!(f.remediation[0].command, "ssh 10.0.0.3 clusterdoc check --only firewalld.ports");
+        assert_eq!(f.remediation[0].command, "clusterdoc check --only firewalld.ports");
+        assert_eq!(f.remediation[0].runs_on.elsewhere().as_deref(), Some("10.0.0.3"));
     }
 
     #[test]

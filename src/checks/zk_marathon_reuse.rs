@@ -10,7 +10,7 @@ use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
 use crate::config::ZkTarget;
 use crate::facts::zookeeper::{ElectionNode, LayoutKind, MarathonTree, StorageFormat, StoredVersion, VersionNode};
 use crate::facts::{Fact, Facts, Need};
-use crate::remedy::{Cmd, Remedy};
+use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
 use crate::report::{Finding, Status};
 use crate::version::Version;
 
@@ -127,11 +127,13 @@ impl<'a> Site<'a> {
     /// `--zk zk://HOSTS/marathon-1.8`: a path of the new version's own.
     fn fresh_path(&self, deployed: Version) -> Remedy {
         let url = format!("zk://{}{}-{}", self.servers(), self.tree.path, line(deployed));
-        Cmd::new("marathon").word("--zk").value(url).safe().with_note(format!(
-            "start Marathon {} on a path of its own, with its other flags unchanged (or set MARATHON_ZK); \
+        Cmd::new("marathon").word("--zk").value(url).safe().on(RunsOn::Every(HostGroup::MarathonHosts)).with_note(
+            format!(
+                "start Marathon {} on a path of its own, with its other flags unchanged (or set MARATHON_ZK); \
              the old tree stays untouched",
-            line(deployed)
-        ))
+                line(deployed)
+            ),
+        )
     }
 
     fn backup(&self) -> Remedy {
@@ -382,7 +384,7 @@ fn version_findings(site: &Site, deployed: &Deployed) -> Vec<Finding> {
             ),
         )
         .fix(site.backup())
-        .fix(stop_instances(&live_hosts(site.tree), &format!("every Marathon {} instance", line(from)))),
+        .fixes(stop_instances(&live_hosts(site.tree), &format!("every Marathon {} instance", line(from)))),
     ]
 }
 
@@ -436,12 +438,19 @@ fn live_hosts(tree: &MarathonTree) -> Vec<String> {
     hosts
 }
 
-/// Stops `which` (e.g. "the old Marathon") on the hosts known to run it.
-fn stop_instances(hosts: &[String], which: &str) -> Remedy {
-    let place = if hosts.is_empty() { "every host that runs it".to_string() } else { hosts.join(", ") };
-    Cmd::new("sudo").word("systemctl stop marathon").disruptive().with_note(format!(
-        "stops {which} on {place}, before the new version starts; scheduling pauses until a new leader is elected"
-    ))
+/// Stops `which` (e.g. "the old Marathon") on each host known to run it,
+/// else on every Marathon host.
+fn stop_instances(hosts: &[String], which: &str) -> Vec<Remedy> {
+    let places: Vec<RunsOn> = match hosts {
+        [] => vec![RunsOn::Every(HostGroup::MarathonHosts)],
+        hosts => hosts.iter().map(|h| RunsOn::host_of(h, HostGroup::MarathonHosts)).collect(),
+    };
+    let note =
+        format!("stops {which} there, before the new version starts; scheduling pauses until a new leader is elected");
+    places
+        .into_iter()
+        .map(|place| Cmd::new("sudo").word("systemctl stop marathon").disruptive().on(place).with_note(note.clone()))
+        .collect()
 }
 
 /// Candidates of both elections, or of an election the stored or deployed
@@ -517,7 +526,7 @@ fn election_findings(site: &Site, deployed: &Deployed) -> Vec<Finding> {
     };
     conflict
         .map(|(message, hosts, which)| {
-            evidence(Finding::new(Status::Fail, subject.clone(), message)).fix(stop_instances(&hosts, which))
+            evidence(Finding::new(Status::Fail, subject.clone(), message)).fixes(stop_instances(&hosts, which))
         })
         .into_iter()
         .collect()
@@ -671,7 +680,8 @@ mod tests {
         new_on_old.leader_curator = Some(vec![node("_c_x-latch-0000000001", "new:8080")]);
         let j = judge(&facts(new_on_old, Some("1.1.10")));
         let f = j.findings.iter().find(|f| f.message.contains("has not migrated")).unwrap();
-        assert!(f.remediation[0].note.as_deref().unwrap().contains("Curator candidates) on new, before"), "{f:?}");
+        assert!(f.remediation[0].note.as_deref().unwrap().contains("Curator candidates) there, before"), "{f:?}");
+        assert_eq!(f.remediation[0].runs_on.elsewhere().as_deref(), Some("new"), "{f:?}");
 
         let mut tombstones_only = tree(stored(1, 4, 13, StorageFormat::PersistenceStore));
         tombstones_only.leader =

@@ -8,7 +8,7 @@
 use super::{Check, CheckMeta, Explain, Judgement, Verdict, required};
 use crate::facts::zookeeper::{EnsembleFacts, Mode, Probe, ServerFacts};
 use crate::facts::{Facts, Need};
-use crate::remedy::{Cmd, Remedy};
+use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
 use crate::report::{Finding, Status};
 
 pub struct ZkQuorum;
@@ -115,18 +115,19 @@ fn silent_server(server: &ServerFacts) -> Finding {
             "running but not serving requests: it is still starting, or cannot reach a quorum of its ensemble",
         )
         .evidence(format!("srvr on {}: This ZooKeeper instance is not currently serving requests", server.server))
-        .fix(Cmd::new("sudo").word("journalctl -u zookeeper -n 100 --no-pager").safe().with_note(format!(
-            "on {}: the log says why it has no quorum (peers unreachable on the quorum and election ports 2888/3888?)",
-            server.server.host
-        )));
+        .fix(
+            Cmd::new("sudo").word("journalctl -u zookeeper -n 100 --no-pager").safe().on(on(server)).with_note(
+                "the log says why it has no quorum (peers unreachable on the quorum and election ports 2888/3888?)",
+            ),
+        );
     }
     match &server.srvr {
         Probe::Unreachable { error } => {
             Finding::new(Status::Fail, subject(server), format!("does not answer: {error}"))
                 .evidence(error.clone())
-                .fix(Cmd::new("sudo").word("systemctl start zookeeper").disruptive().with_note(format!(
-                    "on {}, if ZooKeeper is not running there; if it is, check the firewall for port {}/tcp",
-                    server.server.host, server.server.port
+                .fix(Cmd::new("sudo").word("systemctl start zookeeper").disruptive().on(on(server)).with_note(format!(
+                    "if ZooKeeper is not running there; if it is, check the firewall for port {}/tcp",
+                    server.server.port
                 )))
         }
         Probe::NotInWhitelist => {
@@ -168,17 +169,21 @@ fn allow_commands(server: &ServerFacts) -> Remedy {
     Cmd::new("echo")
         .word("4lw.commands.whitelist=srvr,mntr,ruok | sudo tee -a /etc/zookeeper/conf/zoo.cfg")
         .safe()
-        .with_note(format!(
-            "on {} (Debian's zoo.cfg; elsewhere conf/zoo.cfg of the ZooKeeper installation)",
-            server.server.host
-        ))
+        .on(on(server))
+        .with_note("Debian's zoo.cfg; elsewhere conf/zoo.cfg of the ZooKeeper installation")
 }
 
 fn restart(server: &ServerFacts) -> Remedy {
-    Cmd::new("sudo").word("systemctl restart zookeeper").disruptive().with_note(format!(
-        "on {}; restart one server at a time and wait until srvr shows its mode, so the ensemble keeps its quorum",
-        server.server.host
-    ))
+    Cmd::new("sudo")
+        .word("systemctl restart zookeeper")
+        .disruptive()
+        .on(on(server))
+        .with_note("restart one server at a time and wait until srvr shows its mode, so the ensemble keeps its quorum")
+}
+
+/// A command about a server runs on that server.
+fn on(server: &ServerFacts) -> RunsOn {
+    RunsOn::host_of(&server.server.host, HostGroup::ZookeeperServers)
 }
 
 /// Exactly one leader among the servers that serve, or one standalone server.

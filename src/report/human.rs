@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use colored::{ColoredString, Colorize};
 
-use super::{CheckReport, Finding, Report, Status};
+use super::{CheckReport, Finding, Report, Status, fix_text, subjects_line};
 use crate::remedy::Risk;
 use crate::text::sanitize;
 
@@ -69,9 +69,9 @@ fn problem(out: &mut String, check: &CheckReport, width: usize, detail: Detail) 
         let _ = writeln!(out, "{}", sanitize(reason));
         return;
     }
-    let _ = writeln!(out, "{}", check.title);
+    let _ = writeln!(out, "{}", sanitize(&check.title));
     for finding in &check.findings {
-        finding_block(out, finding);
+        finding_block(out, finding, detail);
     }
     if detail == Detail::Verbose {
         let _ = writeln!(out, "{PAD}{}", format!("took {} ms", check.duration_ms).dimmed());
@@ -81,13 +81,17 @@ fn problem(out: &mut String, check: &CheckReport, width: usize, detail: Detail) 
 /// Findings sit under the check's id, labels in one column.
 const PAD: &str = "         ";
 
-fn finding_block(out: &mut String, finding: &Finding) {
+fn finding_block(out: &mut String, finding: &Finding, detail: Detail) {
     let line = format!("{}: {}", sanitize(&finding.subject), sanitize(&finding.message));
     let _ = writeln!(out, "{PAD}{} {}", small_mark(finding.status), paint(finding.status, &line).bold());
+    if let Some(names) = subjects_line(finding, detail == Detail::Verbose) {
+        let _ = writeln!(out, "{PAD}  {:9} {}", "subjects".dimmed(), names);
+    }
     for (i, evidence) in finding.evidence.iter().enumerate() {
         let label = if i == 0 { "evidence" } else { "" };
         let _ = writeln!(out, "{PAD}  {:9} {}", label.dimmed(), sanitize(evidence));
     }
+    let mut last_note = None;
     for (i, remedy) in finding.remediation.iter().enumerate() {
         let label = if i == 0 { "fix" } else { "" };
         let risk = format!("[{}]", remedy.risk);
@@ -95,12 +99,16 @@ fn finding_block(out: &mut String, finding: &Finding) {
             out,
             "{PAD}  {:9} {}   {}",
             label.dimmed(),
-            sanitize(&remedy.command).cyan(),
+            fix_text(remedy).cyan(),
             risk_paint(remedy.risk, &risk)
         );
-        if let Some(note) = &remedy.note {
+        // The same note under each of an aggregate's fixes says nothing new.
+        if let Some(note) = &remedy.note
+            && last_note != Some(note)
+        {
             let _ = writeln!(out, "{PAD}            {}", sanitize(note).dimmed());
         }
+        last_note = remedy.note.as_ref();
     }
 }
 

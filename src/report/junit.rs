@@ -1,10 +1,14 @@
-//! `--format junit`: one testsuite per run, one testcase per check.
+//! `--format junit`: one testsuite per run, one testcase per check. Every
+//! piece of text passes through `text::sanitize` on its way in, so nothing
+//! XML 1.0 forbids (C0 controls, U+FFFE, U+FFFF) reaches the document;
+//! quick-junit escapes the markup characters.
 
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use super::{CheckReport, Report, Status, plain_findings};
+use crate::text::sanitize;
 
 pub fn render(report: &Report) -> String {
     let mut suite = TestSuite::new("clusterdoc");
@@ -17,8 +21,8 @@ pub fn render(report: &Report) -> String {
 }
 
 fn test_case(check: &CheckReport) -> TestCase {
+    // plain_findings sanitizes each line and joins them with newlines.
     let body = plain_findings(check);
-    let summary = check.reason.clone().unwrap_or_else(|| check.title.clone());
     let mut status = match check.status {
         Status::Pass | Status::Warn => TestCaseStatus::success(),
         Status::Skip => TestCaseStatus::skipped(),
@@ -26,13 +30,13 @@ fn test_case(check: &CheckReport) -> TestCase {
         Status::Error => TestCaseStatus::non_success(NonSuccessKind::Error),
     };
     if matches!(check.status, Status::Skip | Status::Fail | Status::Error) {
-        status.set_message(crate::text::sanitize(&first_line(check).unwrap_or(summary)));
+        status.set_message(sanitize(&summary(check)));
         if !body.is_empty() {
             status.set_description(body.clone());
         }
     }
-    let mut case = TestCase::new(check.id.clone(), status);
-    case.set_classname(format!("clusterdoc.{}", check.id.split('.').next().unwrap_or("check")));
+    let mut case = TestCase::new(sanitize(&check.id), status);
+    case.set_classname(sanitize(&format!("clusterdoc.{}", check.id.split('.').next().unwrap_or("check"))));
     case.set_time(Duration::from_millis(check.duration_ms));
     if check.status == Status::Warn {
         // JUnit has no warning: keep it green but visible.
@@ -41,6 +45,10 @@ fn test_case(check: &CheckReport) -> TestCase {
     case
 }
 
-fn first_line(check: &CheckReport) -> Option<String> {
-    check.findings.first().map(|f| format!("{}: {}", f.subject, f.message))
+/// The first finding, else why the check stopped, else its title.
+fn summary(check: &CheckReport) -> String {
+    match check.findings.first() {
+        Some(f) => format!("{}: {}", f.subject, f.message),
+        None => check.reason.clone().unwrap_or_else(|| check.title.clone()),
+    }
 }

@@ -71,6 +71,23 @@ pub struct Finding {
     pub message: String,
     pub evidence: Vec<String>,
     pub remediation: Vec<Remedy>,
+    /// The one item of a kind this finding is about (see [`aggregate`]).
+    #[serde(skip)]
+    pub item: Option<Item>,
+    /// An aggregate: how many items it stands for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+    /// An aggregate: the items' names, the first [`MAX_SUBJECTS`] of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<String>,
+}
+
+/// A finding about one item of a kind: `Mesos agents`, `agent0001`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// The kind, plural, as a count reads it: `1,000 Mesos agents`.
+    pub kind: &'static str,
+    pub name: String,
 }
 
 impl Finding {
@@ -81,6 +98,9 @@ impl Finding {
             message: message.into(),
             evidence: Vec::new(),
             remediation: Vec::new(),
+            item: None,
+            count: None,
+            subjects: Vec::new(),
         }
     }
 
@@ -93,6 +113,143 @@ impl Finding {
         self.remediation.push(remedy);
         self
     }
+
+    pub fn fixes(mut self, remedies: impl IntoIterator<Item = Remedy>) -> Self {
+        self.remediation.extend(remedies);
+        self
+    }
+
+    /// This finding is about the item `name` of a `kind` (plural): findings
+    /// of one kind with the same status and message differ only by subject,
+    /// and a report aggregates them when there are many.
+    pub fn item(mut self, kind: &'static str, name: impl Into<String>) -> Self {
+        self.item = Some(Item { kind, name: name.into() });
+        self
+    }
+}
+
+/// More findings than this of one kind, status and message become one
+/// aggregate finding.
+pub const AGGREGATE_ABOVE: usize = 20;
+/// Of an aggregate, the first so many items keep their evidence and fixes
+/// and are named in the human report (all of `subjects` with `-v`).
+pub const LISTED: usize = 20;
+const _: () = assert!(LISTED <= AGGREGATE_ABOVE, "an aggregate lists only members it kept");
+/// The names an aggregate keeps in `subjects`.
+pub const MAX_SUBJECTS: usize = 1000;
+/// The kind of findings that name no [`Item`]: their subjects are the names.
+const SUBJECTS: &str = "subjects";
+
+/// Findings, with those of one kind, status and message aggregated when
+/// there are more than [`AGGREGATE_ABOVE`]: one finding whose subject counts
+/// them (`1,000,000 Mesos agents`), with `count`, the first
+/// [`MAX_SUBJECTS`] names in `subjects`, and the evidence and fixes of the
+/// first [`LISTED`]. A finding without an [`Item`] is of the kind
+/// `subjects`, named by its subject. The aggregate stands where the first of
+/// them stood; fewer stay as and where they were. Streams: it holds at most
+/// [`AGGREGATE_ABOVE`] findings and [`MAX_SUBJECTS`] names per kind, so a
+/// check may feed it a million findings lazily. Idempotent.
+pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
+    enum Slot {
+        One(Finding),
+        Aggregate(usize),
+        Moved,
+    }
+    #[derive(Default)]
+    struct Group {
+        kind: &'static str,
+        count: usize,
+        names: Vec<String>,
+        /// Slots of the members while there are few.
+        members: Vec<usize>,
+        /// The first members, once aggregated.
+        first: Vec<Finding>,
+    }
+    let mut slots: Vec<Slot> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: std::collections::HashMap<(&'static str, Status, String), usize> = Default::default();
+    for finding in findings {
+        if finding.count.is_some() {
+            slots.push(Slot::One(finding));
+            continue;
+        }
+        let (kind, name) = match &finding.item {
+            Some(item) => (item.kind, &item.name),
+            None => (SUBJECTS, &finding.subject),
+        };
+        let g = *index.entry((kind, finding.status, finding.message.clone())).or_insert_with(|| {
+            groups.push(Group { kind, count: 0, names: Vec::new(), members: Vec::new(), first: Vec::new() });
+            groups.len() - 1
+        });
+        let group = &mut groups[g];
+        group.count += 1;
+        if group.names.len() < MAX_SUBJECTS {
+            group.names.push(name.clone());
+        }
+        if group.count <= AGGREGATE_ABOVE {
+            group.members.push(slots.len());
+            slots.push(Slot::One(finding));
+        } else if group.count == AGGREGATE_ABOVE + 1 {
+            for (i, at) in std::mem::take(&mut group.members).into_iter().enumerate() {
+                let slot = if i == 0 { Slot::Aggregate(g) } else { Slot::Moved };
+                if let Slot::One(member) = std::mem::replace(&mut slots[at], slot) {
+                    group.first.push(member);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for slot in slots {
+        match slot {
+            Slot::One(finding) => out.push(finding),
+            Slot::Aggregate(g) => {
+                let group = std::mem::take(&mut groups[g]);
+                out.push(aggregated(group.kind, group.count, group.names, group.first));
+            }
+            Slot::Moved => {}
+        }
+    }
+    out
+}
+
+/// One finding for `count` items of `kind`, from the first of them.
+fn aggregated(kind: &'static str, count: usize, names: Vec<String>, first: Vec<Finding>) -> Finding {
+    let listed = first.len().min(LISTED);
+    let mut finding = Finding::new(first[0].status, format!("{} {kind}", thousands(count)), first[0].message.clone());
+    for one in first.into_iter().take(LISTED) {
+        for line in one.evidence {
+            if !finding.evidence.contains(&line) {
+                finding.evidence.push(line);
+            }
+        }
+        for remedy in one.remediation {
+            if !finding.remediation.contains(&remedy) {
+                finding.remediation.push(remedy);
+            }
+        }
+    }
+    finding.evidence.push(format!(
+        "evidence and fixes above are those of the first {listed}; the other {} {kind} need the same fix for \
+         their own name (the JSON report's subjects lists the first {})",
+        thousands(count - listed),
+        thousands(names.len()),
+    ));
+    finding.count = Some(count);
+    finding.subjects = names;
+    finding
+}
+
+/// `1000000` -> `1,000,000`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The outcome of one check in a run.
@@ -176,7 +333,15 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(started_at: String, duration_ms: u64, node: NodeInfo, checks: Vec<CheckReport>) -> Self {
+    /// The report of a run: findings aggregated ([`aggregate`]) and each
+    /// fix for a host that is this node's own name made a fix for this node.
+    pub fn new(started_at: String, duration_ms: u64, node: NodeInfo, mut checks: Vec<CheckReport>) -> Self {
+        for check in &mut checks {
+            check.findings = aggregate(std::mem::take(&mut check.findings));
+            for remedy in check.findings.iter_mut().flat_map(|f| &mut f.remediation) {
+                remedy.runs_on = std::mem::take(&mut remedy.runs_on).localized(node.hostname.as_deref());
+            }
+        }
         Report {
             schema_version: 1,
             tool: "clusterdoc".into(),
@@ -204,14 +369,40 @@ pub fn plain_findings(check: &CheckReport) -> String {
     let mut out = String::new();
     for f in &check.findings {
         out.push_str(&format!("[{}] {}: {}\n", f.status, sanitize(&f.subject), sanitize(&f.message)));
+        if let Some(names) = subjects_line(f, false) {
+            out.push_str(&format!("  subjects: {names}\n"));
+        }
         for e in &f.evidence {
             out.push_str(&format!("  evidence: {}\n", sanitize(e)));
         }
         for r in &f.remediation {
-            out.push_str(&format!("  fix [{}]: {}\n", r.risk, sanitize(&r.command)));
+            out.push_str(&format!("  fix [{}]: {}\n", r.risk, fix_text(r)));
         }
     }
     out
+}
+
+/// An aggregate's names, sanitized: the first [`LISTED`], or all it kept.
+pub fn subjects_line(finding: &Finding, all: bool) -> Option<String> {
+    let count = finding.count?;
+    let shown = if all { finding.subjects.len() } else { finding.subjects.len().min(LISTED) };
+    let names: Vec<String> = finding.subjects.iter().take(shown).map(|n| crate::text::sanitize(n)).collect();
+    let more = if shown < count {
+        format!(", … (the first {} of {})", thousands(shown), thousands(count))
+    } else {
+        String::new()
+    };
+    Some(format!("{}{more}", names.join(", ")))
+}
+
+/// A fix as a line of text, sanitized: `on HOST: COMMAND` when it must run
+/// elsewhere than the node the report is about.
+pub fn fix_text(remedy: &Remedy) -> String {
+    use crate::text::sanitize;
+    match remedy.runs_on.elsewhere() {
+        Some(place) => format!("on {}: {}", sanitize(&place), sanitize(&remedy.command)),
+        None => sanitize(&remedy.command),
+    }
 }
 
 /// The worst of some statuses; `pass` when there are none.
@@ -230,5 +421,94 @@ mod tests {
         assert_eq!(worst([Status::Error, Status::Fail, Status::Warn]).exit_code(), 2);
         assert_eq!(worst([Status::Error, Status::Warn]).exit_code(), 3);
         assert_eq!(worst([]), Status::Pass);
+    }
+
+    fn agent(n: usize) -> Finding {
+        use crate::remedy::{Cmd, HostGroup, RunsOn};
+        let name = format!("Agent{n:04}");
+        Finding::new(Status::Fail, format!("Mesos agent {name}"), "host name has upper-case letters")
+            .evidence(format!("agent S{n} hostname {name}"))
+            .evidence("Flink version unknown")
+            .fix(
+                Cmd::new("hostnamectl")
+                    .value(name.to_lowercase())
+                    .disruptive()
+                    .on(RunsOn::host_of(&name, HostGroup::MesosAgents)),
+            )
+            .item("Mesos agents", name)
+    }
+
+    #[test]
+    fn a_few_findings_of_a_kind_stay_as_they_are() {
+        let few: Vec<Finding> = (0..AGGREGATE_ABOVE).map(agent).collect();
+        assert_eq!(aggregate(few.clone()), few);
+    }
+
+    #[test]
+    fn many_findings_of_a_kind_become_one_where_the_first_stood() {
+        let other = Finding::new(Status::Warn, "host m1", "other");
+        let odd = Finding::new(Status::Warn, "Mesos agent X", "another message").item("Mesos agents", "X");
+        let findings = std::iter::once(other.clone()).chain((0..100_000).map(agent)).chain([odd.clone()]);
+        let out = aggregate(findings);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0], other);
+        assert_eq!(out[2], odd);
+        let all = &out[1];
+        assert_eq!(all.subject, "100,000 Mesos agents");
+        assert_eq!(all.message, "host name has upper-case letters");
+        assert_eq!(all.count, Some(100_000));
+        assert_eq!(all.subjects.len(), MAX_SUBJECTS);
+        assert_eq!(all.subjects[..2], ["Agent0000", "Agent0001"]);
+        assert_eq!(all.remediation.len(), LISTED);
+        assert_eq!(all.remediation[1].runs_on.elsewhere().as_deref(), Some("Agent0001"));
+        // Shared evidence once, each listed item's own, and what was left out.
+        assert_eq!(all.evidence.iter().filter(|e| *e == "Flink version unknown").count(), 1);
+        assert_eq!(all.evidence.len(), LISTED + 2);
+        assert!(all.evidence.last().unwrap().contains("the other 99,980 Mesos agents"), "{:?}", all.evidence);
+        assert_eq!(aggregate(out.clone()), out, "aggregating twice changes nothing");
+        assert_eq!(subjects_line(all, false).unwrap().split(", ").count(), LISTED + 1);
+        assert!(subjects_line(all, true).unwrap().ends_with("Agent0999, … (the first 1,000 of 100,000)"));
+    }
+
+    #[test]
+    fn findings_without_an_item_aggregate_by_subject_and_few_keep_their_order() {
+        let refused = |n: usize| Finding::new(Status::Fail, format!("10.0.{}.{}:5051", n / 256, n % 256), "refused");
+        let other = |n: usize| Finding::new(Status::Warn, format!("other {n}"), format!("message {n}"));
+        let few: Vec<Finding> = (0..10).flat_map(|n| [refused(n), other(n)]).collect();
+        assert_eq!(aggregate(few.clone()), few, "interleaved findings keep their places");
+        let many = (0..5000).flat_map(|n| std::iter::once(refused(n)).chain((n % 1000 == 1).then(|| other(n))));
+        let out = aggregate(many);
+        let subjects: Vec<&str> = out.iter().map(|f| f.subject.as_str()).collect();
+        assert_eq!(subjects, ["5,000 subjects", "other 1", "other 1001", "other 2001", "other 3001", "other 4001"]);
+        assert_eq!(out[0].subjects[..2], ["10.0.0.0:5051", "10.0.0.1:5051"]);
+        assert_eq!((out[0].message.as_str(), out[0].count), ("refused", Some(5000)));
+    }
+
+    #[test]
+    fn counts_read_with_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn a_fix_for_a_host_that_is_this_node_runs_here() {
+        use crate::remedy::{Cmd, HostGroup, RunsOn};
+        let fix = |host: &str| Cmd::new("true").safe().on(RunsOn::host_of(host, HostGroup::MesosAgents));
+        let finding = Finding::new(Status::Fail, "x", "y").fix(fix("SZV1")).fix(fix("szv2"));
+        let check = CheckReport {
+            id: "c".into(),
+            title: "t".into(),
+            status: Status::Fail,
+            duration_ms: 0,
+            reason: None,
+            findings: vec![finding],
+        };
+        let node = NodeInfo { hostname: Some("szv1".into()), ..Default::default() };
+        let report = Report::new("t".into(), 0, node, vec![check]);
+        let places: Vec<Option<String>> =
+            report.checks[0].findings[0].remediation.iter().map(|r| r.runs_on.elsewhere()).collect();
+        assert_eq!(places, [None, Some("szv2".to_string())]);
     }
 }

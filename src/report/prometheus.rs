@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::{Report, Status};
+use crate::text::sanitize;
 
 /// The numeric value of a status in `clusterdoc_check_status`.
 fn status_value(status: Status) -> u8 {
@@ -50,7 +51,9 @@ fn secs(ms: u64) -> f64 {
     ms as f64 / 1000.0
 }
 
-/// Escapes a label value as the exposition format requires.
+/// A label value: unsafe characters made visible (`text::sanitize`, which
+/// also turns a newline into `\n`), then escaped as the exposition format
+/// requires.
 fn label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    sanitize(value).replace('\\', "\\\\").replace('"', "\\\"")
 }

@@ -8,7 +8,7 @@
 //! a `HostName` (never starts with `-`), and a target that starts with `-`
 //! gives no command.
 
-use crate::remedy::{Remedy, Risk, quote};
+use crate::remedy::{Remedy, Risk, RunsOn, quote};
 use crate::remote::HostName;
 
 /// A value a remediation command can name.
@@ -142,7 +142,7 @@ impl RemedyTemplate {
                 Piece::Var(Var::Port) => command.push_str(&values.port?.to_string()),
             }
         }
-        Some(Remedy { command, risk: self.risk, note: self.note.clone() })
+        Some(Remedy { command, risk: self.risk, note: self.note.clone(), runs_on: RunsOn::ThisNode })
     }
 }
 
