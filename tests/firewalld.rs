@@ -891,3 +891,240 @@ fn rich_rules_clusterdoc_cannot_judge_are_errors_with_file_and_line() {
         "{message}"
     );
 }
+
+/// A generated zone: a target, maybe a port and a service, and rich rules.
+#[derive(Clone, Debug)]
+struct ZoneCase {
+    target: &'static str,
+    port: Option<&'static str>,
+    service: Option<&'static str>,
+    rules: Vec<RuleCase>,
+}
+
+#[derive(Clone, Debug)]
+struct RuleCase {
+    family: Option<&'static str>,
+    priority: i32,
+    /// `(address, inverted)`.
+    source: Option<(&'static str, bool)>,
+    element: &'static str,
+    actions: &'static str,
+}
+
+/// The two IPv4 peers of the differential test, on the far side of a veth
+/// pair from the firewalld node (10.77.0.1).
+const PEER_A: &str = "10.77.0.2";
+const PEER_B: &str = "10.77.0.3";
+
+impl ZoneCase {
+    fn xml(&self) -> String {
+        let target = if self.target == "default" { String::new() } else { format!(" target=\"{}\"", self.target) };
+        let mut xml = format!("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<zone{target}>\n  <short>Public</short>\n");
+        if let Some(port) = self.port {
+            let (port, protocol) = port.split_once('/').unwrap();
+            xml.push_str(&format!("  <port port=\"{port}\" protocol=\"{protocol}\"/>\n"));
+        }
+        if let Some(service) = self.service {
+            xml.push_str(&format!("  <service name=\"{service}\"/>\n"));
+        }
+        for rule in &self.rules {
+            let mut attrs = String::new();
+            if let Some(family) = rule.family {
+                attrs.push_str(&format!(" family=\"{family}\""));
+            }
+            if rule.priority != 0 {
+                attrs.push_str(&format!(" priority=\"{}\"", rule.priority));
+            }
+            xml.push_str(&format!("  <rule{attrs}>\n"));
+            if let Some((address, inverted)) = rule.source {
+                let invert = if inverted { " invert=\"True\"" } else { "" };
+                xml.push_str(&format!("    <source address=\"{address}\"{invert}/>\n"));
+            }
+            xml.push_str(&format!("    {}\n    {}\n  </rule>\n", rule.element, rule.actions));
+        }
+        xml.push_str("</zone>\n");
+        xml
+    }
+}
+
+fn zone_case() -> impl proptest::strategy::Strategy<Value = ZoneCase> {
+    use proptest::prelude::*;
+    let family = prop::sample::select(vec![None, Some("ipv4"), Some("ipv4"), Some("ipv6")]);
+    let priority = prop::sample::select(vec![0, 0, 0, -1, 1, -2, 2]);
+    let source = prop::sample::select(vec![
+        None,
+        None,
+        None,
+        Some((PEER_A, false)),
+        Some((PEER_A, true)),
+        Some(("192.0.2.0/24", false)),
+    ]);
+    let element = prop::sample::select(vec![
+        r#"<port port="5050" protocol="tcp"/>"#,
+        r#"<port port="5050" protocol="tcp"/>"#,
+        r#"<port port="5000-5100" protocol="tcp"/>"#,
+        r#"<port port="5050" protocol="udp"/>"#,
+        r#"<port port="6000" protocol="tcp"/>"#,
+        r#"<service name="mesos"/>"#,
+        r#"<protocol value="tcp"/>"#,
+    ]);
+    let actions = prop::sample::select(vec![
+        "<accept/>",
+        "<accept/>",
+        "<reject/>",
+        "<drop/>",
+        r#"<log prefix="t"/>"#,
+        "<audit/><accept/>",
+        r#"<mark set="1"/>"#,
+        r#"<log prefix="t"/><drop/>"#,
+    ]);
+    let rule = (family, priority, source, element, actions).prop_map(|(family, priority, source, element, actions)| {
+        // An address needs a family, of its kind (firewalld refuses the rule otherwise).
+        let (family, source) = match (family, source) {
+            (Some("ipv6"), Some((_, inverted))) => (family, Some(("2001:db8::/32", inverted))),
+            (None, Some(s)) => (Some("ipv4"), Some(s)),
+            other => other,
+        };
+        RuleCase { family, priority, source, element, actions }
+    });
+    let target = prop::sample::select(vec!["default", "default", "default", "DROP", "ACCEPT"]);
+    let port = prop::sample::select(vec![None, None, Some("5050/tcp"), Some("5000-5100/tcp"), Some("5050/udp")]);
+    let service = prop::sample::select(vec![None, None, Some("mesos"), Some("ssh")]);
+    (target, port, service, prop::collection::vec(rule, 0..=3)).prop_map(|(target, port, service, rules)| ZoneCase {
+        target,
+        port,
+        service,
+        rules,
+    })
+}
+
+/// Differential: clusterdoc's verdict on generated zones (ports, services,
+/// rich rules of both families, priorities, accept/reject/drop/log/audit/
+/// mark) against what a real firewalld does with real connections.
+/// `firewall-offline-cmd --query-port` is no oracle here: it answers from the
+/// zone's `<port>` list alone and ignores rich rules. So the oracle is the
+/// packet path itself: firewalld runs in private mount, network and PID
+/// namespaces, loads each zone with `firewall-cmd --reload`, and two IPv4
+/// peers in a second network namespace connect to a listener on 5050/tcp
+/// over a veth pair. clusterdoc's `pass` must mean both peers get in, `fail`
+/// that one of them at least does not (both, when no rule names a source),
+/// and `error` is allowed only where a rule names a source.
+#[test]
+fn rich_rule_differential_against_a_real_firewalld() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let node = enabled_node();
+    node.write(
+        "/etc/firewalld/services/mesos.xml",
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<service>\n  <short>Mesos master</short>\n  \
+         <port port=\"5050\" protocol=\"tcp\"/>\n</service>\n",
+    );
+    let script = r#"
+set -e
+mount -t tmpfs tmpfs /run
+mkdir /run/dbus
+mount --bind "$ETC" /etc/firewalld
+ip link set lo up
+# Rejections answer at once, however many (the kernel rate-limits ICMP errors).
+sysctl -qw net.ipv4.icmp_ratelimit=0
+unshare --net sleep 1000000 &
+PEER=$!
+until [ "$(readlink /proc/$PEER/ns/net)" != "$(readlink /proc/self/ns/net)" ]; do sleep 0.05; done
+ip link add fw0 type veth peer name peer0 netns $PEER
+ip addr add 10.77.0.1/24 dev fw0
+ip link set fw0 up
+nsenter --net --target $PEER sh -c "ip link set lo up; ip addr add $PEER_A/24 dev peer0; ip addr add $PEER_B/24 dev peer0; ip link set peer0 up"
+/usr/bin/python3 -c '
+import socket
+s = socket.socket()
+s.bind(("0.0.0.0", 5050))
+s.listen(64)
+while True:
+    s.accept()[0].close()
+' &
+dbus-daemon --system --fork --nopidfile
+firewalld --nofork --nopid >/dev/null 2>&1 &
+i=0; until firewall-cmd --state >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 150 ] || { echo "firewalld did not start"; exit 1; }; sleep 0.2; done
+echo READY
+while read -r command; do
+    [ "$command" = done ] && break
+    if ! out=$(firewall-cmd --reload 2>&1); then echo "RELOAD FAILED: $out" | tr '\n' ' '; echo; continue; fi
+    nsenter --net --target $PEER /usr/bin/python3 -c '
+import socket, sys
+seen = []
+for peer in sys.argv[1:]:
+    s = socket.socket()
+    s.settimeout(1)
+    s.bind((peer, 0))
+    try:
+        s.connect(("10.77.0.1", 5050))
+        seen.append("open")
+    except OSError:
+        seen.append("blocked")
+    s.close()
+print(" ".join(seen))
+' "$PEER_A" "$PEER_B"
+done
+"#;
+    let mut child = StdCommand::new("unshare")
+        .args(["--mount", "--net", "--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c", script])
+        .env("ETC", node.root().join("etc/firewalld"))
+        .env("PEER_A", PEER_A)
+        .env("PEER_B", PEER_B)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("unshare (util-linux) is needed");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_line = || lines.next().map(|l| l.unwrap()).unwrap_or_default();
+    let ready = next_line();
+    assert_eq!(ready, "READY", "the namespace set-up failed (needs root, dbus-daemon, firewalld, iproute2): {ready}");
+
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = zone_case();
+    let (mut passes, mut fails, mut errors) = (0, 0, 0);
+    let mut mismatches = Vec::new();
+    for _ in 0..40 {
+        let case = strategy.new_tree(&mut runner).unwrap().current();
+        let xml = case.xml();
+        node.write("/etc/firewalld/zones/public.xml", &xml);
+        let (_, check) = node.check(&["--role", "master"]);
+        writeln!(stdin, "probe").unwrap();
+        let seen = next_line();
+        let open: Vec<bool> = match seen.as_str() {
+            "open open" => vec![true, true],
+            "open blocked" => vec![true, false],
+            "blocked open" => vec![false, true],
+            "blocked blocked" => vec![false, false],
+            other => panic!("the probe failed for\n{xml}\n{other}"),
+        };
+        let sourced = case.rules.iter().any(|r| r.source.is_some());
+        let agrees = match check["status"].as_str().unwrap() {
+            "pass" => {
+                passes += 1;
+                open.iter().all(|o| *o)
+            }
+            "fail" => {
+                fails += 1;
+                if sourced { !open.iter().all(|o| *o) } else { open.iter().all(|o| !*o) }
+            }
+            "error" => {
+                errors += 1;
+                sourced
+            }
+            other => panic!("status {other}: {check:#}"),
+        };
+        if !agrees {
+            mismatches.push(format!("{xml}firewalld: {seen}; clusterdoc: {}", check["status"]));
+        }
+    }
+    writeln!(stdin, "done").unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "the namespace script failed: {status}");
+    assert!(mismatches.is_empty(), "{} of 40 differ:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        passes >= 8 && fails >= 8,
+        "the cases do not reach both verdicts: {passes} pass, {fails} fail, {errors} error"
+    );
+}
