@@ -1567,5 +1567,15 @@ mod tests {
         fn nor_the_list_all_parser(text in "\\PC*") {
             let _ = parse_list_all("z", &text);
         }
+
+        #[test]
+        fn nor_the_firewalld_conf_reader(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = firewalld_default_zone(Some(&bytes), &["block", "drop", "trusted"]);
+        }
+
+        #[test]
+        fn nor_the_rich_rule_parser(text in "rule( [a-zA-Z-]{1,12}(=\"?[0-9a-z./-]{0,10}\"?)?){0,8}") {
+            let _ = RichRule::from_text(&text, "z".into());
+        }
     }
 }
