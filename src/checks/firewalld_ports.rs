@@ -40,16 +40,29 @@ static META: CheckMeta = CheckMeta {
     explain: Explain {
         what: "Whether firewalld runs on this node (firewall-cmd --state) or starts at boot (a *.wants/ symlink to \
                firewalld.service), which zones apply to incoming traffic (interfaces and sources bound to a zone in \
-               the zone files or by ZONE= in ifcfg files, and the default zone of /etc/firewalld/firewalld.conf for \
-               every other interface) and whether each of those zones allows every TCP port this node's roles serve: \
-               the ports in checks/data/role-ports.toml, overridden by the node's own configuration (Mesos port files, \
-               zoo.cfg clientPort and server.N lines, Marathon http_port, flink-conf.yaml). Zones are read from \
-               /etc/firewalld/zones, which overrides /usr/lib/firewalld/zones file by file. A zone allows a port by \
-               its target ACCEPT, a port or port range, a service whose definition lists the port, the whole tcp \
-               protocol, or a rich rule of the simple kind `rule family=ipv4 port port=5050 protocol=tcp accept`; rich \
-               rules with conditions (sources, limits) are listed but not counted. When firewalld runs on a live \
-               node, the runtime configuration (firewall-cmd --list-all) is compared with the permanent files and \
-               the report says which of the two lacks a port.",
+               the zone files or by ZONE= in ifcfg files, and the default zone for every other interface) and whether \
+               each of those zones lets IPv4 peers reach every TCP port this node's roles serve: the ports in \
+               checks/data/role-ports.toml, overridden by the node's own configuration (Mesos port files, zoo.cfg \
+               clientPort and server.N lines, Marathon http_port, flink-conf.yaml). The default zone is read from \
+               /etc/firewalld/firewalld.conf as firewalld's own reader does (firewall/core/io/firewalld_conf.py): \
+               the first `DefaultZone=` line that has a value counts and later ones are ignored \
+               (\"Duplicate option definition\"); the value is taken verbatim after stripping whitespace, so quotes \
+               and a trailing `# note` are part of the zone name; `export DefaultZone=` is an invalid option; a file \
+               that is not UTF-8 is ignored whole; and a zone name that does not exist falls back to public, else \
+               external, else block (\"Default zone '%s' is not valid. Using '%s'.\", firewall/core/fw.py). Zones \
+               are read from /etc/firewalld/zones, which overrides /usr/lib/firewalld/zones file by file. A \
+               connection's fate is worked out the way firewalld builds a zone's chains (firewall/core/nftables.py, \
+               the iptables backend alike): rich rules with a priority below 0 first, lowest first; then the deny \
+               chain, where every `reject` and `drop` rich rule of priority 0 refuses before any opening counts; \
+               then the allow chain: ports and port ranges, services (with their includes), the \
+               whole tcp protocol and `accept` rich rules; then rich rules with a priority above 0; then the target (ACCEPT lets everything in). \
+               Log, nflog, audit and mark rules decide nothing; rules with family=\"ipv6\" do not apply to IPv4 \
+               peers. An accept rule with a condition (a source, a destination, a limit, a source port) is listed \
+               but not counted; a deny rule with a condition, a forward-port of the port, or a rule clusterdoc does \
+               not understand before an opening makes the verdict an error naming the rule's file and line, since \
+               it may refuse this node's peers. When firewalld runs on a live node, the runtime configuration \
+               (firewall-cmd --list-all) is compared with the permanent files and the report says which of the two \
+               lacks a port.",
         why: "firewalld's default zone public allows only ssh and dhcpv6-client. Everything else that other hosts send \
               is rejected (icmp-host-prohibited with the iptables backend, icmpx admin-prohibited with nftables: \
               clients see \"No route to host\" at once) or, in a zone with target DROP, silently dropped (clients time \
@@ -60,12 +73,13 @@ static META: CheckMeta = CheckMeta {
               shows it: run clusterdoc's net.reachability check on a different machine, pointed at this node.",
         fix: "Open the ports in the zone that applies, in the permanent configuration, then load it: \
               `firewall-cmd --permanent --zone=public --add-port=5050/tcp --add-port=8080/tcp` and \
-              `firewall-cmd --reload`. A --permanent change alone does nothing until the reload; a change without \
+              `firewall-cmd --reload`. Where a reject or drop rich rule refuses a port, adding the port does not \
+              help: remove the rule (`--remove-rich-rule='rule ...'`). A --permanent change alone does nothing until the reload; a change without \
               --permanent is lost at the next reload or reboot. When firewalld is enabled but not running, \
               `firewall-offline-cmd --zone=public --add-port=5050/tcp` edits the configuration it will load at start. \
               The field fix, `systemctl stop firewalld`, makes the ports reachable by removing all filtering.",
-        risk: "Adding a port with --permanent or with firewall-offline-cmd changes nothing running and is undone with \
-               --remove-port (safe). `firewall-cmd --reload` replaces the runtime configuration with the permanent \
+        risk: "Adding a port or removing a rich rule with --permanent or with firewall-offline-cmd changes nothing \
+               running and is undone with --remove-port or --add-rich-rule (safe). `firewall-cmd --reload` replaces the runtime configuration with the permanent \
                one: rules added without --permanent are lost; established connections are kept (disruptive). \
                `systemctl stop firewalld` removes every firewall rule of the node: every port is open to every host \
                until firewalld starts again, at the next boot while it is enabled (disruptive).",
@@ -74,6 +88,10 @@ static META: CheckMeta = CheckMeta {
             "firewalld.richlanguage(5): https://firewalld.org/documentation/man-pages/firewalld.richlanguage.html",
             "firewall-cmd(1): https://firewalld.org/documentation/man-pages/firewall-cmd.html",
             "Zones, targets and the default zone: https://firewalld.org/documentation/zone/",
+            "firewalld's reader of firewalld.conf: \
+             https://github.com/firewalld/firewalld/blob/v1.3.3/src/firewall/core/io/firewalld_conf.py",
+            "The order of a zone's chains (pre, log, deny, allow, post): \
+             https://github.com/firewalld/firewalld/blob/v1.3.3/src/firewall/core/nftables.py",
         ],
     },
 };

@@ -288,6 +288,7 @@ impl fmt::Display for FwPort {
 /// A rich rule (firewalld.richlanguage(5)) in `firewall-cmd` syntax, where
 /// it was read, and what clusterdoc makes of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredRichRule")]
 pub struct RichRule {
     pub text: String,
     /// `FILE line N`, or the line of the `firewall-cmd --list-all` output.
@@ -366,6 +367,24 @@ pub enum RuleAction {
     Drop,
     /// Sets a packet mark and lets it go on: no verdict.
     Mark,
+}
+
+/// A rich rule as a snapshot holds it: older snapshots have its text only.
+#[derive(Deserialize)]
+struct StoredRichRule {
+    text: String,
+    #[serde(default)]
+    origin: String,
+    meaning: Option<RuleMeaning>,
+}
+
+impl From<StoredRichRule> for RichRule {
+    fn from(stored: StoredRichRule) -> Self {
+        match stored.meaning {
+            Some(meaning) => RichRule { text: stored.text, origin: stored.origin, meaning },
+            None => RichRule::from_text(&stored.text, stored.origin),
+        }
+    }
 }
 
 impl RichRule {
@@ -1528,6 +1547,16 @@ mod tests {
              firewalld uses public"
         );
         assert_eq!(firewalld_default_zone(None, &["block", "drop", "trusted"]).name, "block");
+    }
+
+    #[test]
+    fn rich_rules_round_trip_and_older_snapshots_are_read_again() {
+        let rule = RichRule::from_text("rule family=ipv4 port port=5050 protocol=tcp drop", "z.xml line 3".into());
+        let json = serde_json::to_string(&rule).unwrap();
+        assert_eq!(serde_json::from_str::<RichRule>(&json).unwrap(), rule);
+        let old = r#"{"text":"rule family=ipv4 port port=5050 protocol=tcp drop","opens":null}"#;
+        let read: RichRule = serde_json::from_str(old).unwrap();
+        assert_eq!((read.meaning, read.origin), (rule.meaning, String::new()));
     }
 
     #[test]
