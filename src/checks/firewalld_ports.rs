@@ -21,7 +21,7 @@ use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
 use crate::config::Role;
 use crate::facts::firewalld::{
     DaemonState, Family, Filtering, FirewalldFacts, FwPort, ParsedRule, Proto, RichRule, RuleAction, RuleElement,
-    RuleMeaning, UnitFile, Zone, ZoneSetup, ZoneTarget,
+    RuleMeaning, Service, UnitFile, Zone, ZoneSetup, ZoneTarget,
 };
 use crate::facts::knowledge::{Knowledge, PortSpec};
 use crate::facts::roles::{NodeRoles, ServedPort};
@@ -330,7 +330,7 @@ fn fate<'a>(zone: &'a Zone, setup: &ZoneSetup, port: u16, ignored: &[&RichRule])
     steps.extend(parsed.iter().filter(|(_, p)| p.priority == 0 && denies(p)).filter_map(rule_step));
     let zone_opens = tcp(&zone.ports).iter().any(|p| p.low() <= port && port <= p.high())
         || zone.protocols.iter().any(|p| is_tcp(p))
-        || zone.services.iter().any(|name| service_covers(setup, name, port));
+        || zone.services.iter().any(|name| service_scope(setup, name, port) == Scope::All);
     steps.push(Step { rule: None, accepts: true, scope: if zone_opens { Scope::All } else { Scope::Nothing } });
     steps.extend(parsed.iter().filter(|(_, p)| p.priority == 0 && !denies(p)).filter_map(rule_step));
     let mut late: Vec<&(&RichRule, &ParsedRule)> = parsed.iter().filter(|(_, p)| p.priority > 0).collect();
@@ -360,7 +360,11 @@ fn rule_scope(rule: &ParsedRule, setup: &ZoneSetup, port: u16) -> Scope {
         && match &rule.element {
             RuleElement::Any => true,
             RuleElement::Port { port: p } => tcp_covers(p, port),
-            RuleElement::Service { name } => service_covers(setup, name, port),
+            RuleElement::Service { name } => match service_scope(setup, name, port) {
+                Scope::All => true,
+                Scope::Some => return Scope::Some,
+                Scope::Nothing => false,
+            },
             RuleElement::Protocol { value } => is_tcp(value),
             // Any port, but only from the peers' (random) source ports it names.
             RuleElement::SourcePort { port: p } => {
@@ -384,10 +388,18 @@ fn is_tcp(protocol: &str) -> bool {
     matches!(protocol, "tcp" | "6")
 }
 
-fn service_covers(setup: &ZoneSetup, name: &str, port: u16) -> bool {
-    setup
-        .service(name)
-        .is_some_and(|s| s.protocols.iter().any(|p| is_tcp(p)) || s.ports.iter().any(|p| tcp_covers(p, port)))
+/// How much of the IPv4 traffic to `port` a service matches: a service with
+/// a `<destination>` matches only connections to that address (none at all
+/// for IPv4 when it names an IPv6 address only).
+fn service_scope(setup: &ZoneSetup, name: &str, port: u16) -> Scope {
+    let Some(service) = setup.service(name) else { return Scope::Nothing };
+    let covers = service.protocols.iter().any(|p| is_tcp(p)) || service.ports.iter().any(|p| tcp_covers(p, port));
+    match (covers, service.destinations.as_slice()) {
+        (false, _) => Scope::Nothing,
+        (true, []) => Scope::All,
+        (true, destinations) if destinations.iter().any(|d| d.starts_with("ipv4:")) => Scope::Some,
+        (true, _) => Scope::Nothing,
+    }
 }
 
 fn overlaps(a: PortSpec, b: PortSpec) -> bool {
@@ -568,7 +580,11 @@ fn zone_summary(zone: &Zone, setup: &ZoneSetup) -> String {
         .map(|name| match setup.service(name) {
             Some(s) if s.origin.is_some() => {
                 let ports: Vec<String> = s.ports.iter().map(|p| p.to_string()).collect();
-                format!("{name} ({})", if ports.is_empty() { "no ports".into() } else { ports.join(" ") })
+                let mut ports = if ports.is_empty() { "no ports".into() } else { ports.join(" ") };
+                if restricted(s) {
+                    ports.push_str(&format!(" only to {}", s.destinations.join(" ")));
+                }
+                format!("{name} ({ports})")
             }
             _ => format!("{name} (no definition found)"),
         })
@@ -584,6 +600,12 @@ fn zone_summary(zone: &Zone, setup: &ZoneSetup) -> String {
         line.push_str(&format!("; {} rich rule(s)", zone.rich_rules.len()));
     }
     line
+}
+
+/// A service that would open TCP ports, but only to its `<destination>`.
+fn restricted(service: &Service) -> bool {
+    let opens_tcp = service.protocols.iter().any(|p| is_tcp(p)) || !tcp(&service.ports).is_empty();
+    opens_tcp && !service.destinations.is_empty()
 }
 
 /// Things in the zones that could change the verdict and were not counted.
@@ -609,6 +631,18 @@ fn doubts(ctx: &ZoneContext) -> Vec<String> {
         .filter(|name| ctx.setup.service(name).is_none_or(|s| s.origin.is_none()))
         .map(String::as_str)
         .collect();
+    let bound: BTreeSet<&str> = std::iter::once(ctx.permanent)
+        .chain(ctx.runtime)
+        .flat_map(|z| z.services.iter())
+        .filter(|name| ctx.setup.service(name).is_some_and(restricted))
+        .map(String::as_str)
+        .collect();
+    for name in bound {
+        lines.push(format!(
+            "service {name}: opens its ports only to its <destination> addresses, not to every address of this node; \
+             not counted"
+        ));
+    }
     for name in unknown {
         lines.push(format!(
             "service {name}: no definition in /etc/firewalld/services or /usr/lib/firewalld/services; counted as \
@@ -715,7 +749,7 @@ fn unit_text(unit: &UnitFile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::firewalld::{ApplyingZone, Binding, DefaultZone, Service};
+    use crate::facts::firewalld::{ApplyingZone, Binding, DefaultZone};
     use crate::facts::roles::PortSource;
 
     fn node(roles: &[Role]) -> NodeRoles {
@@ -750,6 +784,7 @@ mod tests {
             ports: vec![tcp(PortSpec::One(22))],
             protocols: vec![],
             includes: vec![],
+            destinations: vec![],
         };
         let origin = "DefaultZone in /etc/firewalld/firewalld.conf".to_string();
         FirewalldFacts {
@@ -999,6 +1034,26 @@ mod tests {
             &["rule family=ipv4 forward-port port=5050 protocol=tcp to-port=6000"],
         ));
         assert_eq!(j.status(), Status::Error);
+    }
+
+    #[test]
+    fn a_service_with_a_destination_opens_only_that_address() {
+        let mut fw = firewalld(DaemonState::Running, public(&["mesos"], &[]), Fact::unavailable("x"));
+        let setup = fw.zones.as_mut().unwrap();
+        setup.services.push(Service {
+            name: "mesos".into(),
+            origin: Some("/etc/firewalld/services/mesos.xml".into()),
+            ports: vec![tcp(PortSpec::One(5050))],
+            protocols: vec![],
+            includes: vec![],
+            destinations: vec!["ipv4:10.0.0.1".into()],
+        });
+        let j = master(&fw);
+        assert_eq!(j.status(), Status::Fail, "{j:?}");
+        let f = &j.findings[0];
+        assert!(f.evidence.iter().any(|e| e.contains("services mesos (5050/tcp only to ipv4:10.0.0.1)")), "{f:?}");
+        assert!(f.evidence.iter().any(|e| e.starts_with("service mesos: opens its ports only to its <destination>")));
+        assert_eq!(f.remediation[0].command, "firewall-cmd --permanent --zone=public --add-port=5050/tcp");
     }
 
     #[test]

@@ -564,6 +564,10 @@ pub struct Service {
     pub protocols: Vec<String>,
     /// Services it includes (directly or not), whose ports are in `ports`.
     pub includes: Vec<String>,
+    /// `<destination ipv4= ipv6=>` of it or of a service it includes, as
+    /// `ipv4:ADDRESS`: the ports are open only to those addresses.
+    #[serde(default)]
+    pub destinations: Vec<String>,
 }
 
 pub(crate) async fn gather(g: &Gatherer) -> Fact<FirewalldFacts> {
@@ -932,7 +936,14 @@ fn load_services(cfg: &Config, names: Vec<String>, mut known: Vec<Service>) -> R
 }
 
 fn load_service(cfg: &Config, name: &str) -> Result<Service, String> {
-    let mut service = Service { name: name.into(), origin: None, ports: vec![], protocols: vec![], includes: vec![] };
+    let mut service = Service {
+        name: name.into(),
+        origin: None,
+        ports: vec![],
+        protocols: vec![],
+        includes: vec![],
+        destinations: vec![],
+    };
     let mut todo = vec![name.to_string()];
     let mut seen = BTreeSet::new();
     while let Some(next) = todo.pop() {
@@ -949,6 +960,7 @@ fn load_service(cfg: &Config, name: &str) -> Result<Service, String> {
         }
         service.ports.extend(parsed.ports);
         service.protocols.extend(parsed.protocols);
+        service.destinations.extend(parsed.destinations);
         todo.extend(parsed.includes);
     }
     Ok(service)
@@ -1056,6 +1068,7 @@ enum ServiceItem {
     Port(PortXml),
     Protocol(ValueXml),
     Include(IncludeXml),
+    Destination(DestinationXml),
     #[serde(other)]
     Other,
 }
@@ -1070,6 +1083,15 @@ struct NameXml {
 struct ValueXml {
     #[serde(rename = "@value")]
     value: String,
+}
+
+/// `<destination ipv4="224.0.0.251" ipv6="ff02::fb"/>` of a service.
+#[derive(Debug, Deserialize)]
+struct DestinationXml {
+    #[serde(rename = "@ipv4")]
+    ipv4: Option<String>,
+    #[serde(rename = "@ipv6")]
+    ipv6: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1275,11 +1297,12 @@ pub struct ParsedService {
     ports: Vec<FwPort>,
     protocols: Vec<String>,
     includes: Vec<String>,
+    destinations: Vec<String>,
 }
 
 pub fn parse_service(file: &str, text: &str) -> Result<ParsedService, String> {
     let (xml, _): (ServiceXml, _) = parse_xml(file, text, "service")?;
-    let mut parsed = ParsedService { ports: vec![], protocols: vec![], includes: vec![] };
+    let mut parsed = ParsedService { ports: vec![], protocols: vec![], includes: vec![], destinations: vec![] };
     for item in xml.items {
         match item {
             ServiceItem::Port(p) => {
@@ -1287,6 +1310,10 @@ pub fn parse_service(file: &str, text: &str) -> Result<ParsedService, String> {
             }
             ServiceItem::Protocol(p) => parsed.protocols.push(p.value),
             ServiceItem::Include(i) => parsed.includes.push(i.service),
+            ServiceItem::Destination(d) => {
+                let families = [("ipv4", d.ipv4), ("ipv6", d.ipv6)];
+                parsed.destinations.extend(families.into_iter().filter_map(|(f, a)| Some(format!("{f}:{}", a?))));
+            }
             ServiceItem::Other => {}
         }
     }
@@ -1557,6 +1584,14 @@ mod tests {
         let old = r#"{"text":"rule family=ipv4 port port=5050 protocol=tcp drop","opens":null}"#;
         let read: RichRule = serde_json::from_str(old).unwrap();
         assert_eq!((read.meaning, read.origin), (rule.meaning, String::new()));
+    }
+
+    #[test]
+    fn service_destinations() {
+        let text =
+            r#"<service><port port="5353" protocol="udp"/><destination ipv4="224.0.0.251" ipv6="ff02::fb"/></service>"#;
+        let parsed = parse_service("mdns.xml", text).unwrap();
+        assert_eq!(parsed.destinations, ["ipv4:224.0.0.251", "ipv6:ff02::fb"]);
     }
 
     #[test]
