@@ -55,7 +55,8 @@ static META: CheckMeta = CheckMeta {
                the iptables backend alike): rich rules with a priority below 0 first, lowest first; then the deny \
                chain, where every `reject` and `drop` rich rule of priority 0 refuses before any opening counts; \
                then the allow chain: ports and port ranges, services (with their includes), the \
-               whole tcp protocol and `accept` rich rules; then rich rules with a priority above 0; then the target (ACCEPT lets everything in). \
+               whole tcp protocol and `accept` rich rules; then rich rules with a priority above 0; then the \
+               target (ACCEPT lets everything in). \
                Log, nflog, audit and mark rules decide nothing; rules with family=\"ipv6\" do not apply to IPv4 \
                peers. An accept rule with a condition (a source, a destination, a limit, a source port) is listed \
                but not counted; a deny rule with a condition, a forward-port of the port, or a rule clusterdoc does \
@@ -614,7 +615,15 @@ fn doubts(ctx: &ZoneContext) -> Vec<String> {
     let mut lines: Vec<String> = zones
         .flat_map(|z| z.rich_rules.iter())
         .filter_map(|r| {
-            let parsed = r.understood()?;
+            let parsed = match &r.meaning {
+                RuleMeaning::Understood { rule } => rule,
+                RuleMeaning::NotUnderstood { reason } => {
+                    return Some(format!(
+                        "rich rule not understood ({reason}; it may open or refuse anything) at {}: {}",
+                        r.origin, r.text
+                    ));
+                }
+            };
             let not_counted = if parsed.family == Some(Family::Ipv6) {
                 "for IPv6 only, so not for IPv4 peers".to_string()
             } else if !parsed.conditions.is_empty() && parsed.action == Some(RuleAction::Accept) {
@@ -1028,6 +1037,7 @@ mod tests {
             master(&with_rules(&[tcp(PortSpec::One(5050))], &["rule port port=5050 protocol=tcp frobnicate accept"]));
         assert_eq!(j.status(), Status::Error);
         assert!(j.findings[0].message.contains("at z.xml line 3 may refuse some of them (clusterdoc does not understand it: unknown element \"frobnicate\")"), "{:?}", j.findings);
+        assert!(j.findings[0].evidence.iter().any(|e| e.starts_with("rich rule not understood (unknown element")));
         // A forward-port redirects the port away.
         let j = master(&with_rules(
             &[tcp(PortSpec::One(5050))],
