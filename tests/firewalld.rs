@@ -870,7 +870,7 @@ fn rich_rules_clusterdoc_cannot_judge_are_errors_with_file_and_line() {
     );
     assert_eq!(
         commands(&check),
-        [("firewall-cmd --permanent --zone=public --list-rich-rules".to_string(), "safe".to_string())]
+        [("firewall-cmd --permanent --zone=public --list-all".to_string(), "safe".to_string())]
     );
 
     // An element firewalld may know and clusterdoc does not.
@@ -1126,5 +1126,26 @@ done
     assert!(
         passes >= 8 && fails >= 8,
         "the cases do not reach both verdicts: {passes} pass, {fails} fail, {errors} error"
+    );
+}
+
+/// A zone's forward-port redirects the port (DNAT) before any filtering:
+/// the connection never reaches the daemon on it, whatever the zone allows.
+#[test]
+fn a_forward_port_of_a_served_port_is_an_error_with_file_and_line() {
+    let node = enabled_node();
+    node.offline(&["--zone=public", "--add-port=5050/tcp"]);
+    node.offline(&["--zone=public", "--add-forward-port=port=5050:proto=tcp:toport=6000"]);
+    let (code, check) = node.check(&["--role", "master"]);
+    assert_eq!((code, check["status"].as_str()), (3, Some("error")), "{check:#}");
+    assert_eq!(
+        check["findings"][0]["message"],
+        "could not tell whether zone public allows 5050/tcp (master) to every IPv4 peer: the forward-port at \
+         /etc/firewalld/zones/public.xml line 8 may refuse some of them (forward-port redirects the port before \
+         filtering; clusterdoc does not follow it)"
+    );
+    assert_eq!(
+        commands(&check),
+        [("firewall-cmd --permanent --zone=public --list-all".to_string(), "safe".to_string())]
     );
 }

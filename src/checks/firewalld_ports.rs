@@ -21,7 +21,7 @@ use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
 use crate::config::Role;
 use crate::facts::firewalld::{
     DaemonState, Family, Filtering, FirewalldFacts, FwPort, ParsedRule, Proto, RichRule, RuleAction, RuleElement,
-    RuleMeaning, Service, UnitFile, Zone, ZoneSetup, ZoneTarget,
+    RuleMeaning, Service, UnitFile, Zone, ZoneForwardPort, ZoneSetup, ZoneTarget,
 };
 use crate::facts::knowledge::{Knowledge, PortSpec};
 use crate::facts::roles::{NodeRoles, ServedPort};
@@ -183,8 +183,51 @@ struct Gap<'a> {
 struct Unsure<'a> {
     served: &'a ServedPort,
     port: PortSpec,
-    rule: &'a RichRule,
+    doubt: Doubt<'a>,
     config: &'a Zone,
+}
+
+/// What may refuse some peers, or send them elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Doubt<'a> {
+    /// A rule for some peers only, or one clusterdoc does not understand.
+    Rule(&'a RichRule),
+    /// The zone redirects the port (DNAT) before filtering.
+    ForwardPort(&'a ZoneForwardPort),
+}
+
+impl Doubt<'_> {
+    /// `the rich rule at FILE line N`.
+    fn what(&self) -> String {
+        match self {
+            Doubt::Rule(rule) => format!("the rich rule at {}", rule.origin),
+            Doubt::ForwardPort(forward) => format!("the forward-port at {}", forward.origin),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Doubt::Rule(rule) => rule.text.clone(),
+            Doubt::ForwardPort(forward) => format!("forward-port port={} {}", forward.port, forward.to),
+        }
+    }
+
+    /// Why it may refuse some peers and not others.
+    fn reason(&self) -> String {
+        const FORWARDED: &str = "forward-port redirects the port before filtering; clusterdoc does not follow it";
+        let meaning = match self {
+            Doubt::ForwardPort(_) => return FORWARDED.into(),
+            Doubt::Rule(rule) => &rule.meaning,
+        };
+        match meaning {
+            RuleMeaning::NotUnderstood { reason } => format!("clusterdoc does not understand it: {reason}"),
+            RuleMeaning::Understood { rule } => match rule.element {
+                RuleElement::ForwardPort { .. } => FORWARDED.into(),
+                RuleElement::SourcePort { .. } => "it matches by the peer's source port".into(),
+                _ => format!("it applies only with {}", rule.conditions.join(", ")),
+            },
+        }
+    }
 }
 
 fn gaps<'a>(
@@ -221,8 +264,8 @@ fn gaps<'a>(
         let configs = std::iter::once((permanent, permanent_fates)).chain(runtime.zip(runtime_fates));
         for (config, fates) in configs {
             for (port, fate) in fates {
-                if let Fate::Unsure(rule) = fate {
-                    unsure.push(Unsure { served, port, rule, config });
+                if let Fate::Unsure(doubt) = fate {
+                    unsure.push(Unsure { served, port, doubt, config });
                 }
             }
         }
@@ -236,9 +279,8 @@ enum Fate<'a> {
     Accepted,
     /// Refused by a rich rule, or (`None`) by the zone's target.
     Refused(Option<&'a RichRule>),
-    /// Accepted, unless this rule refuses the peer: it applies to some peers
-    /// only (a source, a limit, ...), or clusterdoc does not understand it.
-    Unsure(&'a RichRule),
+    /// Accepted, unless this refuses the peer or sends it elsewhere.
+    Unsure(Doubt<'a>),
 }
 
 /// How much of the traffic to one port a rule or opening matches.
@@ -290,7 +332,8 @@ fn zone_port_specs(zone: &Zone, setup: &ZoneSetup) -> Vec<PortSpec> {
         RuleElement::Port { port } | RuleElement::ForwardPort { port } => Some(port.port),
         _ => None,
     });
-    tcp(&zone.ports).into_iter().chain(service_ports).chain(rule_ports).collect()
+    let forwarded = zone.forward_ports.iter().map(|f| f.port).filter(|p| p.protocol == Proto::Tcp).map(|p| p.port);
+    tcp(&zone.ports).into_iter().chain(service_ports).chain(rule_ports).chain(forwarded).collect()
 }
 
 /// The fate of a connection to `port`, walking the zone's input chain in the
@@ -338,12 +381,14 @@ fn fate<'a>(zone: &'a Zone, setup: &ZoneSetup, port: u16, ignored: &[&RichRule])
     late.sort_by_key(|(_, p)| p.priority);
     steps.extend(late.into_iter().filter_map(rule_step));
 
-    let mut partly_refused: Option<&RichRule> = None;
+    // Redirected before filtering, the connection never reaches this port.
+    let forwarded = zone.forward_ports.iter().find(|f| tcp_covers(&f.port, port));
+    let mut partly_refused: Option<Doubt> = forwarded.map(Doubt::ForwardPort);
     for step in steps {
         match (step.scope, step.accepts) {
             (Scope::Nothing, _) | (Scope::Some, true) => {}
             (Scope::Some, false) => {
-                partly_refused = partly_refused.or(step.rule);
+                partly_refused = partly_refused.or(step.rule.map(Doubt::Rule));
             }
             (Scope::All, true) => return partly_refused.map_or(Fate::Accepted, Fate::Unsure),
             (Scope::All, false) => return Fate::Refused(step.rule),
@@ -469,11 +514,10 @@ fn finding(ctx: &ZoneContext, gaps: &[Gap], unsure: &[Unsure], knowledge: &Knowl
         (_, Some(first)) if gaps.is_empty() => (
             Status::Error,
             format!(
-                "could not tell whether zone {zone} allows {} to every IPv4 peer: the rich rule at {} may refuse \
-                 some of them ({})",
+                "could not tell whether zone {zone} allows {} to every IPv4 peer: {} may refuse some of them ({})",
                 port_list(unsure.iter().map(|u| (u.port, u.served.role))),
-                first.rule.origin,
-                unsure_reason(first.rule)
+                first.doubt.what(),
+                first.doubt.reason()
             ),
         ),
         (Filtering::AtBoot, _) => {
@@ -499,14 +543,14 @@ fn finding(ctx: &ZoneContext, gaps: &[Gap], unsure: &[Unsure], knowledge: &Knowl
     }
     for u in unsure {
         f = f.evidence(format!(
-            "{}/tcp ({}, {}): {}: the rich rule at {} may refuse some IPv4 peers ({}): {}",
+            "{}/tcp ({}, {}): {}: {} may refuse some IPv4 peers ({}): {}",
             u.port,
             u.served.role.as_str(),
             u.served.what,
             u.config.origin,
-            u.rule.origin,
-            unsure_reason(u.rule),
-            u.rule.text
+            u.doubt.what(),
+            u.doubt.reason(),
+            u.doubt.text()
         ));
     }
     for line in doubts(ctx) {
@@ -515,20 +559,6 @@ fn finding(ctx: &ZoneContext, gaps: &[Gap], unsure: &[Unsure], knowledge: &Knowl
     f = f.evidence("judged for IPv4 peers: rich rules with family=\"ipv6\" do not apply to them".to_string());
     f = f.evidence(format!("role ports from the check data ({})", knowledge.sources.join(", ")));
     remedies(ctx, gaps).into_iter().fold(f, Finding::fix)
-}
-
-/// Why a rule may refuse some peers and not others.
-fn unsure_reason(rule: &RichRule) -> String {
-    match &rule.meaning {
-        RuleMeaning::NotUnderstood { reason } => format!("clusterdoc does not understand it: {reason}"),
-        RuleMeaning::Understood { rule } if matches!(rule.element, RuleElement::ForwardPort { .. }) => {
-            "forward-port redirects the port before filtering; clusterdoc does not follow it".into()
-        }
-        RuleMeaning::Understood { rule } if matches!(rule.element, RuleElement::SourcePort { .. }) => {
-            "it matches by the peer's source port".into()
-        }
-        RuleMeaning::Understood { rule } => format!("it applies only with {}", rule.conditions.join(", ")),
-    }
 }
 
 /// `5050/tcp (master), 8080/tcp (marathon)`, one entry per port.
@@ -670,9 +700,9 @@ fn remedies(ctx: &ZoneContext, gaps: &[Gap]) -> Vec<Remedy> {
         false => Cmd::new("firewall-cmd").word("--permanent").option("--zone=", zone),
     };
     if gaps.is_empty() {
-        return vec![edit().word("--list-rich-rules").safe().with_note(
-            "read-only: lists the zone's rich rules; check the ones the evidence names against the addresses of \
-             this node's peers, which clusterdoc does not know",
+        return vec![edit().word("--list-all").safe().with_note(
+            "read-only: lists the zone's configuration; check the rich rules and forward-ports the evidence names \
+             against this node's peers and their addresses, which clusterdoc does not know",
         )];
     }
     let (to_remove, to_add) = permanent_fix(ctx, gaps);
@@ -1032,7 +1062,7 @@ mod tests {
             f.evidence
         );
         assert_eq!(f.remediation.len(), 1);
-        assert_eq!(f.remediation[0].command, "firewall-cmd --permanent --zone=public --list-rich-rules");
+        assert_eq!(f.remediation[0].command, "firewall-cmd --permanent --zone=public --list-all");
         let j =
             master(&with_rules(&[tcp(PortSpec::One(5050))], &["rule port port=5050 protocol=tcp frobnicate accept"]));
         assert_eq!(j.status(), Status::Error);
@@ -1064,6 +1094,25 @@ mod tests {
         assert!(f.evidence.iter().any(|e| e.contains("services mesos (5050/tcp only to ipv4:10.0.0.1)")), "{f:?}");
         assert!(f.evidence.iter().any(|e| e.starts_with("service mesos: opens its ports only to its <destination>")));
         assert_eq!(f.remediation[0].command, "firewall-cmd --permanent --zone=public --add-port=5050/tcp");
+    }
+
+    #[test]
+    fn a_zone_forward_port_of_the_port_is_an_error() {
+        let mut zone = public(&[], &[tcp(PortSpec::One(5050))]);
+        zone.forward_ports.push(ZoneForwardPort {
+            port: tcp(PortSpec::One(5050)),
+            to: "to-port=6000".into(),
+            origin: "z.xml line 4".into(),
+        });
+        let j = master(&firewalld(DaemonState::Running, zone, Fact::unavailable("x")));
+        assert_eq!(j.status(), Status::Error);
+        assert_eq!(
+            j.findings[0].message,
+            "could not tell whether zone public allows 5050/tcp (master) to every IPv4 peer: the forward-port at \
+             z.xml line 4 may refuse some of them (forward-port redirects the port before filtering; clusterdoc \
+             does not follow it)"
+        );
+        assert!(j.findings[0].evidence.iter().any(|e| e.ends_with("forward-port port=5050/tcp to-port=6000")));
     }
 
     #[test]

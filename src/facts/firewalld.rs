@@ -188,6 +188,19 @@ pub struct Zone {
     pub sources: Vec<String>,
     pub interfaces: Vec<String>,
     pub rich_rules: Vec<RichRule>,
+    /// `<forward-port>`: redirected (DNAT) before any filtering.
+    #[serde(default)]
+    pub forward_ports: Vec<ZoneForwardPort>,
+}
+
+/// A zone's `<forward-port port= protocol= to-port= to-addr=>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneForwardPort {
+    pub port: FwPort,
+    /// `to-port=6000 to-addr=10.0.0.2`, as far as given.
+    pub to: String,
+    /// `FILE line N`, or the line of the `firewall-cmd --list-all` output.
+    pub origin: String,
 }
 
 /// What a zone does with traffic nothing in it allows.
@@ -993,17 +1006,30 @@ async fn runtime_zones(applying: &[ApplyingZone], timeout: Duration) -> Fact<Vec
 /// per line after `rich rules:`.
 pub fn parse_list_all(name: &str, text: &str) -> Result<Zone, String> {
     let mut zone = Zone { name: name.to_string(), ..Zone::default() };
-    let mut in_rich_rules = false;
+    let mut section = "";
     let mut saw_target = false;
     for (index, line) in text.lines().enumerate().skip(1) {
         let line = line.trim();
-        if in_rich_rules && line.starts_with("rule") {
-            let origin = format!("line {} of firewall-cmd --list-all --zone={name}", index + 1);
-            zone.rich_rules.push(RichRule::from_text(line, origin));
+        let origin = || format!("line {} of firewall-cmd --list-all --zone={name}", index + 1);
+        if section == "rich rules" && line.starts_with("rule") {
+            zone.rich_rules.push(RichRule::from_text(line, origin()));
+            continue;
+        }
+        // `port=5050:proto=tcp:toport=6000:toaddr=`
+        if section == "forward-ports" && line.starts_with("port=") {
+            let field = |key: &str| line.split(':').find_map(|f| f.strip_prefix(key)?.strip_prefix('=')).unwrap_or("");
+            let port = FwPort::parse(field("port"), field("proto")).map_err(|e| format!("{}: {e}", origin()))?;
+            let to = [("to-port", field("toport")), ("to-addr", field("toaddr"))]
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            zone.forward_ports.push(ZoneForwardPort { port, to, origin: origin() });
             continue;
         }
         let Some((key, values)) = line.split_once(':') else { continue };
-        in_rich_rules = key == "rich rules";
+        section = ["rich rules", "forward-ports"].into_iter().find(|s| *s == key).unwrap_or("");
         let words = || values.split_whitespace().map(String::from);
         match key {
             "target" => {
@@ -1050,6 +1076,7 @@ enum ZoneItem {
     Source(AddressXml),
     Interface(NameXml),
     Rule(RuleXml),
+    ForwardPort(ForwardPortXml),
     /// `short`, `description`, `forward`, `masquerade`, `icmp-block`, ...
     #[serde(other)]
     Other,
@@ -1214,7 +1241,7 @@ impl ActionXml {
 }
 
 impl RuleXml {
-    /// The rule in `firewall-cmd --list-rich-rules` syntax.
+    /// The rule in `firewall-cmd --list-all` syntax.
     fn render(&self) -> String {
         let mut words = vec!["rule".to_string()];
         if let Some(f) = &self.family {
@@ -1260,8 +1287,12 @@ impl RuleXml {
 /// Parses a zone file; errors name the file and, for malformed XML, the
 /// line and column.
 pub fn parse_zone(name: &str, file: &str, text: &str) -> Result<Zone, String> {
-    let (xml, rule_offsets): (ZoneXml, _) = parse_xml(file, text, "zone")?;
-    let mut rule_lines = rule_offsets.into_iter().map(|at| line_column(text, at).0);
+    let (xml, children): (ZoneXml, _) = parse_xml(file, text, "zone")?;
+    let lines_of = |name: &str| -> Vec<usize> {
+        children.iter().filter(|(n, _)| n == name).map(|(_, at)| line_column(text, *at).0).collect()
+    };
+    let at_line = |line: Option<usize>| line.map_or(file.to_string(), |line| format!("{file} line {line}"));
+    let (mut rule_lines, mut forward_lines) = (lines_of("rule").into_iter(), lines_of("forward-port").into_iter());
     let bad = |e: String| format!("{file}: {e}");
     let mut zone = Zone {
         name: name.to_string(),
@@ -1277,15 +1308,20 @@ pub fn parse_zone(name: &str, file: &str, text: &str) -> Result<Zone, String> {
             ZoneItem::Source(s) => zone.sources.extend(s.value()),
             ZoneItem::Interface(i) => zone.interfaces.push(i.name),
             ZoneItem::Rule(r) => {
-                let origin = match rule_lines.next() {
-                    Some(line) => format!("{file} line {line}"),
-                    None => file.to_string(),
-                };
-                let mut rule = RichRule::from_text(&r.render(), origin);
+                let mut rule = RichRule::from_text(&r.render(), at_line(rule_lines.next()));
                 if r.parts.iter().any(|p| matches!(p, RulePart::Other)) {
                     rule.meaning = RuleMeaning::NotUnderstood { reason: "an element clusterdoc does not know".into() };
                 }
                 zone.rich_rules.push(rule);
+            }
+            ZoneItem::ForwardPort(f) => {
+                let to = [("to-port", &f.to_port), ("to-addr", &f.to_addr)]
+                    .iter()
+                    .filter_map(|(k, v)| Some(format!("{k}={}", v.as_deref()?)))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let port = FwPort::parse(&f.port, &f.protocol).map_err(bad)?;
+                zone.forward_ports.push(ZoneForwardPort { port, to, origin: at_line(forward_lines.next()) });
             }
             ZoneItem::Other => {}
         }
@@ -1322,22 +1358,22 @@ pub fn parse_service(file: &str, text: &str) -> Result<ParsedService, String> {
 
 /// Checks that `text` is well-formed XML whose root is `<root>` (quick-xml's
 /// reader knows where it failed; its serde errors do not), then deserializes.
-/// Also gives the byte offsets of the root's `<rule>` children, in order
+/// Also gives the names and byte offsets of the root's children, in order
 /// (serde does not know where things are).
-fn parse_xml<T: DeserializeOwned>(file: &str, text: &str, root: &str) -> Result<(T, Vec<usize>), String> {
-    let rules = well_formed(text, root).map_err(|(at, e)| {
+fn parse_xml<T: DeserializeOwned>(file: &str, text: &str, root: &str) -> Result<(T, Vec<(String, usize)>), String> {
+    let children = well_formed(text, root).map_err(|(at, e)| {
         let (line, column) = line_column(text, at);
         format!("{file}: malformed XML at line {line}, column {column}: {e}")
     })?;
     let parsed = quick_xml::de::from_str(text).map_err(|e| format!("{file}: not a firewalld {root} file: {e}"))?;
-    Ok((parsed, rules))
+    Ok((parsed, children))
 }
 
-fn well_formed(text: &str, root: &str) -> Result<Vec<usize>, (usize, String)> {
+fn well_formed(text: &str, root: &str) -> Result<Vec<(String, usize)>, (usize, String)> {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut depth = 0usize;
     let mut roots = 0;
-    let mut rules = Vec::new();
+    let mut children = Vec::new();
     loop {
         let at = reader.buffer_position() as usize;
         let event = reader.read_event().map_err(|e| (reader.error_position() as usize, e.to_string()))?;
@@ -1357,8 +1393,8 @@ fn well_formed(text: &str, root: &str) -> Result<Vec<usize>, (usize, String)> {
                 }
             }
             Event::Start(e) | Event::Empty(e) => {
-                if depth == 1 && e.name().as_ref() == b"rule" {
-                    rules.push(at);
+                if depth == 1 {
+                    children.push((String::from_utf8_lossy(e.name().as_ref()).into_owned(), at));
                 }
                 if opens {
                     depth += 1;
@@ -1370,7 +1406,7 @@ fn well_formed(text: &str, root: &str) -> Result<Vec<usize>, (usize, String)> {
             }
             Event::Eof if depth > 0 => return Err((text.len(), "the file ends inside an element".into())),
             Event::Eof if roots == 0 => return Err((text.len(), format!("no <{root}> element"))),
-            Event::Eof => return Ok(rules),
+            Event::Eof => return Ok(children),
             _ => {}
         }
     }
@@ -1592,6 +1628,29 @@ mod tests {
             r#"<service><port port="5353" protocol="udp"/><destination ipv4="224.0.0.251" ipv6="ff02::fb"/></service>"#;
         let parsed = parse_service("mdns.xml", text).unwrap();
         assert_eq!(parsed.destinations, ["ipv4:224.0.0.251", "ipv6:ff02::fb"]);
+    }
+
+    #[test]
+    fn zone_forward_ports_from_files_and_the_runtime() {
+        let z = parse_zone(
+            "p",
+            "p.xml",
+            "<zone>\n  <port port=\"5050\" protocol=\"tcp\"/>\n  <forward-port port=\"5050\" protocol=\"tcp\" to-port=\"6000\"/>\n</zone>",
+        )
+        .unwrap();
+        let expected = |origin: &str, to: &str| ZoneForwardPort {
+            port: FwPort { port: One(5050), protocol: Proto::Tcp },
+            to: to.into(),
+            origin: origin.into(),
+        };
+        assert_eq!(z.forward_ports, [expected("p.xml line 3", "to-port=6000")]);
+        let text = "public\n  target: default\n  forward-ports: \n\tport=5050:proto=tcp:toport=6000:toaddr=10.0.0.2\n  \
+                    source-ports: \n";
+        let z = parse_list_all("public", text).unwrap();
+        assert_eq!(
+            z.forward_ports,
+            [expected("line 4 of firewall-cmd --list-all --zone=public", "to-port=6000 to-addr=10.0.0.2")]
+        );
     }
 
     #[test]
