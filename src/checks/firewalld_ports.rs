@@ -54,15 +54,15 @@ static META: CheckMeta = CheckMeta {
                connection's fate is worked out the way firewalld builds a zone's chains (firewall/core/nftables.py, \
                the iptables backend alike): rich rules with a priority below 0 first, lowest first; then the deny \
                chain, where every `reject` and `drop` rich rule of priority 0 refuses before any opening counts; \
-               then the allow chain: ports and port ranges, services (with their includes), the \
-               whole tcp protocol and `accept` rich rules; then rich rules with a priority above 0; then the \
-               target (ACCEPT lets everything in). \
-               Log, nflog, audit and mark rules decide nothing; rules with family=\"ipv6\" do not apply to IPv4 \
-               peers. An accept rule with a condition (a source, a destination, a limit, a source port) is listed \
-               but not counted; a deny rule with a condition, a forward-port of the port, or a rule clusterdoc does \
-               not understand before an opening makes the verdict an error naming the rule's file and line, since \
-               it may refuse this node's peers. When firewalld runs on a live node, the runtime configuration \
-               (firewall-cmd --list-all) is compared with the permanent files and the report says which of the two \
+               then the allow chain: ports and port ranges, services (with their includes), the whole tcp \
+               protocol and `accept` rich rules; then rich rules with a priority above 0; then the target (ACCEPT \
+               lets everything in). Log, nflog, audit and mark rules decide nothing; rules with family=\"ipv6\" do \
+               not apply to IPv4 peers. An accept rule with a condition (a source, a destination, a limit, a source \
+               port) and a service with a <destination> are listed but not counted; a deny rule with a condition, \
+               a forward-port of the port (in a rule or the zone), or a rule clusterdoc does not understand before \
+               an opening makes the verdict an error naming its file and line, since it may refuse this node's \
+               peers. When firewalld runs on a live node, the runtime configuration (firewall-cmd --list-all) is \
+               compared with the permanent files and the report says which of the two \
                lacks a port.",
         why: "firewalld's default zone public allows only ssh and dhcpv6-client. Everything else that other hosts send \
               is rejected (icmp-host-prohibited with the iptables backend, icmpx admin-prohibited with nftables: \
