@@ -75,13 +75,13 @@ static META: CheckMeta = CheckMeta {
         fix: "Open the ports in the zone that applies, in the permanent configuration, then load it: \
               `firewall-cmd --permanent --zone=public --add-port=5050/tcp --add-port=8080/tcp` and \
               `firewall-cmd --reload`. Where a reject or drop rich rule refuses a port, adding the port does not \
-              help: remove the rule (`--remove-rich-rule='rule ...'`). A --permanent change alone does nothing until the reload; a change without \
-              --permanent is lost at the next reload or reboot. When firewalld is enabled but not running, \
+              help: remove the rule (`--remove-rich-rule='rule ...'`). A --permanent change alone does nothing \
+              until the reload; a change without --permanent is lost at the next reload or reboot. When firewalld is enabled but not running, \
               `firewall-offline-cmd --zone=public --add-port=5050/tcp` edits the configuration it will load at start. \
               The field fix, `systemctl stop firewalld`, makes the ports reachable by removing all filtering.",
         risk: "Adding a port or removing a rich rule with --permanent or with firewall-offline-cmd changes nothing \
-               running and is undone with --remove-port or --add-rich-rule (safe). `firewall-cmd --reload` replaces the runtime configuration with the permanent \
-               one: rules added without --permanent are lost; established connections are kept (disruptive). \
+               running and is undone with --remove-port or --add-rich-rule (safe). `firewall-cmd --reload` \
+               replaces the runtime configuration with the permanent one: rules added without --permanent are lost; established connections are kept (disruptive). \
                `systemctl stop firewalld` removes every firewall rule of the node: every port is open to every host \
                until firewalld starts again, at the next boot while it is enabled (disruptive).",
         references: &[
