@@ -1008,7 +1008,9 @@ fn zone_case() -> impl proptest::strategy::Strategy<Value = ZoneCase> {
 /// peers in a second network namespace connect to a listener on 5050/tcp
 /// over a veth pair. clusterdoc's `pass` must mean both peers get in, `fail`
 /// that one of them at least does not (both, when no rule names a source),
-/// and `error` is allowed only where a rule names a source.
+/// and `error` is allowed only where a rule names a source. A live run in
+/// the namespace, which also reads the runtime zone as firewalld prints it
+/// (`firewall-cmd --list-all`), must give the same verdict.
 #[test]
 fn rich_rule_differential_against_a_real_firewalld() {
     use proptest::strategy::{Strategy, ValueTree};
@@ -1018,6 +1020,7 @@ fn rich_rule_differential_against_a_real_firewalld() {
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<service>\n  <short>Mesos master</short>\n  \
          <port port=\"5050\" protocol=\"tcp\"/>\n</service>\n",
     );
+    let live_report = node.root().join("live.json");
     let script = r#"
 set -e
 mount -t tmpfs tmpfs /run
@@ -1048,7 +1051,7 @@ echo READY
 while read -r command; do
     [ "$command" = done ] && break
     if ! out=$(firewall-cmd --reload 2>&1); then echo "RELOAD FAILED: $out" | tr '\n' ' '; echo; continue; fi
-    nsenter --net --target $PEER /usr/bin/python3 -c '
+    seen=$(nsenter --net --target $PEER /usr/bin/python3 -c '
 import socket, sys
 seen = []
 for peer in sys.argv[1:]:
@@ -1062,7 +1065,9 @@ for peer in sys.argv[1:]:
         seen.append("blocked")
     s.close()
 print(" ".join(seen))
-' "$PEER_A" "$PEER_B"
+' "$PEER_A" "$PEER_B")
+    "$CLUSTERDOC" --role master --only firewalld.ports --format json >"$OUT" 2>/dev/null || true
+    echo "$seen"
 done
 "#;
     let mut child = StdCommand::new("unshare")
@@ -1070,6 +1075,8 @@ done
         .env("ETC", node.root().join("etc/firewalld"))
         .env("PEER_A", PEER_A)
         .env("PEER_B", PEER_B)
+        .env("CLUSTERDOC", assert_cmd::cargo::cargo_bin("clusterdoc"))
+        .env("OUT", &live_report)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -1082,7 +1089,7 @@ done
 
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let strategy = zone_case();
-    let (mut passes, mut fails, mut errors) = (0, 0, 0);
+    let (mut passes, mut fails, mut errors, mut runtime_read) = (0, 0, 0, 0);
     let mut mismatches = Vec::new();
     for _ in 0..40 {
         let case = strategy.new_tree(&mut runner).unwrap().current();
@@ -1117,6 +1124,16 @@ done
         if !agrees {
             mismatches.push(format!("{xml}firewalld: {seen}; clusterdoc: {}", check["status"]));
         }
+        // The live run reads the runtime zone as firewalld prints it
+        // (firewall-cmd --list-all): the same verdict.
+        let live = &report(&live_report)["checks"][0];
+        if live["status"] != check["status"] {
+            mismatches.push(format!("{xml}under --root: {}; live: {live:#}", check["status"]));
+        }
+        let said = live.to_string();
+        if said.contains("runtime (firewall-cmd --list-all --zone=public)") && said.contains("firewalld is running") {
+            runtime_read += 1;
+        }
     }
     writeln!(stdin, "done").unwrap();
     drop(stdin);
@@ -1127,6 +1144,7 @@ done
         passes >= 8 && fails >= 8,
         "the cases do not reach both verdicts: {passes} pass, {fails} fail, {errors} error"
     );
+    assert!(runtime_read >= fails, "only {runtime_read} live runs show the runtime zone ({fails} fail)");
 }
 
 /// A zone's forward-port redirects the port (DNAT) before any filtering:
