@@ -8,7 +8,10 @@
 pub use crate::checks::flink_props::{CommandLine, Rewritten, jobmanager_ports, port_setting};
 pub use crate::checks::pack::definition::{Origin as PackOrigin, parse_pack};
 pub use crate::config::parse_host_port;
-pub use crate::facts::firewalld::{ParsedService, Zone, parse_list_all, parse_service, parse_zone};
+pub use crate::facts::firewalld::{
+    ConfDefaultZone, ParsedService, Zone, firewalld_default_zone, parse_firewalld_conf, parse_list_all,
+    parse_rich_rule, parse_service, parse_zone,
+};
 pub use crate::facts::http::{JsonStream, Problem, parse_json};
 pub use crate::facts::marathon::wire as marathon_wire;
 pub use crate::facts::marathon::{App, Deployment, MarathonInfo, QueueItem};

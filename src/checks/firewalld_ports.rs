@@ -20,7 +20,8 @@ use std::collections::BTreeSet;
 use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
 use crate::config::Role;
 use crate::facts::firewalld::{
-    DaemonState, Filtering, FirewalldFacts, Opening, Proto, UnitFile, Zone, ZoneSetup, ZoneTarget,
+    DaemonState, Family, Filtering, FirewalldFacts, FwPort, ParsedRule, Proto, RichRule, RuleAction, RuleElement,
+    RuleMeaning, Service, UnitFile, Zone, ZoneForwardPort, ZoneSetup, ZoneTarget,
 };
 use crate::facts::knowledge::{Knowledge, PortSpec};
 use crate::facts::roles::{NodeRoles, ServedPort};
@@ -39,16 +40,30 @@ static META: CheckMeta = CheckMeta {
     explain: Explain {
         what: "Whether firewalld runs on this node (firewall-cmd --state) or starts at boot (a *.wants/ symlink to \
                firewalld.service), which zones apply to incoming traffic (interfaces and sources bound to a zone in \
-               the zone files or by ZONE= in ifcfg files, and the default zone of /etc/firewalld/firewalld.conf for \
-               every other interface) and whether each of those zones allows every TCP port this node's roles serve: \
-               the ports in checks/data/role-ports.toml, overridden by the node's own configuration (Mesos port files, \
-               zoo.cfg clientPort and server.N lines, Marathon http_port, flink-conf.yaml). Zones are read from \
-               /etc/firewalld/zones, which overrides /usr/lib/firewalld/zones file by file. A zone allows a port by \
-               its target ACCEPT, a port or port range, a service whose definition lists the port, the whole tcp \
-               protocol, or a rich rule of the simple kind `rule family=ipv4 port port=5050 protocol=tcp accept`; rich \
-               rules with conditions (sources, limits) are listed but not counted. When firewalld runs on a live \
-               node, the runtime configuration (firewall-cmd --list-all) is compared with the permanent files and \
-               the report says which of the two lacks a port.",
+               the zone files or by ZONE= in ifcfg files, and the default zone for every other interface) and whether \
+               each of those zones lets IPv4 peers reach every TCP port this node's roles serve: the ports in \
+               checks/data/role-ports.toml, overridden by the node's own configuration (Mesos port files, zoo.cfg \
+               clientPort and server.N lines, Marathon http_port, flink-conf.yaml). The default zone is read from \
+               /etc/firewalld/firewalld.conf as firewalld's own reader does (firewall/core/io/firewalld_conf.py): \
+               the first `DefaultZone=` line that has a value counts and later ones are ignored \
+               (\"Duplicate option definition\"); the value is taken verbatim after stripping whitespace, so quotes \
+               and a trailing `# note` are part of the zone name; `export DefaultZone=` is an invalid option; a file \
+               that is not UTF-8 is ignored whole; and a zone name that does not exist falls back to public, else \
+               external, else block (\"Default zone '%s' is not valid. Using '%s'.\", firewall/core/fw.py). Zones \
+               are read from /etc/firewalld/zones, which overrides /usr/lib/firewalld/zones file by file. A \
+               connection's fate is worked out the way firewalld builds a zone's chains (firewall/core/nftables.py, \
+               the iptables backend alike): rich rules with a priority below 0 first, lowest first; then the deny \
+               chain, where every `reject` and `drop` rich rule of priority 0 refuses before any opening counts; \
+               then the allow chain: ports and port ranges, services (with their includes), the whole tcp \
+               protocol and `accept` rich rules; then rich rules with a priority above 0; then the target (ACCEPT \
+               lets everything in). Log, nflog, audit and mark rules decide nothing; rules with family=\"ipv6\" do \
+               not apply to IPv4 peers. An accept rule with a condition (a source, a destination, a limit, a source \
+               port) and a service with a <destination> are listed but not counted; a deny rule with a condition, \
+               a forward-port of the port (in a rule or the zone), or a rule clusterdoc does not understand before \
+               an opening makes the verdict an error naming its file and line, since it may refuse this node's \
+               peers. When firewalld runs on a live node, the runtime configuration (firewall-cmd --list-all) is \
+               compared with the permanent files and the report says which of the two \
+               lacks a port.",
         why: "firewalld's default zone public allows only ssh and dhcpv6-client. Everything else that other hosts send \
               is rejected (icmp-host-prohibited with the iptables backend, icmpx admin-prohibited with nftables: \
               clients see \"No route to host\" at once) or, in a zone with target DROP, silently dropped (clients time \
@@ -59,13 +74,14 @@ static META: CheckMeta = CheckMeta {
               shows it: run clusterdoc's net.reachability check on a different machine, pointed at this node.",
         fix: "Open the ports in the zone that applies, in the permanent configuration, then load it: \
               `firewall-cmd --permanent --zone=public --add-port=5050/tcp --add-port=8080/tcp` and \
-              `firewall-cmd --reload`. A --permanent change alone does nothing until the reload; a change without \
-              --permanent is lost at the next reload or reboot. When firewalld is enabled but not running, \
+              `firewall-cmd --reload`. Where a reject or drop rich rule refuses a port, adding the port does not \
+              help: remove the rule (`--remove-rich-rule='rule ...'`). A --permanent change alone does nothing \
+              until the reload; a change without --permanent is lost at the next reload or reboot. When firewalld is enabled but not running, \
               `firewall-offline-cmd --zone=public --add-port=5050/tcp` edits the configuration it will load at start. \
               The field fix, `systemctl stop firewalld`, makes the ports reachable by removing all filtering.",
-        risk: "Adding a port with --permanent or with firewall-offline-cmd changes nothing running and is undone with \
-               --remove-port (safe). `firewall-cmd --reload` replaces the runtime configuration with the permanent \
-               one: rules added without --permanent are lost; established connections are kept (disruptive). \
+        risk: "Adding a port or removing a rich rule with --permanent or with firewall-offline-cmd changes nothing \
+               running and is undone with --remove-port or --add-rich-rule (safe). `firewall-cmd --reload` \
+               replaces the runtime configuration with the permanent one: rules added without --permanent are lost; established connections are kept (disruptive). \
                `systemctl stop firewalld` removes every firewall rule of the node: every port is open to every host \
                until firewalld starts again, at the next boot while it is enabled (disruptive).",
         references: &[
@@ -73,6 +89,10 @@ static META: CheckMeta = CheckMeta {
             "firewalld.richlanguage(5): https://firewalld.org/documentation/man-pages/firewalld.richlanguage.html",
             "firewall-cmd(1): https://firewalld.org/documentation/man-pages/firewall-cmd.html",
             "Zones, targets and the default zone: https://firewalld.org/documentation/zone/",
+            "firewalld's reader of firewalld.conf: \
+             https://github.com/firewalld/firewalld/blob/v1.3.3/src/firewall/core/io/firewalld_conf.py",
+            "The order of a zone's chains (pre, log, deny, allow, post): \
+             https://github.com/firewalld/firewalld/blob/v1.3.3/src/firewall/core/nftables.py",
         ],
     },
 };
@@ -122,14 +142,14 @@ fn judge(knowledge: &Knowledge, node: &NodeRoles, firewalld: &FirewalldFacts, li
             return Err(Stop::Error(format!("zone {} applies but its configuration was not read", applying.zone)));
         };
         let runtime = setup.runtime.value().and_then(|zones| zones.iter().find(|z| z.name == applying.zone));
-        let gaps = gaps(node, permanent, runtime, setup);
-        if gaps.is_empty() {
-            passed.push(format!("{} ({})", applying.zone, pass_reason(permanent, setup)));
+        let (gaps, unsure) = gaps(node, permanent, runtime, setup);
+        if gaps.is_empty() && unsure.is_empty() {
+            passed.push(format!("{} ({})", applying.zone, pass_reason(permanent)));
             continue;
         }
         let because: Vec<String> = applying.because.iter().map(|b| b.to_string()).collect();
         let context = ZoneContext { permanent, runtime, setup, filtering, firewalld, because: because.join("; ") };
-        findings.push(finding(&context, &gaps, knowledge));
+        findings.push(finding(&context, &gaps, &unsure, knowledge));
     }
     let roles: Vec<&str> = node.roles.iter().map(|r| r.as_str()).collect();
     let mut note = format!(
@@ -154,27 +174,278 @@ struct Gap<'a> {
     permanent: bool,
     /// The runtime configuration lacks it (`None`: runtime not known).
     runtime: Option<bool>,
+    /// The rich rule that refuses it (the permanent one first), if not the zone's target.
+    refused_by: Option<&'a RichRule>,
 }
 
-fn gaps<'a>(node: &'a NodeRoles, permanent: &Zone, runtime: Option<&Zone>, setup: &ZoneSetup) -> Vec<Gap<'a>> {
-    let permanent_allows = Allowed::of(permanent, setup);
-    let runtime_allows = runtime.map(|z| Allowed::of(z, setup));
+/// A served port (or part of it) that a zone may refuse to some IPv4 peers.
+#[derive(Debug)]
+struct Unsure<'a> {
+    served: &'a ServedPort,
+    port: PortSpec,
+    doubt: Doubt<'a>,
+    config: &'a Zone,
+}
+
+/// What may refuse some peers, or send them elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Doubt<'a> {
+    /// A rule for some peers only, or one clusterdoc does not understand.
+    Rule(&'a RichRule),
+    /// The zone redirects the port (DNAT) before filtering.
+    ForwardPort(&'a ZoneForwardPort),
+}
+
+impl Doubt<'_> {
+    /// `the rich rule at FILE line N`.
+    fn what(&self) -> String {
+        match self {
+            Doubt::Rule(rule) => format!("the rich rule at {}", rule.origin),
+            Doubt::ForwardPort(forward) => format!("the forward-port at {}", forward.origin),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Doubt::Rule(rule) => rule.text.clone(),
+            Doubt::ForwardPort(forward) => format!("forward-port port={} {}", forward.port, forward.to),
+        }
+    }
+
+    /// Why it may refuse some peers and not others.
+    fn reason(&self) -> String {
+        const FORWARDED: &str = "forward-port redirects the port before filtering; clusterdoc does not follow it";
+        let meaning = match self {
+            Doubt::ForwardPort(_) => return FORWARDED.into(),
+            Doubt::Rule(rule) => &rule.meaning,
+        };
+        match meaning {
+            RuleMeaning::NotUnderstood { reason } => format!("clusterdoc does not understand it: {reason}"),
+            RuleMeaning::Understood { rule } => match rule.element {
+                RuleElement::ForwardPort { .. } => FORWARDED.into(),
+                RuleElement::SourcePort { .. } => "it matches by the peer's source port".into(),
+                _ => format!("it applies only with {}", rule.conditions.join(", ")),
+            },
+        }
+    }
+}
+
+fn gaps<'a>(
+    node: &'a NodeRoles,
+    permanent: &'a Zone,
+    runtime: Option<&'a Zone>,
+    setup: &ZoneSetup,
+) -> (Vec<Gap<'a>>, Vec<Unsure<'a>>) {
     let mut gaps = Vec::new();
+    let mut unsure = Vec::new();
     for served in &node.ports {
-        let lacking_permanent = permanent_allows.missing(served.port);
-        let lacking_runtime = runtime_allows.as_ref().map(|a| a.missing(served.port));
+        let permanent_fates = fates(permanent, setup, served.port);
+        let runtime_fates = runtime.map(|z| fates(z, setup, served.port));
+        let refused = |fates: &[(PortSpec, Fate<'a>)]| -> Vec<PortSpec> {
+            fates.iter().filter(|(_, f)| matches!(f, Fate::Refused(_))).map(|(p, _)| *p).collect()
+        };
+        let lacking_permanent = refused(&permanent_fates);
+        let lacking_runtime = runtime_fates.as_deref().map(refused);
         let mut parts: Vec<PortSpec> = lacking_permanent.clone();
         parts.extend(lacking_runtime.iter().flatten());
         for port in split_at_boundaries(parts) {
+            let refused_by = permanent_fates.iter().chain(runtime_fates.iter().flatten()).find_map(|(p, f)| match f {
+                Fate::Refused(Some(rule)) if overlaps(*p, port) => Some(*rule),
+                _ => None,
+            });
             gaps.push(Gap {
                 served,
                 port,
                 permanent: lacking_permanent.iter().any(|p| overlaps(*p, port)),
                 runtime: lacking_runtime.as_ref().map(|l| l.iter().any(|p| overlaps(*p, port))),
+                refused_by,
             });
         }
+        let configs = std::iter::once((permanent, permanent_fates)).chain(runtime.zip(runtime_fates));
+        for (config, fates) in configs {
+            for (port, fate) in fates {
+                if let Fate::Unsure(doubt) = fate {
+                    unsure.push(Unsure { served, port, doubt, config });
+                }
+            }
+        }
     }
-    gaps
+    (gaps, unsure)
+}
+
+/// What a zone does with a TCP connection from an IPv4 peer to a port.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fate<'a> {
+    Accepted,
+    /// Refused by a rich rule, or (`None`) by the zone's target.
+    Refused(Option<&'a RichRule>),
+    /// Accepted, unless this refuses the peer or sends it elsewhere.
+    Unsure(Doubt<'a>),
+}
+
+/// How much of the traffic to one port a rule or opening matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    All,
+    Some,
+    Nothing,
+}
+
+/// One step of a zone's input chain: what it matches and whether it accepts.
+struct Step<'a> {
+    rule: Option<&'a RichRule>,
+    accepts: bool,
+    scope: Scope,
+}
+
+/// The fate of each piece of `port`: the pieces are cut wherever an opening
+/// or a rule of the zone starts or ends, so one port decides for its piece.
+fn fates<'a>(zone: &'a Zone, setup: &ZoneSetup, port: PortSpec) -> Vec<(PortSpec, Fate<'a>)> {
+    let mut cuts: BTreeSet<u32> = [u32::from(port.low()), u32::from(port.high()) + 1].into();
+    for spec in zone_port_specs(zone, setup) {
+        for cut in [u32::from(spec.low()), u32::from(spec.high()) + 1] {
+            if u32::from(port.low()) < cut && cut <= u32::from(port.high()) {
+                cuts.insert(cut);
+            }
+        }
+    }
+    let cuts: Vec<u32> = cuts.into_iter().collect();
+    let mut pieces: Vec<(PortSpec, Fate)> = Vec::new();
+    for w in cuts.windows(2) {
+        let fate = fate(zone, setup, w[0] as u16, &[]);
+        match pieces.last_mut() {
+            Some((last, f)) if *f == fate => *last = PortSpec::between(last.low(), (w[1] - 1) as u16),
+            _ => pieces.push((PortSpec::between(w[0] as u16, (w[1] - 1) as u16), fate)),
+        }
+    }
+    pieces
+}
+
+/// Every port range a zone's openings and rules name.
+fn zone_port_specs(zone: &Zone, setup: &ZoneSetup) -> Vec<PortSpec> {
+    let services = zone.services.iter().chain(zone.rich_rules.iter().filter_map(|r| match &r.understood()?.element {
+        RuleElement::Service { name } => Some(name),
+        _ => None,
+    }));
+    let service_ports = services.filter_map(|name| setup.service(name)).flat_map(|s| tcp(&s.ports));
+    let rule_ports = zone.rich_rules.iter().filter_map(|r| match &r.understood()?.element {
+        RuleElement::Port { port } | RuleElement::ForwardPort { port } => Some(port.port),
+        _ => None,
+    });
+    let forwarded = zone.forward_ports.iter().map(|f| f.port).filter(|p| p.protocol == Proto::Tcp).map(|p| p.port);
+    tcp(&zone.ports).into_iter().chain(service_ports).chain(rule_ports).chain(forwarded).collect()
+}
+
+/// The fate of a connection to `port`, walking the zone's input chain in the
+/// order firewalld builds it (firewall/core/nftables.py, the iptables
+/// backend alike): rich rules with a priority below 0 (lowest first), the
+/// `deny` chain (priority-0 `reject` and `drop` rules), the `allow` chain
+/// (ports, services, protocols and priority-0 `accept` rules), rich rules with
+/// a priority above 0, then the target. Logging, auditing and `mark` decide
+/// nothing; IPv6-only rules do not match IPv4 peers. `ignored` rules are left
+/// out (to see what removing them would do).
+fn fate<'a>(zone: &'a Zone, setup: &ZoneSetup, port: u16, ignored: &[&RichRule]) -> Fate<'a> {
+    let rules: Vec<&RichRule> = zone.rich_rules.iter().filter(|r| !ignored.contains(r)).collect();
+    let mut steps: Vec<Step> = Vec::new();
+    // What clusterdoc does not model (a rule it does not understand, a
+    // forward-port redirecting the port before filtering) may refuse anything.
+    for rule in &rules {
+        let diverts = rule.understood().is_some_and(|r| {
+            r.family != Some(Family::Ipv6)
+                && matches!(&r.element, RuleElement::ForwardPort { port: p } if tcp_covers(p, port))
+        });
+        if diverts || matches!(rule.meaning, RuleMeaning::NotUnderstood { .. }) {
+            steps.push(Step { rule: Some(rule), accepts: false, scope: Scope::Some });
+        }
+    }
+    let parsed: Vec<(&RichRule, &ParsedRule)> = rules.iter().filter_map(|r| Some((*r, r.understood()?))).collect();
+    let rule_step = |(rule, parsed): &(&'a RichRule, &ParsedRule)| {
+        let accepts = match parsed.action? {
+            RuleAction::Accept => true,
+            RuleAction::Reject | RuleAction::Drop => false,
+            RuleAction::Mark => return None,
+        };
+        Some(Step { rule: Some(*rule), accepts, scope: rule_scope(parsed, setup, port) })
+    };
+    let mut early: Vec<&(&RichRule, &ParsedRule)> = parsed.iter().filter(|(_, p)| p.priority < 0).collect();
+    early.sort_by_key(|(_, p)| p.priority);
+    steps.extend(early.into_iter().filter_map(rule_step));
+    let denies = |p: &ParsedRule| matches!(p.action, Some(RuleAction::Reject | RuleAction::Drop));
+    steps.extend(parsed.iter().filter(|(_, p)| p.priority == 0 && denies(p)).filter_map(rule_step));
+    let zone_opens = tcp(&zone.ports).iter().any(|p| p.low() <= port && port <= p.high())
+        || zone.protocols.iter().any(|p| is_tcp(p))
+        || zone.services.iter().any(|name| service_scope(setup, name, port) == Scope::All);
+    steps.push(Step { rule: None, accepts: true, scope: if zone_opens { Scope::All } else { Scope::Nothing } });
+    steps.extend(parsed.iter().filter(|(_, p)| p.priority == 0 && !denies(p)).filter_map(rule_step));
+    let mut late: Vec<&(&RichRule, &ParsedRule)> = parsed.iter().filter(|(_, p)| p.priority > 0).collect();
+    late.sort_by_key(|(_, p)| p.priority);
+    steps.extend(late.into_iter().filter_map(rule_step));
+
+    // Redirected before filtering, the connection never reaches this port.
+    let forwarded = zone.forward_ports.iter().find(|f| tcp_covers(&f.port, port));
+    let mut partly_refused: Option<Doubt> = forwarded.map(Doubt::ForwardPort);
+    for step in steps {
+        match (step.scope, step.accepts) {
+            (Scope::Nothing, _) | (Scope::Some, true) => {}
+            (Scope::Some, false) => {
+                partly_refused = partly_refused.or(step.rule.map(Doubt::Rule));
+            }
+            (Scope::All, true) => return partly_refused.map_or(Fate::Accepted, Fate::Unsure),
+            (Scope::All, false) => return Fate::Refused(step.rule),
+        }
+    }
+    match zone.target {
+        ZoneTarget::Accept => partly_refused.map_or(Fate::Accepted, Fate::Unsure),
+        _ => Fate::Refused(None),
+    }
+}
+
+/// How much of the IPv4 TCP traffic to `port` a rule matches.
+fn rule_scope(rule: &ParsedRule, setup: &ZoneSetup, port: u16) -> Scope {
+    let matches = rule.family != Some(Family::Ipv6)
+        && match &rule.element {
+            RuleElement::Any => true,
+            RuleElement::Port { port: p } => tcp_covers(p, port),
+            RuleElement::Service { name } => match service_scope(setup, name, port) {
+                Scope::All => true,
+                Scope::Some => return Scope::Some,
+                Scope::Nothing => false,
+            },
+            RuleElement::Protocol { value } => is_tcp(value),
+            // Any port, but only from the peers' (random) source ports it names.
+            RuleElement::SourcePort { port: p } => {
+                return if p.protocol == Proto::Tcp { Scope::Some } else { Scope::Nothing };
+            }
+            RuleElement::ForwardPort { .. } | RuleElement::NoTcpVerdict { .. } => false,
+        };
+    match (matches, rule.conditions.is_empty()) {
+        (false, _) => Scope::Nothing,
+        (true, true) => Scope::All,
+        (true, false) => Scope::Some,
+    }
+}
+
+fn tcp_covers(p: &FwPort, port: u16) -> bool {
+    p.protocol == Proto::Tcp && p.port.low() <= port && port <= p.port.high()
+}
+
+/// `tcp`, or its protocol number.
+fn is_tcp(protocol: &str) -> bool {
+    matches!(protocol, "tcp" | "6")
+}
+
+/// How much of the IPv4 traffic to `port` a service matches: a service with
+/// a `<destination>` matches only connections to that address (none at all
+/// for IPv4 when it names an IPv6 address only).
+fn service_scope(setup: &ZoneSetup, name: &str, port: u16) -> Scope {
+    let Some(service) = setup.service(name) else { return Scope::Nothing };
+    let covers = service.protocols.iter().any(|p| is_tcp(p)) || service.ports.iter().any(|p| tcp_covers(p, port));
+    match (covers, service.destinations.as_slice()) {
+        (false, _) => Scope::Nothing,
+        (true, []) => Scope::All,
+        (true, destinations) if destinations.iter().any(|d| d.starts_with("ipv4:")) => Scope::Some,
+        (true, _) => Scope::Nothing,
+    }
 }
 
 fn overlaps(a: PortSpec, b: PortSpec) -> bool {
@@ -197,46 +468,17 @@ fn split_at_boundaries(parts: Vec<PortSpec>) -> Vec<PortSpec> {
         .collect()
 }
 
-/// The TCP ports one zone configuration lets in.
-struct Allowed {
-    /// Why every TCP port is allowed (target ACCEPT, protocol tcp), if it is.
-    everything: Option<&'static str>,
-    ports: Vec<PortSpec>,
-}
-
-impl Allowed {
-    fn of(zone: &Zone, setup: &ZoneSetup) -> Self {
-        if zone.target == ZoneTarget::Accept {
-            return Allowed { everything: Some("target ACCEPT"), ports: Vec::new() };
-        }
-        let services = zone.services.iter().chain(zone.rich_rules.iter().filter_map(|r| match &r.opens {
-            Some(Opening::Service { name }) => Some(name),
-            _ => None,
-        }));
-        let service_ports = services.filter_map(|name| setup.service(name)).flat_map(|s| {
-            if s.protocols.iter().any(|p| p == "tcp") { vec![PortSpec::Range(1, u16::MAX)] } else { tcp(&s.ports) }
-        });
-        let rule_ports = zone.rich_rules.iter().filter_map(|r| match &r.opens {
-            Some(Opening::Port { port }) if port.protocol == Proto::Tcp => Some(port.port),
-            _ => None,
-        });
-        let everything = zone.protocols.iter().any(|p| p == "tcp").then_some("protocol tcp");
-        Allowed { everything, ports: tcp(&zone.ports).into_iter().chain(service_ports).chain(rule_ports).collect() }
-    }
-
-    fn missing(&self, port: PortSpec) -> Vec<PortSpec> {
-        if self.everything.is_some() { Vec::new() } else { port.uncovered_by(&self.ports) }
-    }
-}
-
-fn tcp(ports: &[crate::facts::firewalld::FwPort]) -> Vec<PortSpec> {
+fn tcp(ports: &[FwPort]) -> Vec<PortSpec> {
     ports.iter().filter(|p| p.protocol == Proto::Tcp).map(|p| p.port).collect()
 }
 
-fn pass_reason(zone: &Zone, setup: &ZoneSetup) -> String {
-    match Allowed::of(zone, setup).everything {
-        Some(why) => why.to_string(),
-        None => "every port listed".to_string(),
+fn pass_reason(zone: &Zone) -> &'static str {
+    if zone.target == ZoneTarget::Accept {
+        "target ACCEPT"
+    } else if zone.protocols.iter().any(|p| is_tcp(p)) {
+        "protocol tcp"
+    } else {
+        "every port listed"
     }
 }
 
@@ -250,29 +492,42 @@ struct ZoneContext<'a> {
     because: String,
 }
 
-fn finding(ctx: &ZoneContext, gaps: &[Gap], knowledge: &Knowledge) -> Finding {
+fn finding(ctx: &ZoneContext, gaps: &[Gap], unsure: &[Unsure], knowledge: &Knowledge) -> Finding {
     let zone = &ctx.permanent.name;
-    let listed = port_list(gaps);
-    let (verb, seen) = match ctx.permanent.target {
-        ZoneTarget::Drop => ("drops them", "clients time out"),
-        _ => ("rejects them", "clients see \"No route to host\""),
+    let listed = port_list(gaps.iter().map(|g| (g.port, g.served.role)));
+    // Who refuses: the target, unless rich rules refuse every missing port.
+    let by_rule = gaps.iter().map(|g| g.refused_by.and_then(|r| r.understood()?.action)).collect::<Option<Vec<_>>>();
+    let drops = match by_rule.as_deref() {
+        Some([first, ..]) => *first == RuleAction::Drop,
+        _ => ctx.permanent.target == ZoneTarget::Drop,
     };
-    let (status, message) = match ctx.filtering {
-        Filtering::Active => (Status::Fail, format!("zone {zone} does not allow {listed}; firewalld {verb}: {seen}")),
-        Filtering::AtBoot => {
-            let when = match ctx.firewalld.state {
-                DaemonState::NotRunning { .. } => format!("from its next start {verb}"),
-                _ => format!("{verb} whenever it runs"),
-            };
-            (Status::Fail, format!("zone {zone} does not allow {listed}; firewalld is enabled and {when}: {seen}"))
-        }
-        Filtering::Unsure | Filtering::Off => (
+    let (verb, seen) =
+        if drops { ("drops them", "clients time out") } else { ("rejects them", "clients see \"No route to host\"") };
+    let (status, message) = match (ctx.filtering, unsure.first()) {
+        (Filtering::Unsure | Filtering::Off, _) if !gaps.is_empty() => (
             Status::Error,
             format!(
                 "could not tell whether firewalld runs ({}); if it does, zone {zone} does not allow {listed}",
                 daemon_text(&ctx.firewalld.state)
             ),
         ),
+        (_, Some(first)) if gaps.is_empty() => (
+            Status::Error,
+            format!(
+                "could not tell whether zone {zone} allows {} to every IPv4 peer: {} may refuse some of them ({})",
+                port_list(unsure.iter().map(|u| (u.port, u.served.role))),
+                first.doubt.what(),
+                first.doubt.reason()
+            ),
+        ),
+        (Filtering::AtBoot, _) => {
+            let when = match ctx.firewalld.state {
+                DaemonState::NotRunning { .. } => format!("from its next start {verb}"),
+                _ => format!("{verb} whenever it runs"),
+            };
+            (Status::Fail, format!("zone {zone} does not allow {listed}; firewalld is enabled and {when}: {seen}"))
+        }
+        _ => (Status::Fail, format!("zone {zone} does not allow {listed}; firewalld {verb}: {seen}")),
     };
     let mut f = Finding::new(status, format!("zone {zone}"), message)
         .evidence(format!("firewalld: {}; {}", daemon_text(&ctx.firewalld.state), unit_text(&ctx.firewalld.unit)))
@@ -286,21 +541,34 @@ fn finding(ctx: &ZoneContext, gaps: &[Gap], knowledge: &Knowledge) -> Finding {
     for gap in gaps {
         f = f.evidence(gap_line(gap, ctx));
     }
+    for u in unsure {
+        f = f.evidence(format!(
+            "{}/tcp ({}, {}): {}: {} may refuse some IPv4 peers ({}): {}",
+            u.port,
+            u.served.role.as_str(),
+            u.served.what,
+            u.config.origin,
+            u.doubt.what(),
+            u.doubt.reason(),
+            u.doubt.text()
+        ));
+    }
     for line in doubts(ctx) {
         f = f.evidence(line);
     }
+    f = f.evidence("judged for IPv4 peers: rich rules with family=\"ipv6\" do not apply to them".to_string());
     f = f.evidence(format!("role ports from the check data ({})", knowledge.sources.join(", ")));
     remedies(ctx, gaps).into_iter().fold(f, Finding::fix)
 }
 
 /// `5050/tcp (master), 8080/tcp (marathon)`, one entry per port.
-fn port_list(gaps: &[Gap]) -> String {
+fn port_list(ports: impl Iterator<Item = (PortSpec, Role)>) -> String {
     let mut entries: Vec<(PortSpec, Vec<Role>)> = Vec::new();
-    for gap in gaps {
-        match entries.iter_mut().find(|(p, _)| *p == gap.port) {
-            Some((_, roles)) if !roles.contains(&gap.served.role) => roles.push(gap.served.role),
+    for (port, role) in ports {
+        match entries.iter_mut().find(|(p, _)| *p == port) {
+            Some((_, roles)) if !roles.contains(&role) => roles.push(role),
             Some(_) => {}
-            None => entries.push((gap.port, vec![gap.served.role])),
+            None => entries.push((port, vec![role])),
         }
     }
     entries
@@ -327,7 +595,12 @@ fn gap_line(gap: &Gap, ctx: &ZoneContext) -> String {
         (false, Some(false)) => "allowed".to_string(),
     };
     let source = &gap.served.source;
-    format!("{}/tcp ({}, {}; port from {source}): {lacking}", gap.port, gap.served.role.as_str(), gap.served.what)
+    let mut line =
+        format!("{}/tcp ({}, {}; port from {source}): {lacking}", gap.port, gap.served.role.as_str(), gap.served.what);
+    if let Some(rule) = gap.refused_by {
+        line.push_str(&format!("; refused by the rich rule at {}: {}", rule.origin, rule.text));
+    }
+    line
 }
 
 /// One line describing what a zone configuration allows.
@@ -338,7 +611,11 @@ fn zone_summary(zone: &Zone, setup: &ZoneSetup) -> String {
         .map(|name| match setup.service(name) {
             Some(s) if s.origin.is_some() => {
                 let ports: Vec<String> = s.ports.iter().map(|p| p.to_string()).collect();
-                format!("{name} ({})", if ports.is_empty() { "no ports".into() } else { ports.join(" ") })
+                let mut ports = if ports.is_empty() { "no ports".into() } else { ports.join(" ") };
+                if restricted(s) {
+                    ports.push_str(&format!(" only to {}", s.destinations.join(" ")));
+                }
+                format!("{name} ({ports})")
             }
             _ => format!("{name} (no definition found)"),
         })
@@ -350,20 +627,41 @@ fn zone_summary(zone: &Zone, setup: &ZoneSetup) -> String {
     if !zone.protocols.is_empty() {
         line.push_str(&format!("; protocols {}", zone.protocols.join(", ")));
     }
-    let counted = zone.rich_rules.iter().filter(|r| r.opens.is_some()).count();
-    if counted > 0 {
-        line.push_str(&format!("; {counted} rich rule(s) counted"));
+    if !zone.rich_rules.is_empty() {
+        line.push_str(&format!("; {} rich rule(s)", zone.rich_rules.len()));
     }
     line
+}
+
+/// A service that would open TCP ports, but only to its `<destination>`.
+fn restricted(service: &Service) -> bool {
+    let opens_tcp = service.protocols.iter().any(|p| is_tcp(p)) || !tcp(&service.ports).is_empty();
+    opens_tcp && !service.destinations.is_empty()
 }
 
 /// Things in the zones that could change the verdict and were not counted.
 fn doubts(ctx: &ZoneContext) -> Vec<String> {
     let zones = std::iter::once(ctx.permanent).chain(ctx.runtime);
     let mut lines: Vec<String> = zones
-        .flat_map(|z| z.rich_rules.iter().filter(|r| r.opens.is_none()).map(move |r| (z, r)))
-        .map(|(z, r)| {
-            format!("rich rule not counted (it has conditions; check it by hand) in {}: {}", z.origin, r.text)
+        .flat_map(|z| z.rich_rules.iter())
+        .filter_map(|r| {
+            let parsed = match &r.meaning {
+                RuleMeaning::Understood { rule } => rule,
+                RuleMeaning::NotUnderstood { reason } => {
+                    return Some(format!(
+                        "rich rule not understood ({reason}; it may open or refuse anything) at {}: {}",
+                        r.origin, r.text
+                    ));
+                }
+            };
+            let not_counted = if parsed.family == Some(Family::Ipv6) {
+                "for IPv6 only, so not for IPv4 peers".to_string()
+            } else if !parsed.conditions.is_empty() && parsed.action == Some(RuleAction::Accept) {
+                format!("it applies only with {}; check it by hand", parsed.conditions.join(", "))
+            } else {
+                return None;
+            };
+            Some(format!("rich rule not counted ({not_counted}) at {}: {}", r.origin, r.text))
         })
         .collect();
     let unknown: BTreeSet<&str> = std::iter::once(ctx.permanent)
@@ -372,6 +670,18 @@ fn doubts(ctx: &ZoneContext) -> Vec<String> {
         .filter(|name| ctx.setup.service(name).is_none_or(|s| s.origin.is_none()))
         .map(String::as_str)
         .collect();
+    let bound: BTreeSet<&str> = std::iter::once(ctx.permanent)
+        .chain(ctx.runtime)
+        .flat_map(|z| z.services.iter())
+        .filter(|name| ctx.setup.service(name).is_some_and(restricted))
+        .map(String::as_str)
+        .collect();
+    for name in bound {
+        lines.push(format!(
+            "service {name}: opens its ports only to its <destination> addresses, not to every address of this node; \
+             not counted"
+        ));
+    }
     for name in unknown {
         lines.push(format!(
             "service {name}: no definition in /etc/firewalld/services or /usr/lib/firewalld/services; counted as \
@@ -384,36 +694,44 @@ fn doubts(ctx: &ZoneContext) -> Vec<String> {
 
 fn remedies(ctx: &ZoneContext, gaps: &[Gap]) -> Vec<Remedy> {
     let zone = &ctx.permanent.name;
-    let mut to_add: Vec<PortSpec> = Vec::new();
-    for gap in gaps.iter().filter(|g| g.permanent) {
-        if !to_add.contains(&gap.port) {
-            to_add.push(gap.port);
-        }
+    let offline = matches!(ctx.firewalld.state, DaemonState::NotRunning { .. });
+    let edit = || match offline {
+        true => Cmd::new("firewall-offline-cmd").option("--zone=", zone),
+        false => Cmd::new("firewall-cmd").word("--permanent").option("--zone=", zone),
+    };
+    if gaps.is_empty() {
+        return vec![edit().word("--list-all").safe().with_note(
+            "read-only: lists the zone's configuration; check the rich rules and forward-ports the evidence names \
+             against this node's peers and their addresses, which clusterdoc does not know",
+        )];
     }
-    let mut fixes = Vec::new();
-    if matches!(ctx.firewalld.state, DaemonState::NotRunning { .. }) {
-        if !to_add.is_empty() {
-            let cmd = with_ports(Cmd::new("firewall-offline-cmd").option("--zone=", zone), &to_add);
-            fixes.push(cmd.safe().with_note(
-                "firewalld is not running: this edits the permanent configuration it loads at its next start",
-            ));
+    let (to_remove, to_add) = permanent_fix(ctx, gaps);
+    let note = match ctx.firewalld.state {
+        DaemonState::NotRunning { .. } => {
+            "firewalld is not running: this edits the permanent configuration it loads at its next start"
         }
+        DaemonState::Running => "changes nothing until the reload below",
+        DaemonState::Unknown { .. } => {
+            "changes nothing until the reload below; if firewalld is not running, run firewall-offline-cmd \
+             with the same options instead (no reload needed)"
+        }
+    };
+    let mut fixes = Vec::new();
+    if !to_remove.is_empty() {
+        let cmd = to_remove.iter().fold(edit(), |cmd, rule| cmd.option("--remove-rich-rule=", &rule.text));
+        fixes.push(cmd.safe().with_note(format!(
+            "firewalld runs these deny rules before any port opening, so adding the port alone would not help; {note}"
+        )));
+    }
+    if !to_add.is_empty() {
+        fixes.push(with_ports(edit(), &to_add).safe().with_note(note));
+    }
+    if offline {
         fixes.push(Cmd::new("systemctl").word("disable").word("firewalld").disruptive().with_note(
             "the blunt alternative: firewalld no longer starts at boot, so this node has no firewall at all; \
              prefer opening the ports",
         ));
         return fixes;
-    }
-    if !to_add.is_empty() {
-        let cmd = with_ports(Cmd::new("firewall-cmd").word("--permanent").option("--zone=", zone), &to_add);
-        let note = match ctx.firewalld.state {
-            DaemonState::Running => "changes nothing until the reload below",
-            _ => {
-                "changes nothing until the reload below; if firewalld is not running, run firewall-offline-cmd \
-                 with the same --zone and --add-port options instead (no reload needed)"
-            }
-        };
-        fixes.push(cmd.safe().with_note(note));
     }
     fixes.push(Cmd::new("firewall-cmd").word("--reload").disruptive().with_note(
         "loads the permanent configuration: rules added without --permanent are lost; established connections stay",
@@ -423,6 +741,27 @@ fn remedies(ctx: &ZoneContext, gaps: &[Gap]) -> Vec<Remedy> {
          host until firewalld starts again (at boot while it is enabled)",
     ));
     fixes
+}
+
+/// The permanent configuration's rich rules to remove and ports to add so
+/// that every gap it has is accepted: the rules that refuse a port first,
+/// then the ports no opening covers once they are gone.
+fn permanent_fix<'a>(ctx: &ZoneContext<'a>, gaps: &[Gap]) -> (Vec<&'a RichRule>, Vec<PortSpec>) {
+    let (mut to_remove, mut to_add): (Vec<&RichRule>, Vec<PortSpec>) = (Vec::new(), Vec::new());
+    for gap in gaps.iter().filter(|g| g.permanent) {
+        for piece in fates(ctx.permanent, ctx.setup, gap.port) {
+            let port = piece.0;
+            while let Fate::Refused(Some(rule)) = fate(ctx.permanent, ctx.setup, port.low(), &to_remove) {
+                to_remove.push(rule);
+            }
+            if fate(ctx.permanent, ctx.setup, port.low(), &to_remove) == Fate::Refused(None)
+                && !to_add.contains(&gap.port)
+            {
+                to_add.push(gap.port);
+            }
+        }
+    }
+    (to_remove, to_add)
 }
 
 fn with_ports(cmd: Cmd, ports: &[PortSpec]) -> Cmd {
@@ -449,7 +788,7 @@ fn unit_text(unit: &UnitFile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::firewalld::{ApplyingZone, Binding, DefaultZone, FwPort, RichRule, Service};
+    use crate::facts::firewalld::{ApplyingZone, Binding, DefaultZone};
     use crate::facts::roles::PortSource;
 
     fn node(roles: &[Role]) -> NodeRoles {
@@ -484,6 +823,7 @@ mod tests {
             ports: vec![tcp(PortSpec::One(22))],
             protocols: vec![],
             includes: vec![],
+            destinations: vec![],
         };
         let origin = "DefaultZone in /etc/firewalld/firewalld.conf".to_string();
         FirewalldFacts {
@@ -526,7 +866,10 @@ mod tests {
     #[test]
     fn ranges_services_and_rules_together_allow_the_agent() {
         let mut zone = public(&["ssh"], &[tcp(PortSpec::One(5051)), tcp(PortSpec::Range(31000, 31499))]);
-        zone.rich_rules.push(RichRule::from_text("rule family=ipv4 port port=31500-32000 protocol=tcp accept"));
+        zone.rich_rules.push(RichRule::from_text(
+            "rule family=ipv4 port port=31500-32000 protocol=tcp accept",
+            "z.xml line 3".into(),
+        ));
         let fw = firewalld(DaemonState::Running, zone, Fact::unavailable("x"));
         let j = run(&node(&[Role::Agent]), &fw, true).unwrap();
         assert_eq!(j.status(), Status::Pass, "{j:?}");
@@ -577,8 +920,10 @@ mod tests {
     fn conditional_rich_rules_are_reported_not_counted() {
         let mut zone = public(&[], &[]);
         zone.target = ZoneTarget::Drop;
-        zone.rich_rules
-            .push(RichRule::from_text("rule family=ipv4 source address=10.0.0.0/8 port port=5050 protocol=tcp accept"));
+        zone.rich_rules.push(RichRule::from_text(
+            "rule family=ipv4 source address=10.0.0.0/8 port port=5050 protocol=tcp accept",
+            "z.xml line 3".into(),
+        ));
         let fw = firewalld(DaemonState::Running, zone, Fact::unavailable("x"));
         let j = run(&node(&[Role::Master]), &fw, true).unwrap();
         let f = &j.findings[0];
@@ -619,6 +964,155 @@ mod tests {
         let j = run(&node(&[Role::Master]), &fw, true).unwrap();
         let cmd = &j.findings[0].remediation[0].command;
         assert_eq!(cmd, "firewall-cmd --permanent --zone='pub;rm -rf /' --add-port=5050/tcp");
+    }
+
+    fn with_rules(ports: &[FwPort], rules: &[&str]) -> FirewalldFacts {
+        let mut zone = public(&[], ports);
+        for (i, text) in rules.iter().enumerate() {
+            zone.rich_rules.push(RichRule::from_text(text, format!("z.xml line {}", i + 3)));
+        }
+        firewalld(DaemonState::Running, zone, Fact::unavailable("x"))
+    }
+
+    fn master(fw: &FirewalldFacts) -> Judgement {
+        run(&node(&[Role::Master]), fw, true).unwrap()
+    }
+
+    #[test]
+    fn an_ipv6_rule_opens_nothing_for_ipv4_peers() {
+        let j = master(&with_rules(&[], &["rule family=ipv6 port port=5050 protocol=tcp accept"]));
+        assert_eq!(j.status(), Status::Fail);
+        let f = &j.findings[0];
+        assert!(f.message.starts_with("zone public does not allow 5050/tcp (master); firewalld rejects"), "{f:?}");
+        assert!(f.evidence.iter().any(|e| e
+            == "rich rule not counted (for IPv6 only, so not for IPv4 peers) at z.xml line 3: rule family=ipv6 port \
+                port=5050 protocol=tcp accept"), "{:?}", f.evidence);
+        assert_eq!(f.remediation[0].command, "firewall-cmd --permanent --zone=public --add-port=5050/tcp");
+    }
+
+    #[test]
+    fn a_deny_rule_wins_over_a_port_opening() {
+        for (action, verb) in [("reject", "rejects them"), ("drop", "drops them")] {
+            let rule = format!("rule family=ipv4 port port=5050 protocol=tcp {action}");
+            let j = master(&with_rules(&[tcp(PortSpec::One(5050))], &[&rule]));
+            assert_eq!(j.status(), Status::Fail, "{j:?}");
+            let f = &j.findings[0];
+            assert!(f.message.contains(&format!("does not allow 5050/tcp (master); firewalld {verb}")), "{f:?}");
+            let line = format!(
+                "missing from /usr/lib/firewalld/zones/public.xml; refused by the rich rule at z.xml line 3: {rule}"
+            );
+            assert!(f.evidence.iter().any(|e| e.ends_with(&line)), "{:?}", f.evidence);
+            // Removing the rule is the fix: the port is listed already.
+            let commands: Vec<&str> = f.remediation.iter().map(|r| r.command.as_str()).collect();
+            assert_eq!(commands[0], format!("firewall-cmd --permanent --zone=public --remove-rich-rule='{rule}'"));
+            assert_eq!(commands[1], "firewall-cmd --reload");
+        }
+        // With nothing else opening it, the port is added too.
+        let j = master(&with_rules(&[], &["rule port port=5000-5100 protocol=tcp drop"]));
+        let commands: Vec<&str> = j.findings[0].remediation.iter().map(|r| r.command.as_str()).collect();
+        assert_eq!(
+            commands[..2],
+            [
+                "firewall-cmd --permanent --zone=public --remove-rich-rule='rule port port=5000-5100 protocol=tcp drop'",
+                "firewall-cmd --permanent --zone=public --add-port=5050/tcp"
+            ]
+        );
+    }
+
+    #[test]
+    fn priorities_order_rules_around_the_openings() {
+        let open = [tcp(PortSpec::One(5050))];
+        // Above 0: after the allow chain, too late to refuse.
+        assert_eq!(
+            master(&with_rules(&open, &["rule priority=1 port port=5050 protocol=tcp drop"])).status(),
+            Status::Pass
+        );
+        // Below 0: before the deny chain.
+        let rules = ["rule port port=5050 protocol=tcp reject", "rule priority=-1 port port=5050 protocol=tcp accept"];
+        assert_eq!(master(&with_rules(&[], &rules)).status(), Status::Pass);
+        let rules = [
+            "rule priority=-2 port port=5050 protocol=tcp drop",
+            "rule priority=-1 port port=5050 protocol=tcp accept",
+        ];
+        assert_eq!(master(&with_rules(&open, &rules)).status(), Status::Fail);
+        // Logging, auditing and marking decide nothing.
+        let rules = [
+            "rule port port=5050 protocol=tcp log",
+            "rule port port=5050 protocol=tcp mark set=1",
+            "rule port port=5050 protocol=tcp audit accept",
+        ];
+        assert_eq!(master(&with_rules(&[], &rules)).status(), Status::Pass);
+        assert_eq!(master(&with_rules(&[], &rules[..2])).status(), Status::Fail);
+    }
+
+    #[test]
+    fn a_deny_rule_for_some_peers_or_not_understood_is_an_error() {
+        let rule = "rule family=ipv4 source address=10.0.0.0/8 port port=5050 protocol=tcp drop";
+        let j = master(&with_rules(&[tcp(PortSpec::One(5050))], &[rule]));
+        assert_eq!(j.status(), Status::Error);
+        let f = &j.findings[0];
+        assert_eq!(
+            f.message,
+            "could not tell whether zone public allows 5050/tcp (master) to every IPv4 peer: the rich rule at z.xml \
+             line 3 may refuse some of them (it applies only with source address=10.0.0.0/8)"
+        );
+        assert!(
+            f.evidence.iter().any(|e| e.starts_with("5050/tcp (master, ") && e.ends_with(rule)),
+            "{:?}",
+            f.evidence
+        );
+        assert_eq!(f.remediation.len(), 1);
+        assert_eq!(f.remediation[0].command, "firewall-cmd --permanent --zone=public --list-all");
+        let j =
+            master(&with_rules(&[tcp(PortSpec::One(5050))], &["rule port port=5050 protocol=tcp frobnicate accept"]));
+        assert_eq!(j.status(), Status::Error);
+        assert!(j.findings[0].message.contains("at z.xml line 3 may refuse some of them (clusterdoc does not understand it: unknown element \"frobnicate\")"), "{:?}", j.findings);
+        assert!(j.findings[0].evidence.iter().any(|e| e.starts_with("rich rule not understood (unknown element")));
+        // A forward-port redirects the port away.
+        let j = master(&with_rules(
+            &[tcp(PortSpec::One(5050))],
+            &["rule family=ipv4 forward-port port=5050 protocol=tcp to-port=6000"],
+        ));
+        assert_eq!(j.status(), Status::Error);
+    }
+
+    #[test]
+    fn a_service_with_a_destination_opens_only_that_address() {
+        let mut fw = firewalld(DaemonState::Running, public(&["mesos"], &[]), Fact::unavailable("x"));
+        let setup = fw.zones.as_mut().unwrap();
+        setup.services.push(Service {
+            name: "mesos".into(),
+            origin: Some("/etc/firewalld/services/mesos.xml".into()),
+            ports: vec![tcp(PortSpec::One(5050))],
+            protocols: vec![],
+            includes: vec![],
+            destinations: vec!["ipv4:10.0.0.1".into()],
+        });
+        let j = master(&fw);
+        assert_eq!(j.status(), Status::Fail, "{j:?}");
+        let f = &j.findings[0];
+        assert!(f.evidence.iter().any(|e| e.contains("services mesos (5050/tcp only to ipv4:10.0.0.1)")), "{f:?}");
+        assert!(f.evidence.iter().any(|e| e.starts_with("service mesos: opens its ports only to its <destination>")));
+        assert_eq!(f.remediation[0].command, "firewall-cmd --permanent --zone=public --add-port=5050/tcp");
+    }
+
+    #[test]
+    fn a_zone_forward_port_of_the_port_is_an_error() {
+        let mut zone = public(&[], &[tcp(PortSpec::One(5050))]);
+        zone.forward_ports.push(ZoneForwardPort {
+            port: tcp(PortSpec::One(5050)),
+            to: "to-port=6000".into(),
+            origin: "z.xml line 4".into(),
+        });
+        let j = master(&firewalld(DaemonState::Running, zone, Fact::unavailable("x")));
+        assert_eq!(j.status(), Status::Error);
+        assert_eq!(
+            j.findings[0].message,
+            "could not tell whether zone public allows 5050/tcp (master) to every IPv4 peer: the forward-port at \
+             z.xml line 4 may refuse some of them (forward-port redirects the port before filtering; clusterdoc \
+             does not follow it)"
+        );
+        assert!(j.findings[0].evidence.iter().any(|e| e.ends_with("forward-port port=5050/tcp to-port=6000")));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::knowledge::PortSpec;
+use super::node_fs::Limit;
 use super::roles::{port_range, shell_assignments};
 use super::{Fact, Gatherer, read_node_file};
 use crate::config::Config;
@@ -188,6 +189,19 @@ pub struct Zone {
     pub sources: Vec<String>,
     pub interfaces: Vec<String>,
     pub rich_rules: Vec<RichRule>,
+    /// `<forward-port>`: redirected (DNAT) before any filtering.
+    #[serde(default)]
+    pub forward_ports: Vec<ZoneForwardPort>,
+}
+
+/// A zone's `<forward-port port= protocol= to-port= to-addr=>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneForwardPort {
+    pub port: FwPort,
+    /// `to-port=6000 to-addr=10.0.0.2`, as far as given.
+    pub to: String,
+    /// `FILE line N`, or the line of the `firewall-cmd --list-all` output.
+    pub origin: String,
 }
 
 /// What a zone does with traffic nothing in it allows.
@@ -285,53 +299,273 @@ impl fmt::Display for FwPort {
     }
 }
 
-/// A rich rule, in `firewall-cmd` syntax, and what it opens when it is the
-/// simple unconditional kind (`rule family=ipv4 port port=5050 protocol=tcp
-/// accept`); anything with conditions (sources, limits, ...) opens nothing
-/// clusterdoc can vouch for.
+/// A rich rule (firewalld.richlanguage(5)) in `firewall-cmd` syntax, where
+/// it was read, and what clusterdoc makes of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredRichRule")]
 pub struct RichRule {
     pub text: String,
-    pub opens: Option<Opening>,
+    /// `FILE line N`, or the line of the `firewall-cmd --list-all` output.
+    pub origin: String,
+    pub meaning: RuleMeaning,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Opening {
-    Port { port: FwPort },
-    Service { name: String },
+pub enum RuleMeaning {
+    Understood {
+        rule: ParsedRule,
+    },
+    /// A construct clusterdoc does not model: it may open or close anything.
+    NotUnderstood {
+        reason: String,
+    },
+}
+
+/// The parts of a rich rule that decide what happens to a connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParsedRule {
+    /// `None`: both IPv4 and IPv6.
+    pub family: Option<Family>,
+    /// Below 0 the rule runs before every other rule of the zone, above 0 after them.
+    pub priority: i32,
+    /// Why it matches only some of the traffic its family and element select
+    /// (a source, a destination, a limited action); empty when it matches all.
+    pub conditions: Vec<String>,
+    pub element: RuleElement,
+    /// `None`: it only logs or audits.
+    pub action: Option<RuleAction>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RuleElement {
+    /// No element: every packet of the family (and conditions).
+    Any,
+    Port {
+        port: FwPort,
+    },
+    /// Matches by the peer's source port, which peers pick at random.
+    SourcePort {
+        port: FwPort,
+    },
+    Service {
+        name: String,
+    },
+    Protocol {
+        value: String,
+    },
+    /// `forward-port`: redirects the port (DNAT) before filtering.
+    ForwardPort {
+        port: FwPort,
+    },
+    /// `icmp-block`, `icmp-type`, `masquerade`, `tcp-mss-clamp`: nothing
+    /// that accepts or refuses a TCP connection to a local port.
+    NoTcpVerdict {
+        element: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleAction {
+    Accept,
+    Reject,
+    Drop,
+    /// Sets a packet mark and lets it go on: no verdict.
+    Mark,
+}
+
+/// A rich rule as a snapshot holds it: older snapshots have its text only.
+#[derive(Deserialize)]
+struct StoredRichRule {
+    text: String,
+    #[serde(default)]
+    origin: String,
+    meaning: Option<RuleMeaning>,
+}
+
+impl From<StoredRichRule> for RichRule {
+    fn from(stored: StoredRichRule) -> Self {
+        match stored.meaning {
+            Some(meaning) => RichRule { text: stored.text, origin: stored.origin, meaning },
+            None => RichRule::from_text(&stored.text, stored.origin),
+        }
+    }
 }
 
 impl RichRule {
-    pub fn from_text(text: &str) -> Self {
-        RichRule { text: text.trim().to_string(), opens: simple_opening(text) }
+    pub fn from_text(text: &str, origin: String) -> Self {
+        let meaning = match parse_rich_rule(text) {
+            Ok(rule) => RuleMeaning::Understood { rule },
+            Err(reason) => RuleMeaning::NotUnderstood { reason },
+        };
+        RichRule { text: text.trim().to_string(), origin, meaning }
+    }
+
+    pub fn understood(&self) -> Option<&ParsedRule> {
+        match &self.meaning {
+            RuleMeaning::Understood { rule } => Some(rule),
+            RuleMeaning::NotUnderstood { .. } => None,
+        }
     }
 }
 
-/// The opening of `rule [family=F] [priority=N] (port port=P protocol=T |
-/// service name=S) accept`; `None` for every other rule.
-fn simple_opening(text: &str) -> Option<Opening> {
-    let words = shlex::split(text)?;
-    let (first, rest) = words.split_first()?;
-    if first != "rule" || rest.last().map(String::as_str) != Some("accept") {
-        return None;
+/// Parses a rich rule the way firewalld's `Rich_Rule` does
+/// (firewall/core/rich.py: `_lexer`, `_import_from_string`, `check`): shell
+/// words; `rule` and its `family=`/`priority=`; then elements, each with its
+/// `name=value` attributes, `NOT` inverting a source or destination, and
+/// `limit value=` after a log, audit or action. What firewalld refuses, or
+/// clusterdoc does not know, is an error naming the word.
+pub fn parse_rich_rule(text: &str) -> Result<ParsedRule, String> {
+    let words = shlex::split(text).ok_or("unbalanced quotes")?;
+    let mut words = words.iter().map(String::as_str).peekable();
+    if words.next() != Some("rule") {
+        return Err("it does not start with \"rule\"".into());
     }
-    let (mut element, mut port, mut protocol, mut name) = (None, None, None, None);
-    for word in &rest[..rest.len() - 1] {
-        match word.split_once('=') {
-            None if element.is_none() && matches!(word.as_str(), "port" | "service") => element = Some(word.as_str()),
-            Some(("family" | "priority", _)) => {}
-            Some(("port", v)) if element == Some("port") => port = Some(v),
-            Some(("protocol", v)) if element == Some("port") => protocol = Some(v),
-            Some(("name", v)) if element == Some("service") => name = Some(v),
-            _ => return None,
+    let mut rule =
+        ParsedRule { family: None, priority: 0, conditions: vec![], element: RuleElement::Any, action: None };
+    let (mut element, mut source, mut destination, mut log, mut audit) = (None, false, false, false, false);
+    while let Some(parsed) = words.peek().and_then(|w| attribute(w)) {
+        words.next();
+        let (key, value) = parsed?;
+        match key {
+            "family" => {
+                rule.family = Some(match value {
+                    "ipv4" => Family::Ipv4,
+                    "ipv6" => Family::Ipv6,
+                    other => return Err(format!("family {other:?} is neither ipv4 nor ipv6")),
+                })
+            }
+            "priority" => {
+                rule.priority = value
+                    .parse()
+                    .ok()
+                    .filter(|p| (-32768..=32767).contains(p))
+                    .ok_or_else(|| format!("priority {value:?} is not a number from -32768 to 32767"))?
+            }
+            other => return Err(format!("attribute {other}= outside of any element")),
         }
     }
-    match (element?, port, protocol, name) {
-        ("port", Some(p), Some(t), None) => FwPort::parse(p, t).ok().map(|port| Opening::Port { port }),
-        ("service", None, None, Some(n)) => Some(Opening::Service { name: n.to_string() }),
-        _ => None,
+    while let Some(word) = words.next() {
+        if attribute(word).is_some() {
+            return Err(format!("attribute {word:?} outside of any element"));
+        }
+        let mut attrs: Vec<(&str, &str)> = Vec::new();
+        let mut inverted = false;
+        while let Some(next) = words.peek() {
+            match attribute(next) {
+                Some(parsed) => attrs.push(parsed?),
+                None if matches!(*next, "NOT" | "not") && matches!(word, "source" | "destination") => inverted = true,
+                None => break,
+            }
+            words.next();
+        }
+        let limit = if words.peek() == Some(&"limit") {
+            words.next();
+            match words.next().and_then(attribute) {
+                Some(Ok(("value", v))) => Some(v),
+                _ => return Err("\"limit\" without value=".into()),
+            }
+        } else {
+            None
+        };
+        let get = |key: &str| attrs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        let allowed = |keys: &[&str]| match attrs.iter().find(|(k, _)| !keys.contains(k)) {
+            Some((k, _)) => Err(format!("{word} has no attribute {k}=")),
+            None => Ok(()),
+        };
+        let port = |keys: &[&str]| -> Result<FwPort, String> {
+            allowed(keys)?;
+            let (Some(p), Some(t)) = (get("port"), get("protocol")) else {
+                return Err(format!("{word} needs port= and protocol="));
+            };
+            FwPort::parse(p, t).map_err(|e| format!("{word}: {e}"))
+        };
+        if limit.is_some() && !matches!(word, "log" | "nflog" | "audit" | "accept" | "reject" | "drop" | "mark") {
+            return Err(format!("\"limit\" after {word}"));
+        }
+        let new_element = match word {
+            "source" | "destination" => {
+                let seen = if word == "source" { &mut source } else { &mut destination };
+                if std::mem::replace(seen, true) {
+                    return Err(format!("more than one {word}"));
+                }
+                allowed(&["address", "mac", "ipset", "invert"])?;
+                let what: Vec<String> = attrs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let not = if inverted { "NOT " } else { "" };
+                rule.conditions.push(format!("{word} {not}{}", what.join(" ")));
+                None
+            }
+            "port" => Some(RuleElement::Port { port: port(&["port", "protocol"])? }),
+            "source-port" => Some(RuleElement::SourcePort { port: port(&["port", "protocol"])? }),
+            "forward-port" => {
+                Some(RuleElement::ForwardPort { port: port(&["port", "protocol", "to-port", "to-addr"])? })
+            }
+            "service" => {
+                allowed(&["name"])?;
+                Some(RuleElement::Service { name: get("name").ok_or("service without name=")?.to_string() })
+            }
+            "protocol" => {
+                allowed(&["value"])?;
+                Some(RuleElement::Protocol { value: get("value").ok_or("protocol without value=")?.to_string() })
+            }
+            "icmp-block" | "icmp-type" | "masquerade" | "tcp-mss-clamp" => {
+                Some(RuleElement::NoTcpVerdict { element: word.to_string() })
+            }
+            "log" | "nflog" | "audit" => {
+                let seen = if word == "audit" { &mut audit } else { &mut log };
+                if std::mem::replace(seen, true) {
+                    return Err(format!("more than one {}", if word == "audit" { "audit" } else { "log or nflog" }));
+                }
+                None
+            }
+            "accept" | "reject" | "drop" | "mark" => {
+                if rule.action.is_some() {
+                    return Err(format!("more than one action ({word})"));
+                }
+                rule.action = Some(match word {
+                    "accept" => RuleAction::Accept,
+                    "reject" => RuleAction::Reject,
+                    "drop" => RuleAction::Drop,
+                    _ => RuleAction::Mark,
+                });
+                if let Some(limit) = limit {
+                    rule.conditions.push(format!("{word} limit value={limit}"));
+                }
+                None
+            }
+            other => return Err(format!("unknown element {other:?}")),
+        };
+        if let Some(new) = new_element {
+            if let Some(old) = element.replace(word) {
+                return Err(format!("more than one element ({word} after {old})"));
+            }
+            rule.element = new;
+        }
     }
+    let verdict_free = matches!(rule.element, RuleElement::NoTcpVerdict { .. } | RuleElement::ForwardPort { .. });
+    if rule.action.is_none() && !log && !audit && !verdict_free {
+        return Err("no action, no log, no audit: firewalld refuses the rule".into());
+    }
+    Ok(rule)
+}
+
+/// `name=value`, as firewalld's rich-rule lexer splits it: `None` for a
+/// word without `=`, an error for an empty side or a second `=`.
+fn attribute(word: &str) -> Option<Result<(&str, &str), String>> {
+    let (key, value) = word.split_once('=')?;
+    if key.is_empty() || value.is_empty() || value.contains('=') {
+        return Some(Err(format!("{word:?} is not one name=value attribute")));
+    }
+    Some(Ok((key, value)))
 }
 
 /// A service definition, its includes' ports folded in.
@@ -344,6 +578,10 @@ pub struct Service {
     pub protocols: Vec<String>,
     /// Services it includes (directly or not), whose ports are in `ports`.
     pub includes: Vec<String>,
+    /// `<destination ipv4= ipv6=>` of it or of a service it includes, as
+    /// `ipv4:ADDRESS`: the ports are open only to those addresses.
+    #[serde(default)]
+    pub destinations: Vec<String>,
 }
 
 pub(crate) async fn gather(g: &Gatherer) -> Fact<FirewalldFacts> {
@@ -456,7 +694,8 @@ fn dependency_links(cfg: &Config, dir: &str) -> Vec<String> {
 /// or sources), and works out which zones apply.
 fn read_zone_files(cfg: &Config) -> Result<ZoneSetup, String> {
     let zones = all_zones(cfg)?;
-    let default_zone = valid_default_zone(default_zone(cfg)?, &zones);
+    let names: Vec<&str> = zones.iter().map(|z| z.name.as_str()).collect();
+    let default_zone = firewalld_default_zone(read_conf(cfg)?.as_deref(), &names);
     let applying = applying_zones(cfg, &zones, &default_zone)?;
     let permanent: Vec<Zone> = applying
         .iter()
@@ -473,13 +712,102 @@ fn missing_zone(zone: &str, because: &[Binding]) -> String {
     format!("zone {zone:?} ({}) has no file in {ETC_DIR}/zones or {LIB_DIR}/zones", why.join("; "))
 }
 
-fn default_zone(cfg: &Config) -> Result<DefaultZone, String> {
-    let text = read_node_file(cfg, CONF_FILE)?.unwrap_or_default();
-    let named = shell_assignments(&text).into_iter().rev().find(|(k, v)| k == "DefaultZone" && !v.is_empty());
-    Ok(match named {
-        Some((_, name)) => DefaultZone { name, origin: format!("DefaultZone in {CONF_FILE}") },
-        None => DefaultZone { name: BUILT_IN_DEFAULT_ZONE.into(), origin: "firewalld's built-in default".into() },
+/// firewalld.conf's bytes (not text: firewalld ignores a file that is not
+/// UTF-8); `None` when there is none.
+fn read_conf(cfg: &Config) -> Result<Option<Vec<u8>>, String> {
+    cfg.root.read(CONF_FILE, Limit::CONFIG).map_err(|e| e.to_string())
+}
+
+/// The zone firewalld uses by default, given firewalld.conf (`None`: there
+/// is none) and the names of the zones that exist: what firewalld.conf names
+/// (see [`parse_firewalld_conf`]), else the built-in default, then checked
+/// against the zones as `Firewall._start_check()` (firewall/core/fw.py) does.
+pub fn firewalld_default_zone(conf: Option<&[u8]>, zones: &[&str]) -> DefaultZone {
+    let built_in = |why: String| DefaultZone { name: BUILT_IN_DEFAULT_ZONE.into(), origin: why };
+    let named = match conf.map(parse_firewalld_conf) {
+        None => built_in(format!("firewalld's built-in default: there is no {CONF_FILE}")),
+        Some(ConfDefaultZone::Set { name, line }) => {
+            DefaultZone { name, origin: format!("DefaultZone= in {CONF_FILE} line {line}") }
+        }
+        Some(ConfDefaultZone::Unset) => {
+            built_in(format!("firewalld's built-in default: no DefaultZone= line of {CONF_FILE} counts"))
+        }
+        Some(ConfDefaultZone::NotUtf8 { line }) => built_in(format!(
+            "firewalld's built-in default: {CONF_FILE} line {line} is not UTF-8, so firewalld ignores the whole file"
+        )),
+    };
+    valid_default_zone(named, zones)
+}
+
+/// What firewalld's reader makes of firewalld.conf's `DefaultZone=`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfDefaultZone {
+    /// The first line that counts, 1-based as Python counts lines.
+    Set { name: String, line: usize },
+    /// No line counts: firewalld uses its built-in default.
+    Unset,
+    /// Decoding failed here: the reader raises and firewalld falls back to
+    /// its built-in settings.
+    NotUtf8 { line: usize },
+}
+
+/// firewalld.conf as `firewalld_conf.read()` (firewall/core/io/firewalld_conf.py)
+/// reads it: UTF-8 (Python's default in the C and every UTF-8 locale), lines
+/// ended by `\n`, `\r\n` or `\r` (universal newlines), each stripped of
+/// Python's whitespace; blank lines and lines starting with `#` or `;` are
+/// skipped; `line.split("=")` must give exactly two parts, each stripped; the
+/// key must be exactly `DefaultZone` (so `export DefaultZone=` is an invalid
+/// option); an empty value is skipped; a later `DefaultZone=` is a duplicate
+/// and ignored. The value is verbatim: quotes and `# note` are part of it.
+pub fn parse_firewalld_conf(bytes: &[u8]) -> ConfDefaultZone {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+            let endings = valid.matches(['\r', '\n']).count() - valid.matches("\r\n").count();
+            return ConfDefaultZone::NotUtf8 { line: endings + 1 };
+        }
+    };
+    for (index, line) in python_lines(text).enumerate() {
+        let line = line.trim_matches(python_space);
+        if line.is_empty() || line.starts_with(['#', ';']) {
+            continue;
+        }
+        let parts: Vec<&str> = line.split('=').map(|p| p.trim_matches(python_space)).collect();
+        if let [key, value] = parts[..]
+            && key == "DefaultZone"
+            && !value.is_empty()
+        {
+            return ConfDefaultZone::Set { name: value.to_string(), line: index + 1 };
+        }
+    }
+    ConfDefaultZone::Unset
+}
+
+/// Lines as Python's text files give them (universal newlines): ended by
+/// `\r\n`, `\r` or `\n`; a last line without an ending counts.
+fn python_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.find(['\r', '\n']) {
+            Some(at) => {
+                let ending = if current[at..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&current[at + ending..]).filter(|r| !r.is_empty());
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                (!current.is_empty()).then_some(current)
+            }
+        }
     })
+}
+
+/// Python's `str.isspace()`: Unicode White_Space plus the information
+/// separators U+001C..U+001F (bidirectional class B or S).
+fn python_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
 /// Every zone: the names in both directories, each read from /etc when it
@@ -499,11 +827,11 @@ fn all_zones(cfg: &Config) -> Result<Vec<Zone>, String> {
 
 /// firewalld replaces a default zone that does not exist with public, else
 /// external, else block (firewall/core/fw.py).
-fn valid_default_zone(named: DefaultZone, zones: &[Zone]) -> DefaultZone {
-    if zones.iter().any(|z| z.name == named.name) {
+fn valid_default_zone(named: DefaultZone, zones: &[&str]) -> DefaultZone {
+    if zones.contains(&named.name.as_str()) {
         return named;
     }
-    let fallback = ["public", "external", "block"].into_iter().find(|f| zones.iter().any(|z| z.name == *f));
+    let fallback = ["public", "external", "block"].into_iter().find(|f| zones.contains(f));
     let name = fallback.unwrap_or(BUILT_IN_DEFAULT_ZONE).to_string();
     let origin = format!("{} names zone {:?}, which does not exist: firewalld uses {name}", named.origin, named.name);
     DefaultZone { name, origin }
@@ -601,8 +929,8 @@ fn ifcfg_bindings(cfg: &Config) -> Result<Vec<(String, Binding)>, String> {
 // --- services ------------------------------------------------------------------
 
 fn zone_service_names(zone: &Zone) -> Vec<String> {
-    let from_rules = zone.rich_rules.iter().filter_map(|r| match &r.opens {
-        Some(Opening::Service { name }) => Some(name.clone()),
+    let from_rules = zone.rich_rules.iter().filter_map(|r| match &r.understood()?.element {
+        RuleElement::Service { name } => Some(name.clone()),
         _ => None,
     });
     zone.services.iter().cloned().chain(from_rules).collect()
@@ -621,7 +949,14 @@ fn load_services(cfg: &Config, names: Vec<String>, mut known: Vec<Service>) -> R
 }
 
 fn load_service(cfg: &Config, name: &str) -> Result<Service, String> {
-    let mut service = Service { name: name.into(), origin: None, ports: vec![], protocols: vec![], includes: vec![] };
+    let mut service = Service {
+        name: name.into(),
+        origin: None,
+        ports: vec![],
+        protocols: vec![],
+        includes: vec![],
+        destinations: vec![],
+    };
     let mut todo = vec![name.to_string()];
     let mut seen = BTreeSet::new();
     while let Some(next) = todo.pop() {
@@ -638,6 +973,7 @@ fn load_service(cfg: &Config, name: &str) -> Result<Service, String> {
         }
         service.ports.extend(parsed.ports);
         service.protocols.extend(parsed.protocols);
+        service.destinations.extend(parsed.destinations);
         todo.extend(parsed.includes);
     }
     Ok(service)
@@ -670,16 +1006,30 @@ async fn runtime_zones(applying: &[ApplyingZone], timeout: Duration) -> Fact<Vec
 /// per line after `rich rules:`.
 pub fn parse_list_all(name: &str, text: &str) -> Result<Zone, String> {
     let mut zone = Zone { name: name.to_string(), ..Zone::default() };
-    let mut in_rich_rules = false;
+    let mut section = "";
     let mut saw_target = false;
-    for line in text.lines().skip(1) {
+    for (index, line) in text.lines().enumerate().skip(1) {
         let line = line.trim();
-        if in_rich_rules && line.starts_with("rule") {
-            zone.rich_rules.push(RichRule::from_text(line));
+        let origin = || format!("line {} of firewall-cmd --list-all --zone={name}", index + 1);
+        if section == "rich rules" && line.starts_with("rule") {
+            zone.rich_rules.push(RichRule::from_text(line, origin()));
+            continue;
+        }
+        // `port=5050:proto=tcp:toport=6000:toaddr=`
+        if section == "forward-ports" && line.starts_with("port=") {
+            let field = |key: &str| line.split(':').find_map(|f| f.strip_prefix(key)?.strip_prefix('=')).unwrap_or("");
+            let port = FwPort::parse(field("port"), field("proto")).map_err(|e| format!("{}: {e}", origin()))?;
+            let to = [("to-port", field("toport")), ("to-addr", field("toaddr"))]
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            zone.forward_ports.push(ZoneForwardPort { port, to, origin: origin() });
             continue;
         }
         let Some((key, values)) = line.split_once(':') else { continue };
-        in_rich_rules = key == "rich rules";
+        section = ["rich rules", "forward-ports"].into_iter().find(|s| *s == key).unwrap_or("");
         let words = || values.split_whitespace().map(String::from);
         match key {
             "target" => {
@@ -726,6 +1076,7 @@ enum ZoneItem {
     Source(AddressXml),
     Interface(NameXml),
     Rule(RuleXml),
+    ForwardPort(ForwardPortXml),
     /// `short`, `description`, `forward`, `masquerade`, `icmp-block`, ...
     #[serde(other)]
     Other,
@@ -744,6 +1095,7 @@ enum ServiceItem {
     Port(PortXml),
     Protocol(ValueXml),
     Include(IncludeXml),
+    Destination(DestinationXml),
     #[serde(other)]
     Other,
 }
@@ -758,6 +1110,15 @@ struct NameXml {
 struct ValueXml {
     #[serde(rename = "@value")]
     value: String,
+}
+
+/// `<destination ipv4="224.0.0.251" ipv6="ff02::fb"/>` of a service.
+#[derive(Debug, Deserialize)]
+struct DestinationXml {
+    #[serde(rename = "@ipv4")]
+    ipv4: Option<String>,
+    #[serde(rename = "@ipv6")]
+    ipv6: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -880,7 +1241,7 @@ impl ActionXml {
 }
 
 impl RuleXml {
-    /// The rule in `firewall-cmd --list-rich-rules` syntax.
+    /// The rule in `firewall-cmd --list-all` syntax.
     fn render(&self) -> String {
         let mut words = vec!["rule".to_string()];
         if let Some(f) = &self.family {
@@ -926,7 +1287,12 @@ impl RuleXml {
 /// Parses a zone file; errors name the file and, for malformed XML, the
 /// line and column.
 pub fn parse_zone(name: &str, file: &str, text: &str) -> Result<Zone, String> {
-    let xml: ZoneXml = parse_xml(file, text, "zone")?;
+    let (xml, children): (ZoneXml, _) = parse_xml(file, text, "zone")?;
+    let lines_of = |name: &str| -> Vec<usize> {
+        children.iter().filter(|(n, _)| n == name).map(|(_, at)| line_column(text, *at).0).collect()
+    };
+    let at_line = |line: Option<usize>| line.map_or(file.to_string(), |line| format!("{file} line {line}"));
+    let (mut rule_lines, mut forward_lines) = (lines_of("rule").into_iter(), lines_of("forward-port").into_iter());
     let bad = |e: String| format!("{file}: {e}");
     let mut zone = Zone {
         name: name.to_string(),
@@ -941,7 +1307,22 @@ pub fn parse_zone(name: &str, file: &str, text: &str) -> Result<Zone, String> {
             ZoneItem::Protocol(p) => zone.protocols.push(p.value),
             ZoneItem::Source(s) => zone.sources.extend(s.value()),
             ZoneItem::Interface(i) => zone.interfaces.push(i.name),
-            ZoneItem::Rule(r) => zone.rich_rules.push(RichRule::from_text(&r.render())),
+            ZoneItem::Rule(r) => {
+                let mut rule = RichRule::from_text(&r.render(), at_line(rule_lines.next()));
+                if r.parts.iter().any(|p| matches!(p, RulePart::Other)) {
+                    rule.meaning = RuleMeaning::NotUnderstood { reason: "an element clusterdoc does not know".into() };
+                }
+                zone.rich_rules.push(rule);
+            }
+            ZoneItem::ForwardPort(f) => {
+                let to = [("to-port", &f.to_port), ("to-addr", &f.to_addr)]
+                    .iter()
+                    .filter_map(|(k, v)| Some(format!("{k}={}", v.as_deref()?)))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let port = FwPort::parse(&f.port, &f.protocol).map_err(bad)?;
+                zone.forward_ports.push(ZoneForwardPort { port, to, origin: at_line(forward_lines.next()) });
+            }
             ZoneItem::Other => {}
         }
     }
@@ -952,11 +1333,12 @@ pub struct ParsedService {
     ports: Vec<FwPort>,
     protocols: Vec<String>,
     includes: Vec<String>,
+    destinations: Vec<String>,
 }
 
 pub fn parse_service(file: &str, text: &str) -> Result<ParsedService, String> {
-    let xml: ServiceXml = parse_xml(file, text, "service")?;
-    let mut parsed = ParsedService { ports: vec![], protocols: vec![], includes: vec![] };
+    let (xml, _): (ServiceXml, _) = parse_xml(file, text, "service")?;
+    let mut parsed = ParsedService { ports: vec![], protocols: vec![], includes: vec![], destinations: vec![] };
     for item in xml.items {
         match item {
             ServiceItem::Port(p) => {
@@ -964,6 +1346,10 @@ pub fn parse_service(file: &str, text: &str) -> Result<ParsedService, String> {
             }
             ServiceItem::Protocol(p) => parsed.protocols.push(p.value),
             ServiceItem::Include(i) => parsed.includes.push(i.service),
+            ServiceItem::Destination(d) => {
+                let families = [("ipv4", d.ipv4), ("ipv6", d.ipv6)];
+                parsed.destinations.extend(families.into_iter().filter_map(|(f, a)| Some(format!("{f}:{}", a?))));
+            }
             ServiceItem::Other => {}
         }
     }
@@ -972,18 +1358,22 @@ pub fn parse_service(file: &str, text: &str) -> Result<ParsedService, String> {
 
 /// Checks that `text` is well-formed XML whose root is `<root>` (quick-xml's
 /// reader knows where it failed; its serde errors do not), then deserializes.
-fn parse_xml<T: DeserializeOwned>(file: &str, text: &str, root: &str) -> Result<T, String> {
-    well_formed(text, root).map_err(|(at, e)| {
+/// Also gives the names and byte offsets of the root's children, in order
+/// (serde does not know where things are).
+fn parse_xml<T: DeserializeOwned>(file: &str, text: &str, root: &str) -> Result<(T, Vec<(String, usize)>), String> {
+    let children = well_formed(text, root).map_err(|(at, e)| {
         let (line, column) = line_column(text, at);
         format!("{file}: malformed XML at line {line}, column {column}: {e}")
     })?;
-    quick_xml::de::from_str(text).map_err(|e| format!("{file}: not a firewalld {root} file: {e}"))
+    let parsed = quick_xml::de::from_str(text).map_err(|e| format!("{file}: not a firewalld {root} file: {e}"))?;
+    Ok((parsed, children))
 }
 
-fn well_formed(text: &str, root: &str) -> Result<(), (usize, String)> {
+fn well_formed(text: &str, root: &str) -> Result<Vec<(String, usize)>, (usize, String)> {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut depth = 0usize;
     let mut roots = 0;
+    let mut children = Vec::new();
     loop {
         let at = reader.buffer_position() as usize;
         let event = reader.read_event().map_err(|e| (reader.error_position() as usize, e.to_string()))?;
@@ -1002,14 +1392,21 @@ fn well_formed(text: &str, root: &str) -> Result<(), (usize, String)> {
                     depth += 1;
                 }
             }
-            Event::Start(_) => depth += 1,
+            Event::Start(e) | Event::Empty(e) => {
+                if depth == 1 {
+                    children.push((String::from_utf8_lossy(e.name().as_ref()).into_owned(), at));
+                }
+                if opens {
+                    depth += 1;
+                }
+            }
             Event::End(_) => depth = depth.saturating_sub(1),
             Event::Text(t) if depth == 0 && !t.iter().all(u8::is_ascii_whitespace) => {
                 return Err((at, "text outside the root element".into()));
             }
             Event::Eof if depth > 0 => return Err((text.len(), "the file ends inside an element".into())),
             Event::Eof if roots == 0 => return Err((text.len(), format!("no <{root}> element"))),
-            Event::Eof => return Ok(()),
+            Event::Eof => return Ok(children),
             _ => {}
         }
     }
@@ -1059,15 +1456,22 @@ mod tests {
         assert_eq!(z.sources, ["10.0.0.0/8"]);
         assert_eq!(z.interfaces, ["eth0"]);
         assert_eq!(z.rich_rules[0].text, r#"rule family="ipv4" port port="8080" protocol="tcp" accept"#);
+        assert_eq!(z.rich_rules[0].origin, "/etc/firewalld/zones/public.xml line 10");
+        let rule = z.rich_rules[0].understood().unwrap();
+        assert_eq!(rule.element, RuleElement::Port { port: FwPort { port: One(8080), protocol: Proto::Tcp } });
         assert_eq!(
-            z.rich_rules[0].opens,
-            Some(Opening::Port { port: FwPort { port: One(8080), protocol: Proto::Tcp } })
+            (rule.family, rule.action, rule.conditions.is_empty()),
+            (Some(Family::Ipv4), Some(RuleAction::Accept), true)
         );
         assert_eq!(
             z.rich_rules[1].text,
             r#"rule family="ipv4" source address="192.168.0.0/24" port port="5050" protocol="tcp" accept limit value="1/m""#
         );
-        assert_eq!(z.rich_rules[1].opens, None);
+        assert_eq!(z.rich_rules[1].origin, "/etc/firewalld/zones/public.xml line 14");
+        assert_eq!(
+            z.rich_rules[1].understood().unwrap().conditions,
+            ["source address=192.168.0.0/24", "accept limit value=1/m"]
+        );
     }
 
     #[test]
@@ -1100,21 +1504,64 @@ mod tests {
     }
 
     #[test]
-    fn simple_rich_rules_open_ports_others_do_not() {
-        let opens = |t: &str| RichRule::from_text(t).opens;
-        let tcp = |p| Some(Opening::Port { port: FwPort { port: p, protocol: Proto::Tcp } });
-        assert_eq!(opens("rule family=ipv4 port port=5050 protocol=tcp accept"), tcp(One(5050)));
+    fn rich_rules_as_firewalld_reads_them() {
+        let rule = |t: &str| parse_rich_rule(t).unwrap();
+        let tcp = |p| RuleElement::Port { port: FwPort { port: p, protocol: Proto::Tcp } };
+        let r = rule("rule family=ipv4 port port=5050 protocol=tcp accept");
         assert_eq!(
-            opens(r#"rule family="ipv4" port port="31000-32000" protocol="tcp" accept"#),
-            tcp(Range(31000, 32000))
+            (r.family, r.priority, &r.element, r.action),
+            (Some(Family::Ipv4), 0, &tcp(One(5050)), Some(RuleAction::Accept))
         );
-        assert_eq!(opens("rule service name=http accept"), Some(Opening::Service { name: "http".into() }));
-        assert_eq!(opens("rule family=ipv4 source address=10.0.0.0/8 port port=5050 protocol=tcp accept"), None);
-        assert_eq!(opens("rule port port=5050 protocol=tcp reject"), None);
-        assert_eq!(opens("rule port port=5050 protocol=tcp accept limit value=1/m"), None);
-        assert_eq!(opens("rule port port=5050 protocol=tcp log accept"), None);
-        assert_eq!(opens("rule port port=5050 accept"), None);
-        assert_eq!(opens("rule \"unbalanced accept"), None);
+        let r = rule(r#"rule priority="-5" family="ipv6" port port="31000-32000" protocol="tcp" drop"#);
+        assert_eq!(
+            (r.family, r.priority, &r.element, r.action),
+            (Some(Family::Ipv6), -5, &tcp(Range(31000, 32000)), Some(RuleAction::Drop))
+        );
+        assert_eq!(rule("rule service name=http accept").element, RuleElement::Service { name: "http".into() });
+        let r = rule(
+            r#"rule family="ipv4" source NOT address="10.0.0.0/8" port port="5050" protocol="tcp" log prefix="x" level="info" limit value="1/m" reject type="icmp-host-prohibited" limit value="2/s""#,
+        );
+        assert_eq!(r.conditions, ["source NOT address=10.0.0.0/8", "reject limit value=2/s"]);
+        assert_eq!(r.action, Some(RuleAction::Reject));
+        // Logging alone is a rule, without a verdict.
+        assert_eq!(rule("rule port port=5050 protocol=tcp log").action, None);
+        assert_eq!(rule("rule port port=5050 protocol=tcp audit accept").action, Some(RuleAction::Accept));
+        assert_eq!(
+            rule("rule family=ipv4 masquerade").element,
+            RuleElement::NoTcpVerdict { element: "masquerade".into() }
+        );
+        for (text, error) in [
+            ("rule port port=5050 protocol=tcp", "no action"),
+            ("rule port port=5050 accept", "needs port= and protocol="),
+            ("rule \"unbalanced accept", "unbalanced"),
+            ("rule family=ipv5 accept", "ipv5"),
+            ("rule priority=40000 port port=1 protocol=tcp accept", "priority"),
+            ("rule port port=1 protocol=tcp service name=x accept", "more than one element"),
+            ("rule port port=1 protocol=tcp accept drop", "more than one action"),
+            ("rule port port=1 protocol=tcp frobnicate accept", "unknown element \"frobnicate\""),
+            ("rule port port=1 protocol=tcp color=red accept", "no attribute color="),
+            ("rule port port=1=2 protocol=tcp accept", "not one name=value"),
+            ("rule port port=1 protocol=tcp accept limit", "limit"),
+            ("rules port port=1 protocol=tcp accept", "does not start"),
+        ] {
+            let e = parse_rich_rule(text).unwrap_err();
+            assert!(e.contains(error), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_element_in_a_zone_rule_is_not_understood() {
+        let z = parse_zone(
+            "p",
+            "p.xml",
+            "<zone>\n<rule>\n<port port=\"5050\" protocol=\"tcp\"/><frob/><accept/></rule></zone>",
+        )
+        .unwrap();
+        assert_eq!(z.rich_rules[0].origin, "p.xml line 2");
+        assert_eq!(
+            z.rich_rules[0].meaning,
+            RuleMeaning::NotUnderstood { reason: "an element clusterdoc does not know".into() }
+        );
     }
 
     #[test]
@@ -1129,9 +1576,81 @@ mod tests {
         assert_eq!(z.interfaces, ["eth0"]);
         assert!(z.sources.is_empty());
         assert_eq!(z.rich_rules.len(), 1);
-        assert!(z.rich_rules[0].opens.is_some());
+        assert_eq!(z.rich_rules[0].origin, "line 15 of firewall-cmd --list-all --zone=public");
+        assert!(z.rich_rules[0].understood().is_some());
         assert!(parse_list_all("public", "garbage\n").is_err());
         assert!(parse_list_all("public", "public\n  target: default\n  ports: 5050\n").is_err());
+    }
+
+    #[test]
+    fn firewalld_conf_as_firewalld_reads_it() {
+        let set = |name: &str, line| ConfDefaultZone::Set { name: name.into(), line };
+        for (text, expected) in [
+            (&b"DefaultZone=public\nDefaultZone=trusted\n"[..], set("public", 1)),
+            (b"DefaultZone=\"trusted\"", set("\"trusted\"", 1)),
+            (b"DefaultZone=trusted # note", set("trusted # note", 1)),
+            (b"export DefaultZone=trusted\n", ConfDefaultZone::Unset),
+            (b"# c\n; c\n\n  DefaultZone = work \r\n", set("work", 4)),
+            (b"DefaultZone=\nDefaultZone=a=b\nDefaultZone=work", set("work", 3)),
+            (b"DefaultZone=work\rDefaultZone=trusted", set("work", 1)),
+            (b"x\rDefaultZone=work", set("work", 2)),
+            (b"\x1cDefaultZone=work\x1f", set("work", 1)),
+            (b"DefaultZone=trusted\n# \xe4\n", ConfDefaultZone::NotUtf8 { line: 2 }),
+            (b"\xff", ConfDefaultZone::NotUtf8 { line: 1 }),
+            (b"", ConfDefaultZone::Unset),
+        ] {
+            assert_eq!(parse_firewalld_conf(text), expected, "{:?}", String::from_utf8_lossy(text));
+        }
+        let zones = ["block", "drop", "trusted", "public", "work"];
+        let zone = firewalld_default_zone(Some(b"DefaultZone=trusted # note\n"), &zones);
+        assert_eq!(zone.name, "public");
+        assert_eq!(
+            zone.origin,
+            "DefaultZone= in /etc/firewalld/firewalld.conf line 1 names zone \"trusted # note\", which does not exist: \
+             firewalld uses public"
+        );
+        assert_eq!(firewalld_default_zone(None, &["block", "drop", "trusted"]).name, "block");
+    }
+
+    #[test]
+    fn rich_rules_round_trip_and_older_snapshots_are_read_again() {
+        let rule = RichRule::from_text("rule family=ipv4 port port=5050 protocol=tcp drop", "z.xml line 3".into());
+        let json = serde_json::to_string(&rule).unwrap();
+        assert_eq!(serde_json::from_str::<RichRule>(&json).unwrap(), rule);
+        let old = r#"{"text":"rule family=ipv4 port port=5050 protocol=tcp drop","opens":null}"#;
+        let read: RichRule = serde_json::from_str(old).unwrap();
+        assert_eq!((read.meaning, read.origin), (rule.meaning, String::new()));
+    }
+
+    #[test]
+    fn service_destinations() {
+        let text =
+            r#"<service><port port="5353" protocol="udp"/><destination ipv4="224.0.0.251" ipv6="ff02::fb"/></service>"#;
+        let parsed = parse_service("mdns.xml", text).unwrap();
+        assert_eq!(parsed.destinations, ["ipv4:224.0.0.251", "ipv6:ff02::fb"]);
+    }
+
+    #[test]
+    fn zone_forward_ports_from_files_and_the_runtime() {
+        let z = parse_zone(
+            "p",
+            "p.xml",
+            "<zone>\n  <port port=\"5050\" protocol=\"tcp\"/>\n  <forward-port port=\"5050\" protocol=\"tcp\" to-port=\"6000\"/>\n</zone>",
+        )
+        .unwrap();
+        let expected = |origin: &str, to: &str| ZoneForwardPort {
+            port: FwPort { port: One(5050), protocol: Proto::Tcp },
+            to: to.into(),
+            origin: origin.into(),
+        };
+        assert_eq!(z.forward_ports, [expected("p.xml line 3", "to-port=6000")]);
+        let text = "public\n  target: default\n  forward-ports: \n\tport=5050:proto=tcp:toport=6000:toaddr=10.0.0.2\n  \
+                    source-ports: \n";
+        let z = parse_list_all("public", text).unwrap();
+        assert_eq!(
+            z.forward_ports,
+            [expected("line 4 of firewall-cmd --list-all --zone=public", "to-port=6000 to-addr=10.0.0.2")]
+        );
     }
 
     #[test]
@@ -1170,6 +1689,16 @@ mod tests {
         #[test]
         fn nor_the_list_all_parser(text in "\\PC*") {
             let _ = parse_list_all("z", &text);
+        }
+
+        #[test]
+        fn nor_the_firewalld_conf_reader(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = firewalld_default_zone(Some(&bytes), &["block", "drop", "trusted"]);
+        }
+
+        #[test]
+        fn nor_the_rich_rule_parser(text in "rule( [a-zA-Z-]{1,12}(=\"?[0-9a-z./-]{0,10}\"?)?){0,8}") {
+            let _ = RichRule::from_text(&text, "z".into());
         }
     }
 }
