@@ -502,7 +502,9 @@ async fn endpoints(g: &Gatherer, list: EndpointList) -> Fact<Vec<Endpoint>> {
     if endpoints.is_empty() {
         return Fact::unavailable(format!("no {{{}}} endpoint; {name_it}", list.name()));
     }
-    if let Some(reason) = endpoints.iter().find_map(|e| unprobed_default(cfg, e.explicit, &e.shown_url, &name_it)) {
+    if let Some(reason) =
+        endpoints.iter().find_map(|e| unprobed_default(cfg, e.explicit, &e.address.to_string(), &name_it))
+    {
         return Fact::unavailable(reason);
     }
     Fact::observed(endpoints)
