@@ -415,8 +415,8 @@ fn implicit_targets_are_not_probed_under_root() {
         ("mesos.leader", default("http://127.0.0.1:5050", "--mesos URL or MESOS_MASTER")),
         ("marathon.leader", default("http://127.0.0.1:8080", "--marathon URL or MARATHON_URL")),
         ("zk.quorum", "the default zk://127.0.0.1:2181/marathon is not probed; name the ensemble with --zk".into()),
-        ("mesos.master-clock-skew", default("http://127.0.0.1:5050", "--mesos")),
-        ("zk.outstanding-requests", "the default http://127.0.0.1:2181 is not probed".into()),
+        ("mesos.master-clock-skew", default("127.0.0.1:5050", "--mesos URL")),
+        ("zk.outstanding-requests", default("127.0.0.1:2181", "--zk URL")),
     ];
     for (id, reason) in expected {
         assert_eq!(implicit.status(id), "skip", "{id}: {:#}", implicit.report);

@@ -580,7 +580,7 @@ async fn endpoints(g: &Gatherer, list: EndpointList) -> Fact<Vec<Result<Endpoint
     if endpoints.is_empty() {
         return Fact::unavailable(format!("no {{{}}} endpoint; {name_it}", list.name()));
     }
-    let unprobed = |e: &Endpoint| unprobed_default(cfg, e.explicit, &e.shown_url, &name_it);
+    let unprobed = |e: &Endpoint| unprobed_default(cfg, e.explicit, &e.address(), &name_it);
     if let Some(reason) = endpoints.iter().filter_map(|e| e.as_ref().ok()).find_map(unprobed) {
         return Fact::unavailable(reason);
     }
