@@ -12,7 +12,8 @@ pub use crate::facts::firewalld::{ParsedService, Zone, parse_list_all, parse_ser
 pub use crate::facts::http::{JsonStream, Problem, parse_json};
 pub use crate::facts::marathon::wire as marathon_wire;
 pub use crate::facts::marathon::{App, Deployment, MarathonInfo, QueueItem};
-pub use crate::facts::mesos::{MesosState, PortRanges, pid_address, stream_state};
+pub use crate::facts::mesos::{MasterMetrics, MesosState, PortRanges, pid_address, stream_state};
+pub use crate::facts::mesos_flags::Flags as MesosFlags;
 pub use crate::facts::node::{HostsFile, parse_flat_yaml};
 pub use crate::facts::roles::{ZkServerPorts, properties, shell_assignments, zk_server_ports};
 pub use crate::facts::systemd::unit_file::{ParseError as UnitParseError, UnitFile, parse as parse_unit_file};

@@ -321,7 +321,7 @@ fn mesos_flag_note(daemon: MesosDaemon) -> String {
 mod tests {
     use super::*;
     use crate::checks::Stop;
-    use crate::facts::node::{FlinkInstall, MesosHostnameFile, SourcedValue, YamlEntry};
+    use crate::facts::node::{FlinkInstall, MesosFlagFile, SourcedValue, YamlEntry};
     use crate::remedy::Risk;
 
     fn node(hostname: &str) -> NodeFacts {
@@ -330,6 +330,7 @@ mod tests {
             hosts: Fact::unavailable("no /etc/hosts"),
             primary_address: None,
             mesos_hostnames: Vec::new(),
+            mesos_work_dirs: Vec::new(),
             flink: Vec::new(),
             unreadable: Vec::new(),
         }
@@ -389,7 +390,7 @@ mod tests {
     #[test]
     fn mesos_flag_and_flink_conf_get_file_fixes() {
         let mut n = node("szv1000265118");
-        n.mesos_hostnames.push(MesosHostnameFile {
+        n.mesos_hostnames.push(MesosFlagFile {
             daemon: MesosDaemon::Slave,
             path: "/etc/mesos-slave/hostname".into(),
             value: "SZV1000265118".into(),
@@ -485,7 +486,7 @@ mod tests {
     fn hostile_values_stay_single_shell_words() {
         let hostile = "A$(touch x)';B\n`id`&/\\1";
         let mut n = node(hostile);
-        n.mesos_hostnames.push(MesosHostnameFile {
+        n.mesos_hostnames.push(MesosFlagFile {
             daemon: MesosDaemon::Master,
             path: "/etc/mesos-master/hostname".into(),
             value: hostile.into(),

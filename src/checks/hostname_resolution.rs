@@ -268,6 +268,7 @@ mod tests {
             hosts: Fact::observed(HostsFile::parse(HOSTS, hosts_text)),
             primary_address: primary.map(|p| p.parse().unwrap()),
             mesos_hostnames: Vec::new(),
+            mesos_work_dirs: Vec::new(),
             flink: Vec::new(),
             unreadable: Vec::new(),
         }

@@ -11,6 +11,7 @@ mod marathon_leader;
 mod marathon_port_collision;
 mod marathon_queue;
 mod mesos_leader;
+mod mesos_work_dir;
 mod net_reachability;
 pub(crate) mod pack;
 mod ports_local_conflict;
@@ -182,6 +183,7 @@ pub fn catalog() -> Vec<Box<dyn Check>> {
         Box::new(marathon_queue::MarathonQueue),
         Box::new(mesos_leader::MesosLeader),
         Box::new(flink_taskmanager_orphans::FlinkTaskmanagerOrphans),
+        Box::new(mesos_work_dir::MesosWorkDir),
     ]
 }
 
@@ -274,6 +276,7 @@ mod tests {
                 "marathon.queue",
                 "mesos.leader",
                 "flink.taskmanager-orphans",
+                "mesos.work-dir",
             ]
         );
     }

@@ -26,7 +26,10 @@ pub struct NodeFacts {
     /// The address of the default route (live only): the one peers reach.
     pub primary_address: Option<IpAddr>,
     /// Mesos `--hostname` settings from the packages' flag files.
-    pub mesos_hostnames: Vec<MesosHostnameFile>,
+    pub mesos_hostnames: Vec<MesosFlagFile>,
+    /// Mesos `--work_dir` settings from the packages' flag files.
+    #[serde(default)]
+    pub mesos_work_dirs: Vec<MesosFlagFile>,
     /// Flink installations found on the node.
     pub flink: Vec<FlinkInstall>,
     /// Files that exist but could not be read: a judgement without them
@@ -117,19 +120,16 @@ impl MesosDaemon {
         }
     }
 
-    fn hostname_file(self) -> &'static str {
-        match self {
-            MesosDaemon::Master => "/etc/mesos-master/hostname",
-            MesosDaemon::Slave => "/etc/mesos-slave/hostname",
-            MesosDaemon::Agent => "/etc/mesos-agent/hostname",
-        }
+    /// The file of one flag in the daemon's flag directory.
+    fn flag_file(self, flag: &str) -> String {
+        format!("/etc/{}/{flag}", self.unit())
     }
 }
 
-/// `/etc/mesos-*/hostname`: mesos-init-wrapper turns each file of that
-/// directory into a flag, here `--hostname=$(cat FILE)`.
+/// `/etc/mesos-*/FLAG`: mesos-init-wrapper turns each file of that
+/// directory into a flag, `--FLAG=$(cat FILE)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MesosHostnameFile {
+pub struct MesosFlagFile {
     pub daemon: MesosDaemon,
     pub path: String,
     pub value: String,
@@ -232,23 +232,30 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<NodeFacts> {
 
 fn read_node(cfg: &Config) -> NodeFacts {
     let mut unreadable = Vec::new();
-    let mesos_hostnames = MesosDaemon::ALL
-        .into_iter()
-        .filter_map(|daemon| {
-            let path = daemon.hostname_file();
-            let value = read_or_note(cfg, path, &mut unreadable)?.trim().to_string();
-            (!value.is_empty()).then(|| MesosHostnameFile { daemon, path: path.to_string(), value })
-        })
-        .collect();
+    let mesos_hostnames = mesos_flag_files(cfg, "hostname", &mut unreadable);
+    let mesos_work_dirs = mesos_flag_files(cfg, "work_dir", &mut unreadable);
     let flink = find_flink_installs(cfg, &mut unreadable);
     NodeFacts {
         hostname: if cfg.live() { kernel_hostname() } else { etc_hostname(cfg) },
         hosts: read_hosts(cfg),
         primary_address: cfg.live().then(primary_address).flatten(),
         mesos_hostnames,
+        mesos_work_dirs,
         flink,
         unreadable,
     }
+}
+
+/// Each daemon's flag file for `flag` that holds a value.
+fn mesos_flag_files(cfg: &Config, flag: &str, unreadable: &mut Vec<String>) -> Vec<MesosFlagFile> {
+    MesosDaemon::ALL
+        .into_iter()
+        .filter_map(|daemon| {
+            let path = daemon.flag_file(flag);
+            let value = read_or_note(cfg, &path, unreadable)?.trim().to_string();
+            (!value.is_empty()).then_some(MesosFlagFile { daemon, path, value })
+        })
+        .collect()
 }
 
 /// A file's text; `None` when absent or unreadable (then noted).
