@@ -5,7 +5,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 /// The built-in checks, then those of the built-in packs (checks/packs/).
-const IDS: [&str; 17] = [
+const IDS: [&str; 18] = [
     "hostname.case",
     "hostname.resolution",
     "zk.quorum",
@@ -20,6 +20,7 @@ const IDS: [&str; 17] = [
     "mesos.leader",
     "flink.taskmanager-orphans",
     "mesos.work-dir",
+    "mesos.advertise-address",
     "mesos.agent-disk",
     "mesos.master-clock-skew",
     "zk.outstanding-requests",

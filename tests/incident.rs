@@ -714,7 +714,12 @@ async fn regenerate_incident_example() {
     let replay = check_example(&["--format", "json"]);
     assert_eq!(replay.status.code(), live.status.code());
     let replay_report = json_report(&replay);
-    assert_eq!(verdicts(&replay_report), verdicts(&live_report));
+    // Live, every daemon stood in at a loopback address, which
+    // mesos.advertise-address rightly fails; the snapshot holds the real ones.
+    let judged_alike = |report: &Value| {
+        verdicts(report).into_iter().filter(|(id, _, _)| id != "mesos.advertise-address").collect::<Vec<_>>()
+    };
+    assert_eq!(judged_alike(&replay_report), judged_alike(&live_report));
     assert_write_up_verdicts(&replay_report);
     drop(marathons);
     write_readme_sample();

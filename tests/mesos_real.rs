@@ -100,13 +100,23 @@ const RECORDED_WORK: &str = "/tmp/mesoschk";
 /// [`RECORDED_WORK`] to `work`; `slave(3)` answers 404 for its flags unless
 /// `every_agent_answers`.
 fn real_cluster(work: &str, every_agent_answers: bool) -> FakeServer {
+    real_cluster_edited(work, every_agent_answers, |_| {})
+}
+
+/// [`real_cluster`] with its `/master/state` edited.
+fn real_cluster_edited(work: &str, every_agent_answers: bool, edit_state: fn(&mut Value)) -> FakeServer {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let served = |name: &str| {
         Answer::json(String::from_utf8(real(name)).unwrap().replace(RECORDED_AT, &address).replace(RECORDED_WORK, work))
     };
     let mut routes = vec![
-        ("/master/state", served("master_state")),
+        ("/master/state", {
+            let text = String::from_utf8(real("master_state")).unwrap().replace(RECORDED_AT, &address);
+            let mut state: Value = serde_json::from_str(&text).unwrap();
+            edit_state(&mut state);
+            Answer::json_value(&state)
+        }),
         ("/master/health", Answer::status(200, "")),
         ("/metrics/snapshot", served("metrics_snapshot")),
         ("/master/flags", served("master_flags")),
@@ -120,9 +130,13 @@ fn real_cluster(work: &str, every_agent_answers: bool) -> FakeServer {
 }
 
 fn check_work_dir(master: &FakeServer) -> Value {
+    check_only("mesos.work-dir", master)
+}
+
+fn check_only(id: &str, master: &FakeServer) -> Value {
     let root = tempfile::tempdir().unwrap();
     let out = clusterdoc(root.path())
-        .args(["check", "--format", "json", "--only", "mesos.work-dir", "--mesos", &master.url(), "--root"])
+        .args(["check", "--format", "json", "--only", id, "--mesos", &master.url(), "--root"])
         .arg(root.path())
         .output()
         .unwrap();
@@ -174,4 +188,30 @@ fn durable_work_dirs_on_the_real_cluster_pass() {
     let report = check_work_dir(&master);
     assert_eq!(report.status("mesos.work-dir"), "pass", "{report:#}");
     assert!(report.reason("mesos.work-dir").contains("4 work_dir settings checked"));
+}
+
+#[test]
+fn the_real_single_host_cluster_on_loopback_passes_advertise_address() {
+    let master = real_cluster(RECORDED_WORK, true);
+    let report = check_only("mesos.advertise-address", &master);
+    assert_eq!(report.status("mesos.advertise-address"), "pass", "{report:#}");
+    assert_eq!(report.reason("mesos.advertise-address"), "4 registered addresses checked (all on one host)");
+}
+
+#[test]
+fn loopback_agents_of_three_hosts_fail_advertise_address_with_their_flags() {
+    let master = real_cluster_edited(RECORDED_WORK, true, |state| {
+        for (i, agent) in state["slaves"].as_array_mut().unwrap().iter_mut().enumerate() {
+            agent["hostname"] = Value::from(format!("agent{i}.example"));
+        }
+    });
+    let report = check_only("mesos.advertise-address", &master);
+    assert_eq!(report.status("mesos.advertise-address"), "fail", "{report:#}");
+    let findings = report.findings("mesos.advertise-address");
+    assert_eq!(findings.len(), 4, "the master and three agents: {findings:#?}");
+    assert_eq!(findings[1]["subject"], "Mesos agent agent0.example");
+    assert_evidence(&findings[1], "its flags: --ip unset, --advertise_ip unset, --hostname=127.0.0.1");
+    assert_fix(&findings[1], "> /etc/mesos-slave/ip", "disruptive");
+    assert_evidence(&findings[0], "its flags: --ip unset, --advertise_ip unset, --hostname=127.0.0.1");
+    assert_fix(&findings[0], "> /etc/mesos-master/ip", "disruptive");
 }

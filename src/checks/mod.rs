@@ -10,6 +10,7 @@ mod marathon_apps;
 mod marathon_leader;
 mod marathon_port_collision;
 mod marathon_queue;
+mod mesos_advertise_address;
 mod mesos_leader;
 mod mesos_work_dir;
 mod net_reachability;
@@ -184,6 +185,7 @@ pub fn catalog() -> Vec<Box<dyn Check>> {
         Box::new(mesos_leader::MesosLeader),
         Box::new(flink_taskmanager_orphans::FlinkTaskmanagerOrphans),
         Box::new(mesos_work_dir::MesosWorkDir),
+        Box::new(mesos_advertise_address::MesosAdvertiseAddress),
     ]
 }
 
@@ -277,6 +279,7 @@ mod tests {
                 "mesos.leader",
                 "flink.taskmanager-orphans",
                 "mesos.work-dir",
+                "mesos.advertise-address",
             ]
         );
     }
