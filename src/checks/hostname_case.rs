@@ -332,6 +332,7 @@ mod tests {
             mesos_hostnames: Vec::new(),
             mesos_work_dirs: Vec::new(),
             flink: Vec::new(),
+            zookeeper_tick_time: None,
             unreadable: Vec::new(),
         }
     }
@@ -344,6 +345,7 @@ mod tests {
         FlinkInstall {
             conf: "/opt/flink-1.2.0/conf/flink-conf.yaml".into(),
             rpc_address: Some(YamlEntry { line: 34, key: "jobmanager.rpc.address".into(), value: rpc_address.into() }),
+            mesos_failover_timeout: None,
             version,
             version_source: version.map(|v| format!("/opt/flink-{v}/lib/flink-dist_2.11-{v}.jar")),
         }

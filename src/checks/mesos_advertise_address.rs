@@ -341,6 +341,7 @@ mod tests {
             mesos_hostnames: Vec::new(),
             mesos_work_dirs: Vec::new(),
             flink: Vec::new(),
+            zookeeper_tick_time: None,
             unreadable: Vec::new(),
         }
     }

@@ -239,6 +239,7 @@ mod tests {
                 })
                 .collect(),
             flink: Vec::new(),
+            zookeeper_tick_time: None,
             unreadable: Vec::new(),
         }
     }

@@ -7,6 +7,7 @@ mod flink_taskmanager_orphans;
 mod hostname_case;
 mod hostname_resolution;
 mod marathon_apps;
+mod marathon_failover;
 mod marathon_leader;
 mod marathon_port_collision;
 mod marathon_queue;
@@ -186,6 +187,7 @@ pub fn catalog() -> Vec<Box<dyn Check>> {
         Box::new(flink_taskmanager_orphans::FlinkTaskmanagerOrphans),
         Box::new(mesos_work_dir::MesosWorkDir),
         Box::new(mesos_advertise_address::MesosAdvertiseAddress),
+        Box::new(marathon_failover::MarathonFailover),
     ]
 }
 
@@ -280,6 +282,7 @@ mod tests {
                 "flink.taskmanager-orphans",
                 "mesos.work-dir",
                 "mesos.advertise-address",
+                "marathon.failover",
             ]
         );
     }

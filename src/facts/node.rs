@@ -32,6 +32,9 @@ pub struct NodeFacts {
     pub mesos_work_dirs: Vec<MesosFlagFile>,
     /// Flink installations found on the node.
     pub flink: Vec<FlinkInstall>,
+    /// ZooKeeper's `tickTime` in zoo.cfg, when set.
+    #[serde(default)]
+    pub zookeeper_tick_time: Option<ConfigEntry>,
     /// Files that exist but could not be read: a judgement without them
     /// could pass wrongly.
     pub unreadable: Vec<String>,
@@ -135,6 +138,15 @@ pub struct MesosFlagFile {
     pub value: String,
 }
 
+/// One setting of a configuration file on the node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfigEntry {
+    pub path: String,
+    /// 1-based line number.
+    pub line: usize,
+    pub value: String,
+}
+
 /// One Flink installation (or configuration directory) on the node.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FlinkInstall {
@@ -142,6 +154,9 @@ pub struct FlinkInstall {
     pub conf: String,
     /// `jobmanager.rpc.address`, when set.
     pub rpc_address: Option<YamlEntry>,
+    /// `mesos.failover-timeout` (seconds), when set.
+    #[serde(default)]
+    pub mesos_failover_timeout: Option<YamlEntry>,
     pub version: Option<Version>,
     /// What the version was read from (`/opt/flink/lib/flink-dist_2.11-1.2.0.jar`).
     pub version_source: Option<String>,
@@ -242,6 +257,7 @@ fn read_node(cfg: &Config) -> NodeFacts {
         mesos_hostnames,
         mesos_work_dirs,
         flink,
+        zookeeper_tick_time: zoo_cfg_setting(cfg, "tickTime", &mut unreadable),
         unreadable,
     }
 }
@@ -256,6 +272,21 @@ fn mesos_flag_files(cfg: &Config, flag: &str, unreadable: &mut Vec<String>) -> V
             (!value.is_empty()).then_some(MesosFlagFile { daemon, path, value })
         })
         .collect()
+}
+
+/// The last `key=value` line for `key` of the first zoo.cfg that exists.
+fn zoo_cfg_setting(cfg: &Config, key: &str, unreadable: &mut Vec<String>) -> Option<ConfigEntry> {
+    let path = super::roles::ZOO_CFG.iter().find(|p| cfg.root.metadata(p).is_ok_and(|m| m.is_file()))?;
+    let text = read_or_note(cfg, path, unreadable)?;
+    let property = |(i, line): (usize, &str)| {
+        let (k, v) = line.split_once('=')?;
+        (k.trim() == key && !line.trim_start().starts_with('#')).then(|| ConfigEntry {
+            path: path.to_string(),
+            line: i + 1,
+            value: v.trim().to_string(),
+        })
+    };
+    text.lines().enumerate().filter_map(property).last()
 }
 
 /// A file's text; `None` when absent or unreadable (then noted).
@@ -378,6 +409,7 @@ fn flink_install(cfg: &Config, candidate: Candidate, conf_text: &str) -> FlinkIn
     FlinkInstall {
         conf: candidate.conf,
         rpc_address: yaml_get(&entries, "jobmanager.rpc.address").cloned(),
+        mesos_failover_timeout: yaml_get(&entries, "mesos.failover-timeout").cloned(),
         version,
         version_source,
     }
