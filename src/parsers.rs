@@ -9,6 +9,10 @@ pub use crate::checks::flink_props::{CommandLine, Rewritten, jobmanager_ports, p
 pub use crate::checks::pack::definition::{Origin as PackOrigin, parse_pack};
 pub use crate::config::parse_host_port;
 pub use crate::facts::firewalld::{ParsedService, Zone, parse_list_all, parse_service, parse_zone};
+pub use crate::facts::flink::{
+    ConfigEntry as FlinkConfigEntry, FlinkConfig, FlinkOverview, TaskManagers as FlinkTaskManagers,
+    config_map as flink_config_map,
+};
 pub use crate::facts::http::{JsonStream, Problem, parse_json};
 pub use crate::facts::marathon::wire as marathon_wire;
 pub use crate::facts::marathon::{App, Deployment, MarathonInfo, QueueItem};

@@ -32,7 +32,8 @@ static META: CheckMeta = CheckMeta {
                $FLINK_HOME), the agents' host names in Mesos /master/state and Marathon's \
                marathon_config.hostname. Fails when the Flink version is below 1.4 or unknown, warns otherwise. \
                The version is --expect-flink-version, else the oldest found on this node (flink-dist jar or \
-               directory name), else what the Flink endpoint reports.",
+               directory name), else what the Flink endpoint reports. Flink's REST /jobmanager/config is no \
+               evidence here: it reports jobmanager.rpc.address lower-cased whatever the file says.",
         why: "Flink up to 1.3 binds the JobManager's actor system to the raw host name (SZV1000265118) while \
               TaskManagers build the JobManager's address through a function that lower-cases it \
               (akka.tcp://flink@szv1000265118:6123). Akka compares addresses case-sensitively and drops the \
