@@ -332,6 +332,7 @@ mod tests {
             primary_address: None,
             mesos_hostnames: Vec::new(),
             mesos_work_dirs: Vec::new(),
+            mesos_work_dir_env: Vec::new(),
             flink: Vec::new(),
             zookeeper_tick_time: None,
             unreadable: Vec::new(),

@@ -269,6 +269,7 @@ mod tests {
             primary_address: primary.map(|p| p.parse().unwrap()),
             mesos_hostnames: Vec::new(),
             mesos_work_dirs: Vec::new(),
+            mesos_work_dir_env: Vec::new(),
             flink: Vec::new(),
             zookeeper_tick_time: None,
             unreadable: Vec::new(),

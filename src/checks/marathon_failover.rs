@@ -232,6 +232,7 @@ mod tests {
             primary_address: None,
             mesos_hostnames: Vec::new(),
             mesos_work_dirs: Vec::new(),
+            mesos_work_dir_env: Vec::new(),
             flink: flink
                 .map(|value| FlinkInstall {
                     conf: "/opt/flink/conf/flink-conf.yaml".into(),

@@ -340,6 +340,7 @@ mod tests {
             primary_address: Some("10.0.0.1".parse().unwrap()),
             mesos_hostnames: Vec::new(),
             mesos_work_dirs: Vec::new(),
+            mesos_work_dir_env: Vec::new(),
             flink: Vec::new(),
             zookeeper_tick_time: None,
             unreadable: Vec::new(),

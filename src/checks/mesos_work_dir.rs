@@ -24,7 +24,8 @@ static META: CheckMeta = CheckMeta {
     source: "built-in",
     explain: Explain {
         what: "The work_dir of the Mesos daemons: the flag files /etc/mesos-master/work_dir, \
-               /etc/mesos-slave/work_dir and /etc/mesos-agent/work_dir on this node, and, when a Mesos master \
+               /etc/mesos-slave/work_dir and /etc/mesos-agent/work_dir and MESOS_WORK_DIR in \
+               /etc/default/mesos-* and /etc/sysconfig/mesos-* on this node, and, when a Mesos master \
                answers, the leading master's /master/flags and every registered agent's /slave(N)/flags (asked \
                at the address the agent registered with, at most 256 agents). Fails for an agent whose work_dir \
                is under /tmp, /var/tmp, /dev/shm or /run; warns for such a master. Cannot decide (error) when \
@@ -77,8 +78,17 @@ impl Check for MesosWorkDir {
                 path: f.value.clone(),
             })
             .collect();
-        let mut undecided: Vec<String> =
-            node.unreadable.iter().filter(|u| u.contains("work_dir")).map(|u| format!("unreadable: {u}")).collect();
+        dirs.extend(node.mesos_work_dir_env.iter().map(|e| WorkDir {
+            role: if e.daemon == MesosDaemon::Master { Role::Master } else { Role::Agent },
+            place: Place::EnvFile { path: e.path.clone(), line: e.line, variable: e.variable.clone() },
+            path: e.value.clone(),
+        }));
+        let mut undecided: Vec<String> = node
+            .unreadable
+            .iter()
+            .filter(|u| mentions_work_dir_source(u))
+            .map(|u| format!("unreadable: {u}"))
+            .collect();
         let mut ignored = Vec::new();
         match &facts.mesos_flags {
             Some(Fact::Observed { value }) => add_flags(value, &mut dirs, &mut undecided),
@@ -131,15 +141,28 @@ enum Role {
 /// Where a `work_dir` was read.
 #[derive(Clone, Debug, PartialEq)]
 enum Place {
-    FlagFile { path: String, daemon: MesosDaemon },
+    FlagFile {
+        path: String,
+        daemon: MesosDaemon,
+    },
+    /// `MESOS_WORK_DIR=` in /etc/default/mesos-* or /etc/sysconfig/mesos-*.
+    EnvFile {
+        path: String,
+        line: usize,
+        variable: String,
+    },
     MasterFlags,
-    AgentFlags { id: String, hostname: String },
+    AgentFlags {
+        id: String,
+        hostname: String,
+    },
 }
 
 impl Place {
     fn name(&self) -> String {
         match self {
             Place::FlagFile { path, .. } => path.clone(),
+            Place::EnvFile { path, line, variable } => format!("{path} line {line} ({variable})"),
             Place::MasterFlags => "the leading Mesos master's /master/flags".into(),
             Place::AgentFlags { id, hostname } => format!("Mesos agent {hostname} ({id}) /flags"),
         }
@@ -177,6 +200,7 @@ impl WorkDir {
 
     fn remedy(&self) -> Remedy {
         let (file, unit, host) = match &self.place {
+            Place::EnvFile { path, variable, .. } => return self.env_remedy(path, variable),
             Place::FlagFile { path, daemon } => (path.clone(), daemon.unit(), None),
             Place::MasterFlags => ("/etc/mesos-master/work_dir".to_string(), "mesos-master", Some("the leader")),
             Place::AgentFlags { hostname, .. } => {
@@ -195,9 +219,28 @@ impl WorkDir {
     }
 }
 
+impl WorkDir {
+    /// Rewrites the assignment in the environment file.
+    fn env_remedy(&self, path: &str, variable: &str) -> Remedy {
+        let script = format!("s|^([[:space:]]*(export[[:space:]]+)?{variable}=).*|\\1{DURABLE_WORK_DIR}|");
+        let cmd = Cmd::new("sed").word("-i.bak").word("-E").value(script).value(path);
+        let note = "then restart the daemon";
+        match self.role {
+            Role::Agent => cmd.destructive().with_note(format!("{note}; drain the agent first: its tasks are killed")),
+            Role::Master => cmd.disruptive().with_note(format!("{note}; one master at a time")),
+        }
+    }
+}
+
 const AGENT_CONSEQUENCE: &str =
     "when it is cleaned the agent cannot recover its checkpoint and its tasks are killed on the next restart";
 const MASTER_CONSEQUENCE: &str = "the master's registry replica is lost when it is cleaned";
+
+/// An unreadable file this check reads: a work_dir flag file or a Mesos
+/// environment file.
+fn mentions_work_dir_source(unreadable: &str) -> bool {
+    ["work_dir", "/etc/default/mesos-", "/etc/sysconfig/mesos-"].iter().any(|part| unreadable.contains(part))
+}
 
 /// Why a directory does not keep its contents, if it does not.
 fn volatile(path: &str) -> Option<&'static str> {
@@ -238,6 +281,7 @@ mod tests {
                     value: value.into(),
                 })
                 .collect(),
+            mesos_work_dir_env: Vec::new(),
             flink: Vec::new(),
             zookeeper_tick_time: None,
             unreadable: Vec::new(),
@@ -290,6 +334,26 @@ mod tests {
         assert_eq!(j.findings[0].remediation[0].risk, Risk::Disruptive);
         assert!(j.findings[1].remediation[0].note.as_deref().unwrap().starts_with("on agent1, "));
         assert_eq!(j.findings[1].evidence, ["Mesos agent agent1 (S1) /flags: work_dir //tmp/./x"]);
+    }
+
+    #[test]
+    fn an_agents_environment_file_under_tmp_fails_with_a_sed_fix() {
+        let mut n = node(&[]);
+        n.mesos_work_dir_env.push(crate::facts::node::MesosEnvSetting {
+            daemon: MesosDaemon::Slave,
+            path: "/etc/default/mesos-slave".into(),
+            line: 3,
+            variable: "MESOS_WORK_DIR".into(),
+            value: "/tmp/mesos".into(),
+        });
+        let j = MesosWorkDir.run(&facts(n, Fact::unavailable("no master"))).unwrap();
+        let finding = &j.findings[0];
+        assert_eq!(finding.subject, "Mesos agent work_dir in /etc/default/mesos-slave line 3 (MESOS_WORK_DIR)");
+        assert_eq!(
+            finding.remediation[0].command,
+            r"sed -i.bak -E 's|^([[:space:]]*(export[[:space:]]+)?MESOS_WORK_DIR=).*|\1/var/lib/mesos|' /etc/default/mesos-slave"
+        );
+        assert_eq!(finding.remediation[0].risk, Risk::Destructive);
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct NodeFacts {
     /// Mesos `--work_dir` settings from the packages' flag files.
     #[serde(default)]
     pub mesos_work_dirs: Vec<MesosFlagFile>,
+    /// `MESOS_WORK_DIR` in the daemons' environment files.
+    #[serde(default)]
+    pub mesos_work_dir_env: Vec<MesosEnvSetting>,
     /// Flink installations found on the node.
     pub flink: Vec<FlinkInstall>,
     /// ZooKeeper's `tickTime` in zoo.cfg, when set.
@@ -135,6 +138,18 @@ impl MesosDaemon {
 pub struct MesosFlagFile {
     pub daemon: MesosDaemon,
     pub path: String,
+    pub value: String,
+}
+
+/// `MESOS_FLAG=value` in /etc/default/mesos-* or /etc/sysconfig/mesos-*,
+/// the environment the packages' units start the daemon with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MesosEnvSetting {
+    pub daemon: MesosDaemon,
+    pub path: String,
+    /// 1-based line number.
+    pub line: usize,
+    pub variable: String,
     pub value: String,
 }
 
@@ -249,6 +264,7 @@ fn read_node(cfg: &Config) -> NodeFacts {
     let mut unreadable = Vec::new();
     let mesos_hostnames = mesos_flag_files(cfg, "hostname", &mut unreadable);
     let mesos_work_dirs = mesos_flag_files(cfg, "work_dir", &mut unreadable);
+    let mesos_work_dir_env = mesos_env_settings(cfg, "MESOS_WORK_DIR", &mut unreadable);
     let flink = find_flink_installs(cfg, &mut unreadable);
     NodeFacts {
         hostname: if cfg.live() { kernel_hostname() } else { etc_hostname(cfg) },
@@ -256,6 +272,7 @@ fn read_node(cfg: &Config) -> NodeFacts {
         primary_address: cfg.live().then(primary_address).flatten(),
         mesos_hostnames,
         mesos_work_dirs,
+        mesos_work_dir_env,
         flink,
         zookeeper_tick_time: zoo_cfg_setting(cfg, "tickTime", &mut unreadable),
         unreadable,
@@ -272,6 +289,26 @@ fn mesos_flag_files(cfg: &Config, flag: &str, unreadable: &mut Vec<String>) -> V
             (!value.is_empty()).then_some(MesosFlagFile { daemon, path, value })
         })
         .collect()
+}
+
+/// Each assignment of `variable` in the daemons' environment files.
+fn mesos_env_settings(cfg: &Config, variable: &str, unreadable: &mut Vec<String>) -> Vec<MesosEnvSetting> {
+    let mut found = Vec::new();
+    for daemon in MesosDaemon::ALL {
+        for dir in ["/etc/default", "/etc/sysconfig"] {
+            let path = format!("{dir}/{}", daemon.unit());
+            let Some(text) = read_or_note(cfg, &path, unreadable) else { continue };
+            for (i, line) in text.lines().enumerate() {
+                for (name, value) in super::roles::shell_assignments(line) {
+                    if name == variable {
+                        let (path, variable) = (path.clone(), name);
+                        found.push(MesosEnvSetting { daemon, path, line: i + 1, variable, value });
+                    }
+                }
+            }
+        }
+    }
+    found
 }
 
 /// The last `key=value` line for `key` of the first zoo.cfg that exists.
