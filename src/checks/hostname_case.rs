@@ -333,6 +333,7 @@ mod tests {
             mesos_hostnames: Vec::new(),
             mesos_work_dirs: Vec::new(),
             mesos_work_dir_env: Vec::new(),
+            mesos_address_files: Vec::new(),
             flink: Vec::new(),
             zookeeper_tick_time: None,
             unreadable: Vec::new(),

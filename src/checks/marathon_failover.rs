@@ -233,6 +233,7 @@ mod tests {
             mesos_hostnames: Vec::new(),
             mesos_work_dirs: Vec::new(),
             mesos_work_dir_env: Vec::new(),
+            mesos_address_files: Vec::new(),
             flink: flink
                 .map(|value| FlinkInstall {
                     conf: "/opt/flink/conf/flink-conf.yaml".into(),

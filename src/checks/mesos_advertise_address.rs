@@ -12,7 +12,7 @@ use super::{Check, CheckMeta, Explain, Stop, Verdict, judged, required};
 use crate::facts::dns::{DnsFacts, Lookup};
 use crate::facts::mesos::{MesosState, pid_address};
 use crate::facts::mesos_flags::{Flags, MesosFlagsFacts};
-use crate::facts::node::NodeFacts;
+use crate::facts::node::{MesosDaemon, NodeFacts};
 use crate::facts::{Fact, Facts, Need};
 use crate::remedy::{Cmd, Remedy};
 use crate::report::{Finding, Status};
@@ -39,7 +39,8 @@ static META: CheckMeta = CheckMeta {
                host names) and a daemon registered at a loopback address (127.0.0.0/8, ::1; Debian's /etc/hosts \
                maps the host name to 127.0.1.1) or at Docker's default bridge (172.17.0.0/16). Warns when this \
                node's host name resolves to addresses that do not include the one a daemon on this node \
-               registered with. Cannot decide (error) when a pid is not NAME@IP:PORT or this node's host name \
+               registered with. This node's /etc/mesos-*/ip and advertise_ip files are shown as evidence for \
+               its own daemons. Cannot decide (error) when a pid is not NAME@IP:PORT or this node's host name \
                could not be looked up.",
         why: "libprocess registers each daemon at one address, the one it binds (--ip, LIBPROCESS_IP) or \
               advertises (--advertise_ip, LIBPROCESS_ADVERTISE_IP); without them it takes the address the \
@@ -112,6 +113,11 @@ enum Kind {
 }
 
 impl Kind {
+    /// Whether the daemon of this kind reads that package's flag files.
+    fn reads(self, daemon: MesosDaemon) -> bool {
+        (self == Kind::Master) == (daemon == MesosDaemon::Master)
+    }
+
     fn unit(self) -> &'static str {
         match self {
             Kind::Master => "mesos-master",
@@ -178,6 +184,11 @@ impl<'a> Daemon<'a> {
             Finding::new(Status::Fail, self.name(), message).evidence(format!("/master/state: pid {}", self.pid));
         if let Some(line) = self.flags_evidence() {
             finding = finding.evidence(line);
+        }
+        for file in node.filter(|n| self.runs_on(n)).map_or(&[][..], |n| &n.mesos_address_files) {
+            if self.kind.reads(file.daemon) {
+                finding = finding.evidence(format!("{}: {}", file.path, file.value));
+            }
         }
         Some(finding.fix(self.remedy(node)))
     }
@@ -341,6 +352,7 @@ mod tests {
             mesos_hostnames: Vec::new(),
             mesos_work_dirs: Vec::new(),
             mesos_work_dir_env: Vec::new(),
+            mesos_address_files: Vec::new(),
             flink: Vec::new(),
             zookeeper_tick_time: None,
             unreadable: Vec::new(),
@@ -377,7 +389,14 @@ mod tests {
     #[test]
     fn a_master_on_debians_127_0_1_1_fails_when_agents_are_elsewhere() {
         let s = state("127.0.1.1:5050", &[("a1", "10.0.0.2:5051"), ("a2", "10.0.0.3:5051")]);
-        let f = with_flags(facts(s, "m1", found(&["127.0.1.1"])), &[("hostname", "m1")]);
+        let mut f = with_flags(facts(s, "m1", found(&["127.0.1.1"])), &[("hostname", "m1")]);
+        if let Some(Fact::Observed { value }) = &mut f.node {
+            value.mesos_address_files.push(crate::facts::node::MesosFlagFile {
+                daemon: MesosDaemon::Master,
+                path: "/etc/mesos-master/ip".into(),
+                value: "127.0.1.1".into(),
+            });
+        }
         let j = MesosAdvertiseAddress.run(&f).unwrap();
         assert_eq!(j.status(), Status::Fail);
         let finding = &j.findings[0];
@@ -385,7 +404,11 @@ mod tests {
         assert!(finding.message.starts_with("registered at 127.0.1.1:5050, a loopback address"), "{finding:?}");
         assert_eq!(
             finding.evidence,
-            ["/master/state: pid master@127.0.1.1:5050", "its flags: --ip unset, --advertise_ip unset, --hostname=m1"]
+            [
+                "/master/state: pid master@127.0.1.1:5050",
+                "its flags: --ip unset, --advertise_ip unset, --hostname=m1",
+                "/etc/mesos-master/ip: 127.0.1.1"
+            ]
         );
         let fix = &finding.remediation[0];
         assert_eq!(fix.command, r"printf '%s\n' 10.0.0.1 > /etc/mesos-master/ip", "this node's default-route address");

@@ -282,6 +282,7 @@ mod tests {
                 })
                 .collect(),
             mesos_work_dir_env: Vec::new(),
+            mesos_address_files: Vec::new(),
             flink: Vec::new(),
             zookeeper_tick_time: None,
             unreadable: Vec::new(),

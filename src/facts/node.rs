@@ -30,6 +30,9 @@ pub struct NodeFacts {
     /// Mesos `--work_dir` settings from the packages' flag files.
     #[serde(default)]
     pub mesos_work_dirs: Vec<MesosFlagFile>,
+    /// Mesos `--ip` and `--advertise_ip` settings from the packages' flag files.
+    #[serde(default)]
+    pub mesos_address_files: Vec<MesosFlagFile>,
     /// `MESOS_WORK_DIR` in the daemons' environment files.
     #[serde(default)]
     pub mesos_work_dir_env: Vec<MesosEnvSetting>,
@@ -265,6 +268,8 @@ fn read_node(cfg: &Config) -> NodeFacts {
     let mesos_hostnames = mesos_flag_files(cfg, "hostname", &mut unreadable);
     let mesos_work_dirs = mesos_flag_files(cfg, "work_dir", &mut unreadable);
     let mesos_work_dir_env = mesos_env_settings(cfg, "MESOS_WORK_DIR", &mut unreadable);
+    let mut mesos_address_files = mesos_flag_files(cfg, "ip", &mut unreadable);
+    mesos_address_files.extend(mesos_flag_files(cfg, "advertise_ip", &mut unreadable));
     let flink = find_flink_installs(cfg, &mut unreadable);
     NodeFacts {
         hostname: if cfg.live() { kernel_hostname() } else { etc_hostname(cfg) },
@@ -273,6 +278,7 @@ fn read_node(cfg: &Config) -> NodeFacts {
         mesos_hostnames,
         mesos_work_dirs,
         mesos_work_dir_env,
+        mesos_address_files,
         flink,
         zookeeper_tick_time: zoo_cfg_setting(cfg, "tickTime", &mut unreadable),
         unreadable,
