@@ -12,10 +12,15 @@ pub use crate::facts::firewalld::{
     ConfDefaultZone, ParsedService, Zone, firewalld_default_zone, parse_firewalld_conf, parse_list_all,
     parse_rich_rule, parse_service, parse_zone,
 };
+pub use crate::facts::flink::{
+    ConfigEntry as FlinkConfigEntry, FlinkConfig, FlinkOverview, TaskManagers as FlinkTaskManagers,
+    config_map as flink_config_map,
+};
 pub use crate::facts::http::{JsonStream, Problem, parse_json};
 pub use crate::facts::marathon::wire as marathon_wire;
 pub use crate::facts::marathon::{App, Deployment, MarathonInfo, QueueItem};
-pub use crate::facts::mesos::{MesosState, PortRanges, pid_address, stream_state};
+pub use crate::facts::mesos::{MasterMetrics, MesosState, PortRanges, pid_address, stream_state};
+pub use crate::facts::mesos_flags::Flags as MesosFlags;
 pub use crate::facts::node::{HostsFile, parse_flat_yaml};
 pub use crate::facts::roles::{ZkServerPorts, properties, shell_assignments, zk_server_ports};
 pub use crate::facts::systemd::unit_file::{ParseError as UnitParseError, UnitFile, parse as parse_unit_file};

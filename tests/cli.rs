@@ -5,7 +5,7 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 /// The built-in checks, then those of the built-in packs (checks/packs/).
-const IDS: [&str; 16] = [
+const IDS: [&str; 19] = [
     "hostname.case",
     "hostname.resolution",
     "zk.quorum",
@@ -19,6 +19,9 @@ const IDS: [&str; 16] = [
     "marathon.queue",
     "mesos.leader",
     "flink.taskmanager-orphans",
+    "mesos.work-dir",
+    "mesos.advertise-address",
+    "marathon.failover",
     "mesos.agent-disk",
     "mesos.master-clock-skew",
     "zk.outstanding-requests",

@@ -32,9 +32,10 @@ static META: CheckMeta = CheckMeta {
                $FLINK_HOME), the agents' host names in Mesos /master/state and Marathon's \
                marathon_config.hostname. Fails when the Flink version is below 1.4 or unknown, warns otherwise. \
                The version is --expect-flink-version, else the oldest found on this node (flink-dist jar or \
-               directory name), else what the Flink endpoint reports. Under --root DIR every file is read inside \
-               DIR (symbolic links that lead out of it are not followed); one that is not a regular file or is \
-               larger than 1 MiB is not read, and the check errors naming it.",
+               directory name), else what the Flink endpoint reports. Flink's REST /jobmanager/config is no \
+               evidence here: it reports jobmanager.rpc.address lower-cased whatever the file says. Under --root \
+               DIR every file is read inside DIR (symbolic links that lead out of it are not followed); one that \
+               is not a regular file or is larger than 1 MiB is not read, and the check errors naming it.",
         why: "Flink up to 1.3 binds the JobManager's actor system to the raw host name (SZV1000265118) while \
               TaskManagers build the JobManager's address through a function that lower-cases it \
               (akka.tcp://flink@szv1000265118:6123). Akka compares addresses case-sensitively and drops the \
@@ -329,7 +330,7 @@ fn mesos_flag_note(daemon: MesosDaemon) -> String {
 mod tests {
     use super::*;
     use crate::checks::Stop;
-    use crate::facts::node::{FlinkInstall, MesosHostnameFile, SourcedValue, YamlEntry};
+    use crate::facts::node::{FlinkInstall, MesosFlagFile, SourcedValue, YamlEntry};
     use crate::remedy::Risk;
 
     fn node(hostname: &str) -> NodeFacts {
@@ -338,7 +339,11 @@ mod tests {
             hosts: Fact::unavailable("no /etc/hosts"),
             primary_address: None,
             mesos_hostnames: Vec::new(),
+            mesos_work_dirs: Vec::new(),
+            mesos_work_dir_env: Vec::new(),
+            mesos_address_files: Vec::new(),
             flink: Vec::new(),
+            zookeeper_tick_time: None,
             unreadable: Vec::new(),
         }
     }
@@ -351,6 +356,7 @@ mod tests {
         FlinkInstall {
             conf: "/opt/flink-1.2.0/conf/flink-conf.yaml".into(),
             rpc_address: Some(YamlEntry { line: 34, key: "jobmanager.rpc.address".into(), value: rpc_address.into() }),
+            mesos_failover_timeout: None,
             version,
             version_source: version.map(|v| format!("/opt/flink-{v}/lib/flink-dist_2.11-{v}.jar")),
         }
@@ -397,7 +403,7 @@ mod tests {
     #[test]
     fn mesos_flag_and_flink_conf_get_file_fixes() {
         let mut n = node("szv1000265118");
-        n.mesos_hostnames.push(MesosHostnameFile {
+        n.mesos_hostnames.push(MesosFlagFile {
             daemon: MesosDaemon::Slave,
             path: "/etc/mesos-slave/hostname".into(),
             value: "SZV1000265118".into(),
@@ -495,7 +501,7 @@ mod tests {
     fn hostile_values_stay_single_shell_words() {
         let hostile = "A$(touch x)';B\n`id`&/\\1";
         let mut n = node(hostile);
-        n.mesos_hostnames.push(MesosHostnameFile {
+        n.mesos_hostnames.push(MesosFlagFile {
             daemon: MesosDaemon::Master,
             path: "/etc/mesos-master/hostname".into(),
             value: hostile.into(),

@@ -269,7 +269,11 @@ mod tests {
             hosts: Fact::observed(HostsFile::parse(HOSTS, hosts_text)),
             primary_address: primary.map(|p| p.parse().unwrap()),
             mesos_hostnames: Vec::new(),
+            mesos_work_dirs: Vec::new(),
+            mesos_work_dir_env: Vec::new(),
+            mesos_address_files: Vec::new(),
             flink: Vec::new(),
+            zookeeper_tick_time: None,
             unreadable: Vec::new(),
         }
     }

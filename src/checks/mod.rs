@@ -7,10 +7,13 @@ mod flink_taskmanager_orphans;
 mod hostname_case;
 mod hostname_resolution;
 mod marathon_apps;
+mod marathon_failover;
 mod marathon_leader;
 mod marathon_port_collision;
 mod marathon_queue;
+mod mesos_advertise_address;
 mod mesos_leader;
+mod mesos_work_dir;
 mod net_reachability;
 pub(crate) mod pack;
 mod ports_local_conflict;
@@ -194,6 +197,9 @@ pub fn catalog() -> Vec<Box<dyn Check>> {
         Box::new(marathon_queue::MarathonQueue),
         Box::new(mesos_leader::MesosLeader),
         Box::new(flink_taskmanager_orphans::FlinkTaskmanagerOrphans),
+        Box::new(mesos_work_dir::MesosWorkDir),
+        Box::new(mesos_advertise_address::MesosAdvertiseAddress),
+        Box::new(marathon_failover::MarathonFailover),
     ]
 }
 
@@ -286,6 +292,9 @@ mod tests {
                 "marathon.queue",
                 "mesos.leader",
                 "flink.taskmanager-orphans",
+                "mesos.work-dir",
+                "mesos.advertise-address",
+                "marathon.failover",
             ]
         );
     }

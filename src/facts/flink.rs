@@ -84,7 +84,8 @@ pub struct FlinkOverview {
 #[serde(rename_all = "camelCase")]
 pub struct TaskManager {
     pub id: String,
-    /// Its actor address, `akka.tcp://flink@HOST:PORT/user/taskmanager`.
+    /// Its RPC address: `akka.tcp://flink@HOST:PORT/user/...` up to 1.17,
+    /// `pekko.tcp://flink@HOST:PORT/user/rpc/taskmanager_0` from 1.18.
     #[serde(default)]
     pub path: Option<String>,
     #[serde(default)]
@@ -93,9 +94,10 @@ pub struct TaskManager {
     pub slots_number: u32,
     #[serde(default)]
     pub free_slots: u32,
-    /// Milliseconds.
-    #[serde(default)]
-    pub time_since_last_heartbeat: Option<u64>,
+    /// When its last heartbeat arrived, in milliseconds since the epoch:
+    /// whatever the key says, Flink writes the heartbeat's timestamp there.
+    #[serde(default, rename = "timeSinceLastHeartbeat")]
+    pub last_heartbeat_epoch_ms: Option<u64>,
 }
 
 pub(crate) async fn gather(g: &Gatherer) -> Fact<FlinkFacts> {
@@ -129,9 +131,7 @@ async fn endpoint(g: &Gatherer, endpoint: Endpoint) -> Result<FlinkEndpoint, Htt
         config: config.into(),
         overview: overview.into(),
         taskmanagers: taskmanagers.map(|t| t.taskmanagers).into(),
-        jobmanager_config: jobmanager_config
-            .map(|entries| entries.into_iter().map(|e| (e.key, e.value.unwrap_or_default())).collect())
-            .into(),
+        jobmanager_config: jobmanager_config.map(config_map).into(),
     })
 }
 
@@ -147,15 +147,24 @@ fn unanswered(target: &Target, error: &HttpError) -> FlinkEndpoint {
     }
 }
 
-#[derive(Deserialize)]
-struct TaskManagers {
-    taskmanagers: Vec<TaskManager>,
+/// `/taskmanagers`.
+#[derive(Debug, Deserialize)]
+pub struct TaskManagers {
+    pub taskmanagers: Vec<TaskManager>,
 }
 
-#[derive(Deserialize)]
-struct ConfigEntry {
-    key: String,
-    value: Option<String>,
+/// One entry of `/jobmanager/config`. Its `jobmanager.rpc.address` is
+/// lower-cased (Flink normalises it), so an upper-case host name shows only
+/// in flink-conf.yaml.
+#[derive(Debug, Deserialize)]
+pub struct ConfigEntry {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+/// `/jobmanager/config` as key -> value.
+pub fn config_map(entries: Vec<ConfigEntry>) -> BTreeMap<String, String> {
+    entries.into_iter().map(|e| (e.key, e.value.unwrap_or_default())).collect()
 }
 
 #[cfg(test)]

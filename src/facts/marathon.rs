@@ -57,6 +57,13 @@ pub struct MarathonInfo {
     /// `http_config.http_port`.
     #[serde(default)]
     pub http_port: Option<u16>,
+    /// `marathon_config.failover_timeout`, seconds: how long Mesos keeps the
+    /// framework's tasks while no Marathon is connected.
+    #[serde(default)]
+    pub failover_timeout_secs: Option<u64>,
+    /// `zookeeper_config.zk_session_timeout`, milliseconds.
+    #[serde(default)]
+    pub zk_session_timeout_ms: Option<u64>,
 }
 
 impl MarathonInfo {
@@ -339,6 +346,7 @@ async fn leader(g: &Gatherer, endpoint: &Endpoint) -> Result<Option<String>, Htt
 impl From<wire::Info> for MarathonInfo {
     fn from(w: wire::Info) -> Self {
         let config = w.marathon_config.unwrap_or_default();
+        let zk_session_timeout = w.zookeeper_config.as_ref().and_then(|z| z.zk_session_timeout.clone());
         MarathonInfo {
             version: w.version,
             framework_id: w.framework_id.filter(|id| !id.is_empty()),
@@ -349,6 +357,8 @@ impl From<wire::Info> for MarathonInfo {
             master: config.master.map(|m| redact(&m)),
             framework_name: config.framework_name,
             http_port: w.http_config.and_then(|h| h.http_port),
+            failover_timeout_secs: config.failover_timeout.as_ref().and_then(serde_json::Value::as_u64),
+            zk_session_timeout_ms: zk_session_timeout.as_ref().and_then(serde_json::Value::as_u64),
         }
     }
 }
@@ -461,11 +471,15 @@ pub mod wire {
         pub hostname: Option<String>,
         pub master: Option<String>,
         pub framework_name: Option<String>,
+        /// A number in every version; kept loose so that anything else
+        /// reads as "not reported" instead of failing the whole answer.
+        pub failover_timeout: Option<serde_json::Value>,
     }
 
     #[derive(Deserialize)]
     pub struct ZookeeperConfig {
         pub zk: Option<String>,
+        pub zk_session_timeout: Option<serde_json::Value>,
     }
 
     #[derive(Deserialize)]
@@ -750,6 +764,23 @@ mod tests {
             assert_eq!(info.zk.as_deref(), Some("zk://localhost:2181/marathon"));
             assert_eq!(info.http_port, Some(8080));
         }
+    }
+
+    #[test]
+    fn info_carries_the_failover_and_session_timeouts() {
+        for (text, session_ms) in [
+            (include_str!("../../tests/fixtures/marathon/v1.1.7/info.json"), 1_800_000),
+            (include_str!("../../tests/fixtures/marathon/v1.4.13/info.json"), 10_000),
+            (include_str!("../../tests/fixtures/marathon/master/info.json"), 10_000),
+        ] {
+            let info = MarathonInfo::from(serde_json::from_str::<wire::Info>(text).unwrap());
+            assert_eq!(info.failover_timeout_secs, Some(604_800));
+            assert_eq!(info.zk_session_timeout_ms, Some(session_ms));
+        }
+        let odd =
+            r#"{"marathon_config": {"failover_timeout": "a week"}, "zookeeper_config": {"zk_session_timeout": -1}}"#;
+        let info = MarathonInfo::from(serde_json::from_str::<wire::Info>(odd).unwrap());
+        assert_eq!((info.failover_timeout_secs, info.zk_session_timeout_ms), (None, None), "not numbers: not reported");
     }
 
     #[test]

@@ -461,14 +461,23 @@ async fn health(g: &Gatherer, endpoint: &Endpoint) -> Option<bool> {
     (!reply.status.is_redirection()).then(|| reply.status.is_success())
 }
 
-async fn elected(g: &Gatherer, endpoint: &Endpoint) -> Option<bool> {
-    #[derive(Deserialize)]
-    struct Metrics {
-        #[serde(rename = "master/elected")]
-        elected: Option<f64>,
+/// The part of `/metrics/snapshot` clusterdoc uses.
+#[derive(Debug, Deserialize)]
+pub struct MasterMetrics {
+    /// 1 on the leader, 0 elsewhere; absent on an agent.
+    #[serde(rename = "master/elected")]
+    elected: Option<f64>,
+}
+
+impl MasterMetrics {
+    pub fn elected(&self) -> Option<bool> {
+        self.elected.map(|e| e >= 0.5)
     }
-    let metrics: Metrics = http::get_json(g, endpoint, "/metrics/snapshot", BodyLimit::SMALL).await.ok()?;
-    metrics.elected.map(|e| e >= 0.5)
+}
+
+async fn elected(g: &Gatherer, endpoint: &Endpoint) -> Option<bool> {
+    let metrics: MasterMetrics = http::get_json(g, endpoint, "/metrics/snapshot", BodyLimit::SMALL).await.ok()?;
+    metrics.elected()
 }
 
 /// Works out who leads and reads its state, once.

@@ -13,6 +13,7 @@ pub mod http;
 pub mod knowledge;
 pub mod marathon;
 pub mod mesos;
+pub mod mesos_flags;
 pub mod node;
 pub mod node_fs;
 pub mod packs;
@@ -98,6 +99,7 @@ pub enum Need {
     MarathonZk,
     Marathon,
     Mesos,
+    MesosFlags,
     Flink,
     Firewalld,
     Sockets,
@@ -163,6 +165,7 @@ pub struct Facts {
     pub marathon_zk: Option<Fact<zookeeper::MarathonTree>>,
     pub marathon: Option<Fact<marathon::MarathonFacts>>,
     pub mesos: Option<Fact<mesos::MesosFacts>>,
+    pub mesos_flags: Option<Fact<mesos_flags::MesosFlagsFacts>>,
     pub flink: Option<Fact<flink::FlinkFacts>>,
     pub firewalld: Option<Fact<firewalld::FirewalldFacts>>,
     pub sockets: Option<Fact<sockets::SocketFacts>>,
@@ -187,6 +190,7 @@ pub struct Gatherer {
     marathon_zk: OnceCell<Fact<zookeeper::MarathonTree>>,
     marathon: OnceCell<Fact<marathon::MarathonFacts>>,
     mesos: OnceCell<Fact<mesos::MesosFacts>>,
+    mesos_flags: OnceCell<Fact<mesos_flags::MesosFlagsFacts>>,
     flink: OnceCell<Fact<flink::FlinkFacts>>,
     firewalld: OnceCell<Fact<firewalld::FirewalldFacts>>,
     sockets: OnceCell<Fact<sockets::SocketFacts>>,
@@ -221,6 +225,7 @@ impl Gatherer {
             marathon_zk: OnceCell::new(),
             marathon: OnceCell::new(),
             mesos: OnceCell::new(),
+            mesos_flags: OnceCell::new(),
             flink: OnceCell::new(),
             firewalld: OnceCell::new(),
             sockets: OnceCell::new(),
@@ -246,6 +251,7 @@ impl Gatherer {
     accessor!(marathon_zk, zookeeper::MarathonTree, zookeeper::gather_marathon_tree, "Marathon's ZooKeeper tree");
     accessor!(marathon, marathon::MarathonFacts, marathon::gather, "Marathon");
     accessor!(mesos, mesos::MesosFacts, mesos::gather, "Mesos masters");
+    accessor!(mesos_flags, mesos_flags::MesosFlagsFacts, mesos_flags::gather, "Mesos flags");
     accessor!(flink, flink::FlinkFacts, flink::gather, "Flink");
     accessor!(firewalld, firewalld::FirewalldFacts, firewalld::gather, "firewalld");
     accessor!(sockets, sockets::SocketFacts, sockets::gather, "listening sockets");
@@ -279,6 +285,7 @@ impl Gatherer {
             Need::MarathonZk => drop(self.marathon_zk().await),
             Need::Marathon => drop(self.marathon().await),
             Need::Mesos => drop(self.mesos().await),
+            Need::MesosFlags => drop(self.mesos_flags().await),
             Need::Flink => drop(self.flink().await),
             Need::Firewalld => drop(self.firewalld().await),
             Need::Sockets => drop(self.sockets().await),
@@ -302,6 +309,7 @@ impl Gatherer {
             marathon_zk: self.marathon_zk.into_inner(),
             marathon: self.marathon.into_inner(),
             mesos: self.mesos.into_inner(),
+            mesos_flags: self.mesos_flags.into_inner(),
             flink: self.flink.into_inner(),
             firewalld: self.firewalld.into_inner(),
             sockets: self.sockets.into_inner(),

@@ -26,9 +26,21 @@ pub struct NodeFacts {
     /// The address of the default route (live only): the one peers reach.
     pub primary_address: Option<IpAddr>,
     /// Mesos `--hostname` settings from the packages' flag files.
-    pub mesos_hostnames: Vec<MesosHostnameFile>,
+    pub mesos_hostnames: Vec<MesosFlagFile>,
+    /// Mesos `--work_dir` settings from the packages' flag files.
+    #[serde(default)]
+    pub mesos_work_dirs: Vec<MesosFlagFile>,
+    /// Mesos `--ip` and `--advertise_ip` settings from the packages' flag files.
+    #[serde(default)]
+    pub mesos_address_files: Vec<MesosFlagFile>,
+    /// `MESOS_WORK_DIR` in the daemons' environment files.
+    #[serde(default)]
+    pub mesos_work_dir_env: Vec<MesosEnvSetting>,
     /// Flink installations found on the node.
     pub flink: Vec<FlinkInstall>,
+    /// ZooKeeper's `tickTime` in zoo.cfg, when set.
+    #[serde(default)]
+    pub zookeeper_tick_time: Option<ConfigEntry>,
     /// Files that exist but could not be read: a judgement without them
     /// could pass wrongly.
     pub unreadable: Vec<String>,
@@ -117,21 +129,39 @@ impl MesosDaemon {
         }
     }
 
-    fn hostname_file(self) -> &'static str {
-        match self {
-            MesosDaemon::Master => "/etc/mesos-master/hostname",
-            MesosDaemon::Slave => "/etc/mesos-slave/hostname",
-            MesosDaemon::Agent => "/etc/mesos-agent/hostname",
-        }
+    /// The file of one flag in the daemon's flag directory.
+    fn flag_file(self, flag: &str) -> String {
+        format!("/etc/{}/{flag}", self.unit())
     }
 }
 
-/// `/etc/mesos-*/hostname`: mesos-init-wrapper turns each file of that
-/// directory into a flag, here `--hostname=$(cat FILE)`.
+/// `/etc/mesos-*/FLAG`: mesos-init-wrapper turns each file of that
+/// directory into a flag, `--FLAG=$(cat FILE)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MesosHostnameFile {
+pub struct MesosFlagFile {
     pub daemon: MesosDaemon,
     pub path: String,
+    pub value: String,
+}
+
+/// `MESOS_FLAG=value` in /etc/default/mesos-* or /etc/sysconfig/mesos-*,
+/// the environment the packages' units start the daemon with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MesosEnvSetting {
+    pub daemon: MesosDaemon,
+    pub path: String,
+    /// 1-based line number.
+    pub line: usize,
+    pub variable: String,
+    pub value: String,
+}
+
+/// One setting of a configuration file on the node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConfigEntry {
+    pub path: String,
+    /// 1-based line number.
+    pub line: usize,
     pub value: String,
 }
 
@@ -142,6 +172,9 @@ pub struct FlinkInstall {
     pub conf: String,
     /// `jobmanager.rpc.address`, when set.
     pub rpc_address: Option<YamlEntry>,
+    /// `mesos.failover-timeout` (seconds), when set.
+    #[serde(default)]
+    pub mesos_failover_timeout: Option<YamlEntry>,
     pub version: Option<Version>,
     /// What the version was read from (`/opt/flink/lib/flink-dist_2.11-1.2.0.jar`).
     pub version_source: Option<String>,
@@ -232,23 +265,71 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<NodeFacts> {
 
 fn read_node(cfg: &Config) -> NodeFacts {
     let mut unreadable = Vec::new();
-    let mesos_hostnames = MesosDaemon::ALL
-        .into_iter()
-        .filter_map(|daemon| {
-            let path = daemon.hostname_file();
-            let value = read_or_note(cfg, path, &mut unreadable)?.trim().to_string();
-            (!value.is_empty()).then(|| MesosHostnameFile { daemon, path: path.to_string(), value })
-        })
-        .collect();
+    let mesos_hostnames = mesos_flag_files(cfg, "hostname", &mut unreadable);
+    let mesos_work_dirs = mesos_flag_files(cfg, "work_dir", &mut unreadable);
+    let mesos_work_dir_env = mesos_env_settings(cfg, "MESOS_WORK_DIR", &mut unreadable);
+    let mut mesos_address_files = mesos_flag_files(cfg, "ip", &mut unreadable);
+    mesos_address_files.extend(mesos_flag_files(cfg, "advertise_ip", &mut unreadable));
     let flink = find_flink_installs(cfg, &mut unreadable);
     NodeFacts {
         hostname: if cfg.live() { kernel_hostname() } else { etc_hostname(cfg) },
         hosts: read_hosts(cfg),
         primary_address: cfg.live().then(primary_address).flatten(),
         mesos_hostnames,
+        mesos_work_dirs,
+        mesos_work_dir_env,
+        mesos_address_files,
         flink,
+        zookeeper_tick_time: zoo_cfg_setting(cfg, "tickTime", &mut unreadable),
         unreadable,
     }
+}
+
+/// Each daemon's flag file for `flag` that holds a value.
+fn mesos_flag_files(cfg: &Config, flag: &str, unreadable: &mut Vec<String>) -> Vec<MesosFlagFile> {
+    MesosDaemon::ALL
+        .into_iter()
+        .filter_map(|daemon| {
+            let path = daemon.flag_file(flag);
+            let value = read_or_note(cfg, &path, unreadable)?.trim().to_string();
+            (!value.is_empty()).then_some(MesosFlagFile { daemon, path, value })
+        })
+        .collect()
+}
+
+/// Each assignment of `variable` in the daemons' environment files.
+fn mesos_env_settings(cfg: &Config, variable: &str, unreadable: &mut Vec<String>) -> Vec<MesosEnvSetting> {
+    let mut found = Vec::new();
+    for daemon in MesosDaemon::ALL {
+        for dir in ["/etc/default", "/etc/sysconfig"] {
+            let path = format!("{dir}/{}", daemon.unit());
+            let Some(text) = read_or_note(cfg, &path, unreadable) else { continue };
+            for (i, line) in text.lines().enumerate() {
+                for (name, value) in super::roles::shell_assignments(line) {
+                    if name == variable {
+                        let (path, variable) = (path.clone(), name);
+                        found.push(MesosEnvSetting { daemon, path, line: i + 1, variable, value });
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The last `key=value` line for `key` of the first zoo.cfg that exists.
+fn zoo_cfg_setting(cfg: &Config, key: &str, unreadable: &mut Vec<String>) -> Option<ConfigEntry> {
+    let path = super::roles::ZOO_CFG.iter().find(|p| cfg.root.metadata(p).is_ok_and(|m| m.is_file()))?;
+    let text = read_or_note(cfg, path, unreadable)?;
+    let property = |(i, line): (usize, &str)| {
+        let (k, v) = line.split_once('=')?;
+        (k.trim() == key && !line.trim_start().starts_with('#')).then(|| ConfigEntry {
+            path: path.to_string(),
+            line: i + 1,
+            value: v.trim().to_string(),
+        })
+    };
+    text.lines().enumerate().filter_map(property).last()
 }
 
 /// A file's text; `None` when absent or unreadable (then noted).
@@ -371,6 +452,7 @@ fn flink_install(cfg: &Config, candidate: Candidate, conf_text: &str) -> FlinkIn
     FlinkInstall {
         conf: candidate.conf,
         rpc_address: yaml_get(&entries, "jobmanager.rpc.address").cloned(),
+        mesos_failover_timeout: yaml_get(&entries, "mesos.failover-timeout").cloned(),
         version,
         version_source,
     }

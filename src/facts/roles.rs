@@ -182,7 +182,7 @@ const MESOS_MASTER_DIR: &str = "/etc/mesos-master";
 const MESOS_AGENT_DIRS: &[&str] = &["/etc/mesos-slave", "/etc/mesos-agent"];
 const MARATHON_CONF_DIR: &str = "/etc/marathon/conf";
 const MARATHON_ENV_FILES: &[&str] = &["/etc/default/marathon", "/etc/sysconfig/marathon"];
-const ZOO_CFG: &[&str] = &["/etc/zookeeper/conf/zoo.cfg", "/etc/zookeeper/zoo.cfg"];
+pub(crate) const ZOO_CFG: &[&str] = &["/etc/zookeeper/conf/zoo.cfg", "/etc/zookeeper/zoo.cfg"];
 const ZK_MYID: &[&str] = &["/etc/zookeeper/conf/myid", "/var/lib/zookeeper/myid"];
 const FLINK_CONF: &str = "/etc/flink/flink-conf.yaml";
 /// Where Flink is unpacked (`/opt/flink-1.2.0`, `/home/flink-1.2.0`).
