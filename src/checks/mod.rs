@@ -274,7 +274,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn catalog_has_the_thirteen_contract_ids_in_order() {
+    fn catalog_has_the_contract_ids_in_order() {
         let ids: Vec<&str> = catalog().iter().map(|c| c.meta().id).collect();
         assert_eq!(
             ids,
