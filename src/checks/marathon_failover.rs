@@ -8,7 +8,7 @@ use super::{Check, CheckMeta, Explain, Stop, Verdict, judged, required};
 use crate::facts::marathon::MarathonInfo;
 use crate::facts::node::{ConfigEntry, FlinkInstall};
 use crate::facts::{Fact, Facts, Need};
-use crate::remedy::{Cmd, Remedy, sed_replacement_literal};
+use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn, sed_replacement_literal};
 use crate::report::{Finding, Status};
 
 pub struct MarathonFailover;
@@ -184,10 +184,10 @@ fn marathon_flag(name: &str, value: u64) -> Remedy {
         .value(format!("/etc/marathon/conf/{name}"))
         .disruptive()
         .with_note(format!(
-            "on every Marathon host (or --{name} / MARATHON_{} where Marathon is started); restart them one at a \
-             time, the leader last",
+            "or --{name} / MARATHON_{} where Marathon is started; restart them one at a time, the leader last",
             name.to_ascii_uppercase()
         ))
+        .on(RunsOn::Every(HostGroup::MarathonHosts))
 }
 
 fn flink_finding(install: &FlinkInstall, line: usize, secs: u64) -> Option<Finding> {

@@ -14,7 +14,7 @@ use crate::facts::mesos::{MesosState, pid_address};
 use crate::facts::mesos_flags::{Flags, MesosFlagsFacts};
 use crate::facts::node::{MesosDaemon, NodeFacts};
 use crate::facts::{Fact, Facts, Need};
-use crate::remedy::{Cmd, Remedy};
+use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
 use crate::report::{Finding, Status};
 
 pub struct MesosAdvertiseAddress;
@@ -220,13 +220,22 @@ impl<'a> Daemon<'a> {
             // The source address of the default route: the one other hosts reach.
             None => cmd.word(r#""$(ip -o route get 192.0.2.1 | sed -n 's/.* src \([^ ]*\).*/\1/p')""#),
         };
-        let host = self.hostname.unwrap_or("its host");
-        cmd.word(">").value(&file).disruptive().with_note(format!(
-            "on {host}, then restart {}; behind NAT or in a container set advertise_ip (or LIBPROCESS_ADVERTISE_IP) \
-             instead; a LIBPROCESS_IP in /etc/default/{} overrides the file",
+        let group = match self.kind {
+            Kind::Master => HostGroup::MesosMasters,
+            Kind::Agent => HostGroup::MesosAgents,
+        };
+        // The daemon's own host, never this node's plan unless it is this node.
+        let runs_on = match self.hostname {
+            Some(host) => RunsOn::host_of(host, group),
+            None => RunsOn::Every(group),
+        };
+        let remedy = cmd.word(">").value(&file).disruptive().with_note(format!(
+            "then restart {}; behind NAT or in a container set advertise_ip (or LIBPROCESS_ADVERTISE_IP) instead; a \
+             LIBPROCESS_IP in /etc/default/{} overrides the file",
             self.kind.unit(),
             self.kind.unit()
-        ))
+        ));
+        remedy.on(runs_on)
     }
 }
 
@@ -429,7 +438,8 @@ mod tests {
             "not this node: computed there"
         );
         assert!(finding.remediation[0].command.ends_with("> /etc/mesos-slave/ip"));
-        assert!(finding.remediation[0].note.as_deref().unwrap().starts_with("on a1, "));
+        let a1 = crate::remote::HostName::parse("a1").unwrap();
+        assert_eq!(finding.remediation[0].runs_on, crate::remedy::RunsOn::Host(a1), "runs on the agent, not here");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::{Check, CheckMeta, Explain, Stop, Verdict, judged, required};
 use crate::facts::mesos_flags::{Flags, MesosFlagsFacts};
 use crate::facts::node::MesosDaemon;
 use crate::facts::{Fact, Facts, Need};
-use crate::remedy::{Cmd, Remedy};
+use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
 use crate::report::{Finding, Status};
 
 pub struct MesosWorkDir;
@@ -199,23 +199,30 @@ impl WorkDir {
     }
 
     fn remedy(&self) -> Remedy {
-        let (file, unit, host) = match &self.place {
+        // Flags read over the network belong to a daemon on another host:
+        // its fix runs there, never in this node's plan.
+        let (file, unit, runs_on) = match &self.place {
             Place::EnvFile { path, variable, .. } => return self.env_remedy(path, variable),
-            Place::FlagFile { path, daemon } => (path.clone(), daemon.unit(), None),
-            Place::MasterFlags => ("/etc/mesos-master/work_dir".to_string(), "mesos-master", Some("the leader")),
-            Place::AgentFlags { hostname, .. } => {
-                ("/etc/mesos-slave/work_dir".to_string(), "mesos-slave", Some(hostname.as_str()))
+            Place::FlagFile { path, daemon } => (path.clone(), daemon.unit(), RunsOn::ThisNode),
+            Place::MasterFlags => {
+                ("/etc/mesos-master/work_dir".to_string(), "mesos-master", RunsOn::Every(HostGroup::MesosMasters))
             }
+            Place::AgentFlags { hostname, .. } => (
+                "/etc/mesos-slave/work_dir".to_string(),
+                "mesos-slave",
+                RunsOn::host_of(hostname, HostGroup::MesosAgents),
+            ),
         };
         let cmd = Cmd::new("printf").word(r"'%s\n'").value(DURABLE_WORK_DIR).word(">").value(&file);
         let mut note = format!("with {unit} stopped; then start it");
-        if let Some(host) = host {
-            note = format!("on {host}, {note} (or change --work_dir / MESOS_WORK_DIR where {unit} is configured)");
+        if runs_on != RunsOn::ThisNode {
+            note = format!("{note} (or change --work_dir / MESOS_WORK_DIR where {unit} is configured)");
         }
-        match self.role {
+        let remedy = match self.role {
             Role::Agent => cmd.destructive().with_note(format!("{note}; drain the agent first: its tasks are killed")),
             Role::Master => cmd.disruptive().with_note(format!("{note}; one master at a time")),
-        }
+        };
+        remedy.on(runs_on)
     }
 }
 
@@ -333,7 +340,9 @@ mod tests {
         assert_eq!(subjects, ["the leading Mesos master", "Mesos agent agent1"]);
         assert_eq!(j.findings[0].status, Status::Warn);
         assert_eq!(j.findings[0].remediation[0].risk, Risk::Disruptive);
-        assert!(j.findings[1].remediation[0].note.as_deref().unwrap().starts_with("on agent1, "));
+        let agent1 = crate::remote::HostName::parse("agent1").unwrap();
+        assert_eq!(j.findings[1].remediation[0].runs_on, RunsOn::Host(agent1), "runs on the agent, not here");
+        assert_eq!(j.findings[0].remediation[0].runs_on, RunsOn::Every(HostGroup::MesosMasters));
         assert_eq!(j.findings[1].evidence, ["Mesos agent agent1 (S1) /flags: work_dir //tmp/./x"]);
     }
 
