@@ -1,19 +1,7 @@
 //! `firewalld.ports`: firewalld allows the ports this node serves.
 //!
-//! ## What it does
-//! When firewalld runs or starts at boot, finds the zones that apply to
-//! incoming traffic and checks that each allows every TCP port of this node's
-//! roles, in the permanent configuration and, when firewalld runs, at runtime.
-//!
-//! ## Why is this bad?
-//! The default zone `public` allows ssh and dhcpv6-client only: the Mesos and
-//! Marathon web UIs, agent registration and the ZooKeeper quorum are refused
-//! from other hosts, while everything looks fine from the node itself.
-//!
-//! ## Fix safety
-//! `--permanent --add-port` changes nothing until the reload (safe); the
-//! reload drops runtime-only changes (disruptive); stopping firewalld removes
-//! all filtering (disruptive).
+//! What it looks for, why it matters, how to fix it and the risk of the fix
+//! are its `META.explain`, the one text `clusterdoc explain` shows.
 
 use std::collections::BTreeSet;
 

@@ -1,18 +1,7 @@
 //! `flink.taskmanager-orphans`: No Flink TaskManagers outlive their JobManager.
 //!
-//! ## What it does
-//! Finds Flink TaskManager processes on this node whose JobManager is gone,
-//! and TaskManager tasks in Mesos that still run under a Flink framework
-//! that is inactive or completed.
-//!
-//! ## Why is this bad?
-//! Destroying a Flink session's Marathon app stops its JobManager, but its
-//! TaskManagers keep retrying to register for five minutes (a timeout
-//! hard-coded in Flink 1.1/1.2), holding cpus, memory and ports meanwhile.
-//!
-//! ## Fix safety
-//! Tearing the framework down or killing the processes ends them at once;
-//! both are disruptive and writes clusterdoc never performs itself.
+//! What it looks for, why it matters, how to fix it and the risk of the fix
+//! are its `META.explain`, the one text `clusterdoc explain` shows.
 
 use std::collections::HashMap;
 

@@ -1,20 +1,7 @@
 //! `marathon.port-collision`: Marathon apps' fixed ports fit on the agents.
 //!
-//! ## What it does
-//! Works out the fixed host ports each Marathon app binds - a Flink
-//! JobManager's `-D` ports and Flink's defaults, `portDefinitions` with
-//! `requirePorts`, fixed host ports of bridge port mappings - and, per port,
-//! whether the instances of every app binding it fit on distinct eligible
-//! agents. Two tasks binding one port on one host, now, are reported too.
-//!
-//! ## Why is this bad?
-//! Two processes cannot bind one port on one host. Mesos does not know about
-//! ports hard-coded in a command, so Marathon places such instances blindly:
-//! the second JobManager on a host fails and is relaunched until the
-//! instances happen to spread, and instances that exceed the hosts never run.
-//!
-//! ## Fix safety
-//! Every fix is a `PUT /v2/apps/ID`: Marathon redeploys the app.
+//! What it looks for, why it matters, how to fix it and the risk of the fix
+//! are its `META.explain`, the one text `clusterdoc explain` shows.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;

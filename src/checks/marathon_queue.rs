@@ -1,18 +1,7 @@
 //! `marathon.queue`: No Marathon app is stuck waiting for offers.
 //!
-//! ## What it does
-//! For each app waiting in `/v2/queue`, compares what one instance asks
-//! (cpus, mem, disk, ports) with what the active agents have free
-//! (`resources` minus `used_resources` in `/master/state`), within the
-//! agents its constraints allow, and says which resource is short.
-//!
-//! ## Why is this bad?
-//! An instance launches only from one agent's offer that covers all of it:
-//! free resources spread over several agents do not add up, and an app that
-//! asks more than any agent has waits forever.
-//!
-//! ## Fix safety
-//! Scaling down or lowering a request redeploys the app (disruptive).
+//! What it looks for, why it matters, how to fix it and the risk of the fix
+//! are its `META.explain`, the one text `clusterdoc explain` shows.
 
 use std::collections::HashMap;
 use std::fmt;

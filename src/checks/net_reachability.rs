@@ -1,19 +1,7 @@
 //! `net.reachability`: Cluster endpoints are reachable.
 //!
-//! ## What it does
-//! Connects once to every endpoint the run knows (named Mesos masters and the
-//! agents registered with them, Marathon, each ZooKeeper server, Flink) and
-//! reports each one that does not accept, by what the kernel saw: refused,
-//! rejected by a firewall, dropped, unreachable.
-//!
-//! ## Why is this bad?
-//! firewalld's default zone rejects every port it does not open, so the Mesos
-//! and Marathon UIs and the RPC ports between nodes fail while everything
-//! looks fine on the node itself (loopback is always accepted).
-//!
-//! ## Fix safety
-//! The firewall diagnosis runs read-only on the host; starting a stopped
-//! daemon is disruptive (it joins the cluster).
+//! What it looks for, why it matters, how to fix it and the risk of the fix
+//! are its `META.explain`, the one text `clusterdoc explain` shows.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -1,20 +1,7 @@
 //! `ports.local-conflict`: Ports this node serves are not taken by other processes.
 //!
-//! ## What it does
-//! For each port this node's roles serve, finds the listening sockets on it
-//! and the processes that hold them; a holder that is not the role's daemon
-//! (recognised by its command line, see `checks/data/role-ports.toml`) is a
-//! conflict. In the agent's task port range, holders that are not Mesos tasks
-//! are reported.
-//!
-//! ## Why is this bad?
-//! A daemon whose port is taken fails at start with "Address already in use";
-//! a second Flink session on the same node cannot bind 6123/8081 and Marathon
-//! keeps relaunching it until it lands elsewhere.
-//!
-//! ## Fix safety
-//! Stopping the holder is disruptive; moving the component to another port
-//! changes what clients must connect to.
+//! What it looks for, why it matters, how to fix it and the risk of the fix
+//! are its `META.explain`, the one text `clusterdoc explain` shows.
 
 use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
 use crate::config::Role;

@@ -1,18 +1,7 @@
 //! `systemd.respawn`: Cluster daemons have one manager (systemd or the scripts).
 //!
-//! ## What it does
-//! Looks at the systemd units of the cluster daemons (enabled or active, and
-//! their effective `Restart=` after drop-ins) and at the Mesos cluster
-//! scripts on the same node.
-//!
-//! ## Why is this bad?
-//! The packages install the units with `Restart=always` and enable them; the
-//! cluster scripts start the same daemons with `nohup` and stop them with
-//! `killall`. systemd starts again what the scripts stopped, 20 s later.
-//!
-//! ## Fix safety
-//! `systemctl disable --now` stops the daemons at once (disruptive); moving the
-//! deploy files aside is reversible at once.
+//! What it looks for, why it matters, how to fix it and the risk of the fix
+//! are its `META.explain`, the one text `clusterdoc explain` shows.
 
 use super::{Check, CheckMeta, Explain, Judgement, Verdict, required};
 use crate::facts::processes::ProcessFacts;
