@@ -8,7 +8,7 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::RunArgs;
-use crate::facts::node_fs::NodeRoot;
+use crate::node_fs::NodeRoot;
 use crate::trust::{self, Ignored};
 use crate::version::Version;
 

@@ -1,12 +1,14 @@
 //! clusterdoc: a doctor for Mesos / Marathon / ZooKeeper / Flink clusters.
 //!
 //! Data flows one way: `cli -> config -> runner -> checks -> report`, and only
-//! `facts` touches the world (see DESIGN.md, Part B).
+//! `facts` touches the world (see DESIGN.md, Part B), through the leaves
+//! `node_fs` (the inspected node's files), `trust` and `output`.
 
 pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod facts;
+pub mod node_fs;
 pub mod output;
 pub mod parsers;
 pub mod remedy;

@@ -16,10 +16,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::knowledge::PortSpec;
-use super::node_fs::Limit;
 use super::roles::{port_range, shell_assignments};
 use super::{Fact, Gatherer, read_node_file};
 use crate::config::Config;
+use crate::node_fs::Limit;
 
 const ETC_DIR: &str = "/etc/firewalld";
 const LIB_DIR: &str = "/usr/lib/firewalld";

@@ -15,7 +15,7 @@ pub mod marathon;
 pub mod mesos;
 pub mod mesos_flags;
 pub mod node;
-pub mod node_fs;
+
 pub mod packs;
 pub mod processes;
 pub mod reach;
@@ -33,8 +33,8 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use crate::config::{Config, Role};
+use crate::node_fs::Limit;
 use crate::version::Version;
-use node_fs::Limit;
 
 /// One observation of the world.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -12,9 +12,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::node_fs::Limit;
 use super::{Fact, Gatherer, read_node_file};
 use crate::config::Config;
+use crate::node_fs::Limit;
 use crate::version::Version;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

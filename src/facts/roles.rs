@@ -741,7 +741,7 @@ mod tests {
         std::fs::create_dir_all(&conf).unwrap();
         std::fs::write(conf.join("http_port"), "8090\n").unwrap();
         let mut cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
-        cfg.root = crate::facts::node_fs::NodeRoot::new(root.path()).unwrap();
+        cfg.root = crate::node_fs::NodeRoot::new(root.path()).unwrap();
         let table = ProcessFacts {
             processes: vec![
                 process(10, "/usr/sbin/mesos-master --zk=zk://z:2181/mesos --port=5055"),
@@ -785,7 +785,7 @@ mod tests {
         std::fs::write(root.path().join("etc/marathon/conf/https_port"), "9443").unwrap();
         std::fs::write(root.path().join("etc/default/marathon"), "MARATHON_DISABLE_HTTP=true\n").unwrap();
         let mut cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
-        cfg.root = crate::facts::node_fs::NodeRoot::new(root.path()).unwrap();
+        cfg.root = crate::node_fs::NodeRoot::new(root.path()).unwrap();
         let marathon = |cfg: &Config| {
             node_roles(cfg, &Knowledge::embedded(), None, vec![(Role::Marathon, "named with --role".into())])
         };
@@ -803,7 +803,7 @@ mod tests {
         std::fs::write(root.path().join("etc/mesos-slave/port"), "fifty").unwrap();
         std::fs::write(root.path().join("etc/mesos-slave/resources"), "cpus:4;ports:[21000-24000]").unwrap();
         let mut cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
-        cfg.root = crate::facts::node_fs::NodeRoot::new(root.path()).unwrap();
+        cfg.root = crate::node_fs::NodeRoot::new(root.path()).unwrap();
         let node = node_roles(&cfg, &Knowledge::embedded(), None, from_config_files(&cfg));
         assert_eq!(node.roles, [Role::Agent]);
         assert_eq!(
@@ -820,7 +820,7 @@ mod tests {
         let zoo = "dataDir=/nonexistent\nserver.1=a:2888:3888\nserver.2=b:2889:3889;2182\nserver.3=c:2888:3888\n";
         std::fs::write(root.path().join("etc/zookeeper/zoo.cfg"), zoo).unwrap();
         let mut cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
-        cfg.root = crate::facts::node_fs::NodeRoot::new(root.path()).unwrap();
+        cfg.root = crate::node_fs::NodeRoot::new(root.path()).unwrap();
         let node = node_roles(&cfg, &Knowledge::embedded(), None, from_config_files(&cfg));
         let from = "server.1, server.2, server.3 in /etc/zookeeper/zoo.cfg";
         assert_eq!(

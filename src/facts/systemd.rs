@@ -20,8 +20,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::knowledge::ClusterUnits;
-use super::node_fs::{Limit, NodeRoot};
 use super::{Fact, Gatherer};
+use crate::node_fs::{Limit, NodeRoot};
 
 /// The unit search path of the system manager, highest priority first
 /// (systemd.unit(5), "Unit File Load Path"). /lib/systemd/system is where

@@ -13,9 +13,9 @@ use super::{
     ProgramRun, TargetLook, TcpSeen, Template, UnitSeen, time_limit,
 };
 use crate::config::{HostPort, parse_host_port};
-use crate::facts::node_fs::{Limit, NodeRoot};
 use crate::facts::systemd::UnitFileState;
 use crate::facts::{Fact, Gatherer};
+use crate::node_fs::{Limit, NodeRoot};
 use crate::remedy::quote;
 use crate::remote::HostName;
 
