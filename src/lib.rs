@@ -1,9 +1,10 @@
 //! clusterdoc: a doctor for Mesos / Marathon / ZooKeeper / Flink clusters.
 //!
-//! Data flows one way: `cli -> config -> runner -> checks -> report`, and only
+//! Data flows one way: `app -> cli -> config -> runner -> checks -> report`, and only
 //! `facts` touches the world (see DESIGN.md, Part B), through the leaves
 //! `node_fs` (the inspected node's files), `trust` and `output`.
 
+pub mod app;
 pub mod checks;
 pub mod cli;
 pub mod config;
@@ -11,10 +12,12 @@ pub mod facts;
 pub mod node_fs;
 pub mod output;
 pub mod parsers;
+pub mod redact;
 pub mod remedy;
 pub mod remote;
 pub mod report;
 pub mod runner;
+pub mod target;
 pub mod text;
 pub mod trust;
 pub mod version;

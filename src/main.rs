@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(clusterdoc::cli::main());
+    std::process::exit(clusterdoc::app::main());
 }

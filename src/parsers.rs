@@ -7,7 +7,6 @@
 
 pub use crate::checks::flink_props::{CommandLine, Rewritten, jobmanager_ports, port_setting};
 pub use crate::checks::pack::definition::{Origin as PackOrigin, parse_pack};
-pub use crate::config::parse_host_port;
 pub use crate::facts::firewalld::{
     ConfDefaultZone, ParsedService, Zone, firewalld_default_zone, parse_firewalld_conf, parse_list_all,
     parse_rich_rule, parse_service, parse_zone,
@@ -27,6 +26,7 @@ pub use crate::facts::systemd::unit_file::{ParseError as UnitParseError, UnitFil
 pub use crate::facts::systemd::{LiveUnit, parse_show};
 pub use crate::facts::zookeeper::{classify, decode_storage_version, parse_mntr, parse_ruok, parse_srvr};
 pub use crate::runner::Snapshot;
+pub use crate::target::parse_host_port;
 
 /// Whether `stream_state` walks this document as serde reads it whole: serde
 /// also takes a struct from an array (its fields in order), the stream only

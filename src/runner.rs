@@ -121,7 +121,7 @@ pub fn check_report(id: String, title: String, verdict: Verdict, duration_ms: u6
 }
 
 /// The roles the checks judged by: detected ones when gathered, else `--role`.
-fn node_roles(facts: &Facts) -> Vec<crate::config::Role> {
+fn node_roles(facts: &Facts) -> Vec<crate::target::Role> {
     match facts.roles.as_ref().and_then(|f| f.value()) {
         Some(detected) => detected.roles.clone(),
         None => facts.inputs.roles.clone(),

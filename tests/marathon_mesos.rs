@@ -656,7 +656,7 @@ fn gatherer(args: clusterdoc::cli::RunArgs) -> clusterdoc::facts::Gatherer {
     let config_file = dir.path().join("empty.toml");
     std::fs::write(&config_file, "").unwrap();
     let args = clusterdoc::cli::RunArgs { config: Some(config_file), timeout: Some("2s".into()), ..args };
-    let cfg = clusterdoc::config::Config::from_args(&args).unwrap();
+    let cfg = clusterdoc::config::Config::resolve(args.config.as_deref(), &args.settings()).unwrap();
     clusterdoc::facts::Gatherer::new(Arc::new(cfg), tokio::time::Instant::now() + Duration::from_secs(10))
 }
 

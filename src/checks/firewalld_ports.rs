@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 
 use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
-use crate::config::Role;
 use crate::facts::firewalld::{
     DaemonState, Family, Filtering, FirewalldFacts, FwPort, ParsedRule, Proto, RichRule, RuleAction, RuleElement,
     RuleMeaning, Service, UnitFile, Zone, ZoneForwardPort, ZoneSetup, ZoneTarget,
@@ -16,6 +15,7 @@ use crate::facts::roles::{NodeRoles, ServedPort};
 use crate::facts::{Fact, Facts, Need};
 use crate::remedy::{Cmd, Remedy};
 use crate::report::{Finding, Status};
+use crate::target::Role;
 
 pub struct FirewalldPorts;
 

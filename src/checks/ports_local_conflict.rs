@@ -4,13 +4,13 @@
 //! are its `META.explain`, the one text `clusterdoc explain` shows.
 
 use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
-use crate::config::Role;
 use crate::facts::knowledge::{PortSpec, RolePorts};
 use crate::facts::roles::ServedPort;
 use crate::facts::sockets::{Holder, Listener, SocketFacts};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, Remedy};
 use crate::report::{Finding, Status};
+use crate::target::Role;
 
 pub struct PortsLocalConflict;
 

@@ -7,11 +7,11 @@
 //! and stopping the old instances (disruptive).
 
 use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
-use crate::config::ZkTarget;
 use crate::facts::zookeeper::{ElectionNode, LayoutKind, MarathonTree, StorageFormat, StoredVersion, VersionNode};
 use crate::facts::{Fact, Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
 use crate::report::{Finding, Status};
+use crate::target::ZkTarget;
 use crate::version::Version;
 
 pub struct ZkMarathonReuse;
@@ -657,7 +657,7 @@ mod tests {
             crate::facts::zookeeper::parse_srvr("Zookeeper version: 3.4.14-4c25d, built on x\nMode: standalone\n");
         facts.zookeeper = Some(Fact::observed(crate::facts::zookeeper::EnsembleFacts {
             servers: vec![crate::facts::zookeeper::ServerFacts {
-                server: crate::config::HostPort { host: "z1".into(), port: 2181 },
+                server: crate::target::HostPort { host: "z1".into(), port: 2181 },
                 srvr: crate::facts::zookeeper::Probe::Answered { value: srvr.unwrap() },
                 mntr: crate::facts::zookeeper::Probe::NotInWhitelist,
                 ruok: crate::facts::zookeeper::Probe::NotInWhitelist,

@@ -328,9 +328,9 @@ fn summary(ensemble: &EnsembleFacts) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::HostPort;
     use crate::facts::Fact;
     use crate::facts::zookeeper::{Mntr, Srvr};
+    use crate::target::HostPort;
 
     fn server(port: u16, mode: Option<Mode>) -> ServerFacts {
         let srvr = match mode {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::http::{self, BodyLimit, Endpoint, HttpError, Problem};
 use super::{Fact, Gatherer};
-use crate::config::Target;
+use crate::target::Target;
 use crate::version::Version;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

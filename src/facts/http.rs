@@ -16,7 +16,9 @@ use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 use super::{Fact, Gatherer};
-use crate::config::{Config, Target, redact_url};
+use crate::config::Config;
+use crate::redact::redact_url;
+use crate::target::Target;
 
 mod stream;
 pub use stream::{Gathered, JsonStream};
@@ -596,7 +598,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_streamed_body_that_never_ends_stops_at_the_deadline() {
-        let cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
+        let cfg = Config::resolve(None, &crate::config::Settings::default()).unwrap();
         let started = tokio::time::Instant::now();
         let g = Gatherer::new(std::sync::Arc::new(cfg), started + std::time::Duration::from_millis(400));
         let endpoint = Endpoint::new("Mesos master", &Target { url: trickling_object().await, explicit: true });

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{Fact, Gatherer};
-use crate::config::Role;
+use crate::target::Role;
 
 const CLUSTER_UNITS: (&str, &str) = ("cluster-units.toml", include_str!("../../checks/data/cluster-units.toml"));
 const ROLE_PORTS: (&str, &str) = ("role-ports.toml", include_str!("../../checks/data/role-ports.toml"));

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::http::{self, BodyLimit, Endpoint, HttpError, Problem};
 use super::mesos::TaskState;
 use super::{Fact, Gatherer, unprobed_default};
-use crate::config::redact;
+use crate::redact::redact;
 use crate::version::Version;
 
 /// How a user names Marathon, for skip reasons.

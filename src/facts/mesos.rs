@@ -18,7 +18,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::http::{self, BodyLimit, Endpoint, Gathered, HttpError, JsonStream, Problem, Redirects, Streamed};
 use super::{Fact, Gatherer, unprobed_default};
-use crate::config::{Target, redact_url};
+use crate::redact::redact_url;
+use crate::target::Target;
 
 /// How a user names the masters, for skip reasons.
 const NAME_IT: &str = "--mesos URL or MESOS_MASTER";

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::http::{self, BodyLimit, Endpoint};
 use super::mesos::{Agent, Leadership, MesosFacts, pid_address};
 use super::{Fact, Gatherer};
-use crate::config::Target;
+use crate::target::Target;
 
 /// Agents asked for their flags; a bigger cluster is judged on these.
 pub const MAX_AGENTS: usize = 256;

@@ -32,8 +32,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::config::{Config, Role};
+use crate::config::Config;
+
 use crate::node_fs::Limit;
+use crate::target::Role;
 use crate::version::Version;
 
 /// One observation of the world.
@@ -134,7 +136,7 @@ pub struct TargetInput {
 
 impl Inputs {
     pub fn from_config(cfg: &Config) -> Self {
-        let target = |t: &crate::config::Target| TargetInput { url: t.display(), explicit: t.explicit };
+        let target = |t: &crate::target::Target| TargetInput { url: t.display(), explicit: t.explicit };
         Inputs {
             mesos: cfg.mesos.iter().map(target).collect(),
             marathon: Some(target(&cfg.marathon)),

@@ -18,8 +18,8 @@ use tokio::time::Instant;
 
 use super::systemd::{LiveUnit, UnitFileState};
 use super::{Fact, Gatherer, unprobed_default};
-use crate::config::HostPort;
 use crate::remote::HostName;
+use crate::target::HostPort;
 use crate::trust;
 
 /// A list of the run's endpoints that one declaration can fan out over.
@@ -556,7 +556,7 @@ async fn look(g: &Gatherer, p: &PackProbe) -> Fact<PackRecord> {
 /// (an agent named `-oProxyCommand=...`) are refused.
 async fn endpoints(g: &Gatherer, list: EndpointList) -> Fact<Vec<Result<Endpoint, Refused>>> {
     let cfg = &g.cfg;
-    let http = |t: &crate::config::Target| {
+    let http = |t: &crate::target::Target| {
         let (host, port) = t.host_port();
         let urls = (t.url.as_str().trim_end_matches('/').to_string(), t.display());
         Endpoint::new(list, &host, port, urls, t.explicit)

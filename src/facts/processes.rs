@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sysinfo::{ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
 use super::{Fact, Gatherer};
-use crate::config::redact_argv;
+use crate::redact::redact_argv;
 
 /// Every process of the node when the facts were gathered, ordered by pid.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::mesos::Agent;
 use super::{Fact, Gatherer};
-use crate::config::{Config, HostPort, Target, parse_host_port};
+use crate::config::Config;
+use crate::target::{HostPort, Target, parse_host_port};
 
 /// The kernel's default `net.ipv4.icmp_ratelimit`: a host sends about one
 /// ICMP error per this interval to a peer after a burst of six, so a retry

@@ -12,7 +12,8 @@ use super::knowledge::{Knowledge, PortSpec, RolePort};
 use super::processes::{ProcessFacts, ProcessInfo};
 use super::systemd::{SystemdFacts, UnitFileState};
 use super::{Fact, Gatherer, read_node_file};
-use crate::config::{Config, Role};
+use crate::config::Config;
+use crate::target::Role;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NodeRoles {
@@ -740,7 +741,7 @@ mod tests {
         let conf = root.path().join("etc/marathon/conf");
         std::fs::create_dir_all(&conf).unwrap();
         std::fs::write(conf.join("http_port"), "8090\n").unwrap();
-        let mut cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
+        let mut cfg = Config::resolve(None, &crate::config::Settings::default()).unwrap();
         cfg.root = crate::node_fs::NodeRoot::new(root.path()).unwrap();
         let table = ProcessFacts {
             processes: vec![
@@ -784,7 +785,7 @@ mod tests {
         std::fs::create_dir_all(root.path().join("etc/default")).unwrap();
         std::fs::write(root.path().join("etc/marathon/conf/https_port"), "9443").unwrap();
         std::fs::write(root.path().join("etc/default/marathon"), "MARATHON_DISABLE_HTTP=true\n").unwrap();
-        let mut cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
+        let mut cfg = Config::resolve(None, &crate::config::Settings::default()).unwrap();
         cfg.root = crate::node_fs::NodeRoot::new(root.path()).unwrap();
         let marathon = |cfg: &Config| {
             node_roles(cfg, &Knowledge::embedded(), None, vec![(Role::Marathon, "named with --role".into())])
@@ -802,7 +803,7 @@ mod tests {
         std::fs::create_dir_all(root.path().join("etc/mesos-slave")).unwrap();
         std::fs::write(root.path().join("etc/mesos-slave/port"), "fifty").unwrap();
         std::fs::write(root.path().join("etc/mesos-slave/resources"), "cpus:4;ports:[21000-24000]").unwrap();
-        let mut cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
+        let mut cfg = Config::resolve(None, &crate::config::Settings::default()).unwrap();
         cfg.root = crate::node_fs::NodeRoot::new(root.path()).unwrap();
         let node = node_roles(&cfg, &Knowledge::embedded(), None, from_config_files(&cfg));
         assert_eq!(node.roles, [Role::Agent]);
@@ -819,7 +820,7 @@ mod tests {
         std::fs::create_dir_all(root.path().join("etc/zookeeper")).unwrap();
         let zoo = "dataDir=/nonexistent\nserver.1=a:2888:3888\nserver.2=b:2889:3889;2182\nserver.3=c:2888:3888\n";
         std::fs::write(root.path().join("etc/zookeeper/zoo.cfg"), zoo).unwrap();
-        let mut cfg = Config::from_args(&crate::cli::RunArgs::default()).unwrap();
+        let mut cfg = Config::resolve(None, &crate::config::Settings::default()).unwrap();
         cfg.root = crate::node_fs::NodeRoot::new(root.path()).unwrap();
         let node = node_roles(&cfg, &Knowledge::embedded(), None, from_config_files(&cfg));
         let from = "server.1, server.2, server.3 in /etc/zookeeper/zoo.cfg";

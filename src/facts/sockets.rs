@@ -9,7 +9,7 @@ use procfs::process::{FDTarget, Process};
 use serde::{Deserialize, Serialize};
 
 use super::{Fact, Gatherer};
-use crate::config::redact_argv;
+use crate::redact::redact_argv;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SocketFacts {

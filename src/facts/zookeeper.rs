@@ -15,7 +15,7 @@ use tokio::time::{Instant, timeout, timeout_at};
 use zookeeper_client as zk;
 
 use super::{Fact, Gatherer, unprobed_default};
-use crate::config::HostPort;
+use crate::target::HostPort;
 use crate::version::Version;
 
 // ---------------------------------------------------------------------------
@@ -898,8 +898,8 @@ mod tests {
     #[tokio::test]
     async fn an_implicit_ensemble_that_refuses_is_unavailable_and_says_how_to_name_one() {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut cfg = crate::config::Config::from_args(&crate::cli::RunArgs::default()).unwrap();
-        cfg.zk = crate::config::ZkTarget::parse(&format!("zk://127.0.0.1:{port}/marathon"), false).unwrap();
+        let mut cfg = crate::config::Config::resolve(None, &crate::config::Settings::default()).unwrap();
+        cfg.zk = crate::target::ZkTarget::parse(&format!("zk://127.0.0.1:{port}/marathon"), false).unwrap();
         let g = Gatherer::new(std::sync::Arc::new(cfg), Instant::now() + Duration::from_secs(5));
         for problem in [g.zookeeper().await.problem(), g.marathon_zk().await.problem()] {
             let reason = problem.unwrap();

@@ -12,12 +12,12 @@ use super::{
     Body, Connect, Endpoint, Exit, FileSeen, HttpSeen, Observation, Probe, ProbeTarget, ProcessSeen, ProcessesSeen,
     ProgramRun, TargetLook, TcpSeen, Template, UnitSeen, time_limit,
 };
-use crate::config::{HostPort, parse_host_port};
 use crate::facts::systemd::UnitFileState;
 use crate::facts::{Fact, Gatherer};
 use crate::node_fs::{Limit, NodeRoot};
 use crate::remedy::quote;
 use crate::remote::HostName;
+use crate::target::{HostPort, parse_host_port};
 
 /// The only PATH programs see: their environment is otherwise empty, so no
 /// secret of the caller's (tokens, passwords in variables) reaches them.

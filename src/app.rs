@@ -1,0 +1,353 @@
+//! The application: parse the command line, run, render, exit.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use clap::{CommandFactory, Parser};
+
+use crate::checks::{self, Check, Selection};
+use crate::cli::{Cli, ColorChoice, Command, Format, ListFormat, PackArgs, RunArgs};
+use crate::config::{Config, ConfigError, LoadedConfig};
+use crate::report::{self, human::Detail};
+use crate::runner::{self, Source};
+use crate::trust::Ignored;
+
+/// Exit code for "clusterdoc itself could not run" (bad usage, bad config).
+pub const EXIT_USAGE: i32 = 3;
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    match cli.command {
+        None => run_checks(&cli.run, false),
+        Some(Command::Check(args)) => run_checks(&args, false),
+        Some(Command::Collect(args)) => run_checks(&args, true),
+        Some(Command::List { format, packs }) => list(format, &packs),
+        Some(Command::Explain { id, packs }) => explain(&id, &packs),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "clusterdoc", &mut std::io::stdout());
+            0
+        }
+        Some(Command::Man) => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+            Ok(()) => 0,
+            Err(e) => fatal(format!("cannot write the man page: {e}")),
+        },
+    }
+}
+
+/// Help and version go to stdout with 0; anything else is one line and exit 3.
+fn usage_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return 0;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = e.print();
+        return EXIT_USAGE;
+    }
+    let rendered = e.render().to_string();
+    let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad usage");
+    eprintln!("clusterdoc: {} (see clusterdoc --help)", first.trim_start_matches("error: "));
+    EXIT_USAGE
+}
+
+fn fatal(message: impl std::fmt::Display) -> i32 {
+    eprintln!("clusterdoc: {message}");
+    EXIT_USAGE
+}
+
+fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
+    let config = match Config::resolve(args.config.as_deref(), &args.settings()) {
+        Ok(c) => c,
+        Err(e) => return fatal(e),
+    };
+    let catalog = checks::catalog_with_packs(&config.checks_dirs, config.root.dir());
+    let ignored: Vec<Ignored> = config.ignored.iter().chain(&catalog.ignored).cloned().collect();
+    announce(&ignored);
+    let selection = match Selection::new(catalog.checks, &args.only, &args.skip) {
+        Ok(s) => s,
+        Err(e) => return fatal(e),
+    };
+    let source = match &args.from {
+        Some(file) if collect_only => {
+            return fatal(format!("collect reads live systems; --from {} is for `check`", file.display()));
+        }
+        Some(file) => Source::Snapshot(file.clone()),
+        None => Source::Live,
+    };
+    let rt = match Runtime::start() {
+        Ok(rt) => rt,
+        Err(e) => return fatal(format!("cannot start the async runtime: {e}")),
+    };
+    let watchdog = Watchdog::arm(config.deadline.saturating_add(WATCHDOG_GRACE), stuck(config.deadline));
+    if collect_only {
+        let collected = rt.block_on(runner::collect(&config, &selection));
+        drop(watchdog);
+        return match collected {
+            Ok(snapshot) => write_output(args.output.as_deref(), &snapshot).map_or_else(fatal, |_| 0),
+            Err(e) => fatal(format!("{e:#}")),
+        };
+    }
+    let progress = Progress::start(&rt);
+    let outcome = rt.block_on(runner::run(&config, &selection, source));
+    drop(watchdog);
+    progress.finish();
+    let mut report = match outcome {
+        Ok(r) => r,
+        Err(e) => return fatal(format!("{e:#}")),
+    };
+    report.config = config.config_file.as_ref().map(|p| p.display().to_string());
+    report.ignored = ignored;
+    setup_color(args.color, args.output.is_some());
+    let rendered = match args.format {
+        Format::Human => report::human::render(&report, detail(args)),
+        Format::Json => report::json::render(&report),
+        Format::Junit => report::junit::render(&report),
+        Format::Tap => report::tap::render(&report),
+        Format::Nagios => report::nagios::render(&report),
+        Format::Prometheus => report::prometheus::render(&report),
+    };
+    if let Some(script) = &args.script
+        && let Err(e) = crate::output::write_file(script, &report::script::render(&report))
+    {
+        return fatal(e);
+    }
+    match write_output(args.output.as_deref(), &rendered) {
+        Ok(()) => report.exit_code(),
+        Err(e) => fatal(e),
+    }
+}
+
+/// The async runtime of one run. Dropping it does not wait for its blocking
+/// threads: one stuck in a call the kernel does not finish (a read on a hung
+/// network file system under `--root`) must not keep the process alive once
+/// the deadline has passed and the report is out.
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Runtime {
+    fn start() -> std::io::Result<Self> {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().map(|rt| Runtime(Some(rt)))
+    }
+}
+
+impl std::ops::Deref for Runtime {
+    type Target = tokio::runtime::Runtime;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("the runtime lives until dropped")
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// How long past `--deadline` gathering and judging may take before the
+/// watchdog ends the process: the runner itself stops at the deadline, so
+/// only a thread stuck in the kernel gets this far.
+const WATCHDOG_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Ends the process, unless dropped first, once `limit` has passed: the
+/// last resort for a call that blocks an async worker (a file system that
+/// no longer answers), which no timeout of the runner can interrupt.
+struct Watchdog(Option<std::sync::mpsc::Sender<()>>);
+
+impl Watchdog {
+    fn arm(limit: std::time::Duration, on_expiry: impl FnOnce() + Send + 'static) -> Self {
+        let (disarm, disarmed) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if disarmed.recv_timeout(limit) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                on_expiry();
+            }
+        });
+        Watchdog(Some(disarm))
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        // Dropping the sender wakes the watchdog thread, which returns.
+        self.0.take();
+    }
+}
+
+/// What the watchdog does for a run that outlived its deadline.
+fn stuck(deadline: std::time::Duration) -> impl FnOnce() + Send + 'static {
+    move || {
+        eprintln!(
+            "clusterdoc: the run did not end within --deadline {} (a read or probe is stuck in the kernel); giving up",
+            humantime::format_duration(deadline)
+        );
+        std::process::exit(EXIT_USAGE);
+    }
+}
+
+/// A spinner on stderr, shown only when stderr is a terminal and the run has
+/// taken more than half a second; never part of redirected output.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    fn start(rt: &tokio::runtime::Runtime) -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        bar.set_message("gathering facts");
+        let shown = bar.clone();
+        rt.spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            shown.enable_steady_tick(std::time::Duration::from_millis(100));
+        });
+        Progress(Some(bar))
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn detail(args: &RunArgs) -> Detail {
+    match (args.quiet, args.verbose) {
+        (true, _) => Detail::Quiet,
+        (false, 0) => Detail::Normal,
+        _ => Detail::Verbose,
+    }
+}
+
+fn setup_color(choice: ColorChoice, to_file: bool) {
+    let on = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && !to_file && std::io::stdout().is_terminal()
+        }
+    };
+    colored::control::set_override(on);
+}
+
+fn write_output(path: Option<&Path>, text: &str) -> Result<(), String> {
+    match path {
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(|e| format!("stdout: {e}"))
+        }
+        Some(p) => crate::output::write_file(p, text),
+    }
+}
+
+/// Says on stderr which config files and packs were passed over, and why
+/// (the report lists them too).
+fn announce(ignored: &[Ignored]) {
+    for entry in ignored {
+        eprintln!("clusterdoc: {}", crate::text::sanitize(&entry.to_string()));
+    }
+}
+
+/// The catalog with the packs of the config file's checks_dir and `--checks-dir`.
+fn catalog_of(packs: &PackArgs) -> Result<Vec<Arc<dyn Check>>, ConfigError> {
+    let loaded = LoadedConfig::load(packs.config.as_deref(), None)?;
+    let mut dirs = loaded.settings.checks_dir.unwrap_or_default();
+    dirs.extend(packs.checks_dir.iter().cloned());
+    let catalog = checks::catalog_with_packs(&dirs, Path::new("/"));
+    announce(&loaded.ignored.into_iter().chain(catalog.ignored).collect::<Vec<_>>());
+    Ok(catalog.checks)
+}
+
+fn list(format: ListFormat, packs: &PackArgs) -> i32 {
+    let catalog = match catalog_of(packs) {
+        Ok(catalog) => catalog,
+        Err(e) => return fatal(e),
+    };
+    match format {
+        ListFormat::Json => {
+            let entry = |c: &Arc<dyn checks::Check>| {
+                let mut entry = c.meta().to_json();
+                entry["acts"] = serde_json::json!(c.acts());
+                entry
+            };
+            let entries: Vec<serde_json::Value> = catalog.iter().map(entry).collect();
+            let doc = serde_json::json!({ "checks": entries });
+            println!("{}", serde_json::to_string_pretty(&doc).expect("static metadata serializes"));
+        }
+        ListFormat::Human => {
+            let width = catalog.iter().map(|c| c.meta().id.len()).max().unwrap_or(0);
+            for check in &catalog {
+                let m = check.meta();
+                let from = if m.source == "built-in" { String::new() } else { format!("  from {}", m.source) };
+                let acts = check.acts().map(|a| format!("  ({a})")).unwrap_or_default();
+                println!(
+                    "{:width$}  {:5}  {}  [{}]{from}{acts}",
+                    m.id,
+                    m.severity.as_str(),
+                    m.title,
+                    m.tags.join(", ")
+                );
+            }
+        }
+    }
+    0
+}
+
+fn explain(id: &str, packs: &PackArgs) -> i32 {
+    let catalog = match catalog_of(packs) {
+        Ok(catalog) => catalog,
+        Err(e) => return fatal(e),
+    };
+    match catalog.iter().find(|c| c.meta().id == id) {
+        Some(check) => {
+            print!("{}", check.meta().explain_text());
+            0
+        }
+        None => {
+            let ids: Vec<&str> = catalog.iter().map(|c| c.meta().id).collect();
+            fatal(format!("no check {id:?}; known checks: {}", ids.join(", ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropping_the_runtime_does_not_wait_for_a_blocked_thread() {
+        let rt = Runtime::start().unwrap();
+        let (_keep, never) = std::sync::mpsc::channel::<()>();
+        rt.spawn_blocking(move || never.recv());
+        let started = std::time::Instant::now();
+        drop(rt);
+        // tokio's own drop would wait here for ever.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn the_watchdog_fires_past_its_limit_unless_dropped() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::Duration;
+        let fired = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = fired.clone();
+        let _armed = Watchdog::arm(Duration::from_millis(50), move || flag.store(true, Ordering::SeqCst));
+        let disarmed_flag = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = disarmed_flag.clone();
+        drop(Watchdog::arm(Duration::from_millis(50), move || flag.store(true, Ordering::SeqCst)));
+        let waited = std::time::Instant::now();
+        while !fired.load(Ordering::SeqCst) && waited.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(fired.load(Ordering::SeqCst), "the armed watchdog never fired");
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!disarmed_flag.load(Ordering::SeqCst), "a dropped watchdog fired");
+    }
+}

@@ -1,0 +1,192 @@
+//! The vocabulary of what clusterdoc looks at: a node's roles, the HTTP and
+//! ZooKeeper targets it probes, and how they are parsed and shown (never with
+//! credentials). A leaf: config, facts and checks all speak it.
+
+use std::str::FromStr;
+
+use reqwest::Url;
+use serde::{Deserialize, Serialize};
+
+use crate::redact::{redact, redact_url};
+
+/// A target the user named that cannot be used; the text is already redacted.
+#[derive(Debug, thiserror::Error)]
+#[error("{text}: not a usable URL: {why}")]
+pub struct BadTarget {
+    text: String,
+    why: String,
+}
+
+impl BadTarget {
+    fn new(text: &str, why: impl Into<String>) -> Self {
+        BadTarget { text: redact(text), why: why.into() }
+    }
+}
+
+/// A role a node plays in the cluster; decides which ports it must serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Master,
+    Agent,
+    Zookeeper,
+    Marathon,
+    Flink,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::Master, Role::Agent, Role::Zookeeper, Role::Marathon, Role::Flink];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Master => "master",
+            Role::Agent => "agent",
+            Role::Zookeeper => "zookeeper",
+            Role::Marathon => "marathon",
+            Role::Flink => "flink",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str() == text)
+            .ok_or_else(|| format!("{text:?} is not a role (one of: {})", Role::ALL.map(Role::as_str).join(", ")))
+    }
+}
+
+/// An HTTP endpoint (Mesos master, Marathon, Flink).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub url: Url,
+    /// Named by flag, environment or config file (rather than the default).
+    pub explicit: bool,
+}
+
+impl Target {
+    pub fn parse(text: &str, explicit: bool) -> Result<Self, BadTarget> {
+        let text = text.trim();
+        let with_scheme = if text.contains("://") { text.to_string() } else { format!("http://{text}") };
+        let url = Url::parse(&with_scheme).map_err(|e| BadTarget::new(text, e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(BadTarget::new(text, "only http:// and https:// are supported"));
+        }
+        if url.host_str().is_none() {
+            return Err(BadTarget::new(text, "no host"));
+        }
+        Ok(Target { url, explicit })
+    }
+
+    /// The URL without credentials: the only form that is ever printed.
+    pub fn display(&self) -> String {
+        redact_url(&self.url)
+    }
+
+    /// `host:port` of the endpoint (port defaulted by scheme).
+    pub fn host_port(&self) -> (String, u16) {
+        let host = self.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
+        (host, self.url.port_or_known_default().unwrap_or(80))
+    }
+}
+
+/// One ZooKeeper server of an ensemble.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct HostPort {
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for HostPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Marathon's ZooKeeper URL `zk://[user:pass@]h1:2181,h2:2181/marathon`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZkTarget {
+    pub servers: Vec<HostPort>,
+    /// The znode Marathon keeps its state under, e.g. `/marathon`.
+    pub path: String,
+    pub explicit: bool,
+}
+
+impl ZkTarget {
+    pub fn parse(text: &str, explicit: bool) -> Result<Self, BadTarget> {
+        let bad = |why: &str| BadTarget::new(text, why);
+        let rest = text.trim().strip_prefix("zk://").ok_or_else(|| bad("expected zk://HOST:PORT[,HOST:PORT]/PATH"))?;
+        let (hosts, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/marathon"),
+        };
+        let hosts = hosts.rsplit_once('@').map_or(hosts, |(_, h)| h);
+        let servers = hosts
+            .split(',')
+            .map(|h| parse_host_port(h.trim(), 2181).ok_or_else(|| bad("bad HOST:PORT in the server list")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let path = path.trim_end_matches('/');
+        if path.is_empty() {
+            return Err(bad("a path such as /marathon is required"));
+        }
+        Ok(ZkTarget { servers, path: path.to_string(), explicit })
+    }
+
+    /// `zk://h1:2181,h2:2181/marathon`, never with credentials.
+    pub fn display(&self) -> String {
+        let hosts: Vec<String> = self.servers.iter().map(|s| s.to_string()).collect();
+        format!("zk://{}{}", hosts.join(","), self.path)
+    }
+}
+
+/// `host`, `host:port`, `[v6]:port` -> HostPort.
+pub fn parse_host_port(text: &str, default_port: u16) -> Option<HostPort> {
+    if text.is_empty() {
+        return None;
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().ok()?,
+            None if after.is_empty() => default_port,
+            None => return None,
+        };
+        return Some(HostPort { host: host.to_string(), port });
+    }
+    match text.split_once(':') {
+        Some((host, port)) if !host.is_empty() && !port.contains(':') => {
+            Some(HostPort { host: host.to_string(), port: port.parse().ok()? })
+        }
+        Some(_) => None,
+        None => Some(HostPort { host: text.to_string(), port: default_port }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_normalise_and_hide_credentials() {
+        let t = Target::parse("admin:s3cret@m1:5050", true).unwrap();
+        assert_eq!(t.display(), "http://m1:5050");
+        assert_eq!(t.host_port(), ("m1".to_string(), 5050));
+        assert!(Target::parse("ftp://x", true).is_err());
+    }
+
+    #[test]
+    fn zk_urls_list_every_server() {
+        let z = ZkTarget::parse("zk://u:p@h1:2181,h2,[::1]:2182/marathon-1.4/", true).unwrap();
+        assert_eq!(z.path, "/marathon-1.4");
+        assert_eq!(z.display(), "zk://h1:2181,h2:2181,[::1]:2182/marathon-1.4");
+        assert!(ZkTarget::parse("http://h/x", true).is_err());
+        assert!(ZkTarget::parse("zk://h:99999/x", true).is_err());
+    }
+}
