@@ -59,8 +59,16 @@ impl FromStr for Role {
     }
 }
 
+/// A target as reports and snapshots record it: the URL without credentials.
+#[derive(Clone, Serialize, Deserialize)]
+struct Recorded {
+    url: String,
+    explicit: bool,
+}
+
 /// An HTTP endpoint (Mesos master, Marathon, Flink).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "Recorded", try_from = "Recorded")]
 pub struct Target {
     pub url: Url,
     /// Named by flag, environment or config file (rather than the default).
@@ -84,6 +92,14 @@ impl Target {
     /// The URL without credentials: the only form that is ever printed.
     pub fn display(&self) -> String {
         redact_url(&self.url)
+    }
+
+    /// The same target without credentials, for what is recorded.
+    pub fn redacted(&self) -> Self {
+        let mut url = self.url.clone();
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        Target { url, explicit: self.explicit }
     }
 
     /// `host:port` of the endpoint (port defaulted by scheme).
@@ -110,8 +126,10 @@ impl std::fmt::Display for HostPort {
     }
 }
 
-/// Marathon's ZooKeeper URL `zk://[user:pass@]h1:2181,h2:2181/marathon`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Marathon's ZooKeeper URL `zk://[user:pass@]h1:2181,h2:2181/marathon`
+/// (credentials are dropped when parsed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "Recorded", try_from = "Recorded")]
 pub struct ZkTarget {
     pub servers: Vec<HostPort>,
     /// The znode Marathon keeps its state under, e.g. `/marathon`.
@@ -143,6 +161,34 @@ impl ZkTarget {
     pub fn display(&self) -> String {
         let hosts: Vec<String> = self.servers.iter().map(|s| s.to_string()).collect();
         format!("zk://{}{}", hosts.join(","), self.path)
+    }
+}
+
+impl From<Target> for Recorded {
+    fn from(target: Target) -> Self {
+        Recorded { url: target.display(), explicit: target.explicit }
+    }
+}
+
+impl TryFrom<Recorded> for Target {
+    type Error = BadTarget;
+
+    fn try_from(recorded: Recorded) -> Result<Self, BadTarget> {
+        Target::parse(&recorded.url, recorded.explicit)
+    }
+}
+
+impl From<ZkTarget> for Recorded {
+    fn from(target: ZkTarget) -> Self {
+        Recorded { url: target.display(), explicit: target.explicit }
+    }
+}
+
+impl TryFrom<Recorded> for ZkTarget {
+    type Error = BadTarget;
+
+    fn try_from(recorded: Recorded) -> Result<Self, BadTarget> {
+        ZkTarget::parse(&recorded.url, recorded.explicit)
     }
 }
 
@@ -179,6 +225,20 @@ mod tests {
         assert_eq!(t.display(), "http://m1:5050");
         assert_eq!(t.host_port(), ("m1".to_string(), 5050));
         assert!(Target::parse("ftp://x", true).is_err());
+    }
+
+    #[test]
+    fn targets_are_recorded_without_credentials_and_read_back() {
+        let t = Target::parse("https://admin:s3cret@m1:5050/", true).unwrap();
+        let recorded = serde_json::to_string(&t).unwrap();
+        assert_eq!(recorded, r#"{"url":"https://m1:5050","explicit":true}"#);
+        assert_eq!(serde_json::from_str::<Target>(&recorded).unwrap(), t.redacted());
+        let z = ZkTarget::parse("zk://u:p@z1:2181,z2/marathon", false).unwrap();
+        let recorded = serde_json::to_string(&z).unwrap();
+        assert_eq!(recorded, r#"{"url":"zk://z1:2181,z2:2181/marathon","explicit":false}"#);
+        assert_eq!(serde_json::from_str::<ZkTarget>(&recorded).unwrap(), z);
+        let bad = serde_json::from_str::<ZkTarget>(r#"{"url":"http://z1","explicit":true}"#).unwrap_err();
+        assert!(bad.to_string().starts_with("http://z1: not a usable URL: expected zk://"), "{bad}");
     }
 
     #[test]

@@ -61,7 +61,8 @@ impl Check for NetReachability {
 
     fn run(&self, facts: &Facts) -> Verdict {
         let reach = required(&facts.reach, "reachability probes")?;
-        let sweep = Sweep::of(reach);
+        // Each connect had the run's `--timeout`.
+        let sweep = Sweep::of(reach, facts.inputs.timeout_ms);
         let mut findings = Vec::new();
         let mut open: Vec<&Probe> = Vec::new();
         let mut ignored = Vec::new();
@@ -103,14 +104,14 @@ struct Sweep {
 }
 
 impl Sweep {
-    fn of(reach: &ReachFacts) -> Self {
+    fn of(reach: &ReachFacts, timeout_ms: u64) -> Self {
         let mut rejected = HashMap::new();
         for probe in reach.probes.iter().filter(|p| p.outcome == Outcome::Rejected) {
             if let Some(address) = probe.address {
                 *rejected.entry(address.ip()).or_insert(0) += 1;
             }
         }
-        Sweep { timeout_ms: reach.timeout_ms, rejected }
+        Sweep { timeout_ms, rejected }
     }
 }
 
@@ -322,8 +323,8 @@ fn nothing_to_judge(ignored: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::Fact;
     use crate::facts::reach::Endpoint;
+    use crate::facts::{Fact, Inputs};
 
     fn probe(host: &str, port: u16, component: Component, origin: Origin, outcome: Outcome) -> Probe {
         Probe {
@@ -338,7 +339,8 @@ mod tests {
 
     fn run(probes: Vec<Probe>) -> Verdict {
         let facts = Facts {
-            reach: Some(Fact::observed(ReachFacts { probes, gaps: Vec::new(), timeout_ms: 3000 })),
+            inputs: Inputs { timeout_ms: 3000, ..Inputs::default() },
+            reach: Some(Fact::observed(ReachFacts { probes, gaps: Vec::new() })),
             ..Facts::default()
         };
         NetReachability.run(&facts)

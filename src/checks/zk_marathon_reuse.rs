@@ -96,17 +96,15 @@ fn line(v: Version) -> String {
 /// Where the tree lives and how to act on it.
 struct Site<'a> {
     tree: &'a MarathonTree,
-    target: ZkTarget,
+    target: &'a ZkTarget,
     /// The ZooKeeper release, to pick `deleteall` (3.5+) or `rmr` (3.4).
     zookeeper: Option<Version>,
 }
 
 impl<'a> Site<'a> {
-    fn of(facts: &Facts, tree: &'a MarathonTree) -> Result<Self, Stop> {
-        let input =
+    fn of(facts: &'a Facts, tree: &'a MarathonTree) -> Result<Self, Stop> {
+        let target =
             facts.inputs.zk.as_ref().ok_or_else(|| Stop::Error("the snapshot names no ZooKeeper URL".into()))?;
-        let target = ZkTarget::parse(&input.url, input.explicit)
-            .map_err(|e| Stop::Error(format!("the recorded ZooKeeper URL is unusable: {e}")))?;
         let zookeeper = facts.zookeeper.as_ref().and_then(Fact::value).and_then(|e| e.zookeeper_version());
         Ok(Site { tree, target, zookeeper })
     }
@@ -223,14 +221,14 @@ fn deployed_version(facts: &Facts) -> Deployed {
         None => return Deployed::Unknown { why: "Marathon was not asked".into() },
     };
     let reported = match &marathon.info {
-        Fact::Observed { value } => value.version.as_deref(),
+        Fact::Observed { value } => value.release(),
         other => {
             return Deployed::Unknown {
                 why: format!("Marathon at {}: {}", marathon.url, other.problem().unwrap_or_default()),
             };
         }
     };
-    match reported.map(str::parse::<Version>) {
+    match reported {
         Some(Ok(version)) => {
             Deployed::Known { version, source: format!("Marathon at {} reports version {version}", marathon.url) }
         }
@@ -580,7 +578,6 @@ fn layout_finding(site: &Site) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::TargetInput;
     use crate::facts::marathon::{MarathonFacts, MarathonInfo};
     use crate::facts::zookeeper::{StateLayout, StoredVersion};
 
@@ -620,7 +617,7 @@ mod tests {
             }),
             ..Facts::default()
         };
-        facts.inputs.zk = Some(TargetInput { url: "zk://z1:2181,z2:2181/marathon".into(), explicit: true });
+        facts.inputs.zk = Some(ZkTarget::parse("zk://z1:2181,z2:2181/marathon", true).unwrap());
         facts
     }
 

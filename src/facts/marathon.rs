@@ -16,7 +16,7 @@ use super::http::{self, BodyLimit, Endpoint, HttpError, Problem};
 use super::mesos::TaskState;
 use super::{Fact, Gatherer, unprobed_default};
 use crate::redact::redact;
-use crate::version::Version;
+use crate::version::{BadVersion, Version};
 
 /// How a user names Marathon, for skip reasons.
 const NAME_IT: &str = "--marathon URL or MARATHON_URL";
@@ -67,9 +67,9 @@ pub struct MarathonInfo {
 }
 
 impl MarathonInfo {
-    /// The release Marathon reports, if it parses.
-    pub fn release(&self) -> Option<Version> {
-        self.version.as_deref()?.parse().ok()
+    /// The release Marathon reports (`None`: it reports none).
+    pub fn release(&self) -> Option<Result<Version, BadVersion>> {
+        self.version.as_deref().map(str::parse)
     }
 }
 
@@ -759,7 +759,7 @@ mod tests {
             (include_str!("../../tests/fixtures/marathon/master/info.json"), "1.5.0", "96d7da70-"),
         ] {
             let info = MarathonInfo::from(serde_json::from_str::<wire::Info>(text).unwrap());
-            assert_eq!(info.release().unwrap().to_string(), version);
+            assert_eq!(info.release().unwrap().unwrap().to_string(), version);
             assert!(info.framework_id.unwrap().starts_with(id));
             assert_eq!(info.zk.as_deref(), Some("zk://localhost:2181/marathon"));
             assert_eq!(info.http_port, Some(8080));

@@ -35,7 +35,7 @@ use tokio::time::Instant;
 use crate::config::Config;
 
 use crate::node_fs::Limit;
-use crate::target::Role;
+use crate::target::{Role, Target, ZkTarget};
 use crate::version::Version;
 
 /// One observation of the world.
@@ -111,13 +111,13 @@ pub enum Need {
 }
 
 /// What the run was asked to look at, as recorded in reports and snapshots.
-/// URLs here are already redacted.
+/// Targets here carry no credentials.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Inputs {
-    pub mesos: Vec<TargetInput>,
-    pub marathon: Option<TargetInput>,
-    pub zk: Option<TargetInput>,
-    pub flink: Vec<TargetInput>,
+    pub mesos: Vec<Target>,
+    pub marathon: Option<Target>,
+    pub zk: Option<ZkTarget>,
+    pub flink: Vec<Target>,
     /// `/` for a live node, else the `--root` directory.
     pub root: String,
     pub live: bool,
@@ -128,20 +128,13 @@ pub struct Inputs {
     pub timeout_ms: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TargetInput {
-    pub url: String,
-    pub explicit: bool,
-}
-
 impl Inputs {
     pub fn from_config(cfg: &Config) -> Self {
-        let target = |t: &crate::target::Target| TargetInput { url: t.display(), explicit: t.explicit };
         Inputs {
-            mesos: cfg.mesos.iter().map(target).collect(),
-            marathon: Some(target(&cfg.marathon)),
-            zk: Some(TargetInput { url: cfg.zk.display(), explicit: cfg.zk.explicit }),
-            flink: cfg.flink.iter().map(target).collect(),
+            mesos: cfg.mesos.iter().map(Target::redacted).collect(),
+            marathon: Some(cfg.marathon.redacted()),
+            zk: Some(cfg.zk.clone()),
+            flink: cfg.flink.iter().map(Target::redacted).collect(),
             root: cfg.root.display().to_string(),
             live: cfg.live(),
             roles: cfg.roles.clone(),

@@ -32,8 +32,6 @@ pub struct ReachFacts {
     /// Endpoints that could not be listed, and why (Mesos agents when the
     /// Mesos state is not known).
     pub gaps: Vec<String>,
-    /// The `--timeout` each connect had.
-    pub timeout_ms: u64,
 }
 
 /// What runs behind an endpoint.
@@ -184,7 +182,7 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<ReachFacts> {
     };
     let (mut probes, (agents, gap)) = futures::join!(known_probes, agent_probes);
     probes.extend(agents);
-    Fact::observed(ReachFacts { probes, gaps: gap.into_iter().collect(), timeout_ms: g.cfg.timeout.as_millis() as u64 })
+    Fact::observed(ReachFacts { probes, gaps: gap.into_iter().collect() })
 }
 
 /// How many connects may be in flight: a share of the open-file limit, the
