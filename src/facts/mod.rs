@@ -87,29 +87,6 @@ impl<T> Fact<T> {
     }
 }
 
-/// A source of facts a check reads. The runner gathers the union of the
-/// selected checks' needs, and nothing else.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Need {
-    Knowledge,
-    Roles,
-    Node,
-    Dns,
-    Systemd,
-    Processes,
-    Zookeeper,
-    MarathonZk,
-    Marathon,
-    Mesos,
-    MesosFlags,
-    Flink,
-    Firewalld,
-    Sockets,
-    Reach,
-    /// What the selected pack checks look at.
-    Packs,
-}
-
 /// What the run was asked to look at, as recorded in reports and snapshots.
 /// Targets here carry no credentials.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -145,113 +122,88 @@ impl Inputs {
     }
 }
 
-/// Everything gathered in one run. `None` means "not gathered" (no selected
-/// check needed it, or a snapshot was collected without it).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Facts {
-    pub inputs: Inputs,
-    pub knowledge: Option<Fact<knowledge::Knowledge>>,
-    pub roles: Option<Fact<roles::NodeRoles>>,
-    pub node: Option<Fact<node::NodeFacts>>,
-    pub dns: Option<Fact<dns::DnsFacts>>,
-    pub systemd: Option<Fact<systemd::SystemdFacts>>,
-    pub processes: Option<Fact<processes::ProcessFacts>>,
-    pub zookeeper: Option<Fact<zookeeper::EnsembleFacts>>,
-    pub marathon_zk: Option<Fact<zookeeper::MarathonTree>>,
-    pub marathon: Option<Fact<marathon::MarathonFacts>>,
-    pub mesos: Option<Fact<mesos::MesosFacts>>,
-    pub mesos_flags: Option<Fact<mesos_flags::MesosFlagsFacts>>,
-    pub flink: Option<Fact<flink::FlinkFacts>>,
-    pub firewalld: Option<Fact<firewalld::FirewalldFacts>>,
-    pub sockets: Option<Fact<sockets::SocketFacts>>,
-    pub reach: Option<Fact<reach::ReachFacts>>,
-    pub packs: Option<Fact<packs::PackFacts>>,
-}
+/// Declares the fact sources, each once: its [`Need`], its field in [`Facts`]
+/// (and so in snapshots), its memoized cell and accessor in [`Gatherer`], and
+/// what a deadline message calls it. Adding a source is a module and a line.
+macro_rules! fact_sources {
+    ($($(#[$doc:meta])* $need:ident => $name:ident: $ty:ty = $gather:path, $what:literal;)+) => {
+        /// A source of facts a check reads. The runner gathers the union of the
+        /// selected checks' needs, and nothing else.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Need {
+            $($(#[$doc])* $need,)+
+        }
 
-/// Gathers facts for one run. Each source is a memoized cell, so a source
-/// that others depend on (Mesos state for reachability, say) is fetched once
-/// however many ask for it.
-pub struct Gatherer {
-    pub cfg: Arc<Config>,
-    pub deadline: Instant,
-    http: OnceCell<Result<reqwest::Client, String>>,
-    knowledge: OnceCell<Fact<knowledge::Knowledge>>,
-    roles: OnceCell<Fact<roles::NodeRoles>>,
-    node: OnceCell<Fact<node::NodeFacts>>,
-    dns: OnceCell<Fact<dns::DnsFacts>>,
-    systemd: OnceCell<Fact<systemd::SystemdFacts>>,
-    processes: OnceCell<Fact<processes::ProcessFacts>>,
-    zookeeper: OnceCell<Fact<zookeeper::EnsembleFacts>>,
-    marathon_zk: OnceCell<Fact<zookeeper::MarathonTree>>,
-    marathon: OnceCell<Fact<marathon::MarathonFacts>>,
-    mesos: OnceCell<Fact<mesos::MesosFacts>>,
-    mesos_flags: OnceCell<Fact<mesos_flags::MesosFlagsFacts>>,
-    flink: OnceCell<Fact<flink::FlinkFacts>>,
-    firewalld: OnceCell<Fact<firewalld::FirewalldFacts>>,
-    sockets: OnceCell<Fact<sockets::SocketFacts>>,
-    reach: OnceCell<Fact<reach::ReachFacts>>,
-    packs: OnceCell<Fact<packs::PackFacts>>,
-    /// The probes of the selected pack checks (see [`Gatherer::with_pack_probes`]).
-    pack_probes: Vec<packs::PackProbe>,
-}
+        /// Everything gathered in one run. `None` means "not gathered" (no selected
+        /// check needed it, or a snapshot was collected without it).
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        pub struct Facts {
+            pub inputs: Inputs,
+            $(pub $name: Option<Fact<$ty>>,)+
+        }
 
-/// Generates the memoized accessor of one fact source.
-macro_rules! accessor {
-    ($name:ident, $ty:ty, $gather:path, $what:literal) => {
-        pub async fn $name(&self) -> &Fact<$ty> {
-            self.$name.get_or_init(|| self.bounded($what, $gather(self))).await
+        /// Gathers facts for one run. Each source is a memoized cell, so a source
+        /// that others depend on (Mesos state for reachability, say) is fetched once
+        /// however many ask for it.
+        pub struct Gatherer {
+            pub cfg: Arc<Config>,
+            pub deadline: Instant,
+            http: OnceCell<Result<reqwest::Client, String>>,
+            $($name: OnceCell<Fact<$ty>>,)+
+            /// The probes of the selected pack checks (see [`Gatherer::with_pack_probes`]).
+            pack_probes: Vec<packs::PackProbe>,
+        }
+
+        impl Gatherer {
+            pub fn new(cfg: Arc<Config>, deadline: Instant) -> Self {
+                Gatherer { cfg, deadline, http: OnceCell::new(), $($name: OnceCell::new(),)+ pack_probes: Vec::new() }
+            }
+
+            $(pub async fn $name(&self) -> &Fact<$ty> {
+                self.$name.get_or_init(|| self.bounded($what, $gather(self))).await
+            })+
+
+            async fn ensure(&self, need: Need) {
+                match need {
+                    $(Need::$need => drop(self.$name().await),)+
+                }
+            }
+
+            /// Gathers every needed source concurrently, then freezes the result.
+            pub async fn gather(self, needs: &BTreeSet<Need>) -> Facts {
+                futures::future::join_all(needs.iter().map(|n| self.ensure(*n))).await;
+                Facts { inputs: Inputs::from_config(&self.cfg), $($name: self.$name.into_inner(),)+ }
+            }
         }
     };
 }
 
-impl Gatherer {
-    pub fn new(cfg: Arc<Config>, deadline: Instant) -> Self {
-        Gatherer {
-            cfg,
-            deadline,
-            http: OnceCell::new(),
-            knowledge: OnceCell::new(),
-            roles: OnceCell::new(),
-            node: OnceCell::new(),
-            dns: OnceCell::new(),
-            systemd: OnceCell::new(),
-            processes: OnceCell::new(),
-            zookeeper: OnceCell::new(),
-            marathon_zk: OnceCell::new(),
-            marathon: OnceCell::new(),
-            mesos: OnceCell::new(),
-            mesos_flags: OnceCell::new(),
-            flink: OnceCell::new(),
-            firewalld: OnceCell::new(),
-            sockets: OnceCell::new(),
-            reach: OnceCell::new(),
-            packs: OnceCell::new(),
-            pack_probes: Vec::new(),
-        }
-    }
+fact_sources! {
+    Knowledge => knowledge: knowledge::Knowledge = knowledge::gather, "check data";
+    Roles => roles: roles::NodeRoles = roles::gather, "node roles";
+    Node => node: node::NodeFacts = node::gather, "node files";
+    Dns => dns: dns::DnsFacts = dns::gather, "host name resolution";
+    Systemd => systemd: systemd::SystemdFacts = systemd::gather, "systemd units";
+    Processes => processes: processes::ProcessFacts = processes::gather, "processes";
+    Zookeeper => zookeeper: zookeeper::EnsembleFacts = zookeeper::gather_ensemble, "ZooKeeper servers";
+    MarathonZk => marathon_zk: zookeeper::MarathonTree = zookeeper::gather_marathon_tree, "Marathon's ZooKeeper tree";
+    Marathon => marathon: marathon::MarathonFacts = marathon::gather, "Marathon";
+    Mesos => mesos: mesos::MesosFacts = mesos::gather, "Mesos masters";
+    MesosFlags => mesos_flags: mesos_flags::MesosFlagsFacts = mesos_flags::gather, "Mesos flags";
+    Flink => flink: flink::FlinkFacts = flink::gather, "Flink";
+    Firewalld => firewalld: firewalld::FirewalldFacts = firewalld::gather, "firewalld";
+    Sockets => sockets: sockets::SocketFacts = sockets::gather, "listening sockets";
+    Reach => reach: reach::ReachFacts = reach::gather, "reachability probes";
+    /// What the selected pack checks look at.
+    Packs => packs: packs::PackFacts = packs::gather, "check packs";
+}
 
+impl Gatherer {
     /// The probes the `packs` source runs: those of the selected pack checks.
     pub fn with_pack_probes(mut self, probes: Vec<packs::PackProbe>) -> Self {
         self.pack_probes = probes;
         self
     }
-
-    accessor!(knowledge, knowledge::Knowledge, knowledge::gather, "check data");
-    accessor!(roles, roles::NodeRoles, roles::gather, "node roles");
-    accessor!(node, node::NodeFacts, node::gather, "node files");
-    accessor!(dns, dns::DnsFacts, dns::gather, "host name resolution");
-    accessor!(systemd, systemd::SystemdFacts, systemd::gather, "systemd units");
-    accessor!(processes, processes::ProcessFacts, processes::gather, "processes");
-    accessor!(zookeeper, zookeeper::EnsembleFacts, zookeeper::gather_ensemble, "ZooKeeper servers");
-    accessor!(marathon_zk, zookeeper::MarathonTree, zookeeper::gather_marathon_tree, "Marathon's ZooKeeper tree");
-    accessor!(marathon, marathon::MarathonFacts, marathon::gather, "Marathon");
-    accessor!(mesos, mesos::MesosFacts, mesos::gather, "Mesos masters");
-    accessor!(mesos_flags, mesos_flags::MesosFlagsFacts, mesos_flags::gather, "Mesos flags");
-    accessor!(flink, flink::FlinkFacts, flink::gather, "Flink");
-    accessor!(firewalld, firewalld::FirewalldFacts, firewalld::gather, "firewalld");
-    accessor!(sockets, sockets::SocketFacts, sockets::gather, "listening sockets");
-    accessor!(reach, reach::ReachFacts, reach::gather, "reachability probes");
-    accessor!(packs, packs::PackFacts, packs::gather, "check packs");
 
     /// The shared HTTP client, built on first use (TLS set-up costs time that
     /// `list` or a node-only run should not pay).
@@ -265,51 +217,6 @@ impl Gatherer {
         match tokio::time::timeout_at(self.deadline, work).await {
             Ok(fact) => fact,
             Err(_) => Fact::failed(format!("{what}: gave up at the run's deadline")),
-        }
-    }
-
-    async fn ensure(&self, need: Need) {
-        match need {
-            Need::Knowledge => drop(self.knowledge().await),
-            Need::Roles => drop(self.roles().await),
-            Need::Node => drop(self.node().await),
-            Need::Dns => drop(self.dns().await),
-            Need::Systemd => drop(self.systemd().await),
-            Need::Processes => drop(self.processes().await),
-            Need::Zookeeper => drop(self.zookeeper().await),
-            Need::MarathonZk => drop(self.marathon_zk().await),
-            Need::Marathon => drop(self.marathon().await),
-            Need::Mesos => drop(self.mesos().await),
-            Need::MesosFlags => drop(self.mesos_flags().await),
-            Need::Flink => drop(self.flink().await),
-            Need::Firewalld => drop(self.firewalld().await),
-            Need::Sockets => drop(self.sockets().await),
-            Need::Reach => drop(self.reach().await),
-            Need::Packs => drop(self.packs().await),
-        }
-    }
-
-    /// Gathers every needed source concurrently, then freezes the result.
-    pub async fn gather(self, needs: &BTreeSet<Need>) -> Facts {
-        futures::future::join_all(needs.iter().map(|n| self.ensure(*n))).await;
-        Facts {
-            inputs: Inputs::from_config(&self.cfg),
-            knowledge: self.knowledge.into_inner(),
-            roles: self.roles.into_inner(),
-            node: self.node.into_inner(),
-            dns: self.dns.into_inner(),
-            systemd: self.systemd.into_inner(),
-            processes: self.processes.into_inner(),
-            zookeeper: self.zookeeper.into_inner(),
-            marathon_zk: self.marathon_zk.into_inner(),
-            marathon: self.marathon.into_inner(),
-            mesos: self.mesos.into_inner(),
-            mesos_flags: self.mesos_flags.into_inner(),
-            flink: self.flink.into_inner(),
-            firewalld: self.firewalld.into_inner(),
-            sockets: self.sockets.into_inner(),
-            reach: self.reach.into_inner(),
-            packs: self.packs.into_inner(),
         }
     }
 }
