@@ -333,7 +333,7 @@ fn unreadable(unit: &UnitFacts, error: &str) -> Finding {
 mod tests {
     use super::*;
     use crate::facts::processes::ProcessInfo;
-    use crate::facts::systemd::{ActiveState, DeployFile, InstallSection, Origin, Sourced};
+    use crate::facts::systemd::{ActiveState, DeployFile, FileLine, InstallSection, Sourced};
 
     fn unit(name: &str, state: UnitFileState, restart: Restart) -> UnitFacts {
         let file = format!("/usr/lib/systemd/system/{name}");
@@ -347,7 +347,7 @@ mod tests {
                 _ => Vec::new(),
             },
             drop_ins: Vec::new(),
-            restart: Some(Sourced { value: restart, text: restart.to_string(), origin: Origin { file, line: 7 } }),
+            restart: Some(Sourced { value: restart, text: restart.to_string(), origin: FileLine { file, line: 7 } }),
             restart_sec: None,
             install: InstallSection::default(),
             warnings: Vec::new(),

@@ -249,17 +249,17 @@ pub struct Sourced<T> {
     pub value: T,
     /// The value as written.
     pub text: String,
-    pub origin: Origin,
+    pub origin: FileLine,
 }
 
 /// A line of a file on the node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Origin {
+pub struct FileLine {
     pub file: String,
     pub line: u32,
 }
 
-impl fmt::Display for Origin {
+impl fmt::Display for FileLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.file, self.line)
     }
@@ -849,7 +849,7 @@ impl Settings {
         let mut settings = Settings::default();
         for (path, file) in files {
             for a in file.assignments.iter().filter(|a| a.section == "Service") {
-                settings.apply(Origin { file: path.clone(), line: a.line }, a);
+                settings.apply(FileLine { file: path.clone(), line: a.line }, a);
             }
         }
         settings
@@ -860,7 +860,7 @@ impl Settings {
     /// it does not know, the empty one included, is logged ("Failed to parse
     /// service restart specifier, ignoring") and the previous value stands.
     /// `RestartSec=` (config_parse_sec) ignores an empty value the same way.
-    fn apply(&mut self, origin: Origin, a: &unit_file::Assignment) {
+    fn apply(&mut self, origin: FileLine, a: &unit_file::Assignment) {
         match a.key.as_str() {
             "Restart" => match a.value.parse() {
                 Ok(value) => self.restart = Some(Sourced { value, text: a.value.clone(), origin }),
