@@ -222,45 +222,49 @@ impl LoadedConfig {
     pub fn load(named: Option<&Path>, root: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
         let mut ignored = Vec::new();
         let path = match named {
-            Some(p) => {
-                let unsafe_because = match root {
-                    Some(root) if trust::inside(p, root) => Err(format!("inside --root {}", root.display())),
-                    _ => trust::check(p, trust::Kind::File),
-                };
-                if let Err(why) = unsafe_because
-                    && p.exists()
-                {
-                    eprintln!("clusterdoc: warning: config file {}: {why}; used because it was named", p.display());
-                }
-                p.to_path_buf()
-            }
-            None => {
-                let usable = |p: &Path| match root {
-                    Some(root) if trust::inside(p, root) => {
-                        Err(format!("inside --root {}: the inspected node's own config is not used", root.display()))
-                    }
-                    _ => trust::check(p, trust::Kind::File),
-                };
-                let mut chosen = None;
-                for candidate in DEFAULT_CONFIG_FILES.iter().map(Path::new).filter(|p| p.exists()) {
-                    match usable(candidate) {
-                        Ok(()) => {
-                            chosen = Some(candidate.to_path_buf());
-                            break;
-                        }
-                        Err(why) => ignored.push(Ignored::new(&absolute(candidate), why)),
-                    }
-                }
-                match chosen {
-                    Some(p) => p,
-                    None => return Ok(LoadedConfig { ignored, ..LoadedConfig::default() }),
-                }
-            }
+            Some(path) => chosen_by_user(path, root),
+            None => match first_usable_implicit(root, &mut ignored) {
+                Some(path) => path,
+                None => return Ok(LoadedConfig { ignored, ..LoadedConfig::default() }),
+            },
         };
         let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::File(path.clone(), e.to_string()))?;
         let settings = toml::from_str(&text).map_err(|e| ConfigError::File(path.clone(), e.message().to_string()))?;
         Ok(LoadedConfig { settings, path: Some(absolute(&path)), ignored })
     }
+}
+
+/// The file the user named, with a warning when it would not be trusted as
+/// an implicit one.
+fn chosen_by_user(path: &Path, root: Option<&Path>) -> PathBuf {
+    let unsafe_because = match root {
+        Some(root) if trust::inside(path, root) => Err(format!("inside --root {}", root.display())),
+        _ => trust::check(path, trust::Kind::File),
+    };
+    if let Err(why) = unsafe_because
+        && path.exists()
+    {
+        eprintln!("clusterdoc: warning: config file {}: {why}; used because it was named", path.display());
+    }
+    path.to_path_buf()
+}
+
+/// The first implicit config file present that may steer clusterdoc; those
+/// passed over go to `ignored` with the reason.
+fn first_usable_implicit(root: Option<&Path>, ignored: &mut Vec<Ignored>) -> Option<PathBuf> {
+    let usable = |path: &Path| match root {
+        Some(root) if trust::inside(path, root) => {
+            Err(format!("inside --root {}: the inspected node's own config is not used", root.display()))
+        }
+        _ => trust::check(path, trust::Kind::File),
+    };
+    for candidate in DEFAULT_CONFIG_FILES.iter().map(Path::new).filter(|p| p.exists()) {
+        match usable(candidate) {
+            Ok(()) => return Some(candidate.to_path_buf()),
+            Err(why) => ignored.push(Ignored::new(&absolute(candidate), why)),
+        }
+    }
+    None
 }
 
 /// The path as the report names it: absolute, so a reader knows which
