@@ -5,7 +5,6 @@
 //! condition the fuzz target and the property test of the streamed Mesos
 //! state share.
 
-pub use crate::checks::flink_props::{CommandLine, Rewritten, jobmanager_ports, port_setting};
 pub use crate::checks::pack::definition::{Origin as PackOrigin, parse_pack};
 pub use crate::facts::firewalld::{
     ConfDefaultZone, ParsedService, Zone, firewalld_default_zone, parse_firewalld_conf, parse_list_all,
@@ -15,6 +14,7 @@ pub use crate::facts::flink::{
     ConfigEntry as FlinkConfigEntry, FlinkConfig, FlinkOverview, TaskManagers as FlinkTaskManagers,
     config_map as flink_config_map,
 };
+pub use crate::facts::flink_props::{CommandLine, Rewritten, jobmanager_ports, port_setting};
 pub use crate::facts::http::{JsonStream, Problem, parse_json};
 pub use crate::facts::marathon::wire as marathon_wire;
 pub use crate::facts::marathon::{App, Deployment, MarathonInfo, QueueItem};

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use reqwest::Url;
 
-use super::flink_props::{CommandLine, RPC_ADDRESS, RPC_PORT};
 use super::{Check, CheckMeta, Explain, Stop, Verdict, judged, required};
 use crate::facts::flink::FlinkFacts;
+use crate::facts::flink_props::{CommandLine, RPC_ADDRESS, RPC_PORT};
 use crate::facts::mesos::{Framework, Leadership, MesosFacts, MesosState, Task, TaskState, pid_address};
 use crate::facts::processes::{ProcessFacts, ProcessInfo};
 use crate::facts::{Fact, Facts, Need};

@@ -8,9 +8,9 @@ use std::fmt;
 
 use serde_json::json;
 
-use super::flink_props::{CommandLine, JobManagerPort, Rewritten, jobmanager_ports};
 use super::marathon_apps::{Eligible, active_agents, describe, eligible, update_app};
 use super::{Check, CheckMeta, Explain, Stop, Verdict, judged, required};
+use crate::facts::flink_props::{CommandLine, JobManagerPort, Rewritten, jobmanager_ports};
 use crate::facts::knowledge::RolePorts;
 use crate::facts::marathon::{App, AppTask, MarathonFacts, NetworkMode, Protocol};
 use crate::facts::mesos::{Agent, TaskState};

@@ -2,7 +2,6 @@
 //! next to its logic, which reads [`Facts`] and does no I/O of its own.
 
 mod firewalld_ports;
-pub(crate) mod flink_props;
 mod flink_taskmanager_orphans;
 mod hostname_case;
 mod hostname_resolution;

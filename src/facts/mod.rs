@@ -9,6 +9,7 @@
 pub mod dns;
 pub mod firewalld;
 pub mod flink;
+pub mod flink_props;
 pub mod http;
 pub mod knowledge;
 pub mod marathon;
