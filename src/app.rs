@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use clap::{CommandFactory, Parser};
 
-use crate::checks::{self, Check, Selection};
+use crate::catalog::{self, Selection};
+use crate::checks::{self, Check};
 use crate::cli::{Cli, ColorChoice, Command, Format, ListFormat, PackArgs, RunArgs};
 use crate::config::{Config, ConfigError, LoadedConfig};
 use crate::report::{self, human::Detail};
@@ -65,7 +66,7 @@ fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
         Ok(c) => c,
         Err(e) => return fatal(e),
     };
-    let catalog = checks::catalog_with_packs(&config.checks_dirs, config.root.dir());
+    let catalog = catalog::catalog_with_packs(&config.checks_dirs, config.root.dir());
     let ignored: Vec<Ignored> = config.ignored.iter().chain(&catalog.ignored).cloned().collect();
     announce(&ignored);
     let selection = match Selection::new(catalog.checks, &args.only, &args.skip) {
@@ -260,7 +261,7 @@ fn catalog_of(packs: &PackArgs) -> Result<Vec<Arc<dyn Check>>, ConfigError> {
     let loaded = LoadedConfig::load(packs.config.as_deref(), None)?;
     let mut dirs = loaded.settings.checks_dir.unwrap_or_default();
     dirs.extend(packs.checks_dir.iter().cloned());
-    let catalog = checks::catalog_with_packs(&dirs, Path::new("/"));
+    let catalog = catalog::catalog_with_packs(&dirs, Path::new("/"));
     announce(&loaded.ignored.into_iter().chain(catalog.ignored).collect::<Vec<_>>());
     Ok(catalog.checks)
 }

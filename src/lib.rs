@@ -5,12 +5,14 @@
 //! `node_fs` (the inspected node's files), `trust` and `output`.
 
 pub mod app;
+pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod facts;
 pub mod node_fs;
 pub mod output;
+pub mod packs;
 pub mod parsers;
 pub mod redact;
 pub mod remedy;

@@ -10,7 +10,8 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::checks::{self, Check, Selection, Stop, Verdict};
+use crate::catalog::Selection;
+use crate::checks::{self, Check, Stop, Verdict};
 use crate::config::Config;
 use crate::facts::{Facts, Gatherer};
 use crate::report::{CheckReport, NodeInfo, Report, Status};

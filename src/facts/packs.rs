@@ -1,4 +1,4 @@
-//! Facts: what the selected pack checks (`checks::pack`) look at - TCP ports,
+//! Facts: what the selected pack checks (`packs`) look at - TCP ports,
 //! HTTP endpoints, commands, Nagios plugins, systemd units, files and
 //! processes - each fanned out over the run's endpoints when its template
 //! names them (`{zk.servers}`). Also the reading of the pack directories.

@@ -11,7 +11,8 @@ use toml::Spanned;
 
 use super::judge::{Bounds, Expect, JsonExpect, JsonTest, PortState, TextTest};
 use super::template::{RemedyTemplate, Var};
-use super::{CheckMeta, Explain, LoadProblem, PackCheck};
+use super::{LoadProblem, PackCheck};
+use crate::checks::{CheckMeta, Explain};
 use crate::config::MAX_DURATION;
 use crate::facts::packs::{PackProbe, Part, Probe, Template};
 use crate::facts::systemd::Restart;

@@ -21,7 +21,7 @@
 //! it is pure (`judge`).
 
 pub(crate) mod definition;
-mod judge;
+pub(crate) mod judge;
 mod template;
 
 use std::collections::BTreeSet;
@@ -32,7 +32,7 @@ use definition::{Origin, Parsed, bare_plugin, leak, leak_all, parse_pack};
 use judge::Expect;
 use template::RemedyTemplate;
 
-use super::{Check, CheckMeta, Explain, Judgement, Verdict};
+use crate::checks::{Check, CheckMeta, Explain, Judgement, Verdict};
 use crate::facts::knowledge::SYSTEM_PACK_DIR;
 use crate::facts::packs::{PackContent, PackDir, PackProbe, read_pack_dir};
 use crate::facts::{Facts, Need};

@@ -3,10 +3,10 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::super::definition::{Origin, parse_pack};
 use super::*;
 use crate::facts::packs::{PackFacts, PackRecord, ProcessSeen, TargetLook};
 use crate::facts::systemd::{ActiveState, LiveUnit};
+use crate::packs::definition::{Origin, parse_pack};
 
 /// The first check of a pack text.
 fn check(toml: &str) -> PackCheck {

@@ -20,8 +20,8 @@ use crate::facts::{Fact, Facts};
 use crate::remedy::Remedy;
 use crate::report::{Finding, Status};
 
-use super::super::{Judgement, Stop, Verdict, required};
 use super::PackCheck;
+use crate::checks::{Judgement, Stop, Verdict, required};
 
 /// A number a check measures must stay within these.
 #[derive(Clone, Copy, Debug, PartialEq)]

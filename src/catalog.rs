@@ -1,0 +1,84 @@
+//! The checks of a run: the built-in checks, then the checks of the packs,
+//! and the `--only` / `--skip` selection over them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::checks::{self, Check};
+use crate::packs;
+
+/// The checks of a run, and the pack directories and files passed over.
+pub struct Catalog {
+    pub checks: Vec<Arc<dyn Check>>,
+    pub ignored: Vec<crate::trust::Ignored>,
+}
+
+/// Every check: the built-ins, then the checks of the packs (built-in packs,
+/// `/etc/clusterdoc/checks.d`, then `pack_dirs`), then `packs.load` if a pack
+/// could not be loaded (see [`packs`]). Packs inside `root` (`--root DIR`,
+/// when not `/`) and packs others could have written are passed over.
+pub fn catalog_with_packs(pack_dirs: &[PathBuf], root: &Path) -> Catalog {
+    let built_in: Vec<Arc<dyn Check>> = checks::catalog().into_iter().map(Arc::from).collect();
+    let taken: Vec<&'static str> = built_in.iter().map(|c| c.meta().id).collect();
+    let (packs, ignored) = packs::load(pack_dirs, &taken, root);
+    Catalog { checks: built_in.into_iter().chain(packs).collect(), ignored }
+}
+
+/// `--only` / `--skip` (ids, or families: `zk.`, `zk*`) over a catalog.
+#[derive(Clone, Default)]
+pub struct Selection {
+    only: Vec<String>,
+    skip: Vec<String>,
+    catalog: Vec<Arc<dyn Check>>,
+}
+
+impl Selection {
+    /// Refuses patterns that match no check: a typo in `--only` must not
+    /// turn into a green run of nothing.
+    pub fn new(catalog: Vec<Arc<dyn Check>>, only: &[String], skip: &[String]) -> Result<Self, String> {
+        let ids: Vec<&str> = catalog.iter().map(|c| c.meta().id).collect();
+        for pattern in only.iter().chain(skip) {
+            if !ids.iter().any(|id| matches(pattern, id)) {
+                let broken = if ids.contains(&packs::LOAD_ID) {
+                    " (some check packs did not load: see `clusterdoc explain packs.load`)"
+                } else {
+                    ""
+                };
+                return Err(format!("no check matches {pattern:?}; known checks: {}{broken}", ids.join(", ")));
+            }
+        }
+        Ok(Selection { only: only.to_vec(), skip: skip.to_vec(), catalog })
+    }
+
+    pub fn selects(&self, id: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|p| matches(p, id))) && !self.skip.iter().any(|p| matches(p, id))
+    }
+
+    pub fn checks(&self) -> Vec<Arc<dyn Check>> {
+        self.catalog.iter().filter(|c| self.selects(c.meta().id)).cloned().collect()
+    }
+}
+
+fn matches(pattern: &str, id: &str) -> bool {
+    let pattern = pattern.trim();
+    match pattern.strip_suffix('*') {
+        Some(prefix) => id.starts_with(prefix),
+        None if pattern.ends_with('.') => id.starts_with(pattern),
+        None => id == pattern,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_and_typos() {
+        let built_in = || checks::catalog().into_iter().map(Arc::from).collect();
+        let s = Selection::new(built_in(), &["zk.".into()], &["zk.quorum".into()]).unwrap();
+        let ids: Vec<&str> = s.checks().iter().map(|c| c.meta().id).collect();
+        assert_eq!(ids, ["zk.marathon-reuse"]);
+        assert!(Selection::new(built_in(), &["marathon*".into()], &[]).unwrap().selects("marathon.queue"));
+        assert!(Selection::new(built_in(), &["zk.quorom".into()], &[]).is_err());
+    }
+}
