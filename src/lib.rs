@@ -19,6 +19,7 @@ pub mod remedy;
 pub mod remote;
 pub mod report;
 pub mod runner;
+pub mod scheduling;
 pub mod target;
 pub mod text;
 pub mod trust;

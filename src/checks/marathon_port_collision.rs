@@ -3,20 +3,22 @@
 //! What it looks for, why it matters, how to fix it and the risk of the fix
 //! are its `META.explain`, the one text `clusterdoc explain` shows.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde_json::json;
 
-use super::marathon_apps::{Eligible, active_agents, describe, eligible, update_app};
-use super::{Check, CheckMeta, Explain, Stop, Verdict, judged, required};
+use super::{Check, CheckMeta, Explain, Verdict, judged, observed, required};
 use crate::facts::flink_props::{CommandLine, JobManagerPort, Rewritten, jobmanager_ports};
 use crate::facts::knowledge::RolePorts;
 use crate::facts::marathon::{App, AppTask, MarathonFacts, NetworkMode, Protocol};
 use crate::facts::mesos::{Agent, TaskState};
-use crate::facts::{Fact, Facts, Need};
+use crate::facts::{Facts, Need};
 use crate::remedy::Remedy;
 use crate::report::{Finding, Status};
+use crate::scheduling::free_ports::FreePorts;
+use crate::scheduling::placement::{Demand, placeable, shares_blindly, union_len};
+use crate::scheduling::{Eligible, active_agents, describe, eligible, update_app};
 
 pub struct MarathonPortCollision;
 
@@ -78,15 +80,6 @@ impl Check for MarathonPortCollision {
         let state = observed(&mesos.state, "the leading Mesos master's state")?;
         let role_ports = &required(&facts.knowledge, "check data")?.role_ports;
         judge(marathon, apps, &active_agents(state), role_ports)
-    }
-}
-
-/// The value of a fact inside an observed source: unavailable skips, failed errors.
-pub(super) fn observed<'a, T>(fact: &'a Fact<T>, what: &str) -> Result<&'a T, Stop> {
-    match fact {
-        Fact::Observed { value } => Ok(value),
-        Fact::Unavailable { reason } => Err(Stop::Skip(format!("{what}: {reason}"))),
-        Fact::Failed { error } => Err(Stop::Error(format!("{what}: {error}"))),
     }
 }
 
@@ -340,127 +333,6 @@ fn avoided_ranges(agents: &[&Agent], role_ports: &RolePorts) -> Vec<(u16, u16)> 
         }
     }
     merged
-}
-
-/// Chooses ports that collide with nothing known, each at most once.
-struct FreePorts {
-    taken: HashSet<u16>,
-    /// Sorted, disjoint.
-    avoid: Vec<(u16, u16)>,
-    /// Per starting port, where the next search resumes (keeps many moves off one port linear).
-    resume: HashMap<u16, u32>,
-}
-
-impl FreePorts {
-    fn new(taken: HashSet<u16>, avoid: Vec<(u16, u16)>) -> Self {
-        FreePorts { taken, avoid, resume: HashMap::new() }
-    }
-
-    /// The first free port above `port`, now taken.
-    fn after(&mut self, port: u16) -> Option<u16> {
-        let mut candidate = self.resume.get(&port).copied().unwrap_or(u32::from(port) + 1);
-        let mut chosen = None;
-        while chosen.is_none() && candidate <= u32::from(u16::MAX) {
-            let c = candidate as u16;
-            let i = self.avoid.partition_point(|&(_, high)| high < c);
-            match self.avoid.get(i) {
-                Some(&(low, high)) if low <= c => candidate = u32::from(high) + 1,
-                _ => {
-                    candidate += 1;
-                    chosen = self.taken.insert(c).then_some(c);
-                }
-            }
-        }
-        self.resume.insert(port, candidate);
-        chosen
-    }
-}
-
-/// Instances of apps alike (same constraints, port hidden or declared) and
-/// the agents they may use.
-struct Demand {
-    hidden: bool,
-    apps: usize,
-    instances: u64,
-    agents: Vec<usize>,
-}
-
-/// How many instances can run at once when each needs a host of its own: a
-/// maximum matching of instances to agents, by augmenting paths.
-fn placeable(demands: &[Demand], agent_count: usize) -> u64 {
-    if let [only] = demands {
-        return only.instances.min(only.agents.len() as u64);
-    }
-    let mut owner: Vec<Option<usize>> = vec![None; agent_count];
-    let mut placed = 0;
-    for start in 0..demands.len() {
-        // A demand that finds no augmenting path never finds one later.
-        for _ in 0..demands[start].instances.min(agent_count as u64) {
-            if !augment(demands, &mut owner, start) {
-                break;
-            }
-            placed += 1;
-        }
-    }
-    placed
-}
-
-/// Gives demand `start` one more agent, moving others along a path if needed.
-fn augment(demands: &[Demand], owner: &mut [Option<usize>], start: usize) -> bool {
-    let mut visited = vec![false; demands.len()];
-    // For a demand reached: the demand that takes one of its agents, and that agent.
-    let mut taken_by: Vec<Option<(usize, usize)>> = vec![None; demands.len()];
-    visited[start] = true;
-    let mut queue = VecDeque::from([start]);
-    while let Some(d) = queue.pop_front() {
-        for &agent in &demands[d].agents {
-            match owner[agent] {
-                None => {
-                    owner[agent] = Some(d);
-                    let mut gives = d;
-                    while let Some((takes, its_agent)) = taken_by[gives] {
-                        owner[its_agent] = Some(takes);
-                        gives = takes;
-                    }
-                    return true;
-                }
-                Some(other) if !visited[other] => {
-                    visited[other] = true;
-                    taken_by[other] = Some((d, agent));
-                    queue.push_back(other);
-                }
-                Some(_) => {}
-            }
-        }
-    }
-    false
-}
-
-/// Whether apps binding the port could meet on a host without Mesos
-/// knowing: two of them may run on one agent and one hides the port.
-fn shares_blindly(demands: &[Demand], agent_count: usize) -> bool {
-    if demands.iter().any(|d| d.hidden && d.apps > 1 && !d.agents.is_empty()) {
-        return true;
-    }
-    let mut first_on: Vec<Option<usize>> = vec![None; agent_count];
-    for (i, d) in demands.iter().enumerate() {
-        for &agent in &d.agents {
-            match first_on[agent] {
-                Some(other) if d.hidden || demands[other].hidden => return true,
-                Some(_) => {}
-                None => first_on[agent] = Some(i),
-            }
-        }
-    }
-    false
-}
-
-fn union_len(demands: &[Demand], agent_count: usize) -> usize {
-    if let [only] = demands {
-        return only.agents.len();
-    }
-    let mut seen = vec![false; agent_count];
-    demands.iter().flat_map(|d| &d.agents).filter(|&&a| !std::mem::replace(&mut seen[a], true)).count()
 }
 
 fn is_live(task: &AppTask) -> bool {
@@ -852,6 +724,8 @@ fn plural(n: usize, what: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::Stop;
+    use crate::facts::Fact;
     use crate::facts::knowledge::Knowledge;
     use crate::facts::marathon::PortDefinition;
     use crate::facts::mesos::{PortRange, PortRanges, Resources};

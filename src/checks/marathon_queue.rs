@@ -9,14 +9,13 @@ use std::rc::Rc;
 
 use serde_json::json;
 
-use super::marathon_apps::{Eligible, active_agents, app_url, describe, eligible, update_app};
-use super::marathon_port_collision::observed;
-use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, judged, required};
+use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, judged, observed, required};
 use crate::facts::marathon::{App, MarathonFacts, NetworkMode, QueueItem, RejectCount};
 use crate::facts::mesos::{Agent, Resources};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, Remedy};
 use crate::report::{Finding, Status};
+use crate::scheduling::{Eligible, active_agents, app_url, describe, eligible, update_app};
 
 pub struct MarathonQueue;
 

@@ -5,7 +5,6 @@ mod firewalld_ports;
 mod flink_taskmanager_orphans;
 mod hostname_case;
 mod hostname_resolution;
-mod marathon_apps;
 mod marathon_failover;
 mod marathon_leader;
 mod marathon_port_collision;
@@ -149,6 +148,15 @@ pub fn required<'a, T>(fact: &'a Option<Fact<T>>, what: &str) -> Result<&'a T, S
         Some(Fact::Unavailable { reason }) => Err(Stop::Skip(reason.clone())),
         Some(Fact::Failed { error }) => Err(Stop::Error(error.clone())),
         None => Err(Stop::Error(format!("{what} were not gathered (a snapshot taken with other checks selected?)"))),
+    }
+}
+
+/// The value of a fact inside an observed source: unavailable skips, failed errors.
+pub fn observed<'a, T>(fact: &'a Fact<T>, what: &str) -> Result<&'a T, Stop> {
+    match fact {
+        Fact::Observed { value } => Ok(value),
+        Fact::Unavailable { reason } => Err(Stop::Skip(format!("{what}: {reason}"))),
+        Fact::Failed { error } => Err(Stop::Error(format!("{what}: {error}"))),
     }
 }
 

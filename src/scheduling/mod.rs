@@ -1,5 +1,10 @@
-//! What the Marathon checks share: which agents an app's constraints let it
-//! run on, and the `curl` command that changes an app.
+//! How Marathon places apps on Mesos agents, as the Marathon checks judge it:
+//! which agents an app's constraints let it run on, how many instances fit
+//! when each needs a host of its own, free ports for a moved app, and the
+//! `curl` command that changes an app.
+
+pub mod free_ports;
+pub mod placement;
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use regex::Regex;
