@@ -4,28 +4,13 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-/// The built-in checks, then those of the built-in packs (checks/packs/).
-const IDS: [&str; 19] = [
-    "hostname.case",
-    "hostname.resolution",
-    "zk.quorum",
-    "zk.marathon-reuse",
-    "systemd.respawn",
-    "firewalld.ports",
-    "net.reachability",
-    "ports.local-conflict",
-    "marathon.port-collision",
-    "marathon.leader",
-    "marathon.queue",
-    "mesos.leader",
-    "flink.taskmanager-orphans",
-    "mesos.work-dir",
-    "mesos.advertise-address",
-    "marathon.failover",
-    "mesos.agent-disk",
-    "mesos.master-clock-skew",
-    "zk.outstanding-requests",
-];
+/// Every check's id, in catalog order: the built-in checks, then those of the
+/// built-in packs (checks/packs/). The contract's ids and their order are
+/// pinned once, in `checks::tests::catalog_starts_with_the_contract_ids_in_order`.
+fn catalog_ids() -> Vec<String> {
+    let catalog = clusterdoc::catalog::catalog_with_packs(&[], std::path::Path::new("/"));
+    catalog.checks.iter().map(|c| c.meta().id.to_string()).collect()
+}
 
 #[path = "support/cli.rs"]
 mod cli_support;
@@ -52,7 +37,7 @@ fn list_json_names_every_check_in_catalog_order() {
     let doc = json_of(&out.get_output().stdout);
     let checks = doc["checks"].as_array().unwrap();
     let ids: Vec<&str> = checks.iter().map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, IDS);
+    assert_eq!(ids, catalog_ids());
     for c in checks {
         assert!(c["title"].as_str().is_some_and(|t| !t.is_empty()));
         assert!(matches!(c["severity"].as_str(), Some("warn" | "fail")), "{c}");
@@ -64,8 +49,8 @@ fn list_json_names_every_check_in_catalog_order() {
 #[test]
 fn explain_has_what_why_fix_for_every_check() {
     let dir = tempfile::tempdir().unwrap();
-    for id in IDS {
-        let out = clusterdoc(dir.path()).args(["explain", id]).assert().success();
+    for id in catalog_ids() {
+        let out = clusterdoc(dir.path()).args(["explain", &id]).assert().success();
         let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
         for section in ["What it looks for", "Why it matters", "How to fix it", "Risk of the fix"] {
             assert!(text.contains(section), "{id}: no {section:?} in\n{text}");
@@ -156,7 +141,7 @@ fn json_report_matches_the_schema_and_its_own_summary() {
     assert!(errors.is_empty(), "schema violations: {errors:#?}");
 
     let checks = doc["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), IDS.len());
+    assert_eq!(checks.len(), catalog_ids().len());
     let rank = |s: &str| ["pass", "skip", "warn", "error", "fail"].iter().position(|x| *x == s).unwrap();
     let worst = checks.iter().map(|c| c["status"].as_str().unwrap()).max_by_key(|s| rank(s)).unwrap();
     assert_eq!(doc["status"], worst);

@@ -93,3 +93,24 @@ fn a_snapshot_that_is_not_one_is_a_clear_usage_error() {
     let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(stderr.contains("x.json") && stderr.contains("not a clusterdoc snapshot"), "{stderr}");
 }
+
+/// What a check reads is what it declares: judged with only the facts its
+/// `needs` name, every check gives the verdict it gives with all of them, on
+/// the write-up's incident (where every source was gathered).
+#[test]
+fn every_check_reads_only_the_facts_it_declares() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/flink-on-mesos-incident.json"))
+        .expect("the incident example");
+    let snapshot: clusterdoc::runner::Snapshot = serde_json::from_str(&text).expect("a snapshot");
+    for check in clusterdoc::checks::catalog() {
+        let meta = check.meta();
+        let with_all = check.run(&snapshot.facts);
+        let with_declared = check.run(&snapshot.facts.only(meta.needs));
+        assert_eq!(with_declared, with_all, "{} reads facts beyond its needs {:?}", meta.id, meta.needs);
+        assert!(
+            !matches!(&with_all, Err(clusterdoc::checks::Stop::Error(reason)) if reason.contains("not gathered")),
+            "{}: the incident example lacks what it needs: {with_all:?}",
+            meta.id
+        );
+    }
+}

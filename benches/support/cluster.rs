@@ -27,7 +27,11 @@ pub fn big_mesos_state(master: &str) -> Vec<u8> {
 /// them only through its probes, which `benches/reach.rs` measures).
 pub fn mesos_readers() -> Vec<String> {
     use clusterdoc::{checks, facts::Need};
-    checks::catalog().iter().filter(|c| c.needs().contains(&Need::Mesos)).map(|c| c.meta().id.to_string()).collect()
+    checks::catalog()
+        .iter()
+        .filter(|c| c.meta().needs.contains(&Need::Mesos))
+        .map(|c| c.meta().id.to_string())
+        .collect()
 }
 
 /// A `/master/state` to generate.

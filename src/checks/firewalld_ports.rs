@@ -23,6 +23,7 @@ static META: CheckMeta = CheckMeta {
     id: "firewalld.ports",
     title: "firewalld allows the ports this node serves",
     severity: Status::Fail,
+    needs: &[Need::Knowledge, Need::Roles, Need::Firewalld],
     tags: &["node", "network", "firewalld"],
     source: "built-in",
     explain: Explain {
@@ -88,10 +89,6 @@ static META: CheckMeta = CheckMeta {
 impl Check for FirewalldPorts {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Knowledge, Need::Roles, Need::Firewalld]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

@@ -22,6 +22,7 @@ static META: CheckMeta = CheckMeta {
     id: "flink.taskmanager-orphans",
     title: "No Flink TaskManagers outlive their JobManager",
     severity: Status::Warn,
+    needs: &[Need::Processes, Need::Mesos, Need::Flink],
     tags: &["flink", "mesos"],
     source: "built-in",
     explain: Explain {
@@ -55,10 +56,6 @@ the framework is really the destroyed session's before tearing it down.",
 impl Check for FlinkTaskmanagerOrphans {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Processes, Need::Mesos, Need::Flink]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

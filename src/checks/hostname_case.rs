@@ -22,6 +22,7 @@ static META: CheckMeta = CheckMeta {
     id: "hostname.case",
     title: "Host names are lower case",
     severity: Status::Fail,
+    needs: &[Need::Node, Need::Mesos, Need::Marathon, Need::Flink],
     tags: &["node", "flink", "mesos"],
     source: "built-in",
     explain: Explain {
@@ -62,10 +63,6 @@ static META: CheckMeta = CheckMeta {
 impl Check for HostnameCase {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Node, Need::Mesos, Need::Marathon, Need::Flink]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

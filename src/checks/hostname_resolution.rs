@@ -18,6 +18,7 @@ static META: CheckMeta = CheckMeta {
     id: "hostname.resolution",
     title: "Host name resolves to a routable address",
     severity: Status::Fail,
+    needs: &[Need::Node, Need::Dns],
     tags: &["node", "dns"],
     source: "built-in",
     explain: Explain {
@@ -48,10 +49,6 @@ static META: CheckMeta = CheckMeta {
 impl Check for HostnameResolution {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Node, Need::Dns]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

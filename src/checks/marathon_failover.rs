@@ -27,6 +27,7 @@ static META: CheckMeta = CheckMeta {
     id: "marathon.failover",
     title: "Schedulers' tasks survive a failover",
     severity: Status::Fail,
+    needs: &[Need::Marathon, Need::Node],
     tags: &["marathon", "flink", "mesos", "zookeeper"],
     source: "built-in",
     explain: Explain {
@@ -69,10 +70,6 @@ static META: CheckMeta = CheckMeta {
 impl Check for MarathonFailover {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Marathon, Need::Node]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

@@ -13,6 +13,7 @@ static META: CheckMeta = CheckMeta {
     id: "marathon.leader",
     title: "Marathon has a leader registered with Mesos",
     severity: Status::Fail,
+    needs: &[Need::Marathon, Need::Mesos],
     tags: &["marathon", "mesos"],
     source: "built-in",
     explain: Explain {
@@ -47,10 +48,6 @@ static META: CheckMeta = CheckMeta {
 impl Check for MarathonLeader {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Marathon, Need::Mesos]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

@@ -26,6 +26,7 @@ static META: CheckMeta = CheckMeta {
     id: "marathon.port-collision",
     title: "Marathon apps' fixed ports fit on the agents",
     severity: Status::Fail,
+    needs: &[Need::Marathon, Need::Mesos, Need::Knowledge],
     tags: &["marathon", "flink"],
     source: "built-in",
     explain: Explain {
@@ -67,10 +68,6 @@ jobmanager.web.port, blob.server.port)",
 impl Check for MarathonPortCollision {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Marathon, Need::Mesos, Need::Knowledge]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

@@ -23,6 +23,7 @@ static META: CheckMeta = CheckMeta {
     id: "marathon.queue",
     title: "No Marathon app is stuck waiting for offers",
     severity: Status::Warn,
+    needs: &[Need::Marathon, Need::Mesos],
     tags: &["marathon", "mesos"],
     source: "built-in",
     explain: Explain {
@@ -57,10 +58,6 @@ launch delay only lets Marathon try again now.",
 impl Check for MarathonQueue {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Marathon, Need::Mesos]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

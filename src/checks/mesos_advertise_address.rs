@@ -29,6 +29,7 @@ static META: CheckMeta = CheckMeta {
     id: "mesos.advertise-address",
     title: "Mesos daemons register at addresses their peers can use",
     severity: Status::Fail,
+    needs: &[Need::Mesos, Need::MesosFlags, Need::Node, Need::Dns],
     tags: &["mesos", "network"],
     source: "built-in",
     explain: Explain {
@@ -76,10 +77,6 @@ static META: CheckMeta = CheckMeta {
 impl Check for MesosAdvertiseAddress {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Mesos, Need::MesosFlags, Need::Node, Need::Dns]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

@@ -12,6 +12,7 @@ static META: CheckMeta = CheckMeta {
     id: "mesos.leader",
     title: "Mesos has a leading master and active agents",
     severity: Status::Fail,
+    needs: &[Need::Mesos],
     tags: &["mesos"],
     source: "built-in",
     explain: Explain {
@@ -49,10 +50,6 @@ const MAX_LISTED: usize = 20;
 impl Check for MesosLeader {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Mesos]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

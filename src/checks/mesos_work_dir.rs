@@ -20,6 +20,7 @@ static META: CheckMeta = CheckMeta {
     id: "mesos.work-dir",
     title: "Mesos work_dir is not in a temporary directory",
     severity: Status::Fail,
+    needs: &[Need::Node, Need::MesosFlags],
     tags: &["mesos", "node"],
     source: "built-in",
     explain: Explain {
@@ -61,10 +62,6 @@ static META: CheckMeta = CheckMeta {
 impl Check for MesosWorkDir {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Node, Need::MesosFlags]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

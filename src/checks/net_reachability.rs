@@ -18,6 +18,7 @@ static META: CheckMeta = CheckMeta {
     id: "net.reachability",
     title: "Cluster endpoints are reachable",
     severity: Status::Fail,
+    needs: &[Need::Reach],
     tags: &["network"],
     source: "built-in",
     explain: Explain {
@@ -53,10 +54,6 @@ joins elections, an agent starts taking tasks.",
 impl Check for NetReachability {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Reach]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

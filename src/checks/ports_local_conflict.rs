@@ -18,6 +18,7 @@ static META: CheckMeta = CheckMeta {
     id: "ports.local-conflict",
     title: "Ports this node serves are not taken by other processes",
     severity: Status::Fail,
+    needs: &[Need::Roles, Need::Knowledge, Need::Sockets],
     tags: &["node", "network"],
     source: "built-in",
     explain: Explain {
@@ -50,10 +51,6 @@ jobmanager.web.port)",
 impl Check for PortsLocalConflict {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Roles, Need::Knowledge, Need::Sockets]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

@@ -16,6 +16,7 @@ static META: CheckMeta = CheckMeta {
     id: "systemd.respawn",
     title: "Cluster daemons have one manager (systemd or the scripts)",
     severity: Status::Fail,
+    needs: &[Need::Systemd, Need::Processes],
     tags: &["node", "systemd", "mesos"],
     source: "built-in",
     explain: Explain {
@@ -74,10 +75,6 @@ static META: CheckMeta = CheckMeta {
 impl Check for SystemdRespawn {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Systemd, Need::Processes]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

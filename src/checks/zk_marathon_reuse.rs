@@ -20,6 +20,7 @@ static META: CheckMeta = CheckMeta {
     id: "zk.marathon-reuse",
     title: "Marathon's ZooKeeper path is not reused across versions",
     severity: Status::Fail,
+    needs: &[Need::MarathonZk, Need::Marathon, Need::Zookeeper],
     tags: &["zookeeper", "marathon"],
     source: "built-in",
     explain: Explain {
@@ -54,10 +55,6 @@ static META: CheckMeta = CheckMeta {
 impl Check for ZkMarathonReuse {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::MarathonZk, Need::Marathon, Need::Zookeeper]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

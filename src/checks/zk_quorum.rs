@@ -17,6 +17,7 @@ static META: CheckMeta = CheckMeta {
     id: "zk.quorum",
     title: "ZooKeeper ensemble has a healthy quorum",
     severity: Status::Fail,
+    needs: &[Need::Zookeeper],
     tags: &["zookeeper"],
     source: "built-in",
     explain: Explain {
@@ -47,10 +48,6 @@ static META: CheckMeta = CheckMeta {
 impl Check for ZkQuorum {
     fn meta(&self) -> &CheckMeta {
         &META
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Zookeeper]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {

@@ -143,6 +143,16 @@ macro_rules! fact_sources {
             $(pub $name: Option<Fact<$ty>>,)+
         }
 
+        impl Facts {
+            /// These facts as a run that gathered only `needs` would have them.
+            pub fn only(&self, needs: &[Need]) -> Facts {
+                Facts {
+                    inputs: self.inputs.clone(),
+                    $($name: if needs.contains(&Need::$need) { self.$name.clone() } else { None },)+
+                }
+            }
+        }
+
         /// Gathers facts for one run. Each source is a memoized cell, so a source
         /// that others depend on (Mesos state for reachability, say) is fetched once
         /// however many ask for it.

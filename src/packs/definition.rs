@@ -14,6 +14,7 @@ use super::template::{RemedyTemplate, Var};
 use super::{LoadProblem, PackCheck};
 use crate::checks::{CheckMeta, Explain};
 use crate::config::MAX_DURATION;
+use crate::facts::Need;
 use crate::facts::packs::{PackProbe, Part, Probe, Template};
 use crate::facts::systemd::Restart;
 use crate::remedy::Risk;
@@ -275,6 +276,7 @@ fn build(def: CheckDef, origin: &Origin) -> Result<(PackCheck, Option<String>), 
         id: leak(id.clone()),
         title: leak(def.title),
         severity,
+        needs: &[Need::Packs],
         tags: leak_all(def.tags),
         source: leak(origin.source.to_string()),
         explain: Explain {
@@ -539,6 +541,7 @@ pub fn bare_plugin(path: &Path, origin: &Origin) -> Result<PackCheck, String> {
         id: leak(name.to_string()),
         title: leak(format!("Plugin {name}")),
         severity: Status::Fail,
+        needs: &[Need::Packs],
         tags: &["plugin"],
         source: leak(origin.source.to_string()),
         explain: Explain {

@@ -33,9 +33,9 @@ use judge::Expect;
 use template::RemedyTemplate;
 
 use crate::checks::{Check, CheckMeta, Explain, Judgement, Verdict};
+use crate::facts::Facts;
 use crate::facts::knowledge::SYSTEM_PACK_DIR;
 use crate::facts::packs::{PackContent, PackDir, PackProbe, read_pack_dir};
-use crate::facts::{Facts, Need};
 use crate::report::{Finding, Status};
 use crate::trust::{self, Ignored};
 
@@ -59,10 +59,6 @@ pub struct PackCheck {
 impl Check for PackCheck {
     fn meta(&self) -> &CheckMeta {
         self.meta
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[Need::Packs]
     }
 
     fn run(&self, facts: &Facts) -> Verdict {
@@ -251,6 +247,7 @@ impl PackProblems {
             id: LOAD_ID,
             title: leak(format!("Check packs load ({} problems; see `clusterdoc explain {LOAD_ID}`)", problems.len())),
             severity: Status::Error,
+            needs: &[],
             tags: &["packs"],
             source: "built-in",
             explain: Explain {
@@ -271,10 +268,6 @@ impl PackProblems {
 impl Check for PackProblems {
     fn meta(&self) -> &CheckMeta {
         self.meta
-    }
-
-    fn needs(&self) -> &[Need] {
-        &[]
     }
 
     fn run(&self, _facts: &Facts) -> Verdict {
