@@ -36,6 +36,8 @@ const PIECES_IN_FLIGHT: usize = 64;
 
 /// The shared client. Redirects are off here: [`get`] follows them itself.
 pub fn client(cfg: &Config) -> Result<reqwest::Client, String> {
+    // The process-wide TLS provider; a second install (a second client) is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::Client::builder()
         .connect_timeout(cfg.timeout)
         // Per read, not per request: a large /master/state that keeps
