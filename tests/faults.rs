@@ -632,3 +632,101 @@ fn a_zookeeper_that_never_answers_a_read_is_an_error() {
     let said = run.said("zk.marathon-reuse");
     assert!(said.contains("no answer within 1s") || said.contains("no response from connection in 1000ms"), "{said}");
 }
+
+// ------------------------------------------------------------ error wording
+
+/// Every text of a report a person reads: reasons, messages, evidence.
+fn texts(report: &Value) -> Vec<(String, String)> {
+    let mut said = Vec::new();
+    for check in report["checks"].as_array().unwrap() {
+        let id = check["id"].as_str().unwrap().to_string();
+        said.extend(check["reason"].as_str().map(|r| (id.clone(), r.to_string())));
+        for finding in check["findings"].as_array().unwrap() {
+            said.push((id.clone(), finding["message"].as_str().unwrap().to_string()));
+            for evidence in finding["evidence"].as_array().into_iter().flatten() {
+                said.push((id.clone(), evidence.as_str().unwrap().to_string()));
+            }
+        }
+    }
+    said
+}
+
+/// Network errors read one way in every check and pack: as an operator says
+/// them, with the subject named once, never the C library's raw text.
+#[test]
+fn network_errors_read_one_way_in_every_check_and_pack() {
+    let silent = Silent::start(1);
+    let closed = closed_port_url();
+    let closed_port = closed.rsplit(':').next().unwrap();
+    let zk = format!("zk://127.0.0.1:{closed_port},nohost.invalid:2181,127.0.0.1:{}/marathon", silent.ports[0]);
+    let run = clusterdoc(
+        &[
+            &["--mesos", &closed, "--marathon", "http://nohost.invalid:8080", "--zk", &zk][..],
+            &["--role", "zookeeper", "--skip", "systemd.respawn,firewalld.ports,ports.local-conflict"],
+            &DEADLINE_ARGS,
+        ]
+        .concat(),
+    );
+    for (id, text) in texts(&run.report) {
+        for raw in ["os error", "failed to lookup address information", "Connection refused"] {
+            assert!(!text.contains(raw), "{id} says {raw:?}: {text}");
+        }
+        for url in text.split_whitespace().filter(|w| w.starts_with("http://")) {
+            let url = url.trim_end_matches([':', ',', ';', ')']);
+            assert_eq!(text.matches(url).count(), 1, "{id} names {url} more than once: {text}");
+        }
+    }
+    for check in run.report["checks"].as_array().unwrap() {
+        for finding in check["findings"].as_array().unwrap() {
+            let (subject, message) = (finding["subject"].as_str().unwrap(), finding["message"].as_str().unwrap());
+            assert!(!message.contains(subject), "{}: {message:?} repeats its subject {subject:?}", check["id"]);
+        }
+    }
+    let message_about = |id: &str, subject: &str| -> String {
+        let check = run.check(id);
+        let finding = check["findings"].as_array().unwrap().iter().find(|f| f["subject"] == subject);
+        finding.unwrap_or_else(|| panic!("no {id} finding about {subject}: {check:#}"))["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        message_about("zk.quorum", &format!("ZooKeeper 127.0.0.1:{closed_port}")),
+        "does not answer: connection refused"
+    );
+    assert!(
+        message_about("zk.quorum", "ZooKeeper nohost.invalid:2181")
+            .starts_with("does not answer: the name does not resolve ("),
+        "{:#}",
+        run.check("zk.quorum")
+    );
+    assert_eq!(
+        message_about("zk.quorum", &format!("ZooKeeper 127.0.0.1:{}", silent.ports[0])),
+        "does not answer: no answer to srvr within 1s"
+    );
+    assert!(
+        run.check("marathon.leader")["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Marathon at http://nohost.invalid:8080: /v2/info: the name does not resolve ("),
+        "{:#}",
+        run.check("marathon.leader")
+    );
+    assert_eq!(
+        run.check("mesos.leader")["reason"],
+        format!(
+            "no named Mesos master gave a usable answer, so whether one leads is unknown: Mesos master at {closed}: /master/state: connection refused"
+        )
+    );
+    assert_eq!(
+        message_about("zk.outstanding-requests", &format!("127.0.0.1:{closed_port}")),
+        "the port is not open: connection refused"
+    );
+    assert!(
+        message_about("zk.outstanding-requests", "nohost.invalid:2181")
+            .starts_with("nohost.invalid does not resolve ("),
+        "{:#}",
+        run.check("zk.outstanding-requests")
+    );
+    assert_eq!(message_about("mesos.master-clock-skew", &format!("{closed}/version")), "connection refused");
+}

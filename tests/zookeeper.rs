@@ -331,7 +331,17 @@ async fn three_servers_one_leader_then_quorum_lost() {
     let run = clusterdoc(&["--skip", "zk.marathon-reuse", "--zk", &all]).await;
     let check = run.expect("zk.quorum", "fail");
     for gone in &ensemble.servers[..2] {
-        let down = finding(check, "fail", &format!("ZooKeeper {}: connection refused", gone.address()));
+        let down = check["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["subject"] == format!("ZooKeeper {}", gone.address()))
+            .unwrap_or_else(|| panic!("no finding about {} in {check:#}", gone.address()));
+        assert_eq!(
+            (&down["status"], &down["message"]),
+            (&"fail".into(), &"does not answer: connection refused".into())
+        );
+        assert_eq!(down["evidence"][0], format!("srvr to {}: connection refused", gone.address()));
         assert_fix(down, "sudo systemctl start zookeeper", "disruptive");
     }
     let stuck = finding(check, "fail", "running but not serving requests");

@@ -121,7 +121,7 @@ fn silent_server(server: &ServerFacts) -> Finding {
     match &server.srvr {
         Probe::Unreachable { error } => {
             Finding::new(Status::Fail, subject(server), format!("does not answer: {error}"))
-                .evidence(error.clone())
+                .evidence(format!("srvr to {}: {error}", server.server))
                 .fix(Cmd::new("sudo").word("systemctl start zookeeper").disruptive().on(on(server)).with_note(format!(
                     "if ZooKeeper is not running there; if it is, check the firewall for port {}/tcp",
                     server.server.port
@@ -334,7 +334,7 @@ mod tests {
             Some(mode) => Probe::Answered {
                 value: Srvr { version: "3.8.0".into(), mode, zxid: None, node_count: None, connections: None },
             },
-            None => Probe::Unreachable { error: format!("ZooKeeper 127.0.0.1:{port}: connection refused") },
+            None => Probe::Unreachable { error: "connection refused".into() },
         };
         ServerFacts {
             server: HostPort { host: "127.0.0.1".into(), port },

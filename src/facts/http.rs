@@ -15,7 +15,7 @@ use reqwest::header::LOCATION;
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 
-use super::{Fact, Gatherer};
+use super::{Fact, Gatherer, net_error};
 use crate::config::Config;
 use crate::redact::redact_url;
 use crate::target::Target;
@@ -53,7 +53,7 @@ pub fn client(cfg: &Config) -> Result<reqwest::Client, String> {
     if let Some(path) = &cfg.ca_cert {
         builder = builder.tls_certs_merge(read_ca_certs(path)?);
     }
-    builder.build().map_err(|e| format!("cannot set up the HTTP client: {}", innermost(&e)))
+    builder.build().map_err(|e| format!("cannot set up the HTTP client: {}", net_error::reason(&e)))
 }
 
 fn read_ca_certs(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
@@ -492,34 +492,22 @@ fn server_message(body: &[u8]) -> String {
 
 /// Names a failed request the way an operator thinks about it.
 fn request_problem(e: &reqwest::Error) -> Problem {
-    if let Some(io) = io_cause(e) {
+    if let Some(io) = net_error::io_cause(e) {
         return match io.kind() {
-            std::io::ErrorKind::ConnectionRefused => Problem::NoAnswer("connection refused".into()),
-            std::io::ErrorKind::HostUnreachable => {
-                Problem::NoAnswer("no route to host (a firewall may reject the connection)".into())
-            }
-            std::io::ErrorKind::NetworkUnreachable => Problem::NoAnswer("network unreachable".into()),
-            std::io::ErrorKind::PermissionDenied => {
-                Problem::NoAnswer("connection not permitted (a firewall may reject it)".into())
-            }
             std::io::ErrorKind::TimedOut => timed_out(e),
             // The TLS layer reports every handshake failure as InvalidData.
             std::io::ErrorKind::InvalidData if e.is_connect() => tls_problem(io),
-            _ if e.is_connect() => Problem::NoAnswer(io.to_string()),
-            _ => Problem::Transport(io.to_string()),
+            _ if e.is_connect() => Problem::NoAnswer(net_error::io_reason(io)),
+            _ => Problem::Transport(net_error::io_reason(io)),
         };
     }
     if e.is_timeout() {
         return timed_out(e);
     }
     if e.is_connect() {
-        let cause = innermost(e);
-        if cause.contains("dns error") || cause.contains("failed to lookup") {
-            return Problem::NoAnswer(format!("cannot resolve the host name ({cause})"));
-        }
-        return Problem::NoAnswer(cause);
+        return Problem::NoAnswer(net_error::reason(e));
     }
-    Problem::Transport(innermost(e))
+    Problem::Transport(net_error::reason(e))
 }
 
 fn timed_out(e: &reqwest::Error) -> Problem {
@@ -541,33 +529,7 @@ fn body_problem(e: &reqwest::Error, received: usize) -> Problem {
     if e.is_timeout() {
         return Problem::Transport(format!("the body stalled after {received} bytes: no data within --timeout"));
     }
-    Problem::Transport(format!("the body broke off after {received} bytes: {}", innermost(e)))
-}
-
-/// The innermost I/O error in a chain. An `io::Error` wrapping another hides
-/// the inner one from `source()`, so those are unwrapped with `get_ref`.
-fn io_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a std::io::Error> {
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        if let Some(mut io) = c.downcast_ref::<std::io::Error>() {
-            while let Some(inner) = io.get_ref().and_then(|i| i.downcast_ref::<std::io::Error>()) {
-                io = inner;
-            }
-            return Some(io);
-        }
-        cause = c.source();
-    }
-    None
-}
-
-/// The most specific message in an error's chain, without its URL (the URL
-/// is in our own context, redacted).
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = e;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
+    Problem::Transport(format!("the body broke off after {received} bytes: {}", net_error::reason(e)))
 }
 
 #[cfg(test)]

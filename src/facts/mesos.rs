@@ -592,7 +592,14 @@ fn conclude(
     if let Some((leader, error)) = unanswered.into_iter().next() {
         return (Leadership::Unanswered { leader, error: error.clone() }, Fact::failed(error));
     }
-    let answers: Vec<String> = asked.iter().map(|a| format!("{} {}", a.view.url, a.view.answer)).collect();
+    // A failed answer names its master already.
+    let answers: Vec<String> = asked
+        .iter()
+        .map(|a| match &a.view.answer {
+            MasterAnswer::Failed { error } => error.clone(),
+            said => format!("{} {said}", a.view.url),
+        })
+        .collect();
     (Leadership::Unknown, Fact::failed(format!("no Mesos master knows a leader: {}", answers.join("; "))))
 }
 

@@ -15,6 +15,7 @@ pub mod knowledge;
 pub mod marathon;
 pub mod mesos;
 pub mod mesos_flags;
+pub mod net_error;
 pub mod node;
 
 pub mod packs;

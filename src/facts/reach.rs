@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::mesos::Agent;
-use super::{Fact, Gatherer};
+use super::{Fact, Gatherer, net_error};
 use crate::config::Config;
 use crate::target::{HostPort, Target, parse_host_port};
 
@@ -369,7 +369,7 @@ async fn resolve(endpoint: &Endpoint, budget: Budget) -> Result<SocketAddr, Atte
         Ok(Ok(mut addresses)) => {
             addresses.next().ok_or_else(|| failed(Outcome::Unresolved, "the name has no addresses".into()))
         }
-        Ok(Err(e)) => Err(failed(Outcome::Unresolved, e.to_string())),
+        Ok(Err(e)) => Err(failed(Outcome::Unresolved, net_error::lookup_reason(&e))),
         Err(_) if cut_by_deadline => Err(failed(Outcome::Unfinished, DEADLINE_FIRST.into())),
         Err(_) => Err(failed(Outcome::Unresolved, format!("no answer from the resolver within {}", ms(wait)))),
     }
@@ -393,7 +393,7 @@ fn describe(error: &std::io::Error) -> String {
         Some(libc::EACCES) => "EACCES",
         Some(libc::ENETUNREACH) => "ENETUNREACH",
         Some(libc::ETIMEDOUT) => "ETIMEDOUT",
-        _ => return error.to_string(),
+        _ => return net_error::io_reason(error),
     };
     format!("{name} ({})", std::io::Error::from_raw_os_error(error.raw_os_error().unwrap_or_default()).kind())
 }

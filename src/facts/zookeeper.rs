@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
 use zookeeper_client as zk;
 
-use super::{Fact, Gatherer, unprobed_default};
+use super::{Fact, Gatherer, net_error, unprobed_default};
 use crate::target::HostPort;
 use crate::version::Version;
 
@@ -262,17 +262,8 @@ async fn four_letter_word(server: &HostPort, cmd: &str, limit: Duration) -> Resu
     };
     match timeout(limit, exchange).await {
         Ok(Ok(text)) => Ok(text),
-        Ok(Err(e)) => Err(format!("ZooKeeper {server}: {}", io_cause(&e))),
-        Err(_) => Err(format!("ZooKeeper {server}: no answer to {cmd} within {}", humantime::format_duration(limit))),
-    }
-}
-
-/// `connection refused` rather than `Connection refused (os error 111)`.
-fn io_cause(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        std::io::ErrorKind::ConnectionReset => "connection reset".into(),
-        _ => e.to_string(),
+        Ok(Err(e)) => Err(net_error::io_reason(&e)),
+        Err(_) => Err(format!("no answer to {cmd} within {}", humantime::format_duration(limit))),
     }
 }
 
@@ -303,7 +294,7 @@ pub(crate) async fn gather_ensemble(g: &Gatherer) -> Fact<EnsembleFacts> {
     let servers = join_all(target.servers.iter().map(|s| probe_server(s, g.cfg.timeout))).await;
     if !target.explicit && !servers.iter().any(ServerFacts::answered) {
         let cause = servers.iter().find_map(|s| match &s.srvr {
-            Probe::Unreachable { error } => Some(format!(" ({error})")),
+            Probe::Unreachable { error } => Some(format!(" ({}: {error})", s.server)),
             _ => None,
         });
         return Fact::unavailable(format!(
@@ -734,7 +725,7 @@ pub(crate) async fn gather_marathon_tree(g: &Gatherer) -> Fact<MarathonTree> {
             .servers
             .iter()
             .map(|s| match &s.srvr {
-                Probe::Unreachable { error } => error.clone(),
+                Probe::Unreachable { error } => format!("ZooKeeper {}: {error}", s.server),
                 _ => format!("ZooKeeper {}: no usable answer", s.server),
             })
             .collect();
@@ -904,7 +895,7 @@ mod tests {
         for problem in [g.zookeeper().await.problem(), g.marathon_zk().await.problem()] {
             let reason = problem.unwrap();
             assert!(reason.contains("--zk URL or MARATHON_ZK"), "{reason}");
-            assert!(reason.contains(&format!("ZooKeeper 127.0.0.1:{port}: connection refused")), "{reason}");
+            assert!(reason.contains(&format!("marathon (127.0.0.1:{port}: connection refused)")), "{reason}");
         }
         assert!(matches!(g.marathon_zk().await, Fact::Unavailable { .. }));
     }

@@ -13,7 +13,7 @@ use super::{
     ProgramRun, TargetLook, TcpSeen, Template, UnitSeen, time_limit,
 };
 use crate::facts::systemd::UnitFileState;
-use crate::facts::{Fact, Gatherer};
+use crate::facts::{Fact, Gatherer, net_error};
 use crate::node_fs::{Limit, NodeRoot};
 use crate::remedy::quote;
 use crate::remote::HostName;
@@ -84,7 +84,7 @@ async fn tcp(
     let target = ProbeTarget { label: shown.clone(), host: Some(host), port: Some(host_port.port) };
     let until = time_limit(g);
     let seen = match connect(&host_port, until).await {
-        Err(e) => Fact::failed(format!("{shown}: {e}")),
+        Err(e) => Fact::failed(e),
         Ok(Err(closed)) => match endpoint {
             Some(e) if !e.explicit => e.no_answer(format!("nothing answers at {shown} ({closed})")),
             _ => Fact::observed(Observation::Tcp(TcpSeen { connect: closed, reply: None, reply_cut: None })),
@@ -104,15 +104,15 @@ async fn connect(host_port: &HostPort, until: Instant) -> Result<Result<TcpStrea
     let lookup = tokio::net::lookup_host((host_port.host.as_str(), host_port.port));
     let addresses: Vec<_> = match timeout_at(until, lookup).await {
         Ok(Ok(addresses)) => addresses.collect(),
-        Ok(Err(e)) => return Err(format!("cannot resolve {}: {e}", host_port.host)),
-        Err(_) => return Err(format!("cannot resolve {}: no answer in time", host_port.host)),
+        Ok(Err(e)) => return Err(format!("{} does not resolve ({})", host_port.host, net_error::lookup_reason(&e))),
+        Err(_) => return Err(format!("{} does not resolve (no answer in time)", host_port.host)),
     };
     let mut closed = Connect::Unreachable { error: format!("{} has no address", host_port.host) };
     for address in addresses {
         match timeout_at(until, TcpStream::connect(address)).await {
             Ok(Ok(stream)) => return Ok(Ok(stream)),
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => closed = Connect::Refused,
-            Ok(Err(e)) => closed = Connect::Unreachable { error: e.to_string() },
+            Ok(Err(e)) => closed = Connect::Unreachable { error: net_error::io_reason(&e) },
             Err(_) => return Ok(Err(Connect::TimedOut)),
         }
     }
@@ -157,16 +157,6 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// The innermost cause of an error: reqwest's own text names the URL, which
-/// may carry credentials.
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
-}
-
 async fn http(g: &Gatherer, url: &Template, pointers: &[String], endpoint: Option<&Endpoint>) -> TargetLook {
     let shown = url.render(endpoint, true);
     let parsed = reqwest::Url::parse(&url.render(endpoint, false));
@@ -198,14 +188,16 @@ async fn get(
     };
     let until = time_limit(g);
     let sent_ms = now_ms();
+    // A failure is about this target, which the finding names; an absent
+    // implicit default is listed among others, so it names itself.
     let no_answer = |why: String| match endpoint {
-        Some(e) => e.no_answer(format!("GET {shown}: {why}")),
-        None => Fact::failed(format!("GET {shown}: {why}")),
+        Some(e) if !e.explicit => e.no_answer(format!("GET {shown}: {why}")),
+        _ => Fact::failed(why),
     };
     let mut response = match timeout_at(until, client.get(url).send()).await {
         Err(_) => return no_answer(format!("no answer within {}", in_words(g.cfg.timeout))),
-        Ok(Err(e)) if e.is_connect() || e.is_timeout() => return no_answer(innermost(&e)),
-        Ok(Err(e)) => return Fact::failed(format!("GET {shown}: {}", innermost(&e))),
+        Ok(Err(e)) if e.is_connect() || e.is_timeout() => return no_answer(net_error::reason(&e)),
+        Ok(Err(e)) => return Fact::failed(net_error::reason(&e)),
         Ok(Ok(response)) => response,
     };
     let received_ms = now_ms();
@@ -228,7 +220,7 @@ async fn read_body(response: &mut reqwest::Response, until: Instant) -> Result<V
     loop {
         match timeout_at(until, response.chunk()).await {
             Err(_) => return Err("the body did not arrive in time".into()),
-            Ok(Err(e)) => return Err(format!("reading the body failed: {}", innermost(&e))),
+            Ok(Err(e)) => return Err(format!("reading the body failed: {}", net_error::reason(&e))),
             Ok(Ok(None)) => return Ok(body),
             Ok(Ok(Some(chunk))) if body.len() + chunk.len() > CONTENT_CAP => {
                 return Err(format!("the body is larger than {} MiB", CONTENT_CAP >> 20));
