@@ -24,7 +24,7 @@ pub use crate::facts::roles::{ZkServerPorts, properties, shell_assignments, zk_s
 pub use crate::facts::systemd::unit_file::{ParseError as UnitParseError, UnitFile, parse as parse_unit_file};
 pub use crate::facts::systemd::{LiveUnit, parse_show};
 pub use crate::facts::zookeeper::{classify, decode_storage_version, parse_mntr, parse_ruok, parse_srvr};
-pub use crate::packs::definition::{Origin as PackOrigin, parse_pack};
+pub use crate::packs::definition::{PackFile, parse_pack};
 pub use crate::runner::Snapshot;
 pub use crate::target::parse_host_port;
 

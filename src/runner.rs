@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::catalog::Selection;
-use crate::checks::{self, Check, Stop, Verdict};
+use crate::checks::{self, Check, NotJudged, Verdict};
 use crate::config::Config;
 use crate::facts::{Facts, Gatherer};
 use crate::report::{CheckReport, NodeInfo, Report, Status};
@@ -104,9 +104,9 @@ async fn run_one(check: Arc<dyn Check>, facts: Arc<Facts>, deadline: Instant) ->
     let task = tokio::task::spawn_blocking(move || catch_unwind(AssertUnwindSafe(|| check.run(&facts))));
     let verdict: Verdict = match tokio::time::timeout_at(deadline, task).await {
         Ok(Ok(Ok(verdict))) => verdict,
-        Ok(Ok(Err(panic))) => Err(Stop::Error(format!("the check crashed: {}", panic_message(&panic)))),
-        Ok(Err(join)) => Err(Stop::Error(format!("the check could not run: {join}"))),
-        Err(_) => Err(Stop::Error("the check did not finish before the run's deadline".into())),
+        Ok(Ok(Err(panic))) => Err(NotJudged::Error(format!("the check crashed: {}", panic_message(&panic)))),
+        Ok(Err(join)) => Err(NotJudged::Error(format!("the check could not run: {join}"))),
+        Err(_) => Err(NotJudged::Error("the check did not finish before the run's deadline".into())),
     };
     check_report(id, title, verdict, began.elapsed().as_millis() as u64)
 }
@@ -115,8 +115,8 @@ async fn run_one(check: Arc<dyn Check>, facts: Arc<Facts>, deadline: Instant) ->
 pub fn check_report(id: String, title: String, verdict: Verdict, duration_ms: u64) -> CheckReport {
     let (status, reason, findings) = match verdict {
         Ok(judgement) => (judgement.status(), judgement.note, judgement.findings),
-        Err(Stop::Skip(reason)) => (Status::Skip, Some(reason), Vec::new()),
-        Err(Stop::Error(reason)) => (Status::Error, Some(reason), Vec::new()),
+        Err(NotJudged::Skip(reason)) => (Status::Skip, Some(reason), Vec::new()),
+        Err(NotJudged::Error(reason)) => (Status::Error, Some(reason), Vec::new()),
     };
     CheckReport { id, title, status, duration_ms, reason, findings }
 }

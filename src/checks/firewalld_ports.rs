@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
+use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
 use crate::facts::firewalld::{
     DaemonState, Family, Filtering, FirewalldFacts, FwPort, ParsedRule, Proto, RichRule, RuleAction, RuleElement,
     RuleMeaning, Service, UnitFile, Zone, ZoneForwardPort, ZoneSetup, ZoneTarget,
@@ -95,7 +95,7 @@ impl Check for FirewalldPorts {
         let knowledge = required(&facts.knowledge, "check data")?;
         let node = required(&facts.roles, "node roles")?;
         if node.roles.is_empty() {
-            return Err(Stop::Skip(
+            return Err(NotJudged::Skip(
                 "no roles known for this node (none found in processes, units or config files): name them with \
                  --role master|agent|zookeeper|marathon|flink"
                     .into(),
@@ -109,7 +109,7 @@ impl Check for FirewalldPorts {
 fn judge(knowledge: &Knowledge, node: &NodeRoles, firewalld: &FirewalldFacts, live: bool) -> Verdict {
     let filtering = firewalld.filtering(live);
     if filtering == Filtering::Off {
-        return Ok(Judgement::pass(format!(
+        return Ok(Conclusion::pass(format!(
             "firewalld filters nothing: {}; {}",
             daemon_text(&firewalld.state),
             unit_text(&firewalld.unit)
@@ -118,13 +118,13 @@ fn judge(knowledge: &Knowledge, node: &NodeRoles, firewalld: &FirewalldFacts, li
     let setup = firewalld
         .zones
         .as_ref()
-        .ok_or_else(|| Stop::Error("firewalld may filter, but its zones were not read".into()))?;
+        .ok_or_else(|| NotJudged::Error("firewalld may filter, but its zones were not read".into()))?;
     let mut findings = Vec::new();
     let mut passed = Vec::new();
     for applying in &setup.applying {
         let permanent = setup.permanent.iter().find(|z| z.name == applying.zone);
         let Some(permanent) = permanent else {
-            return Err(Stop::Error(format!("zone {} applies but its configuration was not read", applying.zone)));
+            return Err(NotJudged::Error(format!("zone {} applies but its configuration was not read", applying.zone)));
         };
         let runtime = setup.runtime.value().and_then(|zones| zones.iter().find(|z| z.name == applying.zone));
         let (gaps, unsure) = gaps(node, permanent, runtime, setup);
@@ -147,7 +147,7 @@ fn judge(knowledge: &Knowledge, node: &NodeRoles, firewalld: &FirewalldFacts, li
     if !passed.is_empty() {
         note.push_str(&format!("; allowed by zone {}", passed.join(", ")));
     }
-    Ok(Judgement::findings(findings, note))
+    Ok(Conclusion::findings(findings, note))
 }
 
 /// A served port (or the part of it) that a zone does not allow.
@@ -959,7 +959,7 @@ mod tests {
         firewalld(DaemonState::Running, zone, Fact::unavailable("x"))
     }
 
-    fn master(fw: &FirewalldFacts) -> Judgement {
+    fn master(fw: &FirewalldFacts) -> Conclusion {
         run(&node(&[Role::Master]), fw, true).unwrap()
     }
 

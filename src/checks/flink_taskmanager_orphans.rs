@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use reqwest::Url;
 
-use super::{Check, CheckMeta, Explain, Stop, Verdict, judged, required};
+use super::{Check, CheckMeta, Explain, NotJudged, Verdict, conclude, required};
 use crate::facts::flink::FlinkFacts;
 use crate::facts::flink_props::{CommandLine, RPC_ADDRESS, RPC_PORT};
 use crate::facts::mesos::{Framework, Leadership, MesosFacts, MesosState, Task, TaskState, pid_address};
@@ -66,7 +66,7 @@ impl Check for FlinkTaskmanagerOrphans {
         });
         let processes = seen.optional(&facts.processes, "processes", "processes not looked at, only Mesos judged");
         if mesos.is_none() && processes.is_none() && seen.undecided.is_empty() {
-            return Err(Stop::Skip(seen.not_looked.join("; ")));
+            return Err(NotJudged::Skip(seen.not_looked.join("; ")));
         }
         let mut findings = Vec::new();
         let mut looked = Vec::new();
@@ -82,7 +82,7 @@ impl Check for FlinkTaskmanagerOrphans {
             looked.push(summary);
         }
         looked.extend(seen.not_looked);
-        judged(findings, seen.undecided, looked.join("; "))
+        conclude(findings, seen.undecided, looked.join("; "))
     }
 }
 
@@ -99,11 +99,11 @@ impl Seen {
     fn optional<'a, T>(&mut self, fact: &'a Option<Fact<T>>, what: &str, absent: &str) -> Option<&'a T> {
         match required(fact, what) {
             Ok(value) => Some(value),
-            Err(Stop::Skip(reason)) => {
+            Err(NotJudged::Skip(reason)) => {
                 self.not_looked.push(format!("{absent} ({reason})"));
                 None
             }
-            Err(Stop::Error(reason)) => {
+            Err(NotJudged::Error(reason)) => {
                 self.undecided.push(reason);
                 None
             }

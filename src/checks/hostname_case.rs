@@ -5,7 +5,7 @@
 //! when those facts were gathered, the Mesos agents' host names from
 //! `/master/state` and Marathon's `marathon_config.hostname`.
 
-use super::{Check, CheckMeta, Explain, Verdict, judged, required};
+use super::{Check, CheckMeta, Explain, Verdict, conclude, required};
 use crate::facts::node::{MesosDaemon, NodeFacts};
 use crate::facts::{Fact, Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn, sed_replacement_literal};
@@ -76,7 +76,7 @@ impl Check for HostnameCase {
         if !names.ignored.is_empty() {
             note.push_str(&format!("; not included: {}", names.ignored.join("; ")));
         }
-        judged(findings, names.undecided, note)
+        conclude(findings, names.undecided, note)
     }
 }
 
@@ -326,7 +326,7 @@ fn mesos_flag_note(daemon: MesosDaemon) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Stop;
+    use crate::checks::NotJudged;
     use crate::facts::node::{FlinkInstall, MesosFlagFile, SourcedValue, YamlEntry};
     use crate::remedy::Risk;
 
@@ -359,7 +359,7 @@ mod tests {
         }
     }
 
-    fn judge(facts: &Facts) -> super::super::Judgement {
+    fn judge(facts: &Facts) -> super::super::Conclusion {
         HostnameCase.run(facts).expect("a judgement")
     }
 
@@ -484,11 +484,11 @@ mod tests {
         let mut n = node("x");
         n.hostname = Fact::unavailable("/r/etc/hostname does not exist: this node's host name is unknown");
         assert!(
-            matches!(HostnameCase.run(&facts(n.clone())), Err(Stop::Error(r)) if r.contains("host name is unknown"))
+            matches!(HostnameCase.run(&facts(n.clone())), Err(NotJudged::Error(r)) if r.contains("host name is unknown"))
         );
         let mut n = node("szv");
         n.unreadable.push("/etc/mesos-slave/hostname: Permission denied".into());
-        assert!(matches!(HostnameCase.run(&facts(n.clone())), Err(Stop::Error(r)) if r.contains("Permission denied")));
+        assert!(matches!(HostnameCase.run(&facts(n.clone())), Err(NotJudged::Error(r)) if r.contains("Permission denied")));
         // A failure found elsewhere still stands.
         n.hostname = Fact::observed(SourcedValue { source: "/etc/hostname".into(), value: "SZV".into() });
         assert_eq!(judge(&facts(n)).status(), Status::Fail);

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, judged, required};
+use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, conclude, required};
 use crate::facts::dns::{AnswerSource, Lookup};
 use crate::facts::node::{HostsEntry, HostsFile, NodeFacts};
 use crate::facts::{Facts, Need};
@@ -62,11 +62,11 @@ impl Check for HostnameResolution {
         };
         let (addresses, source) = match &dns.forward {
             Lookup::Unanswered { error } => {
-                return Err(Stop::Error(format!("cannot tell whether {name} resolves: {error}")));
+                return Err(NotJudged::Error(format!("cannot tell whether {name} resolves: {error}")));
             }
             Lookup::NotFound { detail } => {
                 let finding = not_resolving(name, detail, node);
-                return Ok(Judgement::findings(vec![finding], format!("{name} does not resolve{scope}")));
+                return Ok(Conclusion::findings(vec![finding], format!("{name} does not resolve{scope}")));
             }
             Lookup::Found { value, source } => (value, source),
         };
@@ -94,7 +94,7 @@ impl Check for HostnameResolution {
                 }
             }
         }
-        judged(findings, undecided, format!("{name} resolves to {} ({source}){scope}", list(addresses)))
+        conclude(findings, undecided, format!("{name} resolves to {} ({source}){scope}", list(addresses)))
     }
 }
 
@@ -428,12 +428,12 @@ mod tests {
         let verdict = HostnameResolution.run(&facts(node("", None), timeout, Vec::new()));
         assert_eq!(
             verdict,
-            Err(Stop::Error("cannot tell whether node1 resolves: DNS lookup of node1: no answer within 3s".into()))
+            Err(NotJudged::Error("cannot tell whether node1 resolves: DNS lookup of node1: no answer within 3s".into()))
         );
 
         let unanswered = Lookup::Unanswered { error: "SERVFAIL".into() };
         let verdict = HostnameResolution.run(&facts(node("", None), found(), reverse(unanswered)));
-        assert!(matches!(verdict, Err(Stop::Error(r)) if r.contains("reverse lookup of 10.0.0.5: SERVFAIL")));
+        assert!(matches!(verdict, Err(NotJudged::Error(r)) if r.contains("reverse lookup of 10.0.0.5: SERVFAIL")));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! `/v2/info`, ZooKeeper's `tickTime` from this node's zoo.cfg, and Flink's
 //! `mesos.failover-timeout` from every flink-conf.yaml on this node.
 
-use super::{Check, CheckMeta, Explain, Stop, Verdict, judged, required};
+use super::{Check, CheckMeta, Explain, NotJudged, Verdict, conclude, required};
 use crate::facts::marathon::MarathonInfo;
 use crate::facts::node::{ConfigEntry, FlinkInstall};
 use crate::facts::{Fact, Facts, Need};
@@ -82,8 +82,8 @@ impl Check for MarathonFailover {
                 marathon_findings(value, tick, &mut findings, &mut undecided);
             }
             Ok(other) => undecided.push(format!("Marathon /v2/info: {}", other.problem().unwrap_or_default())),
-            Err(Stop::Skip(reason)) => ignored.push(format!("Marathon: {reason}")),
-            Err(Stop::Error(error)) => undecided.push(error),
+            Err(NotJudged::Skip(reason)) => ignored.push(format!("Marathon: {reason}")),
+            Err(NotJudged::Error(error)) => undecided.push(error),
         }
         for install in &node.flink {
             if let Some(entry) = &install.mesos_failover_timeout {
@@ -98,7 +98,7 @@ impl Check for MarathonFailover {
             }
         }
         if judged_count == 0 && undecided.is_empty() {
-            return Err(Stop::Skip(format!(
+            return Err(NotJudged::Skip(format!(
                 "nothing to judge: no Marathon answered and no flink-conf.yaml sets mesos.failover-timeout ({})",
                 ignored.join("; ")
             )));
@@ -108,7 +108,7 @@ impl Check for MarathonFailover {
         if !ignored.is_empty() {
             note.push_str(&format!("; not included: {}", ignored.join("; ")));
         }
-        judged(findings, undecided, note)
+        conclude(findings, undecided, note)
     }
 }
 
@@ -298,7 +298,7 @@ mod tests {
         let j = MarathonFailover.run(&facts(Some(info(None, Some(30_000))), node(Some("1000"), None)));
         // No failover_timeout reported: not a pass, but the session finding is kept.
         let err = j.unwrap_err();
-        assert!(matches!(&err, Stop::Error(e) if e.contains("no marathon_config.failover_timeout")), "{err:?}");
+        assert!(matches!(&err, NotJudged::Error(e) if e.contains("no marathon_config.failover_timeout")), "{err:?}");
         let j = MarathonFailover.run(&facts(Some(info(Some(WEEK_SECS), Some(30_000))), node(Some("1000"), None)));
         let j = j.unwrap();
         let f = &j.findings[0];
@@ -328,7 +328,7 @@ mod tests {
     #[test]
     fn what_cannot_be_read_is_an_error_and_nothing_skips() {
         let err = MarathonFailover.run(&facts(None, node(None, Some("a week")))).unwrap_err();
-        assert!(matches!(&err, Stop::Error(e) if e.contains("line 7: mesos.failover-timeout \"a week\"")), "{err:?}");
-        assert!(matches!(MarathonFailover.run(&facts(None, node(None, None))), Err(Stop::Skip(_))));
+        assert!(matches!(&err, NotJudged::Error(e) if e.contains("line 7: mesos.failover-timeout \"a week\"")), "{err:?}");
+        assert!(matches!(MarathonFailover.run(&facts(None, node(None, None))), Err(NotJudged::Skip(_))));
     }
 }

@@ -1,6 +1,6 @@
 //! `marathon.leader`: Marathon has a leader registered with Mesos.
 
-use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
+use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
 use crate::facts::marathon::{MarathonFacts, MarathonInfo};
 use crate::facts::mesos::{Framework, MesosState};
 use crate::facts::{Fact, Facts, Need};
@@ -54,21 +54,21 @@ impl Check for MarathonLeader {
         let marathon = required(&facts.marathon, "Marathon facts")?;
         // /v2/info is answered by every instance, leader or not: without it
         // there is no telling that a 404 from /v2/leader came from Marathon.
-        let info = marathon.info.value().ok_or_else(|| Stop::Error(problem(&marathon.info)))?;
+        let info = marathon.info.value().ok_or_else(|| NotJudged::Error(problem(&marathon.info)))?;
         let leader = match &marathon.leader {
             Fact::Observed { value: Some(leader) } => leader,
             Fact::Observed { value: None } => {
-                return Ok(Judgement::findings(vec![no_leader(marathon)], "GET /v2/leader"));
+                return Ok(Conclusion::findings(vec![no_leader(marathon)], "GET /v2/leader"));
             }
-            other => return Err(Stop::Error(problem(other))),
+            other => return Err(NotJudged::Error(problem(other))),
         };
         let Some(framework_id) = info.framework_id.as_deref() else {
-            return Ok(Judgement::findings(vec![never_registered(marathon, leader)], "GET /v2/info"));
+            return Ok(Conclusion::findings(vec![never_registered(marathon, leader)], "GET /v2/info"));
         };
         let state = leading_master_state(facts, leader)?;
         let finding = registration(state, framework_id, info, leader);
         let note = format!("Marathon leader {leader}; framework {framework_id} active on the leading Mesos master");
-        Ok(Judgement::findings(finding.into_iter().collect(), note))
+        Ok(Conclusion::findings(finding.into_iter().collect(), note))
     }
 }
 
@@ -78,14 +78,14 @@ fn problem<T>(fact: &Fact<T>) -> String {
 
 /// The leading master's state; skips (implicit Mesos absent) or errors with
 /// a reason that says what could not be judged.
-fn leading_master_state<'a>(facts: &'a Facts, leader: &str) -> Result<&'a MesosState, Stop> {
+fn leading_master_state<'a>(facts: &'a Facts, leader: &str) -> Result<&'a MesosState, NotJudged> {
     let why =
         |reason: &str| format!("Marathon leads at {leader}, but its Mesos registration cannot be checked: {reason}");
     let mesos = required(&facts.mesos, "Mesos facts").map_err(|stop| match stop {
-        Stop::Skip(reason) => Stop::Skip(why(&reason)),
-        Stop::Error(reason) => Stop::Error(why(&reason)),
+        NotJudged::Skip(reason) => NotJudged::Skip(why(&reason)),
+        NotJudged::Error(reason) => NotJudged::Error(why(&reason)),
     })?;
-    mesos.state.value().ok_or_else(|| Stop::Error(why(mesos.state.problem().unwrap_or_default())))
+    mesos.state.value().ok_or_else(|| NotJudged::Error(why(mesos.state.problem().unwrap_or_default())))
 }
 
 /// None when Marathon's framework is active on the leading master.
@@ -243,6 +243,6 @@ mod tests {
     fn an_absent_implicit_mesos_skips_and_says_so() {
         let mut facts = facts(Some("m1:8080"), Vec::new());
         facts.mesos = Some(Fact::unavailable("no Mesos master answers at http://127.0.0.1:5050"));
-        assert!(matches!(MarathonLeader.run(&facts), Err(Stop::Skip(r)) if r.contains("Marathon leads at m1:8080")));
+        assert!(matches!(MarathonLeader.run(&facts), Err(NotJudged::Skip(r)) if r.contains("Marathon leads at m1:8080")));
     }
 }

@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde_json::json;
 
-use super::{Check, CheckMeta, Explain, Verdict, judged, observed, required};
+use super::{Check, CheckMeta, Explain, Verdict, conclude, observed, required};
 use crate::facts::flink_props::{CommandLine, JobManagerPort, Rewritten, jobmanager_ports};
 use crate::facts::knowledge::RolePorts;
 use crate::facts::marathon::{App, AppTask, MarathonFacts, NetworkMode, Protocol};
@@ -102,12 +102,12 @@ impl Transport {
 
 /// A port of a host, with its transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct HostPort {
+struct PortOnTransport {
     port: u16,
     transport: Transport,
 }
 
-impl fmt::Display for HostPort {
+impl fmt::Display for PortOnTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let transport = match self.transport {
             Transport::Tcp => "tcp",
@@ -119,7 +119,7 @@ impl fmt::Display for HostPort {
 
 /// Why an app binds a fixed host port.
 #[derive(Clone, Debug, PartialEq)]
-enum Origin {
+enum BindingCause {
     /// A Flink JobManager setting or default: bound by the process, unknown to Mesos.
     Flink(JobManagerPort),
     /// `portDefinitions` with `requirePorts`: Mesos offers exactly this port.
@@ -128,28 +128,28 @@ enum Origin {
     Mapped,
 }
 
-impl Origin {
+impl BindingCause {
     /// Bound without Mesos knowing: offers still contain the port.
     fn hidden(&self) -> bool {
-        matches!(self, Origin::Flink(_))
+        matches!(self, BindingCause::Flink(_))
     }
 
     fn describe(&self) -> String {
         match self {
-            Origin::Flink(p) if p.explicit => {
+            BindingCause::Flink(p) if p.explicit => {
                 format!("the {} port (-D{} in its command line)", p.role.describe(), p.key)
             }
-            Origin::Flink(p) => format!("the {} port (Flink's default {})", p.role.describe(), p.key),
-            Origin::Required => "a portDefinitions port with requirePorts".into(),
-            Origin::Mapped => "a port mapping's hostPort".into(),
+            BindingCause::Flink(p) => format!("the {} port (Flink's default {})", p.role.describe(), p.key),
+            BindingCause::Required => "a portDefinitions port with requirePorts".into(),
+            BindingCause::Mapped => "a port mapping's hostPort".into(),
         }
     }
 }
 
 #[derive(Clone, Debug)]
 struct Binding {
-    at: HostPort,
-    origin: Origin,
+    at: PortOnTransport,
+    origin: BindingCause,
 }
 
 /// An app, the fixed host ports it binds and where its constraints let it run.
@@ -163,11 +163,11 @@ struct Bound<'a> {
 }
 
 impl Bound<'_> {
-    fn binding(&self, at: HostPort) -> &Binding {
+    fn binding(&self, at: PortOnTransport) -> &Binding {
         self.bindings.iter().find(|b| b.at == at).expect("grouped by its own bindings")
     }
 
-    fn hides(&self, at: HostPort) -> bool {
+    fn hides(&self, at: PortOnTransport) -> bool {
         self.binding(at).origin.hidden()
     }
 }
@@ -177,24 +177,24 @@ fn bindings_of(app: &App) -> Result<(Vec<Binding>, Option<CommandLine<'_>>), Str
     let line = CommandLine::of_app(app.cmd.as_deref(), &app.args);
     let flink = line.jobmanager_launcher().is_some();
     let mut bindings = Vec::new();
-    let host = |port, protocol| Transport::of(protocol).iter().map(move |&transport| HostPort { port, transport });
+    let host = |port, protocol| Transport::of(protocol).iter().map(move |&transport| PortOnTransport { port, transport });
     match app.network {
         NetworkMode::Host => {
             if flink {
                 for p in jobmanager_ports(&line)? {
-                    let at = HostPort { port: p.port, transport: Transport::Tcp };
-                    bindings.push(Binding { at, origin: Origin::Flink(p) });
+                    let at = PortOnTransport { port: p.port, transport: Transport::Tcp };
+                    bindings.push(Binding { at, origin: BindingCause::Flink(p) });
                 }
             }
             let required = app.port_definitions.iter().filter(|d| app.require_ports && d.port != 0);
             for at in required.flat_map(|d| host(d.port, d.protocol)) {
-                bindings.push(Binding { at, origin: Origin::Required });
+                bindings.push(Binding { at, origin: BindingCause::Required });
             }
         }
         NetworkMode::Bridge => {
             for at in app.port_mappings.iter().filter(|m| m.host_port != 0).flat_map(|m| host(m.host_port, m.protocol))
             {
-                bindings.push(Binding { at, origin: Origin::Mapped });
+                bindings.push(Binding { at, origin: BindingCause::Mapped });
             }
         }
         NetworkMode::Container | NetworkMode::None => {}
@@ -257,7 +257,7 @@ fn judge(marathon: &MarathonFacts, apps: &[App], agents: &[&Agent], role_ports: 
         agents.len()
     );
     let (findings, undecided) = judge.finish();
-    judged(findings, undecided, note)
+    conclude(findings, undecided, note)
 }
 
 /// Every app's fixed host ports, read once.
@@ -342,8 +342,8 @@ fn has_failed(task: &AppTask) -> bool {
 
 impl<'a> Judge<'a> {
     /// The apps binding each host port, in port order.
-    fn groups(&self) -> Vec<(HostPort, Vec<usize>)> {
-        let mut by_port: HashMap<HostPort, Vec<usize>> = HashMap::new();
+    fn groups(&self) -> Vec<(PortOnTransport, Vec<usize>)> {
+        let mut by_port: HashMap<PortOnTransport, Vec<usize>> = HashMap::new();
         for (i, b) in self.bound.iter().enumerate() {
             for binding in &b.bindings {
                 let members = by_port.entry(binding.at).or_default();
@@ -352,7 +352,7 @@ impl<'a> Judge<'a> {
                 }
             }
         }
-        let mut groups: Vec<(HostPort, Vec<usize>)> = by_port.into_iter().collect();
+        let mut groups: Vec<(PortOnTransport, Vec<usize>)> = by_port.into_iter().collect();
         groups.sort_unstable_by_key(|(at, _)| *at);
         groups
     }
@@ -400,7 +400,7 @@ impl<'a> Judge<'a> {
         }
     }
 
-    fn group(&mut self, at: HostPort, members: &[usize]) {
+    fn group(&mut self, at: PortOnTransport, members: &[usize]) {
         let demands = self.demands(at, members);
         let total: u64 = demands.iter().map(|d| d.instances).sum();
         let fit = placeable(&demands, self.agents.len());
@@ -414,7 +414,7 @@ impl<'a> Judge<'a> {
         self.live_collisions(at, members);
     }
 
-    fn demands(&self, at: HostPort, members: &[usize]) -> Vec<Demand> {
+    fn demands(&self, at: PortOnTransport, members: &[usize]) -> Vec<Demand> {
         let mut demands: Vec<Demand> = Vec::new();
         let mut index: HashMap<(usize, bool), usize> = HashMap::new();
         for &m in members {
@@ -442,7 +442,7 @@ impl<'a> Judge<'a> {
         demands
     }
 
-    fn over_capacity(&mut self, at: HostPort, members: &[usize], demands: &[Demand], total: u64, fit: u64) {
+    fn over_capacity(&mut self, at: PortOnTransport, members: &[usize], demands: &[Demand], total: u64, fit: u64) {
         let (stay, movers) = self.split(at, members);
         let moved = self.move_all(at, &movers);
         let stay_demands = self.demands(at, &stay);
@@ -479,7 +479,7 @@ impl<'a> Judge<'a> {
     }
 
     /// For a declared port: how many eligible agents offer it, when not all do.
-    fn offered_line(&self, at: HostPort, members: &[usize]) -> Option<String> {
+    fn offered_line(&self, at: PortOnTransport, members: &[usize]) -> Option<String> {
         let declaring = members.iter().find(|&&m| !self.bound[m].hides(at))?;
         let eligible = &self.classes[self.bound[*declaring].class].agents;
         let offering = eligible.iter().filter(|&&a| self.agents[a].resources.ports.contains(at.port)).count();
@@ -497,7 +497,7 @@ impl<'a> Judge<'a> {
         ))
     }
 
-    fn blind(&mut self, at: HostPort, members: &[usize]) {
+    fn blind(&mut self, at: PortOnTransport, members: &[usize]) {
         let (_, movers) = self.split(at, members);
         let moved = self.move_all(at, &movers);
         let message = format!(
@@ -515,7 +515,7 @@ impl<'a> Judge<'a> {
     /// declare it stay (Mesos keeps them apart); of the apps that hide it in
     /// their command line one stays, the first by id, unless a declaring app
     /// is there.
-    fn split(&self, at: HostPort, members: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    fn split(&self, at: PortOnTransport, members: &[usize]) -> (Vec<usize>, Vec<usize>) {
         let (mut stay, mut hiding): (Vec<usize>, Vec<usize>) =
             members.iter().copied().partition(|&m| !self.bound[m].hides(at));
         hiding.sort_by(|&a, &b| self.bound[a].app.id.cmp(&self.bound[b].app.id));
@@ -526,12 +526,12 @@ impl<'a> Judge<'a> {
     }
 
     /// Moves each app off the port; returns those that got a new port.
-    fn move_all(&mut self, at: HostPort, movers: &[usize]) -> Vec<(usize, Option<u16>)> {
+    fn move_all(&mut self, at: PortOnTransport, movers: &[usize]) -> Vec<(usize, Option<u16>)> {
         movers.iter().map(|&m| (m, self.move_off(m, at))).collect()
     }
 
-    fn move_off(&mut self, m: usize, at: HostPort) -> Option<u16> {
-        let Origin::Flink(port) = self.bound[m].binding(at).origin.clone() else { return None };
+    fn move_off(&mut self, m: usize, at: PortOnTransport) -> Option<u16> {
+        let BindingCause::Flink(port) = self.bound[m].binding(at).origin.clone() else { return None };
         let new = self.free.after(at.port)?;
         self.moves.entry(m).or_default().push((port, new));
         Some(new)
@@ -540,7 +540,7 @@ impl<'a> Judge<'a> {
     fn group_finding(
         &self,
         status: Status,
-        at: HostPort,
+        at: PortOnTransport,
         message: String,
         members: &[usize],
         moved: &[(usize, Option<u16>)],
@@ -568,7 +568,7 @@ impl<'a> Judge<'a> {
     }
 
     /// `/flink/flink2: 3 instances, binds it by ..., 3 eligible agents, constraints [...]`.
-    fn app_line(&self, m: usize, at: HostPort) -> String {
+    fn app_line(&self, m: usize, at: PortOnTransport) -> String {
         let b = &self.bound[m];
         let class = &self.classes[b.class];
         let mut line = format!(
@@ -586,7 +586,7 @@ impl<'a> Judge<'a> {
     }
 
     /// A port whose apps fit, unless constraints on attributes exclude agents.
-    fn unread_constraints(&mut self, at: HostPort, members: &[usize]) {
+    fn unread_constraints(&mut self, at: PortOnTransport, members: &[usize]) {
         for &m in members {
             let b = &self.bound[m];
             let unread = &self.classes[b.class].unread;
@@ -604,7 +604,7 @@ impl<'a> Judge<'a> {
 
     /// Tasks that bind the port on one host at once, and tasks that failed
     /// on a host where it is held.
-    fn live_collisions(&mut self, at: HostPort, members: &[usize]) {
+    fn live_collisions(&mut self, at: PortOnTransport, members: &[usize]) {
         let mut on_host: HashMap<&str, Vec<(usize, &AppTask)>> = HashMap::new();
         for &m in members {
             for task in self.bound[m].app.tasks.iter().filter(|t| is_live(t) || has_failed(t)) {
@@ -721,7 +721,7 @@ fn plural(n: usize, what: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Stop;
+    use crate::checks::NotJudged;
     use crate::facts::Fact;
     use crate::facts::knowledge::Knowledge;
     use crate::facts::marathon::PortDefinition;
@@ -836,12 +836,12 @@ mod tests {
         let unreadable = app("/flink/x", &format!("{FLINK} -Djobmanager.rpc.port=$RPC_PORT"), 1);
         let verdict = run(&[unreadable], 3);
         assert!(
-            matches!(&verdict, Err(Stop::Error(r)) if r.contains("app /flink/x: -Djobmanager.rpc.port")),
+            matches!(&verdict, Err(NotJudged::Error(r)) if r.contains("app /flink/x: -Djobmanager.rpc.port")),
             "{verdict:?}"
         );
         let rack =
             App { constraints: vec![vec!["rack".into(), "LIKE".into(), "r1".into()]], ..app("/flink/r", FLINK, 1) };
-        assert!(matches!(run(&[rack], 3), Err(Stop::Error(r)) if r.contains("agent attributes")));
+        assert!(matches!(run(&[rack], 3), Err(NotJudged::Error(r)) if r.contains("agent attributes")));
         // A failure found elsewhere still fails.
         let elsewhere = format!("{FLINK} -Djobmanager.rpc.port=7000 -Djobmanager.web.port=-1");
         let rack = App {

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use serde_json::json;
 
-use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, judged, observed, required};
+use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, conclude, observed, required};
 use crate::facts::marathon::{App, MarathonFacts, NetworkMode, QueueItem, RejectCount};
 use crate::facts::mesos::{Agent, Resources};
 use crate::facts::{Facts, Need};
@@ -64,22 +64,22 @@ impl Check for MarathonQueue {
         let marathon = required(&facts.marathon, "Marathon facts")?;
         let queue = observed(&marathon.queue, "Marathon's queue")?;
         if queue.is_empty() {
-            return Ok(Judgement::pass(format!("{}/v2/queue is empty: no app waits for offers", marathon.url)));
+            return Ok(Conclusion::pass(format!("{}/v2/queue is empty: no app waits for offers", marathon.url)));
         }
         let unknown = |reason: String| {
             format!("{} wait in Marathon's queue, but the agents' resources are unknown: {reason}", waiting(queue))
         };
         let mesos = required(&facts.mesos, "Mesos facts").map_err(|stop| match stop {
-            Stop::Skip(reason) => Stop::Skip(unknown(reason)),
-            Stop::Error(reason) => Stop::Error(unknown(reason)),
+            NotJudged::Skip(reason) => NotJudged::Skip(unknown(reason)),
+            NotJudged::Error(reason) => NotJudged::Error(unknown(reason)),
         })?;
-        let state = mesos.state.value().ok_or_else(|| Stop::Error(unknown(problem(&mesos.state))))?;
+        let state = mesos.state.value().ok_or_else(|| NotJudged::Error(unknown(problem(&mesos.state))))?;
         let agents = active_agents(state);
         let mut judge = Judge::new(&agents, queue.iter().map(|item| item.count).max().unwrap_or(0));
         let mut undecided = Vec::new();
         let findings = queue.iter().map(|item| judge_item(marathon, item, &mut judge, &mut undecided)).collect();
         let note = format!("{} in Marathon's queue; {} active agents", waiting(queue), agents.len());
-        judged(findings, undecided, note)
+        conclude(findings, undecided, note)
     }
 }
 
@@ -744,7 +744,7 @@ mod tests {
         use crate::facts::mesos::MesosState;
         let truncated =
             Fact::failed("Mesos master at http://m1:5050: /master/state: truncated JSON at line 1 column 90");
-        let Err(Stop::Error(reason)) = run_with(waiting(app(1.0, 100.0, 1)), truncated) else {
+        let Err(NotJudged::Error(reason)) = run_with(waiting(app(1.0, 100.0, 1)), truncated) else {
             panic!("a queue judged without the agents' resources")
         };
         assert!(reason.contains("1 app wait in Marathon's queue, but the agents' resources are unknown"), "{reason}");
@@ -752,7 +752,7 @@ mod tests {
         let state = MesosState { agents: vec![agent("n1", 4.0, 8192.0, 0.0, 0.0)], ..MesosState::default() };
         let garbled =
             App { constraints: vec![vec!["hostname".into(), "LIKE".into(), "(".into()]], ..app(1.0, 100.0, 1) };
-        let Err(Stop::Error(reason)) = run_with(waiting(garbled), Fact::observed(state)) else {
+        let Err(NotJudged::Error(reason)) = run_with(waiting(garbled), Fact::observed(state)) else {
             panic!("an app whose constraint cannot be read was judged")
         };
         assert!(reason.starts_with("app /a: constraint pattern \"(\""), "{reason}");

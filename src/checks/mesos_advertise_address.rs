@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::{Check, CheckMeta, Explain, Stop, Verdict, judged, required};
+use super::{Check, CheckMeta, Explain, NotJudged, Verdict, conclude, required};
 use crate::facts::dns::{DnsFacts, Lookup};
 use crate::facts::mesos::{MesosState, pid_address};
 use crate::facts::mesos_flags::{Flags, MesosFlagsFacts};
@@ -83,8 +83,8 @@ impl Check for MesosAdvertiseAddress {
         let mesos = required(&facts.mesos, "Mesos facts")?;
         let state = match &mesos.state {
             Fact::Observed { value } => value,
-            Fact::Unavailable { reason } => return Err(Stop::Skip(reason.clone())),
-            Fact::Failed { error } => return Err(Stop::Error(error.clone())),
+            Fact::Unavailable { reason } => return Err(NotJudged::Skip(reason.clone())),
+            Fact::Failed { error } => return Err(NotJudged::Error(error.clone())),
         };
         let flags = facts.mesos_flags.as_ref().and_then(Fact::value);
         let mut undecided = Vec::new();
@@ -99,7 +99,7 @@ impl Check for MesosAdvertiseAddress {
             if daemons.len() == 1 { "" } else { "es" },
             if spans_hosts { "the cluster spans hosts" } else { "all on one host" }
         );
-        judged(findings, undecided, note)
+        conclude(findings, undecided, note)
     }
 }
 
@@ -471,12 +471,12 @@ mod tests {
         let s = state("10.0.0.1:5050", &[("a2", "10.0.0.3:5051")]);
         let unanswered = Lookup::Unanswered { error: "no DNS server answered".into() };
         let err = MesosAdvertiseAddress.run(&facts(s, "m1", unanswered)).unwrap_err();
-        assert_eq!(err, Stop::Error("how m1 resolves: no DNS server answered".into()));
+        assert_eq!(err, NotJudged::Error("how m1 resolves: no DNS server answered".into()));
 
         let mut bad = state("10.0.0.1:5050", &[("a2", "10.0.0.3:5051")]);
         bad.agents[0].pid = Some("slave(1)@a2:5051".into());
         let err = MesosAdvertiseAddress.run(&facts(bad, "x", found(&[]))).unwrap_err();
-        assert_eq!(err, Stop::Error(r#"pid "slave(1)@a2:5051" is not NAME@IP:PORT"#.into()));
+        assert_eq!(err, NotJudged::Error(r#"pid "slave(1)@a2:5051" is not NAME@IP:PORT"#.into()));
 
         let mut f = facts(MesosState::default(), "x", found(&[]));
         f.mesos = Some(Fact::observed(MesosFacts {
@@ -484,6 +484,6 @@ mod tests {
             masters: Vec::new(),
             leadership: Leadership::Unknown,
         }));
-        assert_eq!(MesosAdvertiseAddress.run(&f).unwrap_err(), Stop::Error("no Mesos master knows a leader".into()));
+        assert_eq!(MesosAdvertiseAddress.run(&f).unwrap_err(), NotJudged::Error("no Mesos master knows a leader".into()));
     }
 }

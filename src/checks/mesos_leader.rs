@@ -1,6 +1,6 @@
 //! `mesos.leader`: Mesos has a leading master and active agents.
 
-use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
+use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
 use crate::facts::mesos::{Agent, LeaderId, Leadership, MasterAnswer, MasterView, MesosFacts, MesosState};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
@@ -56,11 +56,11 @@ impl Check for MesosLeader {
         let mesos = required(&facts.mesos, "Mesos facts")?;
         match &mesos.leadership {
             Leadership::Known(leader) => judge_cluster(mesos, leader),
-            Leadership::Unanswered { leader, error } => Ok(Judgement::findings(
+            Leadership::Unanswered { leader, error } => Ok(Conclusion::findings(
                 vec![leader_silent(mesos, leader, error)],
                 format!("{} masters asked", mesos.masters.len()),
             )),
-            Leadership::Contested { leaders } => Ok(Judgement::findings(
+            Leadership::Contested { leaders } => Ok(Conclusion::findings(
                 vec![contested(mesos, &format!("{} all say they lead", leaders.join(", ")))],
                 format!("{} masters asked", mesos.masters.len()),
             )),
@@ -71,7 +71,7 @@ impl Check for MesosLeader {
 
 fn judge_cluster(mesos: &MesosFacts, leader: &LeaderId) -> Verdict {
     let state = mesos.state.value().ok_or_else(|| {
-        Stop::Error(format!("the leader's state is missing: {}", mesos.state.problem().unwrap_or("not gathered")))
+        NotJudged::Error(format!("the leader's state is missing: {}", mesos.state.problem().unwrap_or("not gathered")))
     })?;
     let mut findings = Vec::new();
     if mesos.masters.iter().any(|m| disagrees(m, leader)) {
@@ -88,7 +88,7 @@ fn judge_cluster(mesos: &MesosFacts, leader: &LeaderId) -> Verdict {
         mesos.masters.iter().filter(|m| !disagrees(m, leader) && answered(m)).count(),
         mesos.masters.len(),
     );
-    Ok(Judgement::findings(findings, note))
+    Ok(Conclusion::findings(findings, note))
 }
 
 /// A master that names someone else as leader, or claims to lead itself.
@@ -137,7 +137,7 @@ fn contested(mesos: &MesosFacts, message: &str) -> Finding {
 
 fn no_leader(mesos: &MesosFacts) -> Verdict {
     if mesos.masters.iter().all(|m| matches!(m.answer, MasterAnswer::Failed { .. })) {
-        return Err(Stop::Error(format!(
+        return Err(NotJudged::Error(format!(
             "no named Mesos master gave a usable answer, so whether one leads is unknown: {}",
             who_says_what(mesos).join("; ")
         )));
@@ -148,7 +148,7 @@ fn no_leader(mesos: &MesosFacts) -> Verdict {
         master_restart(None)
             .with_note("once ZooKeeper has quorum (clusterdoc --only zk.quorum): masters elect through it"),
     );
-    Ok(Judgement::findings(vec![finding], format!("{} masters asked", mesos.masters.len())))
+    Ok(Conclusion::findings(vec![finding], format!("{} masters asked", mesos.masters.len())))
 }
 
 fn leader_silent(mesos: &MesosFacts, leader: &str, error: &str) -> Finding {
@@ -360,6 +360,6 @@ mod tests {
             leadership: Leadership::Unknown,
         };
         let facts = Facts { mesos: Some(Fact::observed(mesos)), ..Facts::default() };
-        assert!(matches!(MesosLeader.run(&facts), Err(Stop::Error(e)) if e.contains("connection refused")));
+        assert!(matches!(MesosLeader.run(&facts), Err(NotJudged::Error(e)) if e.contains("connection refused")));
     }
 }

@@ -4,7 +4,7 @@
 //! masters were asked, the leader's `/master/flags` and each agent's
 //! `/slave(N)/flags`.
 
-use super::{Check, CheckMeta, Explain, Stop, Verdict, judged, required};
+use super::{Check, CheckMeta, Explain, NotJudged, Verdict, conclude, required};
 use crate::facts::mesos_flags::{Flags, MesosFlagsFacts};
 use crate::facts::node::MesosDaemon;
 use crate::facts::{Fact, Facts, Need};
@@ -40,7 +40,7 @@ static META: CheckMeta = CheckMeta {
               and Mesos' own documentation warns against it. A master keeps its replica of the registry \
               (--registry=replicated_log) in work_dir: losing it on several masters at once loses the cluster's \
               list of agents and frameworks.",
-        fix: "Stop the daemon, write a durable directory into its flag file (the printed printf command, on the \
+        fix: "NotJudged the daemon, write a durable directory into its flag file (the printed printf command, on the \
               host named), and start it again; where the flag is set another way (--work_dir, MESOS_WORK_DIR \
               in /etc/default/mesos-*), change it there. Masters one at a time, so the registry's quorum holds.",
         risk: "Destructive for an agent: started with an empty work_dir it cannot recover its checkpoint, so \
@@ -94,7 +94,7 @@ impl Check for MesosWorkDir {
             None => undecided.push("the Mesos flags were not gathered".into()),
         }
         if dirs.is_empty() && undecided.is_empty() {
-            return Err(Stop::Skip(format!(
+            return Err(NotJudged::Skip(format!(
                 "no Mesos work_dir found: no /etc/mesos-*/work_dir file on this node{}",
                 ignored.iter().map(|i| format!("; {i}")).collect::<String>()
             )));
@@ -104,7 +104,7 @@ impl Check for MesosWorkDir {
         if !ignored.is_empty() {
             note.push_str(&format!("; not included: {}", ignored.join("; ")));
         }
-        judged(findings, undecided, note)
+        conclude(findings, undecided, note)
     }
 }
 
@@ -379,15 +379,15 @@ mod tests {
         let f =
             facts(node(&[]), cluster(flags("/var/lib/mesos"), vec![Fact::failed("agent at 10.0.0.0:5051: refused")]));
         let err = MesosWorkDir.run(&f).unwrap_err();
-        assert_eq!(err, Stop::Error("Mesos agent agent0 (S0) /flags: agent at 10.0.0.0:5051: refused".into()));
+        assert_eq!(err, NotJudged::Error("Mesos agent agent0 (S0) /flags: agent at 10.0.0.0:5051: refused".into()));
         let failed = facts(node(&[]), Fact::failed("no Mesos master knows a leader"));
-        assert!(matches!(MesosWorkDir.run(&failed), Err(Stop::Error(e)) if e.contains("knows a leader")));
+        assert!(matches!(MesosWorkDir.run(&failed), Err(NotJudged::Error(e)) if e.contains("knows a leader")));
     }
 
     #[test]
     fn nothing_to_judge_skips() {
         let f = facts(node(&[]), Fact::unavailable("no Mesos master answers at http://127.0.0.1:5050"));
-        assert!(matches!(MesosWorkDir.run(&f), Err(Stop::Skip(r)) if r.contains("no /etc/mesos-*/work_dir")));
+        assert!(matches!(MesosWorkDir.run(&f), Err(NotJudged::Skip(r)) if r.contains("no /etc/mesos-*/work_dir")));
     }
 
     #[test]

@@ -74,22 +74,22 @@ fn wrap(text: &str) -> String {
     text.lines().map(|l| format!("  {}", l.trim())).collect::<Vec<_>>().join("\n")
 }
 
-/// What a check concluded.
+/// What a check concluded when it could judge: its findings (none: pass).
 #[derive(Debug, Default, PartialEq)]
-pub struct Judgement {
+pub struct Conclusion {
     /// Problems found; empty means pass.
     pub findings: Vec<Finding>,
     /// For a pass: what was looked at ("3 host names checked").
     pub note: Option<String>,
 }
 
-impl Judgement {
+impl Conclusion {
     pub fn pass(note: impl Into<String>) -> Self {
-        Judgement { findings: Vec::new(), note: Some(note.into()) }
+        Conclusion { findings: Vec::new(), note: Some(note.into()) }
     }
 
     pub fn findings(findings: Vec<Finding>, note: impl Into<String>) -> Self {
-        Judgement { findings, note: Some(note.into()) }
+        Conclusion { findings, note: Some(note.into()) }
     }
 
     pub fn status(&self) -> Status {
@@ -97,16 +97,17 @@ impl Judgement {
     }
 }
 
-/// Why a check could not judge.
+/// Why a check could not judge, and so reached no [`Conclusion`].
 #[derive(Debug, PartialEq)]
-pub enum Stop {
+pub enum NotJudged {
     /// Does not apply here, or an implicit target is absent.
     Skip(String),
     /// Could not decide: bad data, a named target unreachable.
     Error(String),
 }
 
-pub type Verdict = Result<Judgement, Stop>;
+/// A check's answer: a conclusion, or why there is none.
+pub type Verdict = Result<Conclusion, NotJudged>;
 
 pub trait Check: Send + Sync {
     fn meta(&self) -> &CheckMeta;
@@ -125,34 +126,36 @@ pub trait Check: Send + Sync {
 
 /// The value of a fact a check cannot judge without: unavailable -> skip,
 /// failed or never gathered -> error.
-pub fn required<'a, T>(fact: &'a Option<Fact<T>>, what: &str) -> Result<&'a T, Stop> {
+pub fn required<'a, T>(fact: &'a Option<Fact<T>>, what: &str) -> Result<&'a T, NotJudged> {
     match fact {
         Some(Fact::Observed { value }) => Ok(value),
-        Some(Fact::Unavailable { reason }) => Err(Stop::Skip(reason.clone())),
-        Some(Fact::Failed { error }) => Err(Stop::Error(error.clone())),
-        None => Err(Stop::Error(format!("{what} were not gathered (a snapshot taken with other checks selected?)"))),
+        Some(Fact::Unavailable { reason }) => Err(NotJudged::Skip(reason.clone())),
+        Some(Fact::Failed { error }) => Err(NotJudged::Error(error.clone())),
+        None => {
+            Err(NotJudged::Error(format!("{what} were not gathered (a snapshot taken with other checks selected?)")))
+        }
     }
 }
 
 /// The value of a fact inside an observed source: unavailable skips, failed errors.
-pub fn observed<'a, T>(fact: &'a Fact<T>, what: &str) -> Result<&'a T, Stop> {
+pub fn observed<'a, T>(fact: &'a Fact<T>, what: &str) -> Result<&'a T, NotJudged> {
     match fact {
         Fact::Observed { value } => Ok(value),
-        Fact::Unavailable { reason } => Err(Stop::Skip(format!("{what}: {reason}"))),
-        Fact::Failed { error } => Err(Stop::Error(format!("{what}: {error}"))),
+        Fact::Unavailable { reason } => Err(NotJudged::Skip(format!("{what}: {reason}"))),
+        Fact::Failed { error } => Err(NotJudged::Error(format!("{what}: {error}"))),
     }
 }
 
 /// Findings, unless part of what the check must look at could not be judged
 /// (`undecided`, each with its reason) and nothing failed: a partial look
 /// must not pass, nor merely warn.
-pub fn judged(findings: Vec<Finding>, undecided: Vec<String>, note: impl Into<String>) -> Verdict {
+pub fn conclude(findings: Vec<Finding>, undecided: Vec<String>, note: impl Into<String>) -> Verdict {
     if undecided.is_empty() || findings.iter().any(|f| f.status == Status::Fail) {
         let mut note = note.into();
         if !undecided.is_empty() {
             note.push_str(&format!("; not judged: {}", undecided.join("; ")));
         }
-        return Ok(Judgement::findings(findings, note));
+        return Ok(Conclusion::findings(findings, note));
     }
     let mut reason = undecided.join("; ");
     if !findings.is_empty() {
@@ -166,7 +169,7 @@ pub fn judged(findings: Vec<Finding>, undecided: Vec<String>, note: impl Into<St
         }
         reason.push_str(&format!(" (also found: {})", subjects.join(", ")));
     }
-    Err(Stop::Error(reason))
+    Err(NotJudged::Error(reason))
 }
 
 /// Declares the built-in checks, each once: its module and its place in the
@@ -241,7 +244,7 @@ mod tests {
     fn an_undecided_look_names_a_bounded_number_of_other_findings() {
         let findings: Vec<Finding> =
             (0..100_000).map(|n| Finding::new(Status::Warn, format!("agent{n}"), "inactive")).collect();
-        let Err(Stop::Error(reason)) = judged(findings, vec!["/master/state: truncated".into()], "") else {
+        let Err(NotJudged::Error(reason)) = conclude(findings, vec!["/master/state: truncated".into()], "") else {
             panic!("a partial look must not pass")
         };
         assert!(reason.starts_with("/master/state: truncated (also found: agent0, agent1,"), "{reason}");

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
+use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
 use crate::facts::reach::{Component, Origin, Outcome, Probe, ReachFacts};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
@@ -71,7 +71,7 @@ impl Check for NetReachability {
             }
         }
         if findings.is_empty() && open.is_empty() {
-            return Err(Stop::Skip(nothing_to_judge(&ignored)));
+            return Err(NotJudged::Skip(nothing_to_judge(&ignored)));
         }
         let mut note = format!("{} of {} endpoints open", open.len(), reach.probes.len());
         if !open.is_empty() {
@@ -81,7 +81,7 @@ impl Check for NetReachability {
             note.push_str("; ");
             note.push_str(aside);
         }
-        Ok(Judgement::findings(findings, note))
+        Ok(Conclusion::findings(findings, note))
     }
 }
 
@@ -368,7 +368,7 @@ mod tests {
                 probe("127.0.0.1", 8080, Component::Marathon, Origin::Default, Outcome::Dropped),
             ]
         };
-        let Err(Stop::Skip(reason)) = run(defaults()) else { panic!("expected a skip") };
+        let Err(NotJudged::Skip(reason)) = run(defaults()) else { panic!("expected a skip") };
         assert!(
             reason.contains("127.0.0.1:8080 (Marathon, implicit default) dropped; name it with --marathon"),
             "{reason}"
@@ -445,6 +445,6 @@ mod tests {
     #[test]
     fn a_failed_fact_is_an_error() {
         let facts = Facts { reach: Some(Fact::failed("reachability probes: gave up")), ..Facts::default() };
-        assert!(matches!(NetReachability.run(&facts), Err(Stop::Error(_))));
+        assert!(matches!(NetReachability.run(&facts), Err(NotJudged::Error(_))));
     }
 }

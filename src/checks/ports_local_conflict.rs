@@ -3,7 +3,7 @@
 //! What it looks for, why it matters, how to fix it and the risk of the fix
 //! are its `META.explain`, the one text `clusterdoc explain` shows.
 
-use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
+use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
 use crate::facts::knowledge::{PortSpec, RolePorts};
 use crate::facts::roles::ServedPort;
 use crate::facts::sockets::{Holder, Listener, SocketFacts};
@@ -33,7 +33,7 @@ cluster scripts, restarts in a loop. Flink sessions launched as Marathon apps al
 6123 and web port 8081: a second session on the same node cannot bind them and Marathon keeps relaunching it until \
 each instance lands on a different node. A process holding a port in the agent's ports resource makes every task \
 that Mesos offers that port fail to bind it.",
-        fix: "Stop the process that holds the port (`systemctl stop UNIT` when it runs as a systemd service, so that \
+        fix: "NotJudged the process that holds the port (`systemctl stop UNIT` when it runs as a systemd service, so that \
 it is not restarted; `kill PID` otherwise), or move the component to another port: for a Flink session add \
 -Djobmanager.rpc.port=6124 -Djobmanager.web.port=8082 to its mesos-appmaster.sh arguments; for the agent's task \
 range take the port out of --resources=ports:[...].",
@@ -57,14 +57,14 @@ impl Check for PortsLocalConflict {
         let node = required(&facts.roles, "node roles")?;
         let roles = &node.roles;
         if roles.is_empty() {
-            return Err(Stop::Skip(
+            return Err(NotJudged::Skip(
                 "this node has no known role: name them with --role master|agent|zookeeper|marathon|flink".into(),
             ));
         }
         let data = &required(&facts.knowledge, "check data")?.role_ports;
         let sockets = required(&facts.sockets, "listening sockets")?;
         if node.ports.is_empty() {
-            return Err(Stop::Skip(format!("no ports are known for this node's roles ({})", role_names(roles))));
+            return Err(NotJudged::Skip(format!("no ports are known for this node's roles ({})", role_names(roles))));
         }
         let mut findings = Vec::new();
         let mut looked = Vec::new();
@@ -90,7 +90,7 @@ impl Check for PortsLocalConflict {
                 sockets.unreadable_processes
             ));
         }
-        Ok(Judgement::findings(findings, note))
+        Ok(Conclusion::findings(findings, note))
     }
 }
 
@@ -339,7 +339,7 @@ mod tests {
 
     #[test]
     fn no_role_skips_naming_the_flag() {
-        let Err(Stop::Skip(reason)) = run(&[], Vec::new()) else { panic!("expected a skip") };
+        let Err(NotJudged::Skip(reason)) = run(&[], Vec::new()) else { panic!("expected a skip") };
         assert!(reason.contains("--role"));
     }
 

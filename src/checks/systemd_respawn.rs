@@ -3,7 +3,7 @@
 //! What it looks for, why it matters, how to fix it and the risk of the fix
 //! are its `META.explain`, the one text `clusterdoc explain` shows.
 
-use super::{Check, CheckMeta, Explain, Judgement, Verdict, required};
+use super::{Check, CheckMeta, Explain, Conclusion, Verdict, required};
 use crate::facts::processes::ProcessFacts;
 use crate::facts::systemd::{ClusterScripts, LiveUnit, Manager, Restart, SystemdFacts, UnitFacts, UnitFileState};
 use crate::facts::{Fact, Facts, Need};
@@ -95,7 +95,7 @@ enum Assessment {
     Unknown(String),
 }
 
-fn judge(systemd: &SystemdFacts, processes: Option<&Fact<ProcessFacts>>) -> Judgement {
+fn judge(systemd: &SystemdFacts, processes: Option<&Fact<ProcessFacts>>) -> Conclusion {
     let table = processes.and_then(Fact::value);
     let scripts_in_use = systemd.scripts.in_use();
     let mut fights: Vec<(&UnitFacts, Vec<String>)> = Vec::new();
@@ -122,7 +122,7 @@ fn judge(systemd: &SystemdFacts, processes: Option<&Fact<ProcessFacts>>) -> Judg
         note.push_str(&format!(" ({})", quiet.join("; ")));
     }
     note.push_str(&format!("; {}", context.join("; ")));
-    Judgement::findings(findings, note)
+    Conclusion::findings(findings, note)
 }
 
 fn assess(unit: &UnitFacts, table: Option<&ProcessFacts>, scripts_in_use: bool) -> Assessment {

@@ -6,7 +6,7 @@
 //! a fresh path (safe), a backup and deletion of the old tree (destructive)
 //! and stopping the old instances (disruptive).
 
-use super::{Check, CheckMeta, Explain, Judgement, Stop, Verdict, required};
+use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
 use crate::facts::zookeeper::{ElectionNode, LayoutKind, MarathonTree, StorageFormat, StoredVersion, VersionNode};
 use crate::facts::{Fact, Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
@@ -39,7 +39,7 @@ static META: CheckMeta = CheckMeta {
               already in progress\".",
         fix: "Give the new Marathon its own path (--zk zk://HOSTS/marathon-VERSION), or back the old tree up and \
               delete it (zkCli.sh deleteall on ZooKeeper 3.5+, rmr on 3.4), or upgrade through every release in \
-              between without skipping. Stop every old instance before a new version starts. After an interrupted \
+              between without skipping. NotJudged every old instance before a new version starts. After an interrupted \
               migration, restore the backup taken before the upgrade and start the newer version again.",
         risk: "A fresh path is safe (the old tree stays). Deleting the tree loses Marathon's apps, groups and \
                deployments: destructive, back up first. Stopping Marathon instances is disruptive (no scheduling \
@@ -61,7 +61,7 @@ impl Check for ZkMarathonReuse {
         let tree = required(&facts.marathon_zk, "Marathon's ZooKeeper tree")?;
         let site = Site::of(facts, tree)?;
         if is_fresh(tree) {
-            return Ok(Judgement::pass(format!("{} holds no Marathon data: a fresh path", site.url())));
+            return Ok(Conclusion::pass(format!("{} holds no Marathon data: a fresh path", site.url())));
         }
         let deployed = deployed_version(facts);
         let mut findings = Vec::new();
@@ -69,7 +69,7 @@ impl Check for ZkMarathonReuse {
         findings.extend(election_findings(&site, &deployed));
         findings.extend(migration_finding(&site));
         findings.extend(layout_finding(&site));
-        Ok(Judgement::findings(findings, site.summary(&deployed)))
+        Ok(Conclusion::findings(findings, site.summary(&deployed)))
     }
 }
 
@@ -99,9 +99,9 @@ struct Site<'a> {
 }
 
 impl<'a> Site<'a> {
-    fn of(facts: &'a Facts, tree: &'a MarathonTree) -> Result<Self, Stop> {
+    fn of(facts: &'a Facts, tree: &'a MarathonTree) -> Result<Self, NotJudged> {
         let target =
-            facts.inputs.zk.as_ref().ok_or_else(|| Stop::Error("the snapshot names no ZooKeeper URL".into()))?;
+            facts.inputs.zk.as_ref().ok_or_else(|| NotJudged::Error("the snapshot names no ZooKeeper URL".into()))?;
         let zookeeper = facts.zookeeper.as_ref().and_then(Fact::value).and_then(|e| e.zookeeper_version());
         Ok(Site { tree, target, zookeeper })
     }
@@ -618,7 +618,7 @@ mod tests {
         facts
     }
 
-    fn judge(facts: &Facts) -> Judgement {
+    fn judge(facts: &Facts) -> Conclusion {
         ZkMarathonReuse.run(facts).unwrap()
     }
 

@@ -5,7 +5,7 @@
 //! A four-letter word refused by `4lw.commands.whitelist` is reported as a
 //! refusal: it shows the process runs, not that it serves.
 
-use super::{Check, CheckMeta, Explain, Judgement, Verdict, required};
+use super::{Check, CheckMeta, Explain, Conclusion, Verdict, required};
 use crate::facts::zookeeper::{EnsembleFacts, Mode, Probe, ServerFacts};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
@@ -55,7 +55,7 @@ impl Check for ZkQuorum {
         let mut findings: Vec<Finding> = ensemble.servers.iter().flat_map(server_findings).collect();
         findings.extend(leadership_findings(ensemble));
         findings.extend(size_findings(ensemble));
-        Ok(Judgement::findings(findings, summary(ensemble)))
+        Ok(Conclusion::findings(findings, summary(ensemble)))
     }
 }
 
@@ -344,7 +344,7 @@ mod tests {
         }
     }
 
-    fn judge(servers: Vec<ServerFacts>) -> Judgement {
+    fn judge(servers: Vec<ServerFacts>) -> Conclusion {
         let facts = Facts { zookeeper: Some(Fact::observed(EnsembleFacts { servers })), ..Facts::default() };
         ZkQuorum.run(&facts).unwrap()
     }

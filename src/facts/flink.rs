@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::http::{self, BodyLimit, Endpoint, HttpError, Problem};
+use super::http::{self, BodyLimit, HttpError, Problem, Service};
 use super::{Fact, Gatherer};
 use crate::target::Target;
 use crate::version::Version;
@@ -104,7 +104,7 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<FlinkFacts> {
     if g.cfg.flink.is_empty() {
         return Fact::unavailable("no Flink endpoint (name one with --flink URL)");
     }
-    let asked = g.cfg.flink.iter().map(|t| endpoint(g, Endpoint::new("Flink JobManager", t)));
+    let asked = g.cfg.flink.iter().map(|t| endpoint(g, Service::new("Flink JobManager", t)));
     let asked: Vec<Result<FlinkEndpoint, HttpError>> = futures::future::join_all(asked).await;
     if asked.iter().all(Result::is_err) {
         let errors: Vec<String> = asked.iter().filter_map(|a| a.as_ref().err()).map(|e| e.to_string()).collect();
@@ -115,7 +115,7 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<FlinkFacts> {
 }
 
 /// Everything about one endpoint; Err when it does not answer at all.
-async fn endpoint(g: &Gatherer, endpoint: Endpoint) -> Result<FlinkEndpoint, HttpError> {
+async fn endpoint(g: &Gatherer, endpoint: Service) -> Result<FlinkEndpoint, HttpError> {
     let config = http::get_json::<FlinkConfig>(g, &endpoint, "/config", BodyLimit::SMALL).await;
     let config = match config {
         Err(e) if matches!(e.problem, Problem::NoAnswer(_)) => return Err(e),

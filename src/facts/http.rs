@@ -88,14 +88,14 @@ impl fmt::Display for BodyLimit {
 
 /// A service as errors name it: "Mesos master at http://m1:5050".
 #[derive(Clone, Debug)]
-pub struct Endpoint {
+pub struct Service {
     what: &'static str,
     target: Target,
 }
 
-impl Endpoint {
+impl Service {
     pub fn new(what: &'static str, target: &Target) -> Self {
-        Endpoint { what, target: target.clone() }
+        Service { what, target: target.clone() }
     }
 
     pub fn target(&self) -> &Target {
@@ -253,7 +253,7 @@ impl Reply {
 /// GETs `path` (which may carry a query) from an endpoint.
 pub async fn get(
     g: &Gatherer,
-    endpoint: &Endpoint,
+    endpoint: &Service,
     path: &str,
     limit: BodyLimit,
     redirects: Redirects,
@@ -264,7 +264,7 @@ pub async fn get(
 /// GETs `path`, following redirects, and parses a successful JSON answer.
 pub async fn get_json<T: DeserializeOwned + Send + 'static>(
     g: &Gatherer,
-    endpoint: &Endpoint,
+    endpoint: &Service,
     path: &str,
     limit: BodyLimit,
 ) -> Result<T, HttpError> {
@@ -274,7 +274,7 @@ pub async fn get_json<T: DeserializeOwned + Send + 'static>(
 /// GETs `path` up to the response's head; the body is read by [`Streamed`].
 pub async fn get_streamed(
     g: &Gatherer,
-    endpoint: &Endpoint,
+    endpoint: &Service,
     path: &str,
     limit: BodyLimit,
     redirects: Redirects,
@@ -565,7 +565,7 @@ mod tests {
         let cfg = Config::resolve(None, &crate::config::Settings::default()).unwrap();
         let started = tokio::time::Instant::now();
         let g = Gatherer::new(std::sync::Arc::new(cfg), started + std::time::Duration::from_millis(400));
-        let endpoint = Endpoint::new("Mesos master", &Target { url: trickling_object().await, explicit: true });
+        let endpoint = Service::new("Mesos master", &Target { url: trickling_object().await, explicit: true });
         let streamed = get_streamed(&g, &endpoint, "/master/state", BodyLimit::MESOS_STATE, Redirects::Report);
         let error = streamed.await.unwrap().json_streamed(|s| s.skip()).await.unwrap_err();
         assert_eq!(error.problem, Problem::Deadline);

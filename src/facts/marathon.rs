@@ -12,7 +12,7 @@ use std::fmt;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use super::http::{self, BodyLimit, Endpoint, HttpError, Problem};
+use super::http::{self, BodyLimit, HttpError, Problem, Service};
 use super::mesos::TaskState;
 use super::{Fact, Gatherer, unprobed_default};
 use crate::redact::redact;
@@ -311,7 +311,7 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<MarathonFacts> {
     if let Some(reason) = unprobed_default(&g.cfg, target.explicit, &target.display(), &name_it) {
         return Fact::unavailable(reason);
     }
-    let endpoint = Endpoint::new("Marathon", &g.cfg.marathon);
+    let endpoint = Service::new("Marathon", &g.cfg.marathon);
     let info = http::get_json::<wire::Info>(g, &endpoint, "/v2/info", BodyLimit::SMALL).await;
     if let Err(e) = &info
         && matches!(e.problem, Problem::NoAnswer(_))
@@ -335,7 +335,7 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<MarathonFacts> {
 }
 
 /// `/v2/leader`; 404 is Marathon's "there is no leader".
-async fn leader(g: &Gatherer, endpoint: &Endpoint) -> Result<Option<String>, HttpError> {
+async fn leader(g: &Gatherer, endpoint: &Service) -> Result<Option<String>, HttpError> {
     match http::get_json::<wire::Leader>(g, endpoint, "/v2/leader", BodyLimit::SMALL).await {
         Ok(answer) => Ok(answer.leader.filter(|l| !l.is_empty())),
         Err(e) if e.status() == Some(404) => Ok(None),

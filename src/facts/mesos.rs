@@ -16,7 +16,7 @@ use futures::future::join_all;
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::http::{self, BodyLimit, Endpoint, Gathered, HttpError, JsonStream, Problem, Redirects, Streamed};
+use super::http::{self, BodyLimit, Gathered, HttpError, JsonStream, Problem, Redirects, Service, Streamed};
 use super::{Fact, Gatherer, unprobed_default};
 use crate::redact::redact_url;
 use crate::target::Target;
@@ -366,7 +366,7 @@ struct Asked {
     leader_url: Option<Url>,
     /// Why it could not be asked at all.
     error: Option<HttpError>,
-    endpoint: Endpoint,
+    endpoint: Service,
 }
 
 /// A master that says it leads, with its state.
@@ -382,7 +382,7 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<MesosFacts> {
         return Fact::unavailable(reason);
     }
     let mut asked: Vec<Asked> =
-        join_all(g.cfg.mesos.iter().map(|t| ask_master(g, Endpoint::new("Mesos master", t)))).await;
+        join_all(g.cfg.mesos.iter().map(|t| ask_master(g, Service::new("Mesos master", t)))).await;
     if let Some(absent) = implicit_default_absent(&asked) {
         return absent;
     }
@@ -397,7 +397,7 @@ fn implicit_default_absent(asked: &[Asked]) -> Option<Fact<MesosFacts>> {
     matches!(fact, Fact::Unavailable { .. }).then_some(fact)
 }
 
-async fn ask_master(g: &Gatherer, endpoint: Endpoint) -> Asked {
+async fn ask_master(g: &Gatherer, endpoint: Service) -> Asked {
     let state = http::get_streamed(g, &endpoint, "/master/state", BodyLimit::MESOS_STATE, Redirects::Report);
     let (state, healthy, elected) = futures::join!(state, health(g, &endpoint), elected(g, &endpoint));
     let said = interpret(state, endpoint.target().url.scheme()).await;
@@ -457,7 +457,7 @@ fn from_own_state(state: MesosState, scheme: &str) -> Said {
     }
 }
 
-async fn health(g: &Gatherer, endpoint: &Endpoint) -> Option<bool> {
+async fn health(g: &Gatherer, endpoint: &Service) -> Option<bool> {
     let reply = http::get(g, endpoint, "/master/health", BodyLimit::SMALL, Redirects::Report).await.ok()?;
     (!reply.status.is_redirection()).then(|| reply.status.is_success())
 }
@@ -476,7 +476,7 @@ impl MasterMetrics {
     }
 }
 
-async fn elected(g: &Gatherer, endpoint: &Endpoint) -> Option<bool> {
+async fn elected(g: &Gatherer, endpoint: &Service) -> Option<bool> {
     let metrics: MasterMetrics = http::get_json(g, endpoint, "/metrics/snapshot", BodyLimit::SMALL).await.ok()?;
     metrics.elected()
 }
@@ -526,7 +526,7 @@ async fn read_named_leader(g: &Gatherer, url: &Url) -> Result<MesosState, HttpEr
     let mut base = url.clone();
     base.set_path("");
     base.set_query(None);
-    let endpoint = Endpoint::new("Mesos leader", &Target { url: base, explicit: true });
+    let endpoint = Service::new("Mesos leader", &Target { url: base, explicit: true });
     http::get_streamed(g, &endpoint, "/master/state", BodyLimit::MESOS_STATE, Redirects::Follow)
         .await?
         .json_streamed(stream_state)

@@ -12,7 +12,7 @@ use futures::stream::{self, StreamExt};
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
-use super::http::{self, BodyLimit, Endpoint};
+use super::http::{self, BodyLimit, Service};
 use super::mesos::{Agent, Leadership, MesosFacts, pid_address};
 use super::{Fact, Gatherer};
 use crate::target::Target;
@@ -91,7 +91,7 @@ async fn master_flags(g: &Gatherer, mesos: &MesosFacts) -> Fact<Flags> {
             None => return Fact::failed(format!("the leader's pid {:?} is not master@HOST:PORT", leader.pid)),
         },
     };
-    read_flags(g, &Endpoint::new("Mesos leader", &target), "/master/flags").await
+    read_flags(g, &Service::new("Mesos leader", &target), "/master/flags").await
 }
 
 async fn agent_flags(g: &Gatherer, agent: &Agent) -> AgentFlags {
@@ -103,7 +103,7 @@ async fn agent_flags(g: &Gatherer, agent: &Agent) -> AgentFlags {
             agent.id, agent.hostname, agent.pid
         )),
         Some((process, target)) => {
-            read_flags(g, &Endpoint::new("Mesos agent", &target), &format!("/{process}/flags")).await
+            read_flags(g, &Service::new("Mesos agent", &target), &format!("/{process}/flags")).await
         }
     };
     AgentFlags { id: agent.id.clone(), hostname: agent.hostname.clone(), pid: agent.pid.clone(), flags }
@@ -115,7 +115,7 @@ fn unnamed_target(scheme: &str, pid: &str) -> Option<Target> {
     url.port().is_some().then_some(Target { url, explicit: true })
 }
 
-async fn read_flags(g: &Gatherer, endpoint: &Endpoint, path: &str) -> Fact<Flags> {
+async fn read_flags(g: &Gatherer, endpoint: &Service, path: &str) -> Fact<Flags> {
     match http::get_json::<Flags>(g, endpoint, path, BodyLimit::SMALL).await {
         Ok(flags) => Fact::observed(flags),
         Err(e) => Fact::failed(e.to_string()),

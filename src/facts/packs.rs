@@ -146,7 +146,7 @@ impl Template {
     }
 
     /// The text for one endpoint: `shown` leaves credentials out.
-    fn render(&self, endpoint: Option<&Endpoint>, shown: bool) -> String {
+    fn render(&self, endpoint: Option<&ListedTarget>, shown: bool) -> String {
         let mut out = String::new();
         for piece in &self.pieces {
             match (piece, endpoint) {
@@ -175,10 +175,10 @@ fn placeholder(name: &str, whole: Part) -> Result<(EndpointList, Part), String> 
     })
 }
 
-/// One endpoint of the run a check looks at. Its host is a valid host name
+/// One target of the run a pack check looks at, from an [`EndpointList`]. Its host is a valid host name
 /// (`remote::HostName`): it goes into commands and remedies.
 #[derive(Clone, Debug)]
-struct Endpoint {
+struct ListedTarget {
     host: HostName,
     port: u16,
     /// With the user's credentials: used, never shown.
@@ -215,11 +215,11 @@ impl Refused {
     }
 }
 
-impl Endpoint {
+impl ListedTarget {
     /// Refused when `host` is not a host name (it could be an option).
     fn new(list: EndpointList, host: &str, port: u16, urls: (String, String), explicit: bool) -> Result<Self, Refused> {
         match HostName::parse(host) {
-            Ok(host) => Ok(Endpoint { host, port, url: urls.0, shown_url: urls.1, explicit, list }),
+            Ok(host) => Ok(ListedTarget { host, port, url: urls.0, shown_url: urls.1, explicit, list }),
             Err(why) => Err(Refused { label: format!("{host:?}:{port}"), why }),
         }
     }
@@ -554,18 +554,18 @@ async fn look(g: &Gatherer, p: &PackProbe) -> Fact<PackRecord> {
 
 /// The endpoints of a list in this run; those whose host is not a host name
 /// (an agent named `-oProxyCommand=...`) are refused.
-async fn endpoints(g: &Gatherer, list: EndpointList) -> Fact<Vec<Result<Endpoint, Refused>>> {
+async fn endpoints(g: &Gatherer, list: EndpointList) -> Fact<Vec<Result<ListedTarget, Refused>>> {
     let cfg = &g.cfg;
     let http = |t: &crate::target::Target| {
         let (host, port) = t.host_port();
         let urls = (t.url.as_str().trim_end_matches('/').to_string(), t.display());
-        Endpoint::new(list, &host, port, urls, t.explicit)
+        ListedTarget::new(list, &host, port, urls, t.explicit)
     };
     let plain = |address: &HostPort, explicit: bool| {
         let url = format!("http://{address}");
-        Endpoint::new(list, &address.host, address.port, (url.clone(), url), explicit)
+        ListedTarget::new(list, &address.host, address.port, (url.clone(), url), explicit)
     };
-    let endpoints: Vec<Result<Endpoint, Refused>> = match list {
+    let endpoints: Vec<Result<ListedTarget, Refused>> = match list {
         EndpointList::MesosMasters => cfg.mesos.iter().map(http).collect(),
         EndpointList::Marathon => vec![http(&cfg.marathon)],
         EndpointList::Flink => cfg.flink.iter().map(http).collect(),
@@ -580,7 +580,7 @@ async fn endpoints(g: &Gatherer, list: EndpointList) -> Fact<Vec<Result<Endpoint
     if endpoints.is_empty() {
         return Fact::unavailable(format!("no {{{}}} endpoint; {name_it}", list.name()));
     }
-    let unprobed = |e: &Endpoint| unprobed_default(cfg, e.explicit, &e.address(), &name_it);
+    let unprobed = |e: &ListedTarget| unprobed_default(cfg, e.explicit, &e.address(), &name_it);
     if let Some(reason) = endpoints.iter().filter_map(|e| e.as_ref().ok()).find_map(unprobed) {
         return Fact::unavailable(reason);
     }
@@ -708,7 +708,7 @@ mod tests {
     fn templates_name_one_list_and_keep_literal_braces() {
         let t = Template::parse("{mesos.masters}/version", Part::Url).unwrap();
         assert_eq!(t.list(), Some(EndpointList::MesosMasters));
-        let e = Endpoint {
+        let e = ListedTarget {
             host: HostName::parse("m1").unwrap(),
             port: 5050,
             url: "http://u:secret@m1:5050".into(),
@@ -731,11 +731,11 @@ mod tests {
     #[test]
     fn endpoints_whose_host_could_be_an_option_are_refused() {
         let urls = || (String::new(), String::new());
-        let refused = Endpoint::new(EndpointList::MesosAgents, "-oProxyCommand=touch /tmp/x", 5051, urls(), true)
+        let refused = ListedTarget::new(EndpointList::MesosAgents, "-oProxyCommand=touch /tmp/x", 5051, urls(), true)
             .expect_err("a host name starting with '-' reached a command");
         assert_eq!(refused.label, "\"-oProxyCommand=touch /tmp/x\":5051");
         assert!(refused.why.contains("would be read as an option"), "{}", refused.why);
-        let v6 = Endpoint::new(EndpointList::ZkServers, "::1", 2181, urls(), true).unwrap();
+        let v6 = ListedTarget::new(EndpointList::ZkServers, "::1", 2181, urls(), true).unwrap();
         assert_eq!(v6.part(Part::Address, true), "[::1]:2181");
     }
 

@@ -20,8 +20,8 @@ use crate::facts::systemd::Restart;
 use crate::remedy::Risk;
 use crate::report::Status;
 
-/// Where a pack came from.
-pub struct Origin<'a> {
+/// The file a pack came from.
+pub struct PackFile<'a> {
     /// `built-in` or the file's path: the `source` that `list` shows.
     pub source: &'a str,
     /// How problems name the file.
@@ -202,7 +202,7 @@ pub struct Declared {
 /// else each `[[check]]`, declared or refused with its line.
 pub type Parsed = Result<Vec<Result<Declared, LoadProblem>>, LoadProblem>;
 
-pub fn parse_pack(text: &str, origin: &Origin) -> Parsed {
+pub fn parse_pack(text: &str, origin: &PackFile) -> Parsed {
     let pack: PackDef = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|span| line_of(text, span.start));
         LoadProblem::new(&origin.file, line, e.message().trim().to_string(), text)
@@ -241,7 +241,7 @@ pub fn check_id(id: &str) -> Result<(), String> {
     }
 }
 
-fn build(def: CheckDef, origin: &Origin) -> Result<(PackCheck, Option<String>), String> {
+fn build(def: CheckDef, origin: &PackFile) -> Result<(PackCheck, Option<String>), String> {
     let id = def.id.get_ref().clone();
     check_id(&id)?;
     for path in &def.only_if_exists {
@@ -314,7 +314,7 @@ fn default_risk(remedies: &[RemedyTemplate]) -> String {
     }
 }
 
-pub fn declared_in(origin: &Origin) -> String {
+pub fn declared_in(origin: &PackFile) -> String {
     match origin.dir {
         Some(_) => format!("declared in {}", origin.file),
         None => format!(
@@ -360,7 +360,7 @@ impl<'a> Kind<'a> {
         }
     }
 
-    fn build(&self, origin: &Origin) -> Result<Built, String> {
+    fn build(&self, origin: &PackFile) -> Result<Built, String> {
         match self {
             Kind::Tcp(def) => tcp(def),
             Kind::Http(def) => http(def),
@@ -521,7 +521,7 @@ fn process(def: &ProcessDef) -> Result<Built, String> {
     Ok((Probe::Process { pattern: def.pattern.clone() }, expect, None))
 }
 
-fn plugin(def: &PluginDef, origin: &Origin) -> Result<Built, String> {
+fn plugin(def: &PluginDef, origin: &PackFile) -> Result<Built, String> {
     let given = Path::new(&def.path);
     let (path, claims) = match origin.dir {
         _ if given.is_absolute() => (given.to_path_buf(), None),
@@ -534,7 +534,7 @@ fn plugin(def: &PluginDef, origin: &Origin) -> Result<Built, String> {
 
 /// A check for an executable of a pack directory that no TOML entry beside
 /// it describes: its id is its file name.
-pub fn bare_plugin(path: &Path, origin: &Origin) -> Result<PackCheck, String> {
+pub fn bare_plugin(path: &Path, origin: &PackFile) -> Result<PackCheck, String> {
     let name = path.file_name().and_then(|n| n.to_str()).ok_or("the file name is not UTF-8")?;
     check_id(name)?;
     let meta = CheckMeta {

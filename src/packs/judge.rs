@@ -21,7 +21,7 @@ use crate::remedy::Remedy;
 use crate::report::{Finding, Status};
 
 use super::PackCheck;
-use crate::checks::{Judgement, Stop, Verdict, required};
+use crate::checks::{Conclusion, NotJudged, Verdict, required};
 
 /// A number a check measures must stay within these.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -143,16 +143,16 @@ pub fn judge(check: &PackCheck, facts: &Facts) -> Verdict {
     let packs = required(&facts.packs, "pack check results")?;
     let record = match packs.checks.get(check.meta.id) {
         None => {
-            return Err(Stop::Error(
+            return Err(NotJudged::Error(
                 "this check's probe was not run (a snapshot collected without this check?)".into(),
             ));
         }
-        Some(Fact::Unavailable { reason }) => return Err(Stop::Skip(reason.clone())),
-        Some(Fact::Failed { error }) => return Err(Stop::Error(error.clone())),
+        Some(Fact::Unavailable { reason }) => return Err(NotJudged::Skip(reason.clone())),
+        Some(Fact::Failed { error }) => return Err(NotJudged::Error(error.clone())),
         Some(Fact::Observed { value }) => value,
     };
     if record.probe != check.probe.probe {
-        return Err(Stop::Error(
+        return Err(NotJudged::Error(
             "the snapshot recorded another probe for this check: its pack changed since `collect`".into(),
         ));
     }
@@ -231,7 +231,7 @@ fn assemble(
     }
     absent.dedup();
     if findings.is_empty() && fine.is_empty() {
-        return Err(Stop::Skip(if absent.is_empty() { "nothing to look at".into() } else { absent.join("; ") }));
+        return Err(NotJudged::Skip(if absent.is_empty() { "nothing to look at".into() } else { absent.join("; ") }));
     }
     if fine.len() > 5 {
         let more = fine.len() - 3;
@@ -242,7 +242,7 @@ fn assemble(
     if !absent.is_empty() {
         notes.push(format!("skipped: {}", absent.join("; ")));
     }
-    Ok(Judgement::findings(findings, notes.join("; ")))
+    Ok(Conclusion::findings(findings, notes.join("; ")))
 }
 
 fn with_evidence(finding: Finding, evidence: Vec<String>) -> Finding {

@@ -28,11 +28,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use definition::{Origin, Parsed, bare_plugin, leak, leak_all, parse_pack};
+use definition::{PackFile, Parsed, bare_plugin, leak, leak_all, parse_pack};
 use judge::Expect;
 use template::RemedyTemplate;
 
-use crate::checks::{Check, CheckMeta, Explain, Judgement, Verdict};
+use crate::checks::{Check, CheckMeta, Conclusion, Explain, Verdict};
 use crate::facts::Facts;
 use crate::facts::knowledge::SYSTEM_PACK_DIR;
 use crate::facts::packs::{PackContent, PackDir, PackProbe, read_pack_dir};
@@ -103,7 +103,7 @@ impl LoadProblem {
 pub fn load(dirs: &[PathBuf], taken: &[&str], root: &Path) -> (Vec<Arc<dyn Check>>, Vec<Ignored>) {
     let mut loader = Loader { taken, checks: Vec::new(), problems: Vec::new(), ignored: Vec::new() };
     for (name, text) in EMBEDDED {
-        let origin = Origin { source: "built-in", file: name.to_string(), dir: None };
+        let origin = PackFile { source: "built-in", file: name.to_string(), dir: None };
         loader.add_parsed(parse_pack(text, &origin), &origin, &mut BTreeSet::new(), text);
     }
     loader.add_dir(Path::new(SYSTEM_PACK_DIR), false);
@@ -143,7 +143,7 @@ impl Loader<'_> {
             let shown = file.path.display().to_string();
             let entry = match file.content {
                 PackContent::Toml(text) => {
-                    let parsed = parse_pack(&text, &Origin { source: &shown, file: shown.clone(), dir: Some(dir) });
+                    let parsed = parse_pack(&text, &PackFile { source: &shown, file: shown.clone(), dir: Some(dir) });
                     Entry::Pack(text, parsed)
                 }
                 PackContent::Executable => Entry::Plugin(file.path),
@@ -165,7 +165,7 @@ impl Loader<'_> {
             .collect();
         let mut ids = BTreeSet::new();
         for (shown, entry) in entries {
-            let origin = Origin { source: &shown, file: shown.clone(), dir: Some(dir) };
+            let origin = PackFile { source: &shown, file: shown.clone(), dir: Some(dir) };
             match entry {
                 Entry::Pack(text, parsed) => self.add_parsed(parsed, &origin, &mut ids, &text),
                 Entry::Plugin(path) => {
@@ -184,7 +184,7 @@ impl Loader<'_> {
     }
 
     /// `ids`: the ids declared so far in this directory (a second one is a mistake).
-    fn add_parsed(&mut self, parsed: Parsed, origin: &Origin, ids: &mut BTreeSet<String>, text: &str) {
+    fn add_parsed(&mut self, parsed: Parsed, origin: &PackFile, ids: &mut BTreeSet<String>, text: &str) {
         match parsed {
             Err(problem) => self.problems.push(problem),
             Ok(declared) => {
@@ -198,7 +198,14 @@ impl Loader<'_> {
         }
     }
 
-    fn add(&mut self, check: PackCheck, origin: &Origin, line: Option<usize>, ids: &mut BTreeSet<String>, text: &str) {
+    fn add(
+        &mut self,
+        check: PackCheck,
+        origin: &PackFile,
+        line: Option<usize>,
+        ids: &mut BTreeSet<String>,
+        text: &str,
+    ) {
         let id = check.meta.id;
         let refuse = if self.taken.contains(&id) {
             Some(format!("id {id:?} is a built-in check's; give this check another id (and --skip {id} to replace it)"))
@@ -283,7 +290,7 @@ impl Check for PackProblems {
                 .evidence("its checks did not run; all other checks did")
             })
             .collect();
-        Ok(Judgement::findings(findings, "check packs"))
+        Ok(Conclusion::findings(findings, "check packs"))
     }
 }
 

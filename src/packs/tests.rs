@@ -49,7 +49,7 @@ fn the_built_in_packs_load_cleanly() {
 
 #[test]
 fn malformed_packs_are_reported_with_file_and_line() {
-    let origin = Origin { source: "p.toml", file: "p.toml".into(), dir: None };
+    let origin = PackFile { source: "p.toml", file: "p.toml".into(), dir: None };
     let syntax = parse_pack("[[check]]\nid = \"a\"\ntitle = \n", &origin).err().unwrap();
     assert_eq!((syntax.location(), syntax.text.as_deref()), ("p.toml:3".to_string(), Some("title =")));
     let unknown = parse_pack("[[check]]\nid = \"a\"\ntitel = \"x\"\n", &origin).err().unwrap();
@@ -70,7 +70,7 @@ fn malformed_packs_are_reported_with_file_and_line() {
 
 #[test]
 fn declarations_are_checked_before_anything_runs() {
-    let origin = Origin { source: "p.toml", file: "p.toml".into(), dir: None };
+    let origin = PackFile { source: "p.toml", file: "p.toml".into(), dir: None };
     let refused = |table: &str| -> String {
         let text = format!(
             "[[check]]\nid = \"a.b\"\ntitle = \"t\"\nseverity = \"fail\"\n[check.explain]\nwhat = \"w\"\nwhy = \"y\"\nfix = \"f\"\n{table}\n"

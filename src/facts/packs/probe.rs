@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 
 use super::{
-    Body, Connect, Endpoint, Exit, FileSeen, HttpSeen, Observation, Probe, ProbeTarget, ProcessSeen, ProcessesSeen,
+    Body, Connect, Exit, FileSeen, HttpSeen, ListedTarget, Observation, Probe, ProbeTarget, ProcessSeen, ProcessesSeen,
     ProgramRun, TargetLook, TcpSeen, Template, UnitSeen, time_limit,
 };
 use crate::facts::systemd::UnitFileState;
@@ -30,7 +30,7 @@ const CONTENT_CAP: usize = 4 << 20;
 /// Matching lines and processes kept as evidence.
 const KEPT: usize = 10;
 
-pub(super) async fn look_at(g: &Gatherer, probe: &Probe, endpoint: Option<&Endpoint>) -> TargetLook {
+pub(super) async fn look_at(g: &Gatherer, probe: &Probe, endpoint: Option<&ListedTarget>) -> TargetLook {
     match probe {
         Probe::Tcp { address, send, read_reply } => tcp(g, address, send.as_deref(), *read_reply, endpoint).await,
         Probe::Http { url, pointers } => http(g, url, pointers, endpoint).await,
@@ -52,7 +52,7 @@ pub(super) async fn look_at(g: &Gatherer, probe: &Probe, endpoint: Option<&Endpo
     }
 }
 
-fn target_of(label: String, endpoint: Option<&Endpoint>) -> ProbeTarget {
+fn target_of(label: String, endpoint: Option<&ListedTarget>) -> ProbeTarget {
     ProbeTarget { label, host: endpoint.map(|e| e.host.clone()), port: endpoint.map(|e| e.port) }
 }
 
@@ -65,7 +65,7 @@ async fn tcp(
     address: &Template,
     send: Option<&str>,
     read_reply: bool,
-    endpoint: Option<&Endpoint>,
+    endpoint: Option<&ListedTarget>,
 ) -> TargetLook {
     let shown = address.render(endpoint, true);
     let Some(host_port) = parse_host_port(&address.render(endpoint, false), 0).filter(|a| a.port != 0) else {
@@ -157,12 +157,12 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-async fn http(g: &Gatherer, url: &Template, pointers: &[String], endpoint: Option<&Endpoint>) -> TargetLook {
+async fn http(g: &Gatherer, url: &Template, pointers: &[String], endpoint: Option<&ListedTarget>) -> TargetLook {
     let shown = url.render(endpoint, true);
     let parsed = reqwest::Url::parse(&url.render(endpoint, false));
     let target = ProbeTarget {
         label: shown.clone(),
-        // Endpoint hosts are host names already; a pack's own literal URL
+        // ListedTarget hosts are host names already; a pack's own literal URL
         // whose host is not one offers no {host} to its remedies.
         host: parsed.as_ref().ok().and_then(|u| HostName::parse(u.host_str()?.trim_matches(['[', ']'])).ok()),
         port: parsed.as_ref().ok().and_then(|u| u.port_or_known_default()),
@@ -180,7 +180,7 @@ async fn get(
     url: reqwest::Url,
     shown: &str,
     pointers: &[String],
-    endpoint: Option<&Endpoint>,
+    endpoint: Option<&ListedTarget>,
 ) -> Fact<Observation> {
     let client = match g.http().await {
         Ok(client) => client,
@@ -248,7 +248,7 @@ async fn program(
     words: &[&Template],
     program: Option<&Path>,
     cwd: &Path,
-    endpoint: Option<&Endpoint>,
+    endpoint: Option<&ListedTarget>,
 ) -> TargetLook {
     let lead = program.map(|p| p.display().to_string());
     let argv: Vec<String> = lead.iter().cloned().chain(words.iter().map(|w| w.render(endpoint, false))).collect();

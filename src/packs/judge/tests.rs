@@ -6,11 +6,11 @@ use serde_json::json;
 use super::*;
 use crate::facts::packs::{PackFacts, PackRecord, ProcessSeen, TargetLook};
 use crate::facts::systemd::{ActiveState, LiveUnit};
-use crate::packs::definition::{Origin, parse_pack};
+use crate::packs::definition::{PackFile, parse_pack};
 
 /// The first check of a pack text.
 fn check(toml: &str) -> PackCheck {
-    let origin = Origin { source: "t.toml", file: "t.toml".into(), dir: Some(Path::new("/packs")) };
+    let origin = PackFile { source: "t.toml", file: "t.toml".into(), dir: Some(Path::new("/packs")) };
     let mut declared = parse_pack(toml, &origin).unwrap();
     match declared.remove(0) {
         Ok(d) => d.check,
@@ -94,7 +94,7 @@ fn tcp_ports_open_closed_and_measured_replies() {
 fn absent_targets_skip_and_failed_ones_error() {
     let mntr = check(&kind("[check.tcp]\naddress = \"{zk.servers}\""));
     let verdict = run_on(&mntr, vec![(target("a", None), Fact::unavailable("nothing answers at a; name it"))]);
-    assert_eq!(verdict, Err(Stop::Skip("nothing answers at a; name it".into())));
+    assert_eq!(verdict, Err(NotJudged::Skip("nothing answers at a; name it".into())));
     let verdict = run_on(
         &mntr,
         vec![
@@ -113,13 +113,13 @@ fn absent_targets_skip_and_failed_ones_error() {
 fn missing_or_changed_records_are_errors() {
     let open = check(&kind("[check.tcp]\naddress = \"h1:22\""));
     let facts = Facts { packs: Some(Fact::observed(PackFacts::default())), ..Facts::default() };
-    assert!(matches!(judge(&open, &facts), Err(Stop::Error(e)) if e.contains("not run")));
+    assert!(matches!(judge(&open, &facts), Err(NotJudged::Error(e)) if e.contains("not run")));
     let other = check(&kind("[check.tcp]\naddress = \"h1:23\""));
     let mut checks = BTreeMap::new();
     let record = PackRecord { probe: other.probe.probe.clone(), targets: Vec::new() };
     checks.insert("t.x".to_string(), Fact::observed(record));
     let facts = Facts { packs: Some(Fact::observed(PackFacts { checks })), ..Facts::default() };
-    assert!(matches!(judge(&open, &facts), Err(Stop::Error(e)) if e.contains("pack changed")));
+    assert!(matches!(judge(&open, &facts), Err(NotJudged::Error(e)) if e.contains("pack changed")));
 }
 
 fn http_seen(status: u16, date: Option<&str>, sent_ms: i64, body: Body) -> Observation {
@@ -253,7 +253,7 @@ fn units_enabled_active_restart() {
     assert_eq!(f.evidence, ["UnitFileState=enabled"]);
     // Restart= cannot be seen without a running systemd: no pass.
     assert!(
-        matches!(one(&c, files_only(UnitFileState::Disabled)), Err(Stop::Skip(r)) if r.contains("running systemd"))
+        matches!(one(&c, files_only(UnitFileState::Disabled)), Err(NotJudged::Skip(r)) if r.contains("running systemd"))
     );
     let live = |restart| {
         Observation::Unit(UnitSeen {
@@ -272,7 +272,9 @@ fn units_enabled_active_restart() {
     assert_eq!(finding(one(&c, live(Restart::Always))).message, "Restart=always; it should be Restart=no");
     let wanted = check(&kind("[check.unit]\nunit = \"chronyd.service\"\nenabled = true"));
     assert_eq!(finding(one(&wanted, files_only(UnitFileState::NotFound))).message, "it is not installed");
-    assert!(matches!(one(&c, files_only(UnitFileState::NotFound)), Err(Stop::Skip(r)) if r == "it is not installed"));
+    assert!(
+        matches!(one(&c, files_only(UnitFileState::NotFound)), Err(NotJudged::Skip(r)) if r == "it is not installed")
+    );
 }
 
 #[test]
