@@ -49,7 +49,7 @@ fn bench(c: &mut Criterion) {
     let readers = cluster::mesos_readers();
     let args = RunArgs { mesos: vec![server.url()], only: readers, ..RunArgs::default() };
     let config = Config::resolve(args.config.as_deref(), &args.settings()).expect("config");
-    let selection = Selection::new(catalog::catalog_with_packs(&[], std::path::Path::new("/")).checks, &args.only, &[])
+    let selection = Selection::new(catalog::catalog_with_packs(&[], std::path::Path::new("/")), &args.only, &[])
         .expect("selection");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     group.bench_function("fetch_parse_check", |b| {

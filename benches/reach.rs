@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
         ..RunArgs::default()
     };
     let config = Config::resolve(args.config.as_deref(), &args.settings()).expect("config");
-    let selection = Selection::new(catalog::catalog_with_packs(&[], std::path::Path::new("/")).checks, &args.only, &[])
+    let selection = Selection::new(catalog::catalog_with_packs(&[], std::path::Path::new("/")), &args.only, &[])
         .expect("selection");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use clap::{CommandFactory, Parser};
 
-use crate::catalog::{self, Selection};
-use crate::checks::{self, Check};
+use crate::catalog::{self, Catalog, Selection};
+use crate::checks::Check;
 use crate::cli::{Cli, ColorChoice, Command, Format, ListFormat, PackArgs, RunArgs};
 use crate::config::{Config, ConfigError, LoadedConfig};
 use crate::report::{self, human::Detail};
@@ -69,7 +69,7 @@ fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
     let catalog = catalog::catalog_with_packs(&config.checks_dirs, config.root.dir());
     let ignored: Vec<Ignored> = config.ignored.iter().chain(&catalog.ignored).cloned().collect();
     announce(&ignored);
-    let selection = match Selection::new(catalog.checks, &args.only, &args.skip) {
+    let selection = match Selection::new(catalog, &args.only, &args.skip) {
         Ok(s) => s,
         Err(e) => return fatal(e),
     };
@@ -257,13 +257,13 @@ fn announce(ignored: &[Ignored]) {
 }
 
 /// The catalog with the packs of the config file's checks_dir and `--checks-dir`.
-fn catalog_of(packs: &PackArgs) -> Result<Vec<Arc<dyn Check>>, ConfigError> {
+fn catalog_of(packs: &PackArgs) -> Result<Catalog, ConfigError> {
     let loaded = LoadedConfig::load(packs.config.as_deref(), None)?;
     let mut dirs = loaded.settings.checks_dir.unwrap_or_default();
     dirs.extend(packs.checks_dir.iter().cloned());
     let catalog = catalog::catalog_with_packs(&dirs, Path::new("/"));
-    announce(&loaded.ignored.into_iter().chain(catalog.ignored).collect::<Vec<_>>());
-    Ok(catalog.checks)
+    announce(&loaded.ignored.iter().chain(&catalog.ignored).cloned().collect::<Vec<_>>());
+    Ok(catalog)
 }
 
 fn list(format: ListFormat, packs: &PackArgs) -> i32 {
@@ -273,21 +273,21 @@ fn list(format: ListFormat, packs: &PackArgs) -> i32 {
     };
     match format {
         ListFormat::Json => {
-            let entry = |c: &Arc<dyn checks::Check>| {
+            let entry = |c: &Arc<dyn Check>| {
                 let mut entry = c.meta().to_json();
-                entry["acts"] = serde_json::json!(c.acts());
+                entry["acts"] = serde_json::json!(catalog.acts(c.meta().id));
                 entry
             };
-            let entries: Vec<serde_json::Value> = catalog.iter().map(entry).collect();
+            let entries: Vec<serde_json::Value> = catalog.checks.iter().map(entry).collect();
             let doc = serde_json::json!({ "checks": entries });
             println!("{}", serde_json::to_string_pretty(&doc).expect("static metadata serializes"));
         }
         ListFormat::Human => {
-            let width = catalog.iter().map(|c| c.meta().id.len()).max().unwrap_or(0);
-            for check in &catalog {
+            let width = catalog.checks.iter().map(|c| c.meta().id.len()).max().unwrap_or(0);
+            for check in &catalog.checks {
                 let m = check.meta();
                 let from = if m.source == "built-in" { String::new() } else { format!("  from {}", m.source) };
-                let acts = check.acts().map(|a| format!("  ({a})")).unwrap_or_default();
+                let acts = catalog.acts(m.id).map(|a| format!("  ({a})")).unwrap_or_default();
                 println!(
                     "{:width$}  {:5}  {}  [{}]{from}{acts}",
                     m.id,
@@ -306,13 +306,13 @@ fn explain(id: &str, packs: &PackArgs) -> i32 {
         Ok(catalog) => catalog,
         Err(e) => return fatal(e),
     };
-    match catalog.iter().find(|c| c.meta().id == id) {
+    match catalog.checks.iter().find(|c| c.meta().id == id) {
         Some(check) => {
             print!("{}", check.meta().explain_text());
             0
         }
         None => {
-            let ids: Vec<&str> = catalog.iter().map(|c| c.meta().id).collect();
+            let ids: Vec<&str> = catalog.checks.iter().map(|c| c.meta().id).collect();
             fatal(format!("no check {id:?}; known checks: {}", ids.join(", ")))
         }
     }

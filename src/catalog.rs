@@ -5,12 +5,24 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::checks::{self, Check};
+use crate::facts::packs::{Action, PackProbe};
 use crate::packs;
 
-/// The checks of a run, and the pack directories and files passed over.
+/// The checks of a run, what the pack checks look at, and the pack
+/// directories and files passed over.
+#[derive(Clone, Default)]
 pub struct Catalog {
     pub checks: Vec<Arc<dyn Check>>,
+    /// The probe of each pack check.
+    pub probes: Vec<PackProbe>,
     pub ignored: Vec<crate::trust::Ignored>,
+}
+
+impl Catalog {
+    /// What the check runs or sends beyond clusterdoc's read-only looks.
+    pub fn acts(&self, id: &str) -> Option<Action> {
+        self.probes.iter().find(|p| p.check == id).and_then(|p| p.probe.acts())
+    }
 }
 
 /// Every check: the built-ins, then the checks of the packs (built-in packs,
@@ -20,8 +32,8 @@ pub struct Catalog {
 pub fn catalog_with_packs(pack_dirs: &[PathBuf], root: &Path) -> Catalog {
     let built_in: Vec<Arc<dyn Check>> = checks::catalog().into_iter().map(Arc::from).collect();
     let taken: Vec<&'static str> = built_in.iter().map(|c| c.meta().id).collect();
-    let (packs, ignored) = packs::load(pack_dirs, &taken, root);
-    Catalog { checks: built_in.into_iter().chain(packs).collect(), ignored }
+    let packs = packs::load(pack_dirs, &taken, root);
+    Catalog { checks: built_in.into_iter().chain(packs.checks).collect(), probes: packs.probes, ignored: packs.ignored }
 }
 
 /// `--only` / `--skip` (ids, or families: `zk.`, `zk*`) over a catalog.
@@ -29,14 +41,14 @@ pub fn catalog_with_packs(pack_dirs: &[PathBuf], root: &Path) -> Catalog {
 pub struct Selection {
     only: Vec<String>,
     skip: Vec<String>,
-    catalog: Vec<Arc<dyn Check>>,
+    catalog: Catalog,
 }
 
 impl Selection {
     /// Refuses patterns that match no check: a typo in `--only` must not
     /// turn into a green run of nothing.
-    pub fn new(catalog: Vec<Arc<dyn Check>>, only: &[String], skip: &[String]) -> Result<Self, String> {
-        let ids: Vec<&str> = catalog.iter().map(|c| c.meta().id).collect();
+    pub fn new(catalog: Catalog, only: &[String], skip: &[String]) -> Result<Self, String> {
+        let ids: Vec<&str> = catalog.checks.iter().map(|c| c.meta().id).collect();
         for pattern in only.iter().chain(skip) {
             if !ids.iter().any(|id| matches(pattern, id)) {
                 let broken = if ids.contains(&packs::LOAD_ID) {
@@ -55,7 +67,12 @@ impl Selection {
     }
 
     pub fn checks(&self) -> Vec<Arc<dyn Check>> {
-        self.catalog.iter().filter(|c| self.selects(c.meta().id)).cloned().collect()
+        self.catalog.checks.iter().filter(|c| self.selects(c.meta().id)).cloned().collect()
+    }
+
+    /// The probes of the selected pack checks: what the `packs` fact source runs.
+    pub fn probes(&self) -> Vec<PackProbe> {
+        self.catalog.probes.iter().filter(|p| self.selects(&p.check)).cloned().collect()
     }
 }
 
@@ -74,7 +91,8 @@ mod tests {
 
     #[test]
     fn families_and_typos() {
-        let built_in = || checks::catalog().into_iter().map(Arc::from).collect();
+        let built_in =
+            || Catalog { checks: checks::catalog().into_iter().map(Arc::from).collect(), ..Catalog::default() };
         let s = Selection::new(built_in(), &["zk.".into()], &["zk.quorum".into()]).unwrap();
         let ids: Vec<&str> = s.checks().iter().map(|c| c.meta().id).collect();
         assert_eq!(ids, ["zk.marathon-reuse"]);

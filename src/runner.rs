@@ -40,15 +40,14 @@ fn gathering_deadline(start: Instant, deadline: Duration) -> Instant {
     start + deadline - reserve
 }
 
-async fn gather(cfg: &Config, checks: &[Arc<dyn Check>], start: Instant) -> Facts {
-    let probes = checks.iter().filter_map(|c| c.pack_probe().cloned()).collect();
-    let gatherer =
-        Gatherer::new(Arc::new(cfg.clone()), gathering_deadline(start, cfg.deadline)).with_pack_probes(probes);
+async fn gather(cfg: &Config, selection: &Selection, checks: &[Arc<dyn Check>], start: Instant) -> Facts {
+    let gatherer = Gatherer::new(Arc::new(cfg.clone()), gathering_deadline(start, cfg.deadline))
+        .with_pack_probes(selection.probes());
     gatherer.gather(&checks::needs_of(checks)).await
 }
 
 pub async fn collect(cfg: &Config, selection: &Selection) -> anyhow::Result<String> {
-    let facts = gather(cfg, &selection.checks(), Instant::now()).await;
+    let facts = gather(cfg, selection, &selection.checks(), Instant::now()).await;
     let snapshot = Snapshot {
         snapshot_version: 1,
         tool: "clusterdoc".into(),
@@ -81,7 +80,7 @@ pub async fn run(cfg: &Config, selection: &Selection, source: Source) -> anyhow:
     let (facts, source_label) = match &source {
         Source::Live => {
             let label = if cfg.live() { "live".to_string() } else { format!("root {}", cfg.root.display()) };
-            (gather(cfg, &checks, start).await, label)
+            (gather(cfg, selection, &checks, start).await, label)
         }
         Source::Snapshot(path) => (load_snapshot(path, cfg)?, format!("snapshot {}", path.display())),
     };

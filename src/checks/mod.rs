@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::facts::packs::{Action, PackProbe};
 use crate::facts::{Fact, Facts, Need};
 use crate::report::{Finding, Status};
 
@@ -112,16 +111,6 @@ pub type Verdict = Result<Conclusion, NotJudged>;
 pub trait Check: Send + Sync {
     fn meta(&self) -> &CheckMeta;
     fn run(&self, facts: &Facts) -> Verdict;
-    /// What a pack check looks at: the `packs` source runs the probes of the
-    /// selected checks (built-in checks have none).
-    fn pack_probe(&self) -> Option<&PackProbe> {
-        None
-    }
-
-    /// What the check runs or sends beyond clusterdoc's read-only looks.
-    fn acts(&self) -> Option<Action> {
-        self.pack_probe().and_then(|p| p.probe.acts())
-    }
 }
 
 /// The value of a fact a check cannot judge without: unavailable -> skip,

@@ -64,10 +64,6 @@ impl Check for PackCheck {
     fn run(&self, facts: &Facts) -> Verdict {
         judge::judge(self, facts)
     }
-
-    fn pack_probe(&self) -> Option<&PackProbe> {
-        Some(&self.probe)
-    }
 }
 
 /// A pack that could not be loaded, or one of its declarations.
@@ -100,7 +96,7 @@ impl LoadProblem {
 /// `--root DIR` under inspection: its packs are data, not instructions).
 /// `dirs` are the configured `--checks-dir`s; `taken` the ids of the
 /// built-in checks.
-pub fn load(dirs: &[PathBuf], taken: &[&str], root: &Path) -> (Vec<Arc<dyn Check>>, Vec<Ignored>) {
+pub fn load(dirs: &[PathBuf], taken: &[&str], root: &Path) -> Loaded {
     let mut loader = Loader { taken, checks: Vec::new(), problems: Vec::new(), ignored: Vec::new() };
     for (name, text) in EMBEDDED {
         let origin = PackFile { source: "built-in", file: name.to_string(), dir: None };
@@ -116,6 +112,16 @@ pub fn load(dirs: &[PathBuf], taken: &[&str], root: &Path) -> (Vec<Arc<dyn Check
         loader.add_dir(dir, true);
     }
     loader.finish()
+}
+
+/// The pack checks, what each looks at, and what was passed over.
+pub struct Loaded {
+    /// In catalog order; `packs.load` last when a pack had problems.
+    pub checks: Vec<Arc<dyn Check>>,
+    /// The probe of each pack check (its `check` names it): what the `packs`
+    /// fact source runs for the selected ones.
+    pub probes: Vec<PackProbe>,
+    pub ignored: Vec<Ignored>,
 }
 
 struct Loader<'a> {
@@ -225,12 +231,13 @@ impl Loader<'_> {
         }
     }
 
-    fn finish(self) -> (Vec<Arc<dyn Check>>, Vec<Ignored>) {
-        let mut all: Vec<Arc<dyn Check>> = self.checks.into_iter().map(|c| Arc::new(c) as Arc<dyn Check>).collect();
+    fn finish(self) -> Loaded {
+        let probes = self.checks.iter().map(|c| c.probe.clone()).collect();
+        let mut checks: Vec<Arc<dyn Check>> = self.checks.into_iter().map(|c| Arc::new(c) as Arc<dyn Check>).collect();
         if !self.problems.is_empty() {
-            all.push(Arc::new(PackProblems::new(self.problems)));
+            checks.push(Arc::new(PackProblems::new(self.problems)));
         }
-        (all, self.ignored)
+        Loaded { checks, probes, ignored: self.ignored }
     }
 }
 

@@ -36,14 +36,16 @@ fn write(dir: &Path, name: &str, text: &str, mode: u32) {
 
 #[test]
 fn the_built_in_packs_load_cleanly() {
-    let checks = load(&[], &[], Path::new("/")).0;
+    let loaded = load(&[], &[], Path::new("/"));
+    let checks = loaded.checks;
     assert_eq!(ids(&checks), ["mesos.agent-disk", "mesos.master-clock-skew", "zk.outstanding-requests"]);
+    let probed: Vec<&str> = loaded.probes.iter().map(|p| p.check.as_str()).collect();
+    assert_eq!(probed, ids(&checks), "each pack check has its probe");
     for check in &checks {
         let meta = check.meta();
         assert_eq!(meta.source, "built-in");
         assert_eq!(meta.severity, Status::Warn);
         assert!(meta.explain.references.last().unwrap().contains("built-in pack checks/packs/"));
-        assert!(check.pack_probe().is_some());
     }
 }
 
@@ -117,7 +119,7 @@ fn later_packs_override_by_id_and_built_in_ids_are_refused() {
     write(second.path(), "a.toml", &GOOD.replace("NTP answers", "NTP answers here"), 0o644);
     write(second.path(), "b.toml", &GOOD.replace("site.ntp", "zk.quorum"), 0o644);
     write(second.path(), "c.toml", &GOOD.replace("site.ntp", "zk.outstanding-requests"), 0o644);
-    let checks = load(&[first.path().into(), second.path().into()], &["zk.quorum"], Path::new("/")).0;
+    let checks = load(&[first.path().into(), second.path().into()], &["zk.quorum"], Path::new("/")).checks;
     assert_eq!(
         ids(&checks),
         ["mesos.agent-disk", "mesos.master-clock-skew", "zk.outstanding-requests", "site.ntp", LOAD_ID]
@@ -146,13 +148,15 @@ fn executables_are_plugins_unless_a_pack_describes_them() {
         "[check.plugin]\npath = \"check_described\"\nargs = [\"-H\", \"{zk.servers.host}\"]",
     );
     write(dir.path(), "plugins.toml", &described, 0o644);
-    let checks = load(&[dir.path().into()], &[], Path::new("/")).0;
+    let loaded = load(&[dir.path().into()], &[], Path::new("/"));
+    let checks = loaded.checks;
     assert_eq!(ids(&checks)[3..], ["check_bare", "site.described"]);
     assert!(problems_of(&checks).is_empty());
     let bare = checks[3].meta();
     assert_eq!((bare.title, bare.severity), ("Plugin check_bare", Status::Fail));
     assert!(bare.explain.what.contains("Nagios plugin"));
-    match &checks[4].pack_probe().unwrap().probe {
+    assert_eq!(loaded.probes[4].check, "site.described");
+    match &loaded.probes[4].probe {
         crate::facts::packs::Probe::Plugin { path, args } => {
             assert_eq!(path, &dir.path().join("check_described"));
             assert_eq!(args.len(), 2);
@@ -164,7 +168,7 @@ fn executables_are_plugins_unless_a_pack_describes_them() {
 #[test]
 fn a_missing_checks_dir_is_a_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let checks = load(&[dir.path().join("nope")], &[], Path::new("/")).0;
+    let checks = load(&[dir.path().join("nope")], &[], Path::new("/")).checks;
     let problems = problems_of(&checks);
     assert_eq!(problems.len(), 1);
     assert!(problems[0].message.contains("no such directory"));
