@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use regex::Regex;
+use regex_lite::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 

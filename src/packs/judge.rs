@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use regex::Regex;
+use regex_lite::Regex;
 use serde_json::Value;
 
 use super::template::Values;

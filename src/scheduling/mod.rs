@@ -7,7 +7,7 @@ pub mod free_ports;
 pub mod placement;
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-use regex::Regex;
+use regex_lite::Regex;
 use serde_json::Value;
 
 use crate::facts::marathon::MarathonFacts;

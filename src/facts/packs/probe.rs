@@ -403,7 +403,7 @@ fn read_file(root: &NodeRoot, node: &str, lines: Option<&str>) -> Result<FileSee
         cut: None,
     };
     let Some(pattern) = lines else { return Ok(seen) };
-    let regex = regex::Regex::new(pattern).map_err(|e| e.to_string())?;
+    let regex = regex_lite::Regex::new(pattern).map_err(|e| e.to_string())?;
     let file = root.open(node).map_err(|e| e.to_string())?.ok_or("it disappeared while being read")?;
     let content = file.read_up_to(Limit::PACK_FILE).map_err(|e| e.to_string())?;
     if content.cut {
@@ -418,7 +418,7 @@ fn read_file(root: &NodeRoot, node: &str, lines: Option<&str>) -> Result<FileSee
 
 async fn processes(g: &Gatherer, pattern: &str) -> TargetLook {
     let target = target_of(format!("processes matching /{pattern}/"), None);
-    let seen = match (regex::Regex::new(pattern), g.processes().await) {
+    let seen = match (regex_lite::Regex::new(pattern), g.processes().await) {
         (Err(e), _) => Fact::failed(format!("/{pattern}/: {e}")),
         (_, Fact::Unavailable { reason }) => Fact::unavailable(reason.clone()),
         (_, Fact::Failed { error }) => Fact::failed(error.clone()),
