@@ -253,134 +253,142 @@ fn releases_between(from: Version, to: Version) -> Vec<String> {
 }
 
 fn version_findings(site: &Site, deployed: &Deployed) -> Vec<Finding> {
-    let node = site.node("state/internal:storage:version");
     let subject = format!("ZooKeeper {}", site.url());
-    let stored = match &site.tree.storage_version {
-        VersionNode::Stored { version } => *version,
-        VersionNode::Absent => {
-            return vec![
-                Finding::new(
-                    Status::Error,
-                    subject,
-                    "Marathon data is present but there is no storage version node: which version wrote it \
-                     cannot be told",
-                )
-                .evidence(format!("{node}: absent"))
-                .evidence(state_evidence(site))
-                .fix(site.backup()),
-            ];
-        }
-        VersionNode::Undecodable { bytes, problem } => {
-            return vec![
-                Finding::new(
-                    Status::Error,
-                    subject,
-                    format!(
-                        "the storage version node cannot be decoded ({bytes} bytes), so whether the Marathon being \
-                         deployed can use this data cannot be told"
-                    ),
-                )
-                .evidence(format!("{node}: {bytes} bytes, {problem}"))
-                .fix(inspect(site, &node)),
-            ];
-        }
-        VersionNode::Unreadable { error } => {
-            return vec![
-                Finding::new(Status::Error, subject, format!("the storage version node cannot be read: {error}"))
-                    .evidence(format!("{node}: {error}")),
-            ];
-        }
+    let stored = match stored_version(site, &subject) {
+        Ok(stored) => stored,
+        Err(finding) => return vec![*finding],
     };
-    let stored_evidence = format!("{node}: {}", describe(&stored));
-    let (target, source) = match deployed {
-        Deployed::Known { version, source } => (version, source),
-        Deployed::Unknown { why } => {
-            return vec![
-                Finding::new(
-                    Status::Warn,
-                    subject,
-                    format!(
-                        "{} was written by Marathon {}; the version being deployed is not known ({why}), so whether it \
-                     can use this data cannot be told: name it with --expect-marathon-version",
-                        site.tree.path,
-                        line(stored.release())
-                    ),
-                )
-                .evidence(stored_evidence)
-                .fix(site.backup()),
-            ];
-        }
+    let (to, source) = match deployed {
+        Deployed::Known { version, source } => (*version, source),
+        Deployed::Unknown { why } => return vec![target_unknown(site, subject, &stored, why)],
     };
-    let (from, to) = (stored.release(), *target);
+    let from = stored.version.release();
     let finding = |status: Status, message: String| {
-        Finding::new(status, subject.clone(), message).evidence(stored_evidence.clone()).evidence(source.clone())
+        Finding::new(status, subject.clone(), message).evidence(stored.evidence.clone()).evidence(source.clone())
     };
     if from.line() == to.line() {
-        return Vec::new();
-    }
-    if from.line() > to.line() {
-        return vec![
-            finding(
-                Status::Fail,
-                format!(
-                    "{} holds data of Marathon {}, newer than {to} being deployed: Marathon 1.3.8+ refuses a storage \
-                     version newer than itself (\"too new\"), older releases run on data they do not understand, \
-                     and data migrated by 1.4+ cannot go back",
-                    site.tree.path,
-                    line(from)
-                ),
-            )
-            .fix(site.fresh_path(to))
-            .fix(site.backup())
-            .fix(site.delete_tree()),
-        ];
-    }
-    if let Some((minimum, format)) = starting_point(to) {
-        let too_old = from < minimum;
-        let wrong_format = format.is_some_and(|f| f != stored.format);
-        if too_old || wrong_format {
-            let needs = match format {
-                Some(f) => format!("at least {minimum} in the {} format", f.as_str()),
-                None => format!("at least {minimum}"),
-            };
-            let between = releases_between(from, to);
-            let steps = if between.is_empty() { vec![line(minimum)] } else { between };
-            return vec![
-                finding(
-                    Status::Fail,
-                    format!(
-                        "Marathon {} cannot migrate data of Marathon {} ({} format): it needs {needs}; upgrade \
-                         through {} first, one release at a time",
-                        line(to),
-                        line(from),
-                        stored.format.as_str(),
-                        steps.join(", ")
-                    ),
-                )
-                .fix(site.fresh_path(to))
+        Vec::new()
+    } else if from.line() > to.line() {
+        vec![with_fresh_start_fixes(site, finding(Status::Fail, downgrade_message(site, from, to)), to)]
+    } else if let Some(message) = no_migration_path(&stored.version, to) {
+        vec![with_fresh_start_fixes(site, finding(Status::Fail, message), to)]
+    } else {
+        vec![
+            finding(Status::Warn, in_place_migration_message(from, to))
                 .fix(site.backup())
-                .fix(site.delete_tree()),
-            ];
-        }
+                .fixes(stop_instances(&live_hosts(site.tree), &format!("every Marathon {} instance", line(from)))),
+        ]
     }
+}
+
+/// The storage version node as read, with its evidence line.
+struct Stored {
+    version: StoredVersion,
+    evidence: String,
+}
+
+/// The stored version, or the finding that says why it is not known.
+fn stored_version(site: &Site, subject: &str) -> Result<Stored, Box<Finding>> {
+    let node = site.node("state/internal:storage:version");
+    let finding = match &site.tree.storage_version {
+        VersionNode::Stored { version } => {
+            return Ok(Stored { version: *version, evidence: format!("{node}: {}", describe(version)) });
+        }
+        VersionNode::Absent => Finding::new(
+            Status::Error,
+            subject,
+            "Marathon data is present but there is no storage version node: which version wrote it cannot be told",
+        )
+        .evidence(format!("{node}: absent"))
+        .evidence(state_evidence(site))
+        .fix(site.backup()),
+        VersionNode::Undecodable { bytes, problem } => Finding::new(
+            Status::Error,
+            subject,
+            format!(
+                "the storage version node cannot be decoded ({bytes} bytes), so whether the Marathon being deployed \
+                 can use this data cannot be told"
+            ),
+        )
+        .evidence(format!("{node}: {bytes} bytes, {problem}"))
+        .fix(inspect(site, &node)),
+        VersionNode::Unreadable { error } => {
+            Finding::new(Status::Error, subject, format!("the storage version node cannot be read: {error}"))
+                .evidence(format!("{node}: {error}"))
+        }
+    };
+    Err(Box::new(finding))
+}
+
+fn target_unknown(site: &Site, subject: String, stored: &Stored, why: &str) -> Finding {
+    Finding::new(
+        Status::Warn,
+        subject,
+        format!(
+            "{} was written by Marathon {}; the version being deployed is not known ({why}), so whether it can use \
+             this data cannot be told: name it with --expect-marathon-version",
+            site.tree.path,
+            line(stored.version.release())
+        ),
+    )
+    .evidence(stored.evidence.clone())
+    .fix(site.backup())
+}
+
+/// The fixes for data the Marathon being deployed cannot use: a fresh path,
+/// or back up and delete the old tree.
+fn with_fresh_start_fixes(site: &Site, finding: Finding, to: Version) -> Finding {
+    finding.fix(site.fresh_path(to)).fix(site.backup()).fix(site.delete_tree())
+}
+
+fn downgrade_message(site: &Site, from: Version, to: Version) -> String {
+    format!(
+        "{} holds data of Marathon {}, newer than {to} being deployed: Marathon 1.3.8+ refuses a storage version \
+         newer than itself (\"too new\"), older releases run on data they do not understand, and data migrated by \
+         1.4+ cannot go back",
+        site.tree.path,
+        line(from)
+    )
+}
+
+/// Why Marathon `to` cannot migrate the stored data, if it cannot: the data
+/// is older than its oldest starting point, or in another format.
+fn no_migration_path(stored: &StoredVersion, to: Version) -> Option<String> {
+    let from = stored.release();
+    let (minimum, format) = starting_point(to)?;
+    let too_old = from < minimum;
+    let wrong_format = format.is_some_and(|f| f != stored.format);
+    if !too_old && !wrong_format {
+        return None;
+    }
+    let needs = match format {
+        Some(f) => format!("at least {minimum} in the {} format", f.as_str()),
+        None => format!("at least {minimum}"),
+    };
+    let between = releases_between(from, to);
+    let steps = if between.is_empty() { vec![line(minimum)] } else { between };
+    Some(format!(
+        "Marathon {} cannot migrate data of Marathon {} ({} format): it needs {needs}; upgrade through {} first, one \
+         release at a time",
+        line(to),
+        line(from),
+        stored.format.as_str(),
+        steps.join(", ")
+    ))
+}
+
+fn in_place_migration_message(from: Version, to: Version) -> String {
     let skipped = releases_between(from, to);
     let skipping = if skipped.is_empty() {
         String::new()
     } else {
         format!("; upstream advises not to skip releases ({} lie between)", skipped.join(", "))
     };
-    vec![
-        finding(
-            Status::Warn,
-            format!(
-                "Marathon {to} will migrate the data of Marathon {} in place when it first leads, and older versions \
-                 cannot use it afterwards: back it up and stop every old instance first{skipping}",
-                line(from)
-            ),
-        )
-        .fix(site.backup())
-        .fixes(stop_instances(&live_hosts(site.tree), &format!("every Marathon {} instance", line(from)))),
-    ]
+    format!(
+        "Marathon {to} will migrate the data of Marathon {} in place when it first leads, and older versions cannot \
+         use it afterwards: back it up and stop every old instance first{skipping}",
+        line(from)
+    )
 }
 
 fn inspect(site: &Site, node: &str) -> Remedy {
@@ -452,79 +460,105 @@ fn stop_instances(hosts: &[String], which: &str) -> Vec<Remedy> {
 /// version does not use: two instances may lead at once.
 fn election_findings(site: &Site, deployed: &Deployed) -> Vec<Finding> {
     let tree = site.tree;
-    let (twitter, curator) = (tree.live_twitter_members(), tree.live_curator_latches());
+    let candidates = Candidates { twitter: tree.live_twitter_members(), curator: tree.live_curator_latches() };
     let stored = match &tree.storage_version {
         VersionNode::Stored { version } => Some(version.release()),
         _ => None,
     };
-    let subject = format!("ZooKeeper {}", site.url());
-    let evidence = |finding: Finding| {
-        let twitter_lines = twitter.iter().map(|n| election_evidence(site, "leader", n));
-        let curator_lines = curator.iter().map(|n| election_evidence(site, "leader-curator", n));
-        twitter_lines.chain(curator_lines).fold(finding, Finding::evidence)
+    let Some(conflict) = candidates
+        .in_both_elections()
+        .or_else(|| candidates.old_while_deploying(deployed.version()))
+        .or_else(|| candidates.old_on_newer_data(stored))
+        .or_else(|| candidates.new_on_unmigrated_data(stored))
+    else {
+        return Vec::new();
     };
-    let hosts = |nodes: &[&ElectionNode]| nodes.iter().filter_map(|n| n.host().map(String::from)).collect::<Vec<_>>();
-    let old_instances = "the old Marathon (twitter-commons candidates)";
-    let curator_only = |v: Version| v.line() >= (1, 5);
-    let conflict = if !twitter.is_empty() && !curator.is_empty() {
-        Some((
-            format!(
+    let twitter_lines = candidates.twitter.iter().map(|n| election_evidence(site, "leader", n));
+    let curator_lines = candidates.curator.iter().map(|n| election_evidence(site, "leader-curator", n));
+    let finding = Finding::new(Status::Fail, format!("ZooKeeper {}", site.url()), conflict.message);
+    vec![twitter_lines.chain(curator_lines).fold(finding, Finding::evidence).fixes(stop_instances(&conflict.hosts, conflict.which))]
+}
+
+/// The live candidates of Marathon's two leader elections.
+struct Candidates<'a> {
+    /// Marathon 1.1, or 1.3/1.4 with twitter_commons.
+    twitter: Vec<&'a ElectionNode>,
+    /// Marathon 1.3+.
+    curator: Vec<&'a ElectionNode>,
+}
+
+/// Candidates that can lead beside each other, and which to stop.
+struct Conflict {
+    message: String,
+    hosts: Vec<String>,
+    which: &'static str,
+}
+
+const OLD_INSTANCES: &str = "the old Marathon (twitter-commons candidates)";
+
+/// Marathon 1.5 and later take part in the Curator election only.
+fn curator_only(version: Version) -> bool {
+    version.line() >= (1, 5)
+}
+
+fn hosts(nodes: &[&ElectionNode]) -> Vec<String> {
+    nodes.iter().filter_map(|n| n.host().map(String::from)).collect()
+}
+
+impl Candidates<'_> {
+    fn in_both_elections(&self) -> Option<Conflict> {
+        (!self.twitter.is_empty() && !self.curator.is_empty()).then(|| Conflict {
+            message: format!(
                 "live candidates in both leader elections: {} twitter-commons (Marathon 1.1, or 1.3/1.4 with \
                  twitter_commons) and {} Curator (1.3+); each side can elect its own leader, so two Marathons may lead",
-                twitter.len(),
-                curator.len()
+                self.twitter.len(),
+                self.curator.len()
             ),
-            hosts(&twitter),
-            old_instances,
+            hosts: hosts(&self.twitter),
+            which: OLD_INSTANCES,
+        })
+    }
+
+    /// Old candidates while a Marathon with only the Curator election is
+    /// being deployed.
+    fn old_while_deploying(&self, deployed: Option<Version>) -> Option<Conflict> {
+        let v = deployed.filter(|v| curator_only(*v))?;
+        self.old_ones(format!(
+            "{} live twitter-commons candidate(s) while Marathon {} (Curator election only) is being deployed: the \
+             old instances would keep a leader of their own beside the new one",
+            self.twitter.len(),
+            line(v)
         ))
-    } else if !twitter.is_empty()
-        && let Some(v) = deployed.version().filter(|v| curator_only(*v))
-    {
-        Some((
-            format!(
-                "{} live twitter-commons candidate(s) while Marathon {} (Curator election only) is being deployed: \
-                 the old instances would keep a leader of their own beside the new one",
-                twitter.len(),
-                line(v)
-            ),
-            hosts(&twitter),
-            old_instances,
+    }
+
+    /// Old candidates on data a Marathon with only the Curator election wrote.
+    fn old_on_newer_data(&self, stored: Option<Version>) -> Option<Conflict> {
+        let v = stored.filter(|v| curator_only(*v))?;
+        self.old_ones(format!(
+            "{} live twitter-commons candidate(s) on data written by Marathon {} (Curator election only): an old \
+             instance runs against newer data",
+            self.twitter.len(),
+            line(v)
         ))
-    } else if !twitter.is_empty()
-        && let Some(v) = stored.filter(|v| curator_only(*v))
-    {
-        Some((
-            format!(
-                "{} live twitter-commons candidate(s) on data written by Marathon {} (Curator election only): an \
-                 old instance runs against newer data",
-                twitter.len(),
-                line(v)
-            ),
-            hosts(&twitter),
-            old_instances,
-        ))
-    } else if !curator.is_empty()
-        && let Some(v) = stored.filter(|v| v.line() < (1, 3))
-    {
-        Some((
-            format!(
+    }
+
+    fn old_ones(&self, message: String) -> Option<Conflict> {
+        (!self.twitter.is_empty()).then(|| Conflict { message, hosts: hosts(&self.twitter), which: OLD_INSTANCES })
+    }
+
+    fn new_on_unmigrated_data(&self, stored: Option<Version>) -> Option<Conflict> {
+        let v = stored.filter(|v| v.line() < (1, 3))?;
+        (!self.curator.is_empty()).then(|| Conflict {
+            message: format!(
                 "{} live Curator candidate(s) (Marathon 1.3+) on data written by Marathon {}: a newer instance runs \
                  against data it has not migrated",
-                curator.len(),
+                self.curator.len(),
                 line(v)
             ),
-            hosts(&curator),
-            "the Marathon 1.3+ instances (Curator candidates)",
-        ))
-    } else {
-        None
-    };
-    conflict
-        .map(|(message, hosts, which)| {
-            evidence(Finding::new(Status::Fail, subject.clone(), message)).fixes(stop_instances(&hosts, which))
+            hosts: hosts(&self.curator),
+            which: "the Marathon 1.3+ instances (Curator candidates)",
         })
-        .into_iter()
-        .collect()
+    }
 }
 
 fn migration_finding(site: &Site) -> Option<Finding> {
