@@ -48,79 +48,105 @@ enum Quoting {
     Double,
 }
 
+/// Reads a template as the shell would quote it, splitting out placeholders.
+struct Parser<'a> {
+    command: &'a str,
+    vars: &'a [(&'a str, Var)],
+    chars: Vec<char>,
+    at: usize,
+    quoting: Quoting,
+    /// Text since the last placeholder.
+    text: String,
+    pieces: Vec<Piece>,
+}
+
+impl Parser<'_> {
+    fn run(mut self) -> Result<Vec<Piece>, String> {
+        while let Some(&c) = self.chars.get(self.at) {
+            self.at += 1;
+            match c {
+                '{' | '}' if self.chars.get(self.at) == Some(&c) => {
+                    self.at += 1;
+                    self.text.push(c);
+                }
+                '{' => self.placeholder()?,
+                _ => self.shell_char(c),
+            }
+        }
+        if self.quoting != Quoting::None {
+            return Err(format!("remedy {:?}: a quote is not closed", self.command));
+        }
+        self.end_text();
+        Ok(self.pieces)
+    }
+
+    /// After a `{`: a placeholder of this check outside quotes, or the
+    /// command's own brace inside quotes (awk, find); anything else is refused.
+    fn placeholder(&mut self) -> Result<(), String> {
+        let rest = &self.chars[self.at..];
+        let name: Option<String> = rest.iter().position(|&c| c == '}').map(|end| rest[..end].iter().collect());
+        let var = name.as_deref().and_then(|name| self.vars.iter().find(|(n, _)| *n == name)).map(|(_, v)| *v);
+        let name = name.unwrap_or_default();
+        let command = self.command;
+        match (var, self.quoting) {
+            (Some(_), Quoting::Single | Quoting::Double) => Err(format!(
+                "remedy {command:?}: {{{name}}} is inside quotes; write it bare, clusterdoc quotes the value"
+            )),
+            (Some(var), Quoting::None) => {
+                self.end_text();
+                self.pieces.push(Piece::Var(var));
+                self.at += name.chars().count() + 1;
+                Ok(())
+            }
+            (None, Quoting::Single | Quoting::Double) => {
+                self.text.push('{');
+                Ok(())
+            }
+            (None, Quoting::None) => {
+                let offered: Vec<String> = self.vars.iter().map(|(name, _)| format!("{{{name}}}")).collect();
+                Err(format!(
+                    "remedy {command:?}: unknown placeholder {{{name}}}; this check offers {} (write {{{{ for a literal brace)",
+                    offered.join(", ")
+                ))
+            }
+        }
+    }
+
+    /// A character of the command's own text, following its quoting.
+    fn shell_char(&mut self, c: char) {
+        self.text.push(c);
+        match (self.quoting, c) {
+            (Quoting::None, '\'') => self.quoting = Quoting::Single,
+            (Quoting::None, '"') => self.quoting = Quoting::Double,
+            (Quoting::Single, '\'') | (Quoting::Double, '"') => self.quoting = Quoting::None,
+            (Quoting::None | Quoting::Double, '\\') => {
+                self.text.extend(self.chars.get(self.at));
+                self.at += 1;
+            }
+            _ => {}
+        }
+    }
+
+    fn end_text(&mut self) {
+        if !self.text.is_empty() {
+            self.pieces.push(Piece::Text(std::mem::take(&mut self.text)));
+        }
+    }
+}
+
 impl RemedyTemplate {
     /// `vars` are the placeholders this check offers, by name.
     pub fn parse(command: &str, vars: &[(&str, Var)], risk: Risk, note: Option<String>) -> Result<Self, String> {
-        let offered = || vars.iter().map(|(name, _)| format!("{{{name}}}")).collect::<Vec<_>>().join(", ");
-        let mut pieces = Vec::new();
-        let mut text = String::new();
-        let mut quoting = Quoting::None;
-        let chars: Vec<char> = command.chars().collect();
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            let next = chars.get(i + 1).copied();
-            i += 1;
-            match (quoting, c) {
-                (_, '{' | '}') if next == Some(c) => {
-                    i += 1;
-                    text.push(c);
-                }
-                (_, '{') => {
-                    let name: Option<String> =
-                        chars[i..].iter().position(|&c| c == '}').map(|end| chars[i..i + end].iter().collect());
-                    let var = name.as_deref().and_then(|name| vars.iter().find(|(n, _)| *n == name)).map(|(_, v)| *v);
-                    let name = name.unwrap_or_default();
-                    match (var, quoting) {
-                        (Some(_), Quoting::Single | Quoting::Double) => {
-                            return Err(format!(
-                                "remedy {command:?}: {{{name}}} is inside quotes; write it bare, clusterdoc quotes the value"
-                            ));
-                        }
-                        (Some(var), Quoting::None) => {
-                            if !text.is_empty() {
-                                pieces.push(Piece::Text(std::mem::take(&mut text)));
-                            }
-                            pieces.push(Piece::Var(var));
-                            i += name.chars().count() + 1;
-                        }
-                        // Braces inside quotes are the command's own (awk, find).
-                        (None, Quoting::Single | Quoting::Double) => text.push(c),
-                        (None, Quoting::None) => {
-                            return Err(format!(
-                                "remedy {command:?}: unknown placeholder {{{name}}}; this check offers {} (write {{{{ for a literal brace)",
-                                offered()
-                            ));
-                        }
-                    }
-                }
-                (Quoting::None, '\'') => {
-                    quoting = Quoting::Single;
-                    text.push(c);
-                }
-                (Quoting::None, '"') => {
-                    quoting = Quoting::Double;
-                    text.push(c);
-                }
-                (Quoting::Single, '\'') | (Quoting::Double, '"') => {
-                    quoting = Quoting::None;
-                    text.push(c);
-                }
-                (Quoting::None | Quoting::Double, '\\') => {
-                    text.push(c);
-                    text.extend(next);
-                    i += 1;
-                }
-                _ => text.push(c),
-            }
-        }
-        if quoting != Quoting::None {
-            return Err(format!("remedy {command:?}: a quote is not closed"));
-        }
-        if !text.is_empty() {
-            pieces.push(Piece::Text(text));
-        }
-        Ok(RemedyTemplate { pieces, risk, note })
+        let parser = Parser {
+            command,
+            vars,
+            chars: command.chars().collect(),
+            at: 0,
+            quoting: Quoting::None,
+            text: String::new(),
+            pieces: Vec::new(),
+        };
+        Ok(RemedyTemplate { pieces: parser.run()?, risk, note })
     }
 
     pub fn risk(&self) -> Risk {
