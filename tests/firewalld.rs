@@ -458,7 +458,7 @@ fn a_standalone_zookeeper_serves_only_its_client_port() {
 #[test]
 fn an_enabled_cluster_unit_shows_a_role() {
     let node = enabled_node();
-    let unit = Path::new(FIXTURE).join("units/mesos-slave.service");
+    let unit = Path::new(FIXTURE).join("../systemd/mesos-slave.service");
     std::fs::copy(unit, node.root().join("usr/lib/systemd/system/mesos-slave.service")).unwrap();
     node.systemctl("enable", "mesos-slave.service");
     let roles = node.roles_fact(&[]);

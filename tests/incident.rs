@@ -595,7 +595,7 @@ impl Node {
             "/etc/zookeeper/conf/zoo.cfg",
             "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/var/lib/zookeeper\nclientPort=2181\n",
         );
-        let conf = std::fs::read_to_string(Path::new(FIXTURES).join("incident/flink-conf.yaml")).unwrap();
+        let conf = std::fs::read_to_string(Path::new(FIXTURES).join("hostname/flink-conf.yaml")).unwrap();
         assert!(conf.contains("\njobmanager.rpc.address: localhost\n"));
         node.write(
             "/home/flink-1.2.0/conf/flink-conf.yaml",

@@ -87,7 +87,7 @@ fn fixture(name: &str) -> Value {
 
 /// Marathon serving these apps, queue and deployments (fixture file names).
 fn marathon(apps: &str, queue: &str, deployments: Option<&str>) -> FakeServer {
-    let info = fixture("info.json");
+    let info = fixture_json("marathon/master/info.json");
     let deployments = deployments.map_or(json!([]), fixture);
     FakeServer::start(vec![
         ("/v2/info", Answer::json_value(&info)),

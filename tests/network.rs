@@ -249,7 +249,7 @@ fn mesos_agents_are_probed_at_the_address_they_registered_with() {
 /// each agent moved into the server namespace) and its health endpoints.
 fn master_routes(agent_ports: &[u16]) -> Vec<(&'static str, String)> {
     let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/network/mesos-dns_factories_fake_state.json");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mesos/mesos-dns_factories_fake_state.json");
     let mut state: Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
     let master_pid = format!("master@{SERVER_IP}:{MESOS_MASTER}");
     state["pid"] = master_pid.clone().into();

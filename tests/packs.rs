@@ -187,7 +187,7 @@ fn mesos_agents_fan_out_from_the_leading_masters_state() {
     let up = TcpListener::bind("127.0.0.1:0").unwrap();
     let (up_port, down_port) = (up.local_addr().unwrap().port(), closed_port());
     // The upstream example state, its agents moved to loopback ports.
-    let mut state = http::fixture_json("packs/mesos-dns_factories_fake_state.json");
+    let mut state = http::fixture_json("mesos/mesos-dns_factories_fake_state.json");
     let agent = |n: u16, port: u16| {
         let mut agent = state["slaves"][0].clone();
         agent["id"] = Value::from(format!("agent-{n}"));
@@ -240,7 +240,7 @@ fn remote_host_names_that_could_be_options_never_reach_argv_or_remedies() {
     let marker = scratch.path().join("proxy-command-ran");
     let hostile = format!("-oProxyCommand=touch {}", marker.display());
     let closed = closed_port();
-    let mut state = http::fixture_json("packs/mesos-dns_factories_fake_state.json");
+    let mut state = http::fixture_json("mesos/mesos-dns_factories_fake_state.json");
     let agent = |n: u16, host: &str| {
         let mut agent = state["slaves"][0].clone();
         agent["id"] = Value::from(format!("agent-{n}"));
@@ -475,7 +475,7 @@ fn unit_files_under_root_are_judged_with_systemctl_root() {
     let wants = root.path().join("etc/systemd/system/multi-user.target.wants");
     std::fs::create_dir_all(&units).unwrap();
     std::fs::create_dir_all(&wants).unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/packs/mesos-slave.service");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/systemd/mesos-slave.service");
     std::fs::copy(&fixture, units.join("mesos-slave.service")).unwrap();
     std::fs::copy(&fixture, units.join("mesos-master.service")).unwrap();
     std::os::unix::fs::symlink("/usr/lib/systemd/system/mesos-slave.service", wants.join("mesos-slave.service"))

@@ -102,7 +102,7 @@ fn marathon_1_4() -> String {
                 header.clear();
             }
             let (status, body) = if request_line.starts_with("GET /v2/info ") {
-                ("200 OK", include_str!("fixtures/zookeeper/marathon-v1.4.13-info.json"))
+                ("200 OK", include_str!("fixtures/marathon/v1.4.13/info.json"))
             } else {
                 ("404 Not Found", "{}")
             };
