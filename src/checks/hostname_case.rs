@@ -331,18 +331,7 @@ mod tests {
     use crate::remedy::Risk;
 
     fn node(hostname: &str) -> NodeFacts {
-        NodeFacts {
-            hostname: Fact::observed(SourcedValue { source: "/etc/hostname".into(), value: hostname.into() }),
-            hosts: Fact::unavailable("no /etc/hosts"),
-            primary_address: None,
-            mesos_hostnames: Vec::new(),
-            mesos_work_dirs: Vec::new(),
-            mesos_work_dir_env: Vec::new(),
-            mesos_address_files: Vec::new(),
-            flink: Vec::new(),
-            zookeeper_tick_time: None,
-            unreadable: Vec::new(),
-        }
+        NodeFacts { hosts: Fact::unavailable("no /etc/hosts"), ..NodeFacts::named(hostname) }
     }
 
     fn facts(node: NodeFacts) -> Facts {

@@ -255,23 +255,15 @@ mod tests {
     use super::*;
     use crate::facts::Fact;
     use crate::facts::dns::{DnsFacts, ReverseLookup};
-    use crate::facts::node::SourcedValue;
     use crate::remedy::Risk;
 
     const HOSTS: &str = "/etc/hosts";
 
     fn node(hosts_text: &str, primary: Option<&str>) -> NodeFacts {
         NodeFacts {
-            hostname: Fact::observed(SourcedValue { source: "/etc/hostname".into(), value: "node1".into() }),
             hosts: Fact::observed(HostsFile::parse(HOSTS, hosts_text)),
             primary_address: primary.map(|p| p.parse().unwrap()),
-            mesos_hostnames: Vec::new(),
-            mesos_work_dirs: Vec::new(),
-            mesos_work_dir_env: Vec::new(),
-            mesos_address_files: Vec::new(),
-            flink: Vec::new(),
-            zookeeper_tick_time: None,
-            unreadable: Vec::new(),
+            ..NodeFacts::named("node1")
         }
     }
 

@@ -722,7 +722,6 @@ fn plural(n: usize, what: &str) -> String {
 mod tests {
     use super::*;
     use crate::checks::NotJudged;
-    use crate::facts::Fact;
     use crate::facts::knowledge::Knowledge;
     use crate::facts::marathon::PortDefinition;
     use crate::facts::mesos::{PortRange, PortRanges, Resources};
@@ -749,14 +748,7 @@ mod tests {
     }
 
     fn marathon() -> MarathonFacts {
-        MarathonFacts {
-            url: "http://m1:8080".into(),
-            info: Fact::unavailable("-"),
-            leader: Fact::unavailable("-"),
-            apps: Fact::observed(Vec::new()),
-            queue: Fact::observed(Vec::new()),
-            deployments: Fact::observed(Vec::new()),
-        }
+        MarathonFacts::empty("http://m1:8080")
     }
 
     fn run(apps: &[App], agent_count: usize) -> Verdict {

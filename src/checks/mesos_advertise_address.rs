@@ -327,7 +327,6 @@ mod tests {
     use crate::facts::dns::AnswerSource;
     use crate::facts::mesos::{Agent, Leadership, MesosFacts};
     use crate::facts::mesos_flags::AgentFlags;
-    use crate::facts::node::SourcedValue;
     use crate::remedy::Risk;
 
     /// A leader at `master` and agents `(host name, pid address)`.
@@ -351,18 +350,7 @@ mod tests {
     }
 
     fn node(hostname: &str) -> NodeFacts {
-        NodeFacts {
-            hostname: Fact::observed(SourcedValue { source: "/etc/hostname".into(), value: hostname.into() }),
-            hosts: Fact::unavailable("not needed"),
-            primary_address: Some("10.0.0.1".parse().unwrap()),
-            mesos_hostnames: Vec::new(),
-            mesos_work_dirs: Vec::new(),
-            mesos_work_dir_env: Vec::new(),
-            mesos_address_files: Vec::new(),
-            flink: Vec::new(),
-            zookeeper_tick_time: None,
-            unreadable: Vec::new(),
-        }
+        NodeFacts { primary_address: Some("10.0.0.1".parse().unwrap()), ..NodeFacts::named(hostname) }
     }
 
     fn dns(name: &str, forward: Lookup<Vec<IpAddr>>) -> Fact<DnsFacts> {

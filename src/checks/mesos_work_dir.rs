@@ -274,9 +274,6 @@ mod tests {
     fn node(work_dirs: &[(MesosDaemon, &str)]) -> NodeFacts {
         NodeFacts {
             hostname: Fact::unavailable("not needed"),
-            hosts: Fact::unavailable("not needed"),
-            primary_address: None,
-            mesos_hostnames: Vec::new(),
             mesos_work_dirs: work_dirs
                 .iter()
                 .map(|&(daemon, value)| MesosFlagFile {
@@ -285,11 +282,7 @@ mod tests {
                     value: value.into(),
                 })
                 .collect(),
-            mesos_work_dir_env: Vec::new(),
-            mesos_address_files: Vec::new(),
-            flink: Vec::new(),
-            zookeeper_tick_time: None,
-            unreadable: Vec::new(),
+            ..NodeFacts::named("-")
         }
     }
 

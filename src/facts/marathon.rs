@@ -37,6 +37,22 @@ pub struct MarathonFacts {
     pub deployments: Fact<Vec<Deployment>>,
 }
 
+impl MarathonFacts {
+    /// A Marathon at `url` with no apps, queue or deployments, whose info
+    /// and leader were not asked, for tests to fill in what they judge.
+    #[cfg(test)]
+    pub fn empty(url: &str) -> Self {
+        MarathonFacts {
+            url: url.into(),
+            info: Fact::unavailable("-"),
+            leader: Fact::unavailable("-"),
+            apps: Fact::observed(Vec::new()),
+            queue: Fact::observed(Vec::new()),
+            deployments: Fact::observed(Vec::new()),
+        }
+    }
+}
+
 /// The parts of `/v2/info` clusterdoc uses.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MarathonInfo {

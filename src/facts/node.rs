@@ -47,6 +47,24 @@ pub struct NodeFacts {
 }
 
 impl NodeFacts {
+    /// A node that is known by `hostname` (from /etc/hostname) and nothing
+    /// else, for tests to fill in what they judge.
+    #[cfg(test)]
+    pub fn named(hostname: &str) -> Self {
+        NodeFacts {
+            hostname: Fact::observed(SourcedValue { source: "/etc/hostname".into(), value: hostname.into() }),
+            hosts: Fact::unavailable("not read"),
+            primary_address: None,
+            mesos_hostnames: Vec::new(),
+            mesos_work_dirs: Vec::new(),
+            mesos_address_files: Vec::new(),
+            mesos_work_dir_env: Vec::new(),
+            flink: Vec::new(),
+            zookeeper_tick_time: None,
+            unreadable: Vec::new(),
+        }
+    }
+
     /// The node's host name, when it could be read.
     pub fn hostname(&self) -> Option<&str> {
         self.hostname.value().map(|h| h.value.as_str())

@@ -169,16 +169,12 @@ mod tests {
 
     fn marathon() -> MarathonFacts {
         MarathonFacts {
-            url: "http://m1:8080".into(),
-            info: Fact::unavailable("-"),
-            leader: Fact::unavailable("-"),
-            apps: Fact::observed(Vec::new()),
-            queue: Fact::observed(Vec::new()),
             deployments: Fact::observed(vec![Deployment {
                 id: "d-1".into(),
                 affected_apps: vec!["/busy".into()],
                 ..Deployment::default()
             }]),
+            ..MarathonFacts::empty("http://m1:8080")
         }
     }
 
