@@ -7,16 +7,13 @@ mod http;
 
 #[path = "support/cli.rs"]
 mod cli_support;
+#[path = "support/tree.rs"]
+mod tree;
 
 use cli_support::{ReadReport, assert_evidence, assert_fix, clusterdoc};
 use http::{Answer, FakeServer};
 use serde_json::{Value, json};
-
-fn write(root: &std::path::Path, node_path: &str, text: &str) {
-    let path = root.join(node_path.trim_start_matches('/'));
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
+use tree::write;
 
 fn run(root: &std::path::Path, marathon: &FakeServer) -> Value {
     let out = clusterdoc(root)

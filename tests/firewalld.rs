@@ -39,9 +39,7 @@ impl Node {
     }
 
     fn write(&self, path: &str, text: &str) {
-        let file = self.root().join(path.trim_start_matches('/'));
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(file, text).unwrap();
+        tree::write(self.root(), path, text);
     }
 
     /// `systemctl --root=DIR VERB UNIT`.

@@ -615,9 +615,7 @@ impl Node {
     }
 
     fn write(&self, node_path: &str, content: impl AsRef<[u8]>) {
-        let path = self.root().join(node_path.trim_start_matches('/'));
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
+        tree::write(self.root(), node_path, content);
     }
 
     /// The real `systemctl --root=DIR ARGS`.

@@ -3,15 +3,12 @@
 
 #[path = "support/cli.rs"]
 mod cli_support;
+#[path = "support/tree.rs"]
+mod tree;
 
 use cli_support::{ReadReport, assert_evidence, assert_fix, clusterdoc};
 use serde_json::Value;
-
-fn write(root: &std::path::Path, node_path: &str, text: &str) {
-    let path = root.join(node_path.trim_start_matches('/'));
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
+use tree::write;
 
 fn check(root: &std::path::Path) -> Value {
     let out = clusterdoc(root)

@@ -54,9 +54,7 @@ impl Node {
     }
 
     fn path(&self, node_path: &str) -> PathBuf {
-        let path = self.root().join(node_path.trim_start_matches('/'));
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        path
+        tree::node_path(&self.root(), node_path)
     }
 
     fn write(&self, node_path: &str, text: &str) {

@@ -1,6 +1,21 @@
-//! Copying fixture trees into a test's node root.
+//! A test's node tree (`--root DIR`): files written at their node paths,
+//! fixture trees copied in.
 
-use std::path::Path;
+#![allow(dead_code)] // each test file uses the parts it needs
+
+use std::path::{Path, PathBuf};
+
+/// Where `node_path` (`/etc/hostname`) lies under `root`; its directory exists.
+pub fn node_path(root: &Path, node_path: &str) -> PathBuf {
+    let path = root.join(node_path.trim_start_matches('/'));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    path
+}
+
+/// Writes a file of the node tree at `root`, creating its directories.
+pub fn write(root: &Path, node_path: &str, content: impl AsRef<[u8]>) {
+    std::fs::write(self::node_path(root, node_path), content).unwrap();
+}
 
 /// Copies the directory tree `from` into `to` (which exists).
 pub fn copy_tree(from: &Path, to: &Path) {
