@@ -162,7 +162,7 @@ fn fragment(facts: &mut Facts) {
 
 fn timed_once(what: &str, check: &Arc<dyn Check>, facts: &Facts) {
     let started = Instant::now();
-    report(check.meta().id, check, facts);
+    report(&check.meta().id, check, facts);
     eprintln!("{what}: {:.3} s (one run)", started.elapsed().as_secs_f64());
 }
 

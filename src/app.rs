@@ -275,7 +275,7 @@ fn list(format: ListFormat, packs: &PackArgs) -> i32 {
         ListFormat::Json => {
             let entry = |c: &Arc<dyn Check>| {
                 let mut entry = c.meta().to_json();
-                entry["acts"] = serde_json::json!(catalog.acts(c.meta().id));
+                entry["acts"] = serde_json::json!(catalog.acts(&c.meta().id));
                 entry
             };
             let entries: Vec<serde_json::Value> = catalog.checks.iter().map(entry).collect();
@@ -287,7 +287,7 @@ fn list(format: ListFormat, packs: &PackArgs) -> i32 {
             for check in &catalog.checks {
                 let m = check.meta();
                 let from = if m.source == "built-in" { String::new() } else { format!("  from {}", m.source) };
-                let acts = catalog.acts(m.id).map(|a| format!("  ({a})")).unwrap_or_default();
+                let acts = catalog.acts(&m.id).map(|a| format!("  ({a})")).unwrap_or_default();
                 println!(
                     "{:width$}  {:5}  {}  [{}]{from}{acts}",
                     m.id,
@@ -312,7 +312,7 @@ fn explain(id: &str, packs: &PackArgs) -> i32 {
             0
         }
         None => {
-            let ids: Vec<&str> = catalog.checks.iter().map(|c| c.meta().id).collect();
+            let ids: Vec<&str> = catalog.checks.iter().map(|c| c.meta().id.as_ref()).collect();
             fatal(format!("no check {id:?}; known checks: {}", ids.join(", ")))
         }
     }

@@ -31,7 +31,7 @@ impl Catalog {
 /// when not `/`) and packs others could have written are passed over.
 pub fn catalog_with_packs(pack_dirs: &[PathBuf], root: &Path) -> Catalog {
     let built_in: Vec<Arc<dyn Check>> = checks::catalog().into_iter().map(Arc::from).collect();
-    let taken: Vec<&'static str> = built_in.iter().map(|c| c.meta().id).collect();
+    let taken: Vec<&str> = built_in.iter().map(|c| c.meta().id.as_ref()).collect();
     let packs = packs::load(pack_dirs, &taken, root);
     Catalog { checks: built_in.into_iter().chain(packs.checks).collect(), probes: packs.probes, ignored: packs.ignored }
 }
@@ -48,7 +48,7 @@ impl Selection {
     /// Refuses patterns that match no check: a typo in `--only` must not
     /// turn into a green run of nothing.
     pub fn new(catalog: Catalog, only: &[String], skip: &[String]) -> Result<Self, String> {
-        let ids: Vec<&str> = catalog.checks.iter().map(|c| c.meta().id).collect();
+        let ids: Vec<&str> = catalog.checks.iter().map(|c| c.meta().id.as_ref()).collect();
         for pattern in only.iter().chain(skip) {
             if !ids.iter().any(|id| matches(pattern, id)) {
                 let broken = if ids.contains(&packs::LOAD_ID) {
@@ -67,7 +67,7 @@ impl Selection {
     }
 
     pub fn checks(&self) -> Vec<Arc<dyn Check>> {
-        self.catalog.checks.iter().filter(|c| self.selects(c.meta().id)).cloned().collect()
+        self.catalog.checks.iter().filter(|c| self.selects(&c.meta().id)).cloned().collect()
     }
 
     /// The probes of the selected pack checks: what the `packs` fact source runs.
@@ -94,7 +94,7 @@ mod tests {
         let built_in =
             || Catalog { checks: checks::catalog().into_iter().map(Arc::from).collect(), ..Catalog::default() };
         let s = Selection::new(built_in(), &["zk.".into()], &["zk.quorum".into()]).unwrap();
-        let ids: Vec<&str> = s.checks().iter().map(|c| c.meta().id).collect();
+        let ids: Vec<String> = s.checks().iter().map(|c| c.meta().id.to_string()).collect();
         assert_eq!(ids, ["zk.marathon-reuse"]);
         assert!(Selection::new(built_in(), &["marathon*".into()], &[]).unwrap().selects("marathon.queue"));
         assert!(Selection::new(built_in(), &["zk.quorom".into()], &[]).is_err());

@@ -299,7 +299,7 @@ fn marathon_parsers(body: &[u8]) -> bool {
 fn judge_and_render(snapshot: &Snapshot) {
     let checks = catalog()
         .iter()
-        .map(|check| check_report(check.meta().id.into(), String::new(), check.run(&snapshot.facts), 0))
+        .map(|check| check_report(check.meta().id.to_string(), String::new(), check.run(&snapshot.facts), 0))
         .collect();
     let report = Report::new(String::new(), 0, NodeInfo::default(), checks);
     for finding in report.checks.iter().flat_map(|c| &c.findings) {

@@ -3,6 +3,7 @@
 //! What it looks for, why it matters, how to fix it and the risk of the fix
 //! are its `META.explain`, the one text `clusterdoc explain` shows.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
@@ -20,14 +21,14 @@ use crate::target::Role;
 pub struct FirewalldPorts;
 
 static META: CheckMeta = CheckMeta {
-    id: "firewalld.ports",
-    title: "firewalld allows the ports this node serves",
+    id: Cow::Borrowed("firewalld.ports"),
+    title: Cow::Borrowed("firewalld allows the ports this node serves"),
     severity: Status::Fail,
     needs: &[Need::Knowledge, Need::Roles, Need::Firewalld],
-    tags: &["node", "network", "firewalld"],
-    source: "built-in",
+    tags: texts!["node", "network", "firewalld"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "Whether firewalld runs on this node (firewall-cmd --state) or starts at boot (a *.wants/ symlink to \
+        what: Cow::Borrowed("Whether firewalld runs on this node (firewall-cmd --state) or starts at boot (a *.wants/ symlink to \
                firewalld.service), which zones apply to incoming traffic (interfaces and sources bound to a zone in \
                the zone files or by ZONE= in ifcfg files, and the default zone for every other interface) and whether \
                each of those zones lets IPv4 peers reach every TCP port this node's roles serve: the ports in \
@@ -52,28 +53,28 @@ static META: CheckMeta = CheckMeta {
                an opening makes the verdict an error naming its file and line, since it may refuse this node's \
                peers. When firewalld runs on a live node, the runtime configuration (firewall-cmd --list-all) is \
                compared with the permanent files and the report says which of the two \
-               lacks a port.",
-        why: "firewalld's default zone public allows only ssh and dhcpv6-client. Everything else that other hosts send \
+               lacks a port."),
+        why: Cow::Borrowed("firewalld's default zone public allows only ssh and dhcpv6-client. Everything else that other hosts send \
               is rejected (icmp-host-prohibited with the iptables backend, icmpx admin-prohibited with nftables: \
               clients see \"No route to host\" at once) or, in a zone with target DROP, silently dropped (clients time \
               out). On CentOS 7 this is how the Mesos master (5050) and Marathon (8080) web UIs become unreachable, \
               agents (5051) fail to register and ZooKeeper servers (2181, 2888, 3888) cannot form a quorum. A test run \
               on the node itself cannot see the block: firewalld always accepts traffic on the loopback interface, so \
               curl http://localhost:5050 works while every other host is refused. Only a probe from another host \
-              shows it: run clusterdoc's net.reachability check on a different machine, pointed at this node.",
-        fix: "Open the ports in the zone that applies, in the permanent configuration, then load it: \
+              shows it: run clusterdoc's net.reachability check on a different machine, pointed at this node."),
+        fix: Cow::Borrowed("Open the ports in the zone that applies, in the permanent configuration, then load it: \
               `firewall-cmd --permanent --zone=public --add-port=5050/tcp --add-port=8080/tcp` and \
               `firewall-cmd --reload`. Where a reject or drop rich rule refuses a port, adding the port does not \
               help: remove the rule (`--remove-rich-rule='rule ...'`). A --permanent change alone does nothing \
               until the reload; a change without --permanent is lost at the next reload or reboot. When firewalld is enabled but not running, \
               `firewall-offline-cmd --zone=public --add-port=5050/tcp` edits the configuration it will load at start. \
-              The field fix, `systemctl stop firewalld`, makes the ports reachable by removing all filtering.",
-        risk: "Adding a port or removing a rich rule with --permanent or with firewall-offline-cmd changes nothing \
+              The field fix, `systemctl stop firewalld`, makes the ports reachable by removing all filtering."),
+        risk: Cow::Borrowed("Adding a port or removing a rich rule with --permanent or with firewall-offline-cmd changes nothing \
                running and is undone with --remove-port or --add-rich-rule (safe). `firewall-cmd --reload` \
                replaces the runtime configuration with the permanent one: rules added without --permanent are lost; established connections are kept (disruptive). \
                `systemctl stop firewalld` removes every firewall rule of the node: every port is open to every host \
-               until firewalld starts again, at the next boot while it is enabled (disruptive).",
-        references: &[
+               until firewalld starts again, at the next boot while it is enabled (disruptive)."),
+        references: texts![
             "firewalld.zone(5): https://firewalld.org/documentation/man-pages/firewalld.zone.html",
             "firewalld.richlanguage(5): https://firewalld.org/documentation/man-pages/firewalld.richlanguage.html",
             "firewall-cmd(1): https://firewalld.org/documentation/man-pages/firewall-cmd.html",

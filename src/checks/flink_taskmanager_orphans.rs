@@ -3,6 +3,7 @@
 //! What it looks for, why it matters, how to fix it and the risk of the fix
 //! are its `META.explain`, the one text `clusterdoc explain` shows.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use reqwest::Url;
@@ -19,33 +20,33 @@ use crate::report::{Finding, Status};
 pub struct FlinkTaskmanagerOrphans;
 
 static META: CheckMeta = CheckMeta {
-    id: "flink.taskmanager-orphans",
-    title: "No Flink TaskManagers outlive their JobManager",
+    id: Cow::Borrowed("flink.taskmanager-orphans"),
+    title: Cow::Borrowed("No Flink TaskManagers outlive their JobManager"),
     severity: Status::Warn,
     needs: &[Need::Processes, Need::Mesos, Need::Flink],
-    tags: &["flink", "mesos"],
-    source: "built-in",
+    tags: texts!["flink", "mesos"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "Flink TaskManager processes on this node (command lines running MesosTaskManager, \
+        what: Cow::Borrowed("Flink TaskManager processes on this node (command lines running MesosTaskManager, \
 MesosTaskExecutorRunner or TaskManagerRunner) whose JobManager is gone: no JobManager process runs on this node and \
 nothing shows it alive elsewhere - the Mesos framework named in the process's sandbox path, or the Flink framework \
 at the -Djobmanager.rpc.address it was given, is inactive, completed or unknown (a named --flink endpoint at that \
 address that answers counts as alive). And, in the leading Mesos master's state, tasks still running, staging or \
 starting under Flink frameworks (a name containing \"Flink\") that are inactive or completed. A TaskManager whose \
 JobManager is elsewhere cannot be judged without the Mesos master (--mesos) or that JobManager (--flink): the check \
-then says so rather than guess. Under --root there is no process table: only the Mesos part is judged.",
-        why: "Destroying a Flink session's Marathon app stops its JobManager, the framework's scheduler. Its \
+then says so rather than guess. Under --root there is no process table: only the Mesos part is judged."),
+        why: Cow::Borrowed("Destroying a Flink session's Marathon app stops its JobManager, the framework's scheduler. Its \
 TaskManagers do not stop with it: they keep trying to register with the JobManager and exit only when the \
 registration timeout runs out - TASKMANAGER_REGISTRATION_TIMEOUT, 5 minutes, hard-coded in Flink 1.1/1.2's \
 MesosApplicationMasterRunner (it overrides taskmanager.maxRegistrationDuration; later Flink made it \
 taskmanager.registration.timeout, 5 minutes by default). Until then they hold their cpus, memory and ports: a new \
-session started meanwhile finds the agents full or its ports taken.",
-        fix: "Tear the framework down on the leading Mesos master, which kills its tasks at once: curl -X POST \
-http://MASTER:5050/master/teardown -d frameworkId=ID. For TaskManager processes on this node, kill them by pid.",
-        risk: "Disruptive: a teardown removes the framework for good (it cannot re-register under its id) and kills \
+session started meanwhile finds the agents full or its ports taken."),
+        fix: Cow::Borrowed("Tear the framework down on the leading Mesos master, which kills its tasks at once: curl -X POST \
+http://MASTER:5050/master/teardown -d frameworkId=ID. For TaskManager processes on this node, kill them by pid."),
+        risk: Cow::Borrowed("Disruptive: a teardown removes the framework for good (it cannot re-register under its id) and kills \
 all of its tasks; kill ends the processes. Both are writes that clusterdoc prints and never runs itself; check that \
-the framework is really the destroyed session's before tearing it down.",
-        references: &[
+the framework is really the destroyed session's before tearing it down."),
+        references: texts![
             "REFERENCE.md section 6 (TaskManagers outlive a destroyed Flink app by minutes)",
             "https://mesos.apache.org/documentation/latest/endpoints/master/teardown/",
             "https://nightlies.apache.org/flink/flink-docs-release-1.2/setup/mesos.html",

@@ -5,6 +5,7 @@
 //! when those facts were gathered, the Mesos agents' host names from
 //! `/master/state` and Marathon's `marathon_config.hostname`.
 
+use std::borrow::Cow;
 use super::{Check, CheckMeta, Explain, Verdict, conclude, required};
 use crate::facts::node::{MesosDaemon, NodeFacts};
 use crate::facts::{Fact, Facts, Need};
@@ -19,14 +20,14 @@ pub struct HostnameCase;
 const FLINK_NORMALISES: Version = Version::new(1, 4, 0);
 
 static META: CheckMeta = CheckMeta {
-    id: "hostname.case",
-    title: "Host names are lower case",
+    id: Cow::Borrowed("hostname.case"),
+    title: Cow::Borrowed("Host names are lower case"),
     severity: Status::Fail,
     needs: &[Need::Node, Need::Mesos, Need::Marathon, Need::Flink],
-    tags: &["node", "flink", "mesos"],
-    source: "built-in",
+    tags: texts!["node", "flink", "mesos"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "Upper-case letters in this node's host name (the kernel's, or /etc/hostname under --root), the Mesos \
+        what: Cow::Borrowed("Upper-case letters in this node's host name (the kernel's, or /etc/hostname under --root), the Mesos \
                --hostname flag files (/etc/mesos-master/hostname, /etc/mesos-slave/hostname, \
                /etc/mesos-agent/hostname), Flink's jobmanager.rpc.address in every flink-conf.yaml found \
                (/etc/flink, /opt/flink*, /usr/local/flink*, /usr/lib/flink*, /home/flink*, /home/*/flink*, \
@@ -36,22 +37,22 @@ static META: CheckMeta = CheckMeta {
                directory name), else what the Flink endpoint reports. Flink's REST /jobmanager/config is no \
                evidence here: it reports jobmanager.rpc.address lower-cased whatever the file says. Under --root \
                DIR every file is read inside DIR (symbolic links that lead out of it are not followed); one that \
-               is not a regular file or is larger than 1 MiB is not read, and the check errors naming it.",
-        why: "Flink up to 1.3 binds the JobManager's actor system to the raw host name (SZV1000265118) while \
+               is not a regular file or is larger than 1 MiB is not read, and the check errors naming it."),
+        why: Cow::Borrowed("Flink up to 1.3 binds the JobManager's actor system to the raw host name (SZV1000265118) while \
               TaskManagers build the JobManager's address through a function that lower-cases it \
               (akka.tcp://flink@szv1000265118:6123). Akka compares addresses case-sensitively and drops the \
               messages as meant for a non-local recipient: TaskManagers never register, although TCP connects \
               fine because DNS ignores case. Flink 1.4.0 fixed it (FLINK-7540); even then many tools (kubeadm \
               among them) insist on lower-case names, and the same trap applies to Mesos --hostname values \
-              and agent host names.",
-        fix: "Rename the host in lower case with `hostnamectl set-hostname <lower-case name>` and restart the \
+              and agent host names."),
+        fix: Cow::Borrowed("Rename the host in lower case with `hostnamectl set-hostname <lower-case name>` and restart the \
               Flink JobManager. For a Mesos flag file write the lower-case value into it and restart the \
               daemon; for flink-conf.yaml rewrite jobmanager.rpc.address with the printed sed command. Agents \
-              and Marathon hosts are fixed the same way on those hosts.",
-        risk: "Disruptive: a new host name takes effect for Flink and Mesos only after they restart. A Mesos \
+              and Marathon hosts are fixed the same way on those hosts."),
+        risk: Cow::Borrowed("Disruptive: a new host name takes effect for Flink and Mesos only after they restart. A Mesos \
                agent whose host name changed refuses to recover its checkpointed state (\"Incompatible agent \
-               info detected\") until `rm -f <work_dir>/meta/slaves/latest`, which loses the tasks it ran.",
-        references: &[
+               info detected\") until `rm -f <work_dir>/meta/slaves/latest`, which loses the tasks it ran."),
+        references: texts![
             "https://issues.apache.org/jira/browse/FLINK-7540 (Akka hostnames are not normalised consistently; fixed in 1.4.0)",
             "https://github.com/apache/flink/pull/4812",
             "https://github.com/apache/flink/pull/3688 (FLINK-6273, first attempt, closed unmerged)",

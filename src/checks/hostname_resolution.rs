@@ -3,6 +3,7 @@
 //! The host name must resolve, not to a loopback address, and the reverse
 //! lookup of its address must give the name back.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, conclude, required};
@@ -15,31 +16,31 @@ use crate::report::{Finding, Status};
 pub struct HostnameResolution;
 
 static META: CheckMeta = CheckMeta {
-    id: "hostname.resolution",
-    title: "Host name resolves to a routable address",
+    id: Cow::Borrowed("hostname.resolution"),
+    title: Cow::Borrowed("Host name resolves to a routable address"),
     severity: Status::Fail,
     needs: &[Need::Node, Need::Dns],
-    tags: &["node", "dns"],
-    source: "built-in",
+    tags: texts!["node", "dns"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "Resolves this node's host name as the C library does with `hosts: files dns` (/etc/hosts first, \
+        what: Cow::Borrowed("Resolves this node's host name as the C library does with `hosts: files dns` (/etc/hosts first, \
                then the DNS servers of /etc/resolv.conf) and reverse-resolves each address. Fails when the \
                name does not resolve or resolves to a loopback address (Debian's `127.0.1.1 <hostname>` line \
                in /etc/hosts); warns when the reverse lookup gives another name (a short name and its \
                fully qualified form count as the same). Under --root only DIR/etc/hosts is judged: DNS is not \
                consulted. When no DNS server answers, or /etc/hosts is not a regular file or is larger than \
-               16 MiB, the check errors instead of guessing.",
-        why: "Mesos and Flink advertise the address their host name resolves to: with 127.0.1.1 the master, \
+               16 MiB, the check errors instead of guessing."),
+        why: Cow::Borrowed("Mesos and Flink advertise the address their host name resolves to: with 127.0.1.1 the master, \
               agents and JobManager announce an address peers cannot reach, so agents do not register and \
               TaskManagers cannot connect. A name that does not resolve breaks the same registrations, and a \
-              reverse lookup that names another host confuses logs, web UIs and anything that checks it.",
-        fix: "Map the host name to the node's real address: remove it from the loopback line of /etc/hosts \
+              reverse lookup that names another host confuses logs, web UIs and anything that checks it."),
+        fix: Cow::Borrowed("Map the host name to the node's real address: remove it from the loopback line of /etc/hosts \
               and add `ADDRESS NAME` (the printed sed command keeps a backup in /etc/hosts.bak), or \
               publish it in DNS. Restart Mesos and Flink on the node so they advertise the new address. Fix \
-              PTR records in DNS.",
-        risk: "Safe: editing /etc/hosts is reversible at once (the backup) and restarts nothing; the restart \
-               that makes daemons advertise the new address is disruptive and left to you.",
-        references: &[
+              PTR records in DNS."),
+        risk: Cow::Borrowed("Safe: editing /etc/hosts is reversible at once (the backup) and restarts nothing; the restart \
+               that makes daemons advertise the new address is disruptive and left to you."),
+        references: texts![
             "https://www.debian.org/doc/manuals/debian-reference/ch05.en.html#_the_hostname_resolution",
             "https://mesos.apache.org/documentation/latest/configuration/master-and-agent/ (--hostname, --ip)",
         ],

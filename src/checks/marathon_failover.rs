@@ -4,6 +4,7 @@
 //! `/v2/info`, ZooKeeper's `tickTime` from this node's zoo.cfg, and Flink's
 //! `mesos.failover-timeout` from every flink-conf.yaml on this node.
 
+use std::borrow::Cow;
 use super::{Check, CheckMeta, Explain, NotJudged, Verdict, conclude, required};
 use crate::facts::marathon::MarathonInfo;
 use crate::facts::node::{ConfigEntry, FlinkInstall};
@@ -24,34 +25,34 @@ const WARNS_BELOW_SECS: u64 = 3_600;
 const ZK_SESSION_DEFAULT_MS: u64 = 10_000;
 
 static META: CheckMeta = CheckMeta {
-    id: "marathon.failover",
-    title: "Schedulers' tasks survive a failover",
+    id: Cow::Borrowed("marathon.failover"),
+    title: Cow::Borrowed("Schedulers' tasks survive a failover"),
     severity: Status::Fail,
     needs: &[Need::Marathon, Need::Node],
-    tags: &["marathon", "flink", "mesos", "zookeeper"],
-    source: "built-in",
+    tags: texts!["marathon", "flink", "mesos", "zookeeper"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "Marathon's marathon_config.failover_timeout in /v2/info (fails below 60 s, warns below an hour), \
+        what: Cow::Borrowed("Marathon's marathon_config.failover_timeout in /v2/info (fails below 60 s, warns below an hour), \
                its zookeeper_config.zk_session_timeout (warns below 10 s, and outside 2..20 tickTime of this \
                node's zoo.cfg, the range ZooKeeper grants), and mesos.failover-timeout in every flink-conf.yaml \
                on this node (fails at 0, warns below an hour). Cannot decide (error) when Marathon could not be \
-               asked or a value does not parse.",
-        why: "A framework's failover timeout is how long the Mesos master keeps its tasks while no scheduler \
+               asked or a value does not parse."),
+        why: Cow::Borrowed("A framework's failover timeout is how long the Mesos master keeps its tasks while no scheduler \
               is connected. Marathon registers with --failover_timeout (default 604800 s, a week): at 0 or a \
               few seconds every leader change - a restart, an upgrade, a ZooKeeper hiccup - makes the master \
               tear the framework down and kill all its tasks, and the next leader finds its framework id \
               removed. Flink's Mesos resource manager does the same with mesos.failover-timeout. Marathon's \
               leadership lives in a ZooKeeper session: a --zk_session_timeout below 10 s expires on a GC pause \
               or a slow disk and Marathon abdicates and exits in a loop (marathon#4266); ZooKeeper grants only \
-              timeouts between 2 and 20 tickTime, so a request outside that range silently becomes the bound.",
-        fix: "Set Marathon's failover timeout back to a week (/etc/marathon/conf/failover_timeout, or \
+              timeouts between 2 and 20 tickTime, so a request outside that range silently becomes the bound."),
+        fix: Cow::Borrowed("Set Marathon's failover timeout back to a week (/etc/marathon/conf/failover_timeout, or \
               --failover_timeout / MARATHON_FAILOVER_TIMEOUT) and its session timeout to at least 10 s within \
               2..20 tickTime; set mesos.failover-timeout in flink-conf.yaml to 604800. Restart the Marathons \
-              one at a time, the leader last, and the Flink JobManager.",
-        risk: "Disruptive: Marathon and the Flink JobManager restart (a leader change, which with the old \
+              one at a time, the leader last, and the Flink JobManager."),
+        risk: Cow::Borrowed("Disruptive: Marathon and the Flink JobManager restart (a leader change, which with the old \
                timeout may itself kill the tasks: raise it before anything else restarts). Mesos records the \
-               new failover timeout when the framework re-registers.",
-        references: &[
+               new failover timeout when the framework re-registers."),
+        references: texts![
             "https://mesosphere.github.io/marathon/docs/command-line-flags.html (--failover_timeout: \"The \
              failover_timeout for Mesos in seconds\", default 604800; --zk_session_timeout, default 10000 ms)",
             "https://mesos.apache.org/documentation/latest/high-availability-framework-guide/ (\"if the \

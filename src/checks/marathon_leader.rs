@@ -1,5 +1,6 @@
 //! `marathon.leader`: Marathon has a leader registered with Mesos.
 
+use std::borrow::Cow;
 use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
 use crate::facts::marathon::{MarathonFacts, MarathonInfo};
 use crate::facts::mesos::{Framework, MesosState};
@@ -10,34 +11,34 @@ use crate::report::{Finding, Status};
 pub struct MarathonLeader;
 
 static META: CheckMeta = CheckMeta {
-    id: "marathon.leader",
-    title: "Marathon has a leader registered with Mesos",
+    id: Cow::Borrowed("marathon.leader"),
+    title: Cow::Borrowed("Marathon has a leader registered with Mesos"),
     severity: Status::Fail,
     needs: &[Need::Marathon, Need::Mesos],
-    tags: &["marathon", "mesos"],
-    source: "built-in",
+    tags: texts!["marathon", "mesos"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "Asks Marathon for /v2/leader (404 means no instance leads) and /v2/info (its frameworkId), then \
+        what: Cow::Borrowed("Asks Marathon for /v2/leader (404 means no instance leads) and /v2/info (its frameworkId), then \
                looks the framework up in the leading Mesos master's /master/state: it must be listed under \
                frameworks and be active. Fails when Marathon has no leader, has never registered (no frameworkId), \
                is missing from the master's frameworks, is inactive or disconnected there, or was removed \
                (listed under completed_frameworks). Under --root the default Marathon (127.0.0.1:8080) and \
-               Mesos master are not asked: the check skips until they are named.",
-        why: "Only the leading Marathon instance talks to Mesos. Without a leader the REST API cannot deploy, \
+               Mesos master are not asked: the check skips until they are named."),
+        why: Cow::Borrowed("Only the leading Marathon instance talks to Mesos. Without a leader the REST API cannot deploy, \
               scale or restart anything; the instances elect their leader through ZooKeeper, so a ZooKeeper \
               without quorum or a /marathon path shared with another Marathon version leaves the cluster \
               leaderless. A leader that is not an active framework on the leading master receives no offers: \
               apps wait in the queue forever and failed tasks are not replaced. A framework Mesos has removed \
-              (failover_timeout expired, or a teardown) cannot come back under the same id.",
-        fix: "Read the leader's log (journalctl -u marathon): registration errors, 'Framework has been removed', \
+              (failover_timeout expired, or a teardown) cannot come back under the same id."),
+        fix: Cow::Borrowed("Read the leader's log (journalctl -u marathon): registration errors, 'Framework has been removed', \
               authentication failures or an unreachable master show there. Make sure ZooKeeper has quorum \
               (clusterdoc --only zk.quorum) and the Mesos master leads (clusterdoc --only mesos.leader), then \
               restart Marathon so that it re-registers. If Mesos removed the framework, Marathon must register \
-              as a new framework: its stored framework id has to go, and the tasks of the old framework are gone.",
-        risk: "journalctl only reads. Restarting the Marathon leader hands leadership to another instance (or \
+              as a new framework: its stored framework id has to go, and the tasks of the old framework are gone."),
+        risk: Cow::Borrowed("journalctl only reads. Restarting the Marathon leader hands leadership to another instance (or \
                leaves none until it is back); running tasks keep running as long as Marathon re-registers within \
-               its failover_timeout (one week by default). Deployments in progress resume after the election.",
-        references: &[
+               its failover_timeout (one week by default). Deployments in progress resume after the election."),
+        references: texts![
             "https://mesosphere.github.io/marathon/docs/rest-api.html (GET /v2/leader, GET /v2/info)",
             "https://mesosphere.github.io/marathon/docs/high-availability.html",
             "http://mesos.apache.org/documentation/latest/endpoints/master/state/",

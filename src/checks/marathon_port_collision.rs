@@ -3,6 +3,7 @@
 //! What it looks for, why it matters, how to fix it and the risk of the fix
 //! are its `META.explain`, the one text `clusterdoc explain` shows.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
@@ -23,14 +24,14 @@ use crate::scheduling::{Eligible, active_agents, describe, eligible, update_app}
 pub struct MarathonPortCollision;
 
 static META: CheckMeta = CheckMeta {
-    id: "marathon.port-collision",
-    title: "Marathon apps' fixed ports fit on the agents",
+    id: Cow::Borrowed("marathon.port-collision"),
+    title: Cow::Borrowed("Marathon apps' fixed ports fit on the agents"),
     severity: Status::Fail,
     needs: &[Need::Marathon, Need::Mesos, Need::Knowledge],
-    tags: &["marathon", "flink"],
-    source: "built-in",
+    tags: texts!["marathon", "flink"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "For every Marathon app, the fixed host ports it binds: a Flink JobManager's ports from the -D \
+        what: Cow::Borrowed("For every Marathon app, the fixed host ports it binds: a Flink JobManager's ports from the -D \
 options of its cmd/args (jobmanager.rpc.port, 6123 when not given; jobmanager.web.port or rest.port, 8081 when not \
 given, -1 turns it off, 0 is ephemeral; blob.server.port when fixed), portDefinitions with requirePorts, and fixed \
 host ports of bridge port mappings. Per port, the instances of all apps binding it must fit on distinct eligible \
@@ -38,23 +39,23 @@ agents (active agents, narrowed by the apps' hostname LIKE/UNLIKE/CLUSTER constr
 the agents' ports resources): fail when they do not. A multi-instance app whose port is only in its command line \
 and that has no [\"hostname\",\"UNIQUE\"] constraint, and two apps sharing such a port, are warnings even when the \
 counts fit. Two running tasks that bind one port on one host (from the apps' tasks) fail, and failed tasks on a \
-host where the port is held are shown. Ports set in flink-conf.yaml are not visible: Flink's defaults are assumed.",
-        why: "Flink sessions run as Marathon apps all bind JobManager RPC port 6123 and web port 8081 unless told \
+host where the port is held are shown. Ports set in flink-conf.yaml are not visible: Flink's defaults are assumed."),
+        why: Cow::Borrowed("Flink sessions run as Marathon apps all bind JobManager RPC port 6123 and web port 8081 unless told \
 otherwise. Mesos offers only the ports an app declares, so Marathon cannot see these: scaling /flink/flink1 to 3 \
 instances made instances fail with \"Address already in use\" and retry until each happened to land on a different \
 node, and a second session on the same three nodes could not start until it was given \
 -Djobmanager.rpc.port=6124 -Djobmanager.web.port=8082. Instances beyond the number of hosts never run: Marathon \
-keeps relaunching them, with growing back-off, forever.",
-        fix: "Give the colliding app ports no other app uses: the printed PUT rewrites the -D options in its cmd \
+keeps relaunching them, with growing back-off, forever."),
+        fix: Cow::Borrowed("Give the colliding app ports no other app uses: the printed PUT rewrites the -D options in its cmd \
 (or args) with ports chosen outside every app's ports, the agents' task port ranges and the cluster's role ports. \
 Add [\"hostname\",\"UNIQUE\"] to multi-instance apps with a fixed port, so Marathon never puts two on one host. \
 When one app alone has more instances than eligible agents, scale it down to the agent count or add agents. A PUT \
 without ?partialUpdate=false changes only the fields it carries (Marathon 1.1 to 1.10); ?force=true is added only \
-when a deployment of the app is in progress, which the update then replaces.",
-        risk: "Disruptive: each PUT starts a deployment that restarts the app's instances (a Flink session loses its \
+when a deployment of the app is in progress, which the update then replaces."),
+        risk: Cow::Borrowed("Disruptive: each PUT starts a deployment that restarts the app's instances (a Flink session loses its \
 running jobs unless they are restored from savepoints). Clients of a moved JobManager (flink run -m, the web UI, \
-firewall rules) must use the new ports. Scaling down stops instances.",
-        references: &[
+firewall rules) must use the new ports. Scaling down stops instances."),
+        references: texts![
             "REFERENCE.md section 5 (RPC and web port collisions between Flink sessions on Marathon)",
             "https://mesosphere.github.io/marathon/docs/ports.html (requirePorts, host ports)",
             "https://mesosphere.github.io/marathon/docs/constraints.html (hostname UNIQUE, LIKE, CLUSTER)",

@@ -3,6 +3,7 @@
 //! What it looks for, why it matters, how to fix it and the risk of the fix
 //! are its `META.explain`, the one text `clusterdoc explain` shows.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
@@ -20,33 +21,33 @@ use crate::scheduling::{Eligible, active_agents, app_url, describe, eligible, up
 pub struct MarathonQueue;
 
 static META: CheckMeta = CheckMeta {
-    id: "marathon.queue",
-    title: "No Marathon app is stuck waiting for offers",
+    id: Cow::Borrowed("marathon.queue"),
+    title: Cow::Borrowed("No Marathon app is stuck waiting for offers"),
     severity: Status::Warn,
     needs: &[Need::Marathon, Need::Mesos],
-    tags: &["marathon", "mesos"],
-    source: "built-in",
+    tags: texts!["marathon", "mesos"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "Apps (and pods) waiting in Marathon's /v2/queue: how many instances are still to launch, whether \
+        what: Cow::Borrowed("Apps (and pods) waiting in Marathon's /v2/queue: how many instances are still to launch, whether \
 Marathon backs off after failed launches (delay) or waits for offers (overdue), and why it declined the offers it \
 saw (processedOffersSummary, Marathon 1.4+: InsufficientCpus, InsufficientMemory, InsufficientDisk, \
 InsufficientPorts, UnfulfilledConstraint, UnfulfilledRole, ...). Each app's request per instance (cpus, mem, disk, \
 ports) is compared with every active agent's free resources (resources minus used_resources in the leading Mesos \
 master's /master/state), on the agents its hostname constraints allow: does any agent fit one instance, how many \
 instances fit in all, and which resource is short. Warns for every waiting app; fails when no eligible agent could \
-run one instance even empty (the app asks more than any agent has in total).",
-        why: "Mesos allocates with Dominant Resource Fairness: it offers each agent's free resources to the framework \
+run one instance even empty (the app asks more than any agent has in total)."),
+        why: Cow::Borrowed("Mesos allocates with Dominant Resource Fairness: it offers each agent's free resources to the framework \
 with the smallest share of its dominant resource (the one of cpus or mem it uses most of, relative to the cluster), \
 and Marathon launches an instance only from one offer that covers all of it. Free memory split over three agents \
 does not run an instance that needs it on one, and an app asking more than any agent has waits in the queue \
-forever: the deployment never finishes, and blocks further deployments of the app.",
-        fix: "Lower the request to what an agent has free (PUT {\"mem\": M} or {\"cpus\": C}), scale the app down to \
+forever: the deployment never finishes, and blocks further deployments of the app."),
+        fix: Cow::Borrowed("Lower the request to what an agent has free (PUT {\"mem\": M} or {\"cpus\": C}), scale the app down to \
 the instances that fit (PUT {\"instances\": N}), or add agents (or free resources on them). Once the cause is fixed, \
-DELETE /v2/queue/ID/delay ends a back-off after failed launches at once.",
-        risk: "Changing an app's request or instance count starts a deployment that restarts its instances \
+DELETE /v2/queue/ID/delay ends a back-off after failed launches at once."),
+        risk: Cow::Borrowed("Changing an app's request or instance count starts a deployment that restarts its instances \
 (disruptive); an instance given too little memory is OOM-killed. Scaling down stops instances. Resetting the \
-launch delay only lets Marathon try again now.",
-        references: &[
+launch delay only lets Marathon try again now."),
+        references: texts![
             "REFERENCE.md, the deployment (Dominant Resource Fairness, Marathon's queue)",
             "Marathon REST API: GET /v2/queue, DELETE /v2/queue/{app_id}/delay, PUT /v2/apps/{app_id}",
             "https://mesos.apache.org/documentation/latest/app-framework-development-guide/ (offers)",

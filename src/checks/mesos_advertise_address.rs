@@ -5,6 +5,7 @@
 //! leader's own, each agent's), the flags that set it when they were read,
 //! and how this node's host name resolves.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -26,14 +27,14 @@ const DOCKER_BRIDGE: (Ipv4Addr, u8) = (Ipv4Addr::new(172, 17, 0, 0), 16);
 const ADDRESS_FLAGS: [&str; 3] = ["ip", "advertise_ip", "hostname"];
 
 static META: CheckMeta = CheckMeta {
-    id: "mesos.advertise-address",
-    title: "Mesos daemons register at addresses their peers can use",
+    id: Cow::Borrowed("mesos.advertise-address"),
+    title: Cow::Borrowed("Mesos daemons register at addresses their peers can use"),
     severity: Status::Fail,
     needs: &[Need::Mesos, Need::MesosFlags, Need::Node, Need::Dns],
-    tags: &["mesos", "network"],
-    source: "built-in",
+    tags: texts!["mesos", "network"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "The address in the pid of the leading Mesos master (master@IP:PORT) and of every agent \
+        what: Cow::Borrowed("The address in the pid of the leading Mesos master (master@IP:PORT) and of every agent \
                (slave(1)@IP:PORT) in the leader's /master/state, with the --ip, --advertise_ip and --hostname \
                flags of /master/flags and the agents' /slave(N)/flags as evidence. Fails when the cluster spans \
                more than one host (an address outside loopback and the Docker bridge, or agents with different \
@@ -42,24 +43,24 @@ static META: CheckMeta = CheckMeta {
                node's host name resolves to addresses that do not include the one a daemon on this node \
                registered with. This node's /etc/mesos-*/ip and advertise_ip files are shown as evidence for \
                its own daemons. Cannot decide (error) when a pid is not NAME@IP:PORT or this node's host name \
-               could not be looked up.",
-        why: "libprocess registers each daemon at one address, the one it binds (--ip, LIBPROCESS_IP) or \
+               could not be looked up."),
+        why: Cow::Borrowed("libprocess registers each daemon at one address, the one it binds (--ip, LIBPROCESS_IP) or \
               advertises (--advertise_ip, LIBPROCESS_ADVERTISE_IP); without them it takes the address the \
               host name resolves to. Peers call back at that address: the master sends offers to a scheduler's \
               pid, agents and schedulers send to the master's pid. A master at master@127.0.1.1:5050 is \
               reachable from its own host only, so agents and frameworks elsewhere register and never hear \
               back; a daemon in a bridged Docker container advertises its 172.17.x.x address, which only its \
               host reaches (marathon#3451). Marathon and Flink, which resolve the node's host name to register, \
-              meet the same trap (marathon#1198, #2153).",
-        fix: "On the host named, write the address peers reach into the daemon's flag file (the printed printf \
+              meet the same trap (marathon#1198, #2153)."),
+        fix: Cow::Borrowed("On the host named, write the address peers reach into the daemon's flag file (the printed printf \
               into /etc/mesos-master/ip or /etc/mesos-slave/ip, which mesos-init-wrapper turns into --ip) and \
               restart it; behind NAT or in a container set --advertise_ip (/etc/mesos-*/advertise_ip) or \
               LIBPROCESS_ADVERTISE_IP instead, or run the container with --net=host. Where the host name \
               resolves wrongly, fix /etc/hosts (drop the 127.0.1.1 line for the host name) or DNS, or set \
-              /etc/mesos-*/hostname.",
-        risk: "Disruptive: the daemon restarts. A master re-elects; an agent re-registers at its new address \
-               and, with framework checkpointing, keeps its tasks.",
-        references: &[
+              /etc/mesos-*/hostname."),
+        risk: Cow::Borrowed("Disruptive: the daemon restarts. A master re-elects; an agent re-registers at its new address \
+               and, with framework checkpointing, keeps its tasks."),
+        references: texts![
             "https://mesos.apache.org/documentation/latest/configuration/libprocess/ (LIBPROCESS_IP, \
              LIBPROCESS_ADVERTISE_IP)",
             "https://mesos.apache.org/documentation/latest/configuration/master-and-agent/ (--ip, \

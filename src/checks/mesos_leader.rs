@@ -1,5 +1,6 @@
 //! `mesos.leader`: Mesos has a leading master and active agents.
 
+use std::borrow::Cow;
 use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
 use crate::facts::mesos::{Agent, LeaderId, Leadership, MasterAnswer, MasterView, MesosFacts, MesosState};
 use crate::facts::{Facts, Need};
@@ -9,34 +10,34 @@ use crate::report::{Finding, Status};
 pub struct MesosLeader;
 
 static META: CheckMeta = CheckMeta {
-    id: "mesos.leader",
-    title: "Mesos has a leading master and active agents",
+    id: Cow::Borrowed("mesos.leader"),
+    title: Cow::Borrowed("Mesos has a leading master and active agents"),
     severity: Status::Fail,
     needs: &[Need::Mesos],
-    tags: &["mesos"],
-    source: "built-in",
+    tags: texts!["mesos"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "Asks every named Mesos master for /master/state without following its redirect, so each one's own \
+        what: Cow::Borrowed("Asks every named Mesos master for /master/state without following its redirect, so each one's own \
                answer is kept: it leads, it points at the leader (HTTP 307), or it knows no leader (HTTP 503). \
                Also reads /master/health and the master/elected metric. Fails when no master knows a leader, when \
                the named masters disagree about who leads, when the leader does not answer, or when no agent is \
                registered and active with the leader; warns about deactivated agents and about masters that do \
                not answer or have lost track of the leader. Under --root the default master (127.0.0.1:5050) \
-               is not asked: the check skips until a master is named.",
-        why: "Without a leading master nothing is scheduled: frameworks such as Marathon cannot register and no \
+               is not asked: the check skips until a master is named."),
+        why: Cow::Borrowed("Without a leading master nothing is scheduled: frameworks such as Marathon cannot register and no \
               task is launched or replaced. Masters elect their leader through ZooKeeper; a master that names a \
               different leader, or none, has usually lost its ZooKeeper session, and two masters that both claim \
               to lead mean a split election. Agents that are registered but deactivated (disconnected) get no \
               offers; once they stay away longer than agent_ping_timeout x max_agent_ping_timeouts the master \
-              removes them and their tasks are LOST.",
-        fix: "Read the logs of the master or agent named in the finding (journalctl), fix what keeps it from \
+              removes them and their tasks are LOST."),
+        fix: Cow::Borrowed("Read the logs of the master or agent named in the finding (journalctl), fix what keeps it from \
               ZooKeeper or from the leader (ZooKeeper quorum: clusterdoc --only zk.quorum; firewalls: \
-              clusterdoc --only net.reachability), then restart it.",
-        risk: "journalctl only reads. Restarting a non-leading master is harmless; restarting \
+              clusterdoc --only net.reachability), then restart it."),
+        risk: Cow::Borrowed("journalctl only reads. Restarting a non-leading master is harmless; restarting \
                the leader triggers a new election (a few seconds without a leader; frameworks re-register). \
                Restarting an agent keeps its tasks only when the agent recovers them (checkpointing, default on \
-               Mesos >= 1.0); with checkpointing off its tasks are lost.",
-        references: &[
+               Mesos >= 1.0); with checkpointing off its tasks are lost."),
+        references: texts![
             "http://mesos.apache.org/documentation/latest/endpoints/master/state/",
             "http://mesos.apache.org/documentation/latest/endpoints/master/redirect/",
             "http://mesos.apache.org/documentation/latest/high-availability/",

@@ -4,6 +4,7 @@
 //! masters were asked, the leader's `/master/flags` and each agent's
 //! `/slave(N)/flags`.
 
+use std::borrow::Cow;
 use super::{Check, CheckMeta, Explain, NotJudged, Verdict, conclude, required};
 use crate::facts::mesos_flags::{Flags, MesosFlagsFacts};
 use crate::facts::node::MesosDaemon;
@@ -17,21 +18,21 @@ pub struct MesosWorkDir;
 const DURABLE_WORK_DIR: &str = "/var/lib/mesos";
 
 static META: CheckMeta = CheckMeta {
-    id: "mesos.work-dir",
-    title: "Mesos work_dir is not in a temporary directory",
+    id: Cow::Borrowed("mesos.work-dir"),
+    title: Cow::Borrowed("Mesos work_dir is not in a temporary directory"),
     severity: Status::Fail,
     needs: &[Need::Node, Need::MesosFlags],
-    tags: &["mesos", "node"],
-    source: "built-in",
+    tags: texts!["mesos", "node"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "The work_dir of the Mesos daemons: the flag files /etc/mesos-master/work_dir, \
+        what: Cow::Borrowed("The work_dir of the Mesos daemons: the flag files /etc/mesos-master/work_dir, \
                /etc/mesos-slave/work_dir and /etc/mesos-agent/work_dir and MESOS_WORK_DIR in \
                /etc/default/mesos-* and /etc/sysconfig/mesos-* on this node, and, when a Mesos master \
                answers, the leading master's /master/flags and every registered agent's /slave(N)/flags (asked \
                at the address the agent registered with, at most 256 agents). Fails for an agent whose work_dir \
                is under /tmp, /var/tmp, /dev/shm or /run; warns for such a master. Cannot decide (error) when \
-               the flags of the leader or of an agent could not be read.",
-        why: "An agent checkpoints its own identity, its frameworks, executors and unacknowledged status \
+               the flags of the leader or of an agent could not be read."),
+        why: Cow::Borrowed("An agent checkpoints its own identity, its frameworks, executors and unacknowledged status \
               updates under work_dir/meta, and keeps the task sandboxes under work_dir/slaves. /tmp and \
               /var/tmp are cleaned by systemd-tmpfiles (10 and 30 days by default) and by many distributions \
               at boot; /dev/shm and /run are memory. When the checkpoint is gone the restarted agent cannot \
@@ -39,15 +40,15 @@ static META: CheckMeta = CheckMeta {
               crashes on half-deleted state (MESOS-4899). The Mesos packages once defaulted to /tmp/mesos, \
               and Mesos' own documentation warns against it. A master keeps its replica of the registry \
               (--registry=replicated_log) in work_dir: losing it on several masters at once loses the cluster's \
-              list of agents and frameworks.",
-        fix: "NotJudged the daemon, write a durable directory into its flag file (the printed printf command, on the \
+              list of agents and frameworks."),
+        fix: Cow::Borrowed("NotJudged the daemon, write a durable directory into its flag file (the printed printf command, on the \
               host named), and start it again; where the flag is set another way (--work_dir, MESOS_WORK_DIR \
-              in /etc/default/mesos-*), change it there. Masters one at a time, so the registry's quorum holds.",
-        risk: "Destructive for an agent: started with an empty work_dir it cannot recover its checkpoint, so \
+              in /etc/default/mesos-*), change it there. Masters one at a time, so the registry's quorum holds."),
+        risk: Cow::Borrowed("Destructive for an agent: started with an empty work_dir it cannot recover its checkpoint, so \
                the tasks it runs are killed and rescheduled elsewhere (drain it first). Disruptive for a \
                master: it leaves the quorum while it restarts and catches its registry replica up from the \
-               others.",
-        references: &[
+               others."),
+        references: texts![
             "https://mesos.apache.org/documentation/latest/configuration/agent/ (--work_dir: \"locations like \
              /tmp which are cleaned automatically are not suitable for the work directory when running in \
              production, since long-running agents could lose data when cleanup occurs\")",

@@ -1,39 +1,55 @@
 //! The checks. Each file holds one check: its id, title, needs and explain text
 //! next to its logic, which reads [`Facts`] and does no I/O of its own.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::facts::{Fact, Facts, Need};
 use crate::report::{Finding, Status};
 
+/// Text of a check's metadata: static for the built-in checks, owned for
+/// the checks of packs (loaded at run time, and dropped with their catalog).
+pub type Text = Cow<'static, str>;
+
+/// A list of [`Text`]s.
+pub type Texts = Cow<'static, [Text]>;
+
+/// Static [`Texts`] for a built-in check's metadata: `texts!["a", "b"]`.
+macro_rules! texts {
+    ($($text:expr),* $(,)?) => {
+        std::borrow::Cow::Borrowed(&[$(std::borrow::Cow::Borrowed($text)),*])
+    };
+}
+pub(crate) use texts;
+
 /// A check's explain text, in the sections of a ruff rule's documentation.
 #[derive(Debug)]
 pub struct Explain {
     /// What it looks for.
-    pub what: &'static str,
+    pub what: Text,
     /// Why it matters: the real failure it prevents.
-    pub why: &'static str,
+    pub why: Text,
     /// How to fix what it finds.
-    pub fix: &'static str,
+    pub fix: Text,
     /// The risk of the fixes it prints.
-    pub risk: &'static str,
+    pub risk: Text,
     /// Upstream issues, changelogs, docs.
-    pub references: &'static [&'static str],
+    pub references: Texts,
 }
 
 /// The metadata `list` and `explain` show.
 #[derive(Debug)]
 pub struct CheckMeta {
-    pub id: &'static str,
-    pub title: &'static str,
+    pub id: Text,
+    pub title: Text,
     /// The status a check reports when it finds its pitfall at its worst.
     pub severity: Status,
     /// The fact sources `run` reads; the runner gathers exactly these.
     pub needs: &'static [Need],
-    pub tags: &'static [&'static str],
+    pub tags: Texts,
     /// `built-in`, or the pack file a check came from.
-    pub source: &'static str,
+    pub source: Text,
     pub explain: Explain,
 }
 
@@ -54,14 +70,14 @@ impl CheckMeta {
             "{} - {}\n\nWhat it looks for\n{}\n\nWhy it matters\n{}\n\nHow to fix it\n{}\n\nRisk of the fix\n{}\n",
             self.id,
             self.title,
-            wrap(e.what),
-            wrap(e.why),
-            wrap(e.fix),
-            wrap(e.risk)
+            wrap(&e.what),
+            wrap(&e.why),
+            wrap(&e.fix),
+            wrap(&e.risk)
         );
         if !e.references.is_empty() {
             text.push_str("\nReferences\n");
-            for r in e.references {
+            for r in e.references.iter() {
                 text.push_str(&format!("  - {r}\n"));
             }
         }
@@ -206,7 +222,8 @@ mod tests {
     /// in this order; later checks follow them.
     #[test]
     fn catalog_starts_with_the_contract_ids_in_order() {
-        let ids: Vec<&str> = catalog().iter().map(|c| c.meta().id).collect();
+        let catalog = catalog();
+        let ids: Vec<&str> = catalog.iter().map(|c| c.meta().id.as_ref()).collect();
         assert_eq!(
             ids[..13],
             [

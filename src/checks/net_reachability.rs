@@ -3,6 +3,7 @@
 //! What it looks for, why it matters, how to fix it and the risk of the fix
 //! are its `META.explain`, the one text `clusterdoc explain` shows.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -15,35 +16,35 @@ use crate::report::{Finding, Status};
 pub struct NetReachability;
 
 static META: CheckMeta = CheckMeta {
-    id: "net.reachability",
-    title: "Cluster endpoints are reachable",
+    id: Cow::Borrowed("net.reachability"),
+    title: Cow::Borrowed("Cluster endpoints are reachable"),
     severity: Status::Fail,
     needs: &[Need::Reach],
-    tags: &["network"],
-    source: "built-in",
+    tags: texts!["network"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "TCP reachability of every cluster endpoint: the named Mesos masters, every agent at the address it \
+        what: Cow::Borrowed("TCP reachability of every cluster endpoint: the named Mesos masters, every agent at the address it \
 registered with (slave(1)@IP:PORT), Marathon, each ZooKeeper server and the Flink endpoints. One connect each, \
 all at once, classified by what a Linux client sees: open; refused (ECONNREFUSED: nothing listens); rejected \
 (EHOSTUNREACH or EACCES at once: an ICMP host-prohibited or admin-prohibited reply from a firewall); dropped (no \
 answer within --timeout: a firewall dropping, the host down); unreachable (ENETUNREACH: no route to the network). \
 A timeout is tried once more a second later before it is called dropped, because hosts rate-limit their ICMP \
 rejects (net.ipv4.icmp_ratelimit): after a burst of about six, further rejects look exactly like drops. Implicit \
-default endpoints (127.0.0.1) that refuse or drop are not counted: name the cluster's endpoints instead.",
-        why: "On CentOS 7 firewalld's default zone public allows only ssh and dhcpv6-client and rejects everything \
+default endpoints (127.0.0.1) that refuse or drop are not counted: name the cluster's endpoints instead."),
+        why: Cow::Borrowed("On CentOS 7 firewalld's default zone public allows only ssh and dhcpv6-client and rejects everything \
 else with icmp-host-prohibited (admin-prohibited with the nftables backend): the Mesos UI on 5050 and Marathon on \
 8080 become unreachable from other machines, agents cannot register, ZooKeeper servers cannot form a quorum. A check \
 run on the node itself sees nothing wrong, since loopback is always accepted; only a probe from another host shows \
-the block.",
-        fix: "For a rejected or dropped port, run `clusterdoc check --only firewalld.ports` on that host: it names the \
+the block."),
+        fix: Cow::Borrowed("For a rejected or dropped port, run `clusterdoc check --only firewalld.ports` on that host: it names the \
 zone that blocks the port and prints `firewall-cmd --permanent --zone=ZONE --add-port=PORT/tcp` followed by \
 `firewall-cmd --reload`. For a refused port, start the daemon that should listen there (`systemctl start \
 mesos-master`, or the cluster scripts where they drive it). For an unreachable network, fix the route. The \
-fixes for a probed host say so (`on HOST:`; `host` in JSON) and stay commented out in a --script plan.",
-        risk: "The firewalld diagnosis is read-only (safe). Opening a port and reloading firewalld is disruptive only \
+fixes for a probed host say so (`on HOST:`; `host` in JSON) and stay commented out in a --script plan."),
+        risk: Cow::Borrowed("The firewalld diagnosis is read-only (safe). Opening a port and reloading firewalld is disruptive only \
 in that it changes what the host accepts. Starting a stopped daemon is disruptive: a master or ZooKeeper server \
-joins elections, an agent starts taking tasks.",
-        references: &[
+joins elections, an agent starts taking tasks."),
+        references: texts![
             "REFERENCE.md section 4 (firewalld blocks the web UIs and RPC ports)",
             "https://firewalld.org/documentation/zone/predefined-zones.html",
             "https://docs.kernel.org/networking/ip-sysctl.html (icmp_ratelimit, icmp_msgs_per_sec)",

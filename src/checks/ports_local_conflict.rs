@@ -3,6 +3,7 @@
 //! What it looks for, why it matters, how to fix it and the risk of the fix
 //! are its `META.explain`, the one text `clusterdoc explain` shows.
 
+use std::borrow::Cow;
 use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
 use crate::facts::knowledge::{PortSpec, RolePorts};
 use crate::facts::roles::ServedPort;
@@ -15,31 +16,31 @@ use crate::target::Role;
 pub struct PortsLocalConflict;
 
 static META: CheckMeta = CheckMeta {
-    id: "ports.local-conflict",
-    title: "Ports this node serves are not taken by other processes",
+    id: Cow::Borrowed("ports.local-conflict"),
+    title: Cow::Borrowed("Ports this node serves are not taken by other processes"),
     severity: Status::Fail,
     needs: &[Need::Roles, Need::Knowledge, Need::Sockets],
-    tags: &["node", "network"],
-    source: "built-in",
+    tags: texts!["node", "network"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "Each port this node's roles serve (master 5050, agent 5051, marathon 8080, zookeeper 2181/2888/3888, \
+        what: Cow::Borrowed("Each port this node's roles serve (master 5050, agent 5051, marathon 8080, zookeeper 2181/2888/3888, \
 flink 6123 and 8081, from checks/data/role-ports.toml) that is already bound by a process other than the role's \
 daemon, named by pid and command line. The daemon is recognised by its command line: the mesos-master or \
 mesos-agent/mesos-slave program, Marathon's main class or jar, ZooKeeper's QuorumPeerMain or ZooKeeperServerMain, \
 the Flink JobManager classes. A free port passes (a preflight before installing). In the agent's task port range \
-(31000-32000) nothing is expected to listen except Mesos tasks: other holders are a warning.",
-        why: "A daemon whose port is held fails at start with \"Address already in use\" and, under systemd or the \
+(31000-32000) nothing is expected to listen except Mesos tasks: other holders are a warning."),
+        why: Cow::Borrowed("A daemon whose port is held fails at start with \"Address already in use\" and, under systemd or the \
 cluster scripts, restarts in a loop. Flink sessions launched as Marathon apps all default to JobManager RPC port \
 6123 and web port 8081: a second session on the same node cannot bind them and Marathon keeps relaunching it until \
 each instance lands on a different node. A process holding a port in the agent's ports resource makes every task \
-that Mesos offers that port fail to bind it.",
-        fix: "NotJudged the process that holds the port (`systemctl stop UNIT` when it runs as a systemd service, so that \
+that Mesos offers that port fail to bind it."),
+        fix: Cow::Borrowed("NotJudged the process that holds the port (`systemctl stop UNIT` when it runs as a systemd service, so that \
 it is not restarted; `kill PID` otherwise), or move the component to another port: for a Flink session add \
 -Djobmanager.rpc.port=6124 -Djobmanager.web.port=8082 to its mesos-appmaster.sh arguments; for the agent's task \
-range take the port out of --resources=ports:[...].",
-        risk: "Stopping a process is disruptive: whatever it served goes away. Moving a component's port is \
-disruptive too: clients and firewall rules must follow.",
-        references: &[
+range take the port out of --resources=ports:[...]."),
+        risk: Cow::Borrowed("Stopping a process is disruptive: whatever it served goes away. Moving a component's port is \
+disruptive too: clients and firewall rules must follow."),
+        references: texts![
             "REFERENCE.md section 5 (RPC and web port collisions between Flink sessions on Marathon)",
             "https://nightlies.apache.org/flink/flink-docs-release-1.2/setup/config.html (jobmanager.rpc.port, \
 jobmanager.web.port)",

@@ -3,6 +3,7 @@
 //! What it looks for, why it matters, how to fix it and the risk of the fix
 //! are its `META.explain`, the one text `clusterdoc explain` shows.
 
+use std::borrow::Cow;
 use super::{Check, CheckMeta, Explain, Conclusion, Verdict, required};
 use crate::facts::processes::ProcessFacts;
 use crate::facts::systemd::{ClusterScripts, LiveUnit, Manager, Restart, SystemdFacts, UnitFacts, UnitFileState};
@@ -13,14 +14,14 @@ use crate::report::{Finding, Status};
 pub struct SystemdRespawn;
 
 static META: CheckMeta = CheckMeta {
-    id: "systemd.respawn",
-    title: "Cluster daemons have one manager (systemd or the scripts)",
+    id: Cow::Borrowed("systemd.respawn"),
+    title: Cow::Borrowed("Cluster daemons have one manager (systemd or the scripts)"),
     severity: Status::Fail,
     needs: &[Need::Systemd, Need::Processes],
-    tags: &["node", "systemd", "mesos"],
-    source: "built-in",
+    tags: texts!["node", "systemd", "mesos"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "The systemd units of the cluster daemons (mesos-master, mesos-slave, mesos-agent, marathon and \
+        what: Cow::Borrowed("The systemd units of the cluster daemons (mesos-master, mesos-slave, mesos-agent, marathon and \
                zookeeper; the list is in checks/data/cluster-units.toml): whether each is enabled (a symlink in a \
                *.wants/ or *.requires/ directory of the unit search path) or active, and its effective Restart= \
                after the drop-ins <unit>.d/*.conf, with the file and line each value comes from. And whether the \
@@ -43,23 +44,23 @@ static META: CheckMeta = CheckMeta {
                numbers are the ones systemd's own messages cite. A line ended by a bare CR or a NUL is named in \
                the evidence: older systemd (CentOS 7's 219 reads with fgets()) reads on to the next LF. These rules are checked against a real \
                systemd as PID 1 (`systemctl show -p Restart`) and `systemd-analyze verify` on generated unit \
-               trees.",
-        why: "The Mesosphere RPM/DEB packages install mesos-master.service and mesos-slave.service with \
+               trees."),
+        why: Cow::Borrowed("The Mesosphere RPM/DEB packages install mesos-master.service and mesos-slave.service with \
               Restart=always and RestartSec=20 (marathon.service: Restart=always, RestartSec=20 before 1.5 and 60 \
               from 1.7) and enable them. The cluster scripts start the same daemons over ssh with nohup and stop \
               them with killall: a second manager that systemd knows nothing about. The two fight: after \
               mesos-stop-cluster.sh the mesos-master and mesos-slave processes reappear 20 seconds later, and \
-              agents fail to start on the next cluster restart.",
-        fix: "Pick one manager per daemon. To let the cluster scripts manage them: `systemctl disable --now \
+              agents fail to start on the next cluster restart."),
+        fix: Cow::Borrowed("Pick one manager per daemon. To let the cluster scripts manage them: `systemctl disable --now \
               <units>` (or `systemctl mask --now <units>`, which also keeps anything else from starting them), \
               then start the daemons with mesos-start-cluster.sh. To let systemd manage them: stop the daemons the \
               scripts started (mesos-stop-cluster.sh) once, move the host lists (masters, slaves, agents) or the \
-              scripts aside so nobody runs them again, and start the units with systemctl.",
-        risk: "disable --now and mask --now stop the daemons at once (disruptive: the master or agent is gone \
+              scripts aside so nobody runs them again, and start the units with systemctl."),
+        risk: Cow::Borrowed("disable --now and mask --now stop the daemons at once (disruptive: the master or agent is gone \
                until the scripts start it again). Moving the host lists aside is reversible at once (move them \
                back); a package upgrade may reinstall the scripts. `systemd-analyze verify`, printed for a unit \
-               file that cannot be read, only reads.",
-        references: &[
+               file that cannot be read, only reads."),
+        references: texts![
             "mesosphere/mesos-deb-packaging systemd/master.systemd and slave.systemd: Restart=always, RestartSec=20",
             "mesosphere/marathon tools/packager/scripts/marathon.systemd.service: Restart=always, RestartSec=60",
             "systemd.unit(5): unit file load path, drop-in directories; systemd.service(5): Restart=",

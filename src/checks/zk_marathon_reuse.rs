@@ -6,6 +6,7 @@
 //! a fresh path (safe), a backup and deletion of the old tree (destructive)
 //! and stopping the old instances (disruptive).
 
+use std::borrow::Cow;
 use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
 use crate::facts::zookeeper::{ElectionNode, LayoutKind, MarathonTree, StorageFormat, StoredVersion, VersionNode};
 use crate::facts::{Fact, Facts, Need};
@@ -17,34 +18,34 @@ use crate::version::Version;
 pub struct ZkMarathonReuse;
 
 static META: CheckMeta = CheckMeta {
-    id: "zk.marathon-reuse",
-    title: "Marathon's ZooKeeper path is not reused across versions",
+    id: Cow::Borrowed("zk.marathon-reuse"),
+    title: Cow::Borrowed("Marathon's ZooKeeper path is not reused across versions"),
     severity: Status::Fail,
     needs: &[Need::MarathonZk, Need::Marathon, Need::Zookeeper],
-    tags: &["zookeeper", "marathon"],
-    source: "built-in",
+    tags: texts!["zookeeper", "marathon"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "Reads (never writes) Marathon's ZooKeeper path (the --zk URL, /marathon by default): the storage \
+        what: Cow::Borrowed("Reads (never writes) Marathon's ZooKeeper path (the --zk URL, /marathon by default): the storage \
                version in state/internal:storage:version, the live candidates of both leader elections (leader/ for \
                twitter-commons, leader-curator/ for Curator), the state layout (flat up to 1.3, nested from 1.4) \
                and state/migration-in-progress. It compares the stored version with the Marathon being deployed \
-               (--expect-marathon-version, else the running Marathon's /v2/info).",
-        why: "Leader information and state differ between Marathon versions. Marathon 1.1 elects its leader with \
+               (--expect-marathon-version, else the running Marathon's /v2/info)."),
+        why: Cow::Borrowed("Leader information and state differ between Marathon versions. Marathon 1.1 elects its leader with \
               twitter-commons under /marathon/leader, 1.3 and 1.4 with Curator under /marathon/leader-curator, 1.5+ \
               with Curator only: a 1.1 instance and a 1.5 instance on the same path can both believe they lead \
               (1.3.0 changelog: stop all older instances first). A newer Marathon migrates the stored data in place \
               when it first leads and then older versions cannot use it; Marathon 1.3.8+ refuses a storage version \
               newer than itself; 1.5 to 1.7 need at least 1.4.0 data in the PERSISTENCE_STORE format, 1.8 to 1.10 at \
               least 1.6.0. A leftover state/migration-in-progress makes the next leader fail with \"Migration is \
-              already in progress\".",
-        fix: "Give the new Marathon its own path (--zk zk://HOSTS/marathon-VERSION), or back the old tree up and \
+              already in progress\"."),
+        fix: Cow::Borrowed("Give the new Marathon its own path (--zk zk://HOSTS/marathon-VERSION), or back the old tree up and \
               delete it (zkCli.sh deleteall on ZooKeeper 3.5+, rmr on 3.4), or upgrade through every release in \
               between without skipping. NotJudged every old instance before a new version starts. After an interrupted \
-              migration, restore the backup taken before the upgrade and start the newer version again.",
-        risk: "A fresh path is safe (the old tree stays). Deleting the tree loses Marathon's apps, groups and \
+              migration, restore the backup taken before the upgrade and start the newer version again."),
+        risk: Cow::Borrowed("A fresh path is safe (the old tree stays). Deleting the tree loses Marathon's apps, groups and \
                deployments: destructive, back up first. Stopping Marathon instances is disruptive (no scheduling \
-               until a new leader is elected).",
-        references: &[
+               until a new leader is elected)."),
+        references: texts![
             "Marathon 1.3.0 changelog: the new leader election library is not compatible with versions prior to 1.2.0",
             "Marathon docs, \"Data migration\": back up before upgrading; migration-in-progress",
             "Marathon storage: StorageVersions, ZkPersistenceStore.setStorageVersion, MigrationTo1_4_PersistenceStore",

@@ -5,6 +5,7 @@
 //! A four-letter word refused by `4lw.commands.whitelist` is reported as a
 //! refusal: it shows the process runs, not that it serves.
 
+use std::borrow::Cow;
 use super::{Check, CheckMeta, Explain, Conclusion, Verdict, required};
 use crate::facts::zookeeper::{EnsembleFacts, Mode, Probe, ServerFacts};
 use crate::facts::{Facts, Need};
@@ -14,30 +15,30 @@ use crate::report::{Finding, Status};
 pub struct ZkQuorum;
 
 static META: CheckMeta = CheckMeta {
-    id: "zk.quorum",
-    title: "ZooKeeper ensemble has a healthy quorum",
+    id: Cow::Borrowed("zk.quorum"),
+    title: Cow::Borrowed("ZooKeeper ensemble has a healthy quorum"),
     severity: Status::Fail,
     needs: &[Need::Zookeeper],
-    tags: &["zookeeper"],
-    source: "built-in",
+    tags: texts!["zookeeper"],
+    source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: "Sends the four-letter words srvr, mntr and ruok to every server of Marathon's ZooKeeper URL \
+        what: Cow::Borrowed("Sends the four-letter words srvr, mntr and ruok to every server of Marathon's ZooKeeper URL \
                (--zk / MARATHON_ZK). Each server must answer and serve requests, exactly one must lead (a single \
                standalone server works but is not highly available), and the number of voting servers should be \
-               odd. A command refused by 4lw.commands.whitelist is reported as a refusal, never as health.",
-        why: "Mesos masters and Marathon keep their leader election and state in ZooKeeper: without a quorum no \
+               odd. A command refused by 4lw.commands.whitelist is reported as a refusal, never as health."),
+        why: Cow::Borrowed("Mesos masters and Marathon keep their leader election and state in ZooKeeper: without a quorum no \
               Mesos master and no Marathon instance can lead, and nothing is scheduled. A server that answers \
               \"not currently serving requests\" is running but has not joined a quorum (it cannot reach its peers \
               on the quorum and election ports, 2888 and 3888). An even ensemble tolerates no more failures than \
               the odd one below it. From ZooKeeper 3.5.3 only srvr is allowed unless the whitelist lists more; \
-              \"mntr is not executed because it is not in the whitelist\" says nothing about the server's health.",
-        fix: "Start or repair the servers that do not answer or do not serve (their log says why; check that \
+              \"mntr is not executed because it is not in the whitelist\" says nothing about the server's health."),
+        fix: Cow::Borrowed("Start or repair the servers that do not answer or do not serve (their log says why; check that \
               2888 and 3888 are open between them). Run an odd number of servers (3 or 5). To let clusterdoc and \
               monitoring see every server, add 4lw.commands.whitelist=srvr,mntr,ruok to zoo.cfg and restart the \
-              servers one at a time.",
-        risk: "Reading logs and editing zoo.cfg is safe. Starting or restarting a server is disruptive: restart \
-               one server at a time and wait until it serves again, so the ensemble keeps its quorum.",
-        references: &[
+              servers one at a time."),
+        risk: Cow::Borrowed("Reading logs and editing zoo.cfg is safe. Starting or restarting a server is disruptive: restart \
+               one server at a time and wait until it serves again, so the ensemble keeps its quorum."),
+        references: texts![
             "ZooKeeper Administrator's Guide, \"The Four Letter Words\" and 4lw.commands.whitelist",
             "ZOOKEEPER-2693: four-letter words restricted by a whitelist from 3.5.3",
             "ZooKeeper Administrator's Guide, \"Clustered (Multi-Server) Setup\": odd ensemble sizes",

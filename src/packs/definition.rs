@@ -3,6 +3,7 @@
 //! Every mistake is reported with its line: TOML errors where they are, a
 //! bad declaration at the line of its `id`.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use regex_lite::Regex;
@@ -12,7 +13,7 @@ use toml::Spanned;
 use super::judge::{Bounds, Expect, JsonExpect, JsonTest, PortState, TextTest};
 use super::template::{RemedyTemplate, Var};
 use super::{LoadProblem, PackCheck};
-use crate::checks::{CheckMeta, Explain};
+use crate::checks::{CheckMeta, Explain, Texts, texts};
 use crate::config::MAX_DURATION;
 use crate::facts::Need;
 use crate::facts::packs::{PackProbe, Part, Probe, Template};
@@ -273,32 +274,27 @@ fn build(def: CheckDef, origin: &PackFile) -> Result<(PackCheck, Option<String>)
     let mut references = def.explain.references;
     references.push(declared_in(origin));
     let meta = CheckMeta {
-        id: leak(id.clone()),
-        title: leak(def.title),
+        id: Cow::Owned(id.clone()),
+        title: Cow::Owned(def.title),
         severity,
         needs: &[Need::Packs],
-        tags: leak_all(def.tags),
-        source: leak(origin.source.to_string()),
+        tags: owned_all(def.tags),
+        source: Cow::Owned(origin.source.to_string()),
         explain: Explain {
-            what: leak(def.explain.what),
-            why: leak(def.explain.why),
-            fix: leak(def.explain.fix),
-            risk: leak(risk),
-            references: leak_all(references),
+            what: Cow::Owned(def.explain.what),
+            why: Cow::Owned(def.explain.why),
+            fix: Cow::Owned(def.explain.fix),
+            risk: Cow::Owned(risk),
+            references: owned_all(references),
         },
     };
     let probe = PackProbe { check: id, pack: origin.source.to_string(), probe, only_if_exists: def.only_if_exists };
-    Ok((PackCheck { meta: Box::leak(Box::new(meta)), probe, expect, remedies }, claims))
+    Ok((PackCheck { meta, probe, expect, remedies }, claims))
 }
 
-/// Pack checks live as long as the process; their metadata is leaked into
-/// the `'static` strings `CheckMeta` holds.
-pub fn leak(text: String) -> &'static str {
-    Box::leak(text.into_boxed_str())
-}
-
-pub fn leak_all(texts: Vec<String>) -> &'static [&'static str] {
-    Box::leak(texts.into_iter().map(leak).collect::<Vec<_>>().into_boxed_slice())
+/// Owned [`Texts`] for a pack check's metadata.
+pub fn owned_all(texts: Vec<String>) -> Texts {
+    Cow::Owned(texts.into_iter().map(Cow::Owned).collect())
 }
 
 fn default_risk(remedies: &[RemedyTemplate]) -> String {
@@ -538,23 +534,23 @@ pub fn bare_plugin(path: &Path, origin: &PackFile) -> Result<PackCheck, String> 
     let name = path.file_name().and_then(|n| n.to_str()).ok_or("the file name is not UTF-8")?;
     check_id(name)?;
     let meta = CheckMeta {
-        id: leak(name.to_string()),
-        title: leak(format!("Plugin {name}")),
+        id: Cow::Owned(name.to_string()),
+        title: Cow::Owned(format!("Plugin {name}")),
         severity: Status::Fail,
         needs: &[Need::Packs],
-        tags: &["plugin"],
-        source: leak(origin.source.to_string()),
+        tags: texts!["plugin"],
+        source: Cow::Owned(origin.source.to_string()),
         explain: Explain {
-            what: leak(format!(
+            what: Cow::Owned(format!(
                 "Runs the executable {} as a Nagios plugin: exit 0 is ok, 1 warning, 2 critical (fail), 3 unknown (error); the first line of its output is the message, performance data after '|' is kept as evidence.",
                 path.display()
             )),
-            why: "See the plugin's own documentation: clusterdoc only runs it.",
-            fix: leak(format!(
+            why: Cow::Borrowed("See the plugin's own documentation: clusterdoc only runs it."),
+            fix: Cow::Owned(format!(
                 "Follow the plugin's message. To give it a title, explain text and remediation commands, describe it in a TOML pack in the same directory: [[check]] with [check.plugin] path = {name:?}."
             )),
-            risk: "This check prints no commands.",
-            references: leak_all(vec![declared_in(origin)]),
+            risk: Cow::Borrowed("This check prints no commands."),
+            references: owned_all(vec![declared_in(origin)]),
         },
     };
     let probe = PackProbe {
@@ -563,5 +559,5 @@ pub fn bare_plugin(path: &Path, origin: &PackFile) -> Result<PackCheck, String> 
         probe: Probe::Plugin { path: path.to_path_buf(), args: Vec::new() },
         only_if_exists: Vec::new(),
     };
-    Ok(PackCheck { meta: Box::leak(Box::new(meta)), probe, expect: Expect::Plugin, remedies: Vec::new() })
+    Ok(PackCheck { meta, probe, expect: Expect::Plugin, remedies: Vec::new() })
 }

@@ -141,7 +141,7 @@ impl Outcome {
 
 pub fn judge(check: &PackCheck, facts: &Facts) -> Verdict {
     let packs = required(&facts.packs, "pack check results")?;
-    let record = match packs.checks.get(check.meta.id) {
+    let record = match packs.checks.get(check.meta.id.as_ref()) {
         None => {
             return Err(NotJudged::Error(
                 "this check's probe was not run (a snapshot collected without this check?)".into(),

@@ -24,15 +24,16 @@ pub(crate) mod definition;
 pub(crate) mod judge;
 mod template;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use definition::{PackFile, Parsed, bare_plugin, leak, leak_all, parse_pack};
+use definition::{PackFile, Parsed, bare_plugin, parse_pack};
 use judge::Expect;
 use template::RemedyTemplate;
 
-use crate::checks::{Check, CheckMeta, Conclusion, Explain, Verdict};
+use crate::checks::{Check, CheckMeta, Conclusion, Explain, Verdict, texts};
 use crate::facts::Facts;
 use crate::facts::knowledge::SYSTEM_PACK_DIR;
 use crate::facts::packs::{PackContent, PackDir, PackProbe, read_pack_dir};
@@ -50,7 +51,7 @@ const EMBEDDED: [(&str, &str); 2] = [
 
 /// A check declared by a pack.
 pub struct PackCheck {
-    meta: &'static CheckMeta,
+    meta: CheckMeta,
     probe: PackProbe,
     expect: Expect,
     remedies: Vec<RemedyTemplate>,
@@ -58,7 +59,7 @@ pub struct PackCheck {
 
 impl Check for PackCheck {
     fn meta(&self) -> &CheckMeta {
-        self.meta
+        &self.meta
     }
 
     fn run(&self, facts: &Facts) -> Verdict {
@@ -212,12 +213,12 @@ impl Loader<'_> {
         ids: &mut BTreeSet<String>,
         text: &str,
     ) {
-        let id = check.meta.id;
-        let refuse = if self.taken.contains(&id) {
+        let id = check.meta.id.to_string();
+        let refuse = if self.taken.contains(&id.as_str()) {
             Some(format!("id {id:?} is a built-in check's; give this check another id (and --skip {id} to replace it)"))
         } else if id == LOAD_ID {
             Some(format!("id {id:?} is reserved for reporting pack problems"))
-        } else if !ids.insert(id.to_string()) {
+        } else if !ids.insert(id.clone()) {
             Some(format!("id {id:?} is declared twice in this directory"))
         } else {
             None
@@ -250,7 +251,7 @@ enum Entry {
 
 /// `packs.load`: the packs that could not be loaded, each an `error` finding.
 struct PackProblems {
-    meta: &'static CheckMeta,
+    meta: CheckMeta,
     problems: Vec<LoadProblem>,
 }
 
@@ -258,30 +259,37 @@ impl PackProblems {
     fn new(problems: Vec<LoadProblem>) -> Self {
         let listed: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.location(), p.message)).collect();
         let meta = CheckMeta {
-            id: LOAD_ID,
-            title: leak(format!("Check packs load ({} problems; see `clusterdoc explain {LOAD_ID}`)", problems.len())),
+            id: Cow::Borrowed(LOAD_ID),
+            title: Cow::Owned(format!(
+                "Check packs load ({} problems; see `clusterdoc explain {LOAD_ID}`)",
+                problems.len()
+            )),
             severity: Status::Error,
             needs: &[],
-            tags: &["packs"],
-            source: "built-in",
+            tags: texts!["packs"],
+            source: Cow::Borrowed("built-in"),
             explain: Explain {
-                what: leak(format!(
+                what: Cow::Owned(format!(
                     "Whether every check pack (checks/packs built in, /etc/clusterdoc/checks.d, each --checks-dir) loads. Packs that others could have written, or inside --root DIR, are not loaded at all: they are named on stderr and in the report's `ignored` list, not here. This time:\n{}",
                     listed.join("\n")
                 )),
-                why: "A check whose pack does not load does not run, so its pitfall goes unexamined while the rest of the report looks complete.",
-                fix: "Correct the file at the line shown (checks/packs/README.md describes the format), or remove it from the pack directory.",
-                risk: "This check prints no commands.",
-                references: leak_all(Vec::new()),
+                why: Cow::Borrowed(
+                    "A check whose pack does not load does not run, so its pitfall goes unexamined while the rest of the report looks complete.",
+                ),
+                fix: Cow::Borrowed(
+                    "Correct the file at the line shown (checks/packs/README.md describes the format), or remove it from the pack directory.",
+                ),
+                risk: Cow::Borrowed("This check prints no commands."),
+                references: Cow::Borrowed(&[]),
             },
         };
-        PackProblems { meta: Box::leak(Box::new(meta)), problems }
+        PackProblems { meta, problems }
     }
 }
 
 impl Check for PackProblems {
     fn meta(&self) -> &CheckMeta {
-        self.meta
+        &self.meta
     }
 
     fn run(&self, _facts: &Facts) -> Verdict {

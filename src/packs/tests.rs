@@ -25,7 +25,7 @@ fn problems_of(checks: &[Arc<dyn Check>]) -> Vec<Finding> {
 }
 
 fn ids(checks: &[Arc<dyn Check>]) -> Vec<&str> {
-    checks.iter().map(|c| c.meta().id).collect()
+    checks.iter().map(|c| c.meta().id.as_ref()).collect()
 }
 
 fn write(dir: &Path, name: &str, text: &str, mode: u32) {
@@ -153,7 +153,7 @@ fn executables_are_plugins_unless_a_pack_describes_them() {
     assert_eq!(ids(&checks)[3..], ["check_bare", "site.described"]);
     assert!(problems_of(&checks).is_empty());
     let bare = checks[3].meta();
-    assert_eq!((bare.title, bare.severity), ("Plugin check_bare", Status::Fail));
+    assert_eq!((bare.title.as_ref(), bare.severity), ("Plugin check_bare", Status::Fail));
     assert!(bare.explain.what.contains("Nagios plugin"));
     assert_eq!(loaded.probes[4].check, "site.described");
     match &loaded.probes[4].probe {
