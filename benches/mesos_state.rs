@@ -48,7 +48,7 @@ fn bench(c: &mut Criterion) {
     drop(state);
     let readers = cluster::mesos_readers();
     let args = RunArgs { mesos: vec![server.url()], only: readers, ..RunArgs::default() };
-    let config = Config::resolve(args.config.as_deref(), &args.settings()).expect("config");
+    let config = std::sync::Arc::new(Config::resolve(args.config.as_deref(), &args.settings()).expect("config"));
     let selection = Selection::new(catalog::catalog_with_packs(&[], std::path::Path::new("/")), &args.only, &[])
         .expect("selection");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");

@@ -63,7 +63,7 @@ fn fatal(message: impl std::fmt::Display) -> i32 {
 
 fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
     let config = match Config::resolve(args.config.as_deref(), &args.settings()) {
-        Ok(c) => c,
+        Ok(c) => Arc::new(c),
         Err(e) => return fatal(e),
     };
     let catalog = catalog::catalog_with_packs(&config.checks_dirs, config.root.dir());

@@ -40,13 +40,13 @@ fn gathering_deadline(start: Instant, deadline: Duration) -> Instant {
     start + deadline - reserve
 }
 
-async fn gather(cfg: &Config, selection: &Selection, checks: &[Arc<dyn Check>], start: Instant) -> Facts {
-    let gatherer = Gatherer::new(Arc::new(cfg.clone()), gathering_deadline(start, cfg.deadline))
-        .with_pack_probes(selection.probes());
+async fn gather(cfg: &Arc<Config>, selection: &Selection, checks: &[Arc<dyn Check>], start: Instant) -> Facts {
+    let gatherer =
+        Gatherer::new(cfg.clone(), gathering_deadline(start, cfg.deadline)).with_pack_probes(selection.probes());
     gatherer.gather(&checks::needs_of(checks)).await
 }
 
-pub async fn collect(cfg: &Config, selection: &Selection) -> anyhow::Result<String> {
+pub async fn collect(cfg: &Arc<Config>, selection: &Selection) -> anyhow::Result<String> {
     let facts = gather(cfg, selection, &selection.checks(), Instant::now()).await;
     let snapshot = Snapshot {
         snapshot_version: 1,
@@ -73,7 +73,7 @@ fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Facts> {
     Ok(facts)
 }
 
-pub async fn run(cfg: &Config, selection: &Selection, source: Source) -> anyhow::Result<Report> {
+pub async fn run(cfg: &Arc<Config>, selection: &Selection, source: Source) -> anyhow::Result<Report> {
     let start = Instant::now();
     let started_at = now_rfc3339();
     let checks = selection.checks();

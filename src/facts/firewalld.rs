@@ -18,8 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::knowledge::PortSpec;
 use super::roles::{port_range, shell_assignments};
 use super::{Fact, Gatherer, read_node_file};
-use crate::config::Config;
-use crate::node_fs::Limit;
+use crate::node_fs::{Limit, NodeRoot};
 
 const ETC_DIR: &str = "/etc/firewalld";
 const LIB_DIR: &str = "/usr/lib/firewalld";
@@ -585,19 +584,19 @@ pub struct Service {
 }
 
 pub(crate) async fn gather(g: &Gatherer) -> Fact<FirewalldFacts> {
-    let cfg = &g.cfg;
-    let unit = unit_file(cfg);
-    let state = if cfg.live() {
-        daemon_state(cfg.timeout).await
+    let root = &g.cfg.root;
+    let unit = unit_file(root);
+    let state = if root.is_live() {
+        daemon_state(g.cfg.timeout).await
     } else {
         DaemonState::Unknown { reason: "live probes are off under --root".into() }
     };
-    if filtering(&state, &unit, cfg.live()) == Filtering::Off {
+    if filtering(&state, &unit, root.is_live()) == Filtering::Off {
         return Fact::observed(FirewalldFacts { state, unit, zones: None });
     }
     let read = {
-        let cfg = cfg.clone();
-        tokio::task::spawn_blocking(move || read_zone_files(&cfg)).await
+        let root = root.clone();
+        tokio::task::spawn_blocking(move || read_zone_files(&root)).await
     };
     let mut setup = match read {
         Ok(Ok(read)) => read,
@@ -605,12 +604,12 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<FirewalldFacts> {
         Err(e) => return Fact::failed(format!("reading firewalld zones: {e}")),
     };
     if state == DaemonState::Running {
-        setup.runtime = runtime_zones(&setup.applying, cfg.timeout).await;
+        setup.runtime = runtime_zones(&setup.applying, g.cfg.timeout).await;
         let runtime_services: Vec<String> =
             setup.runtime.value().into_iter().flatten().flat_map(zone_service_names).collect();
-        let cfg = cfg.clone();
+        let root = root.clone();
         let known = setup.services.clone();
-        match tokio::task::spawn_blocking(move || load_services(&cfg, runtime_services, known)).await {
+        match tokio::task::spawn_blocking(move || load_services(&root, runtime_services, known)).await {
             Ok(Ok(services)) => setup.services = services,
             Ok(Err(e)) => return Fact::failed(e),
             Err(e) => return Fact::failed(format!("reading firewalld services: {e}")),
@@ -656,33 +655,33 @@ fn failure(out: &Output) -> String {
 
 /// firewalld.service's enablement from the unit directories: a symlink in a
 /// `*.wants/` or `*.requires/` directory, masking in /etc or /run first.
-fn unit_file(cfg: &Config) -> UnitFile {
-    let file = UNIT_DIRS.iter().map(|d| format!("{d}/{UNIT}")).find(|f| cfg.root.symlink_metadata(f).is_ok());
+fn unit_file(root: &NodeRoot) -> UnitFile {
+    let file = UNIT_DIRS.iter().map(|d| format!("{d}/{UNIT}")).find(|f| root.symlink_metadata(f).is_ok());
     let Some(file) = file else { return UnitFile::Absent };
-    if is_masked(cfg, &file) {
+    if is_masked(root, &file) {
         return UnitFile::Masked { file };
     }
     UNIT_DIRS
         .iter()
-        .flat_map(|dir| dependency_links(cfg, dir))
+        .flat_map(|dir| dependency_links(root, dir))
         .next()
         .map_or(UnitFile::Disabled { file }, |link| UnitFile::Enabled { link })
 }
 
-fn is_masked(cfg: &Config, file: &str) -> bool {
-    let to_null = cfg.root.resolve(file).is_ok_and(|t| t == Path::new("/dev/null"));
-    to_null || cfg.root.symlink_metadata(file).is_ok_and(|m| m.is_file() && m.len() == 0)
+fn is_masked(root: &NodeRoot, file: &str) -> bool {
+    let to_null = root.resolve(file).is_ok_and(|t| t == Path::new("/dev/null"));
+    to_null || root.symlink_metadata(file).is_ok_and(|m| m.is_file() && m.len() == 0)
 }
 
 /// `DIR/*.wants/firewalld.service` and `DIR/*.requires/firewalld.service`.
-fn dependency_links(cfg: &Config, dir: &str) -> Vec<String> {
-    let Ok(entries) = cfg.root.read_dir(dir) else { return Vec::new() };
+fn dependency_links(root: &NodeRoot, dir: &str) -> Vec<String> {
+    let Ok(entries) = root.read_dir(dir) else { return Vec::new() };
     let mut links: Vec<String> = entries
         .into_iter()
         .filter_map(|e| e.name.into_string().ok())
         .filter(|n| n.ends_with(".wants") || n.ends_with(".requires"))
         .map(|n| format!("{dir}/{n}/{UNIT}"))
-        .filter(|link| cfg.root.symlink_metadata(link).is_ok())
+        .filter(|link| root.symlink_metadata(link).is_ok())
         .collect();
     links.sort();
     links
@@ -692,17 +691,17 @@ fn dependency_links(cfg: &Config, dir: &str) -> Vec<String> {
 
 /// Reads firewalld.conf and every zone file (any of them may bind interfaces
 /// or sources), and works out which zones apply.
-fn read_zone_files(cfg: &Config) -> Result<ZoneSetup, String> {
-    let zones = all_zones(cfg)?;
+fn read_zone_files(root: &NodeRoot) -> Result<ZoneSetup, String> {
+    let zones = all_zones(root)?;
     let names: Vec<&str> = zones.iter().map(|z| z.name.as_str()).collect();
-    let default_zone = firewalld_default_zone(read_conf(cfg)?.as_deref(), &names);
-    let applying = applying_zones(cfg, &zones, &default_zone)?;
+    let default_zone = firewalld_default_zone(read_conf(root)?.as_deref(), &names);
+    let applying = applying_zones(root, &zones, &default_zone)?;
     let permanent: Vec<Zone> = applying
         .iter()
         .map(|a| zones.iter().find(|z| z.name == a.zone).cloned().ok_or_else(|| missing_zone(&a.zone, &a.because)))
         .collect::<Result<_, _>>()?;
     let names = permanent.iter().flat_map(zone_service_names).collect();
-    let services = load_services(cfg, names, Vec::new())?;
+    let services = load_services(root, names, Vec::new())?;
     let runtime = Fact::unavailable("firewalld is not running: only the permanent configuration applies");
     Ok(ZoneSetup { default_zone, applying, permanent, runtime, services })
 }
@@ -714,8 +713,8 @@ fn missing_zone(zone: &str, because: &[Binding]) -> String {
 
 /// firewalld.conf's bytes (not text: firewalld ignores a file that is not
 /// UTF-8); `None` when there is none.
-fn read_conf(cfg: &Config) -> Result<Option<Vec<u8>>, String> {
-    cfg.root.read(CONF_FILE, Limit::CONFIG).map_err(|e| e.to_string())
+fn read_conf(root: &NodeRoot) -> Result<Option<Vec<u8>>, String> {
+    root.read(CONF_FILE, Limit::CONFIG).map_err(|e| e.to_string())
 }
 
 /// The zone firewalld uses by default, given firewalld.conf (`None`: there
@@ -812,14 +811,14 @@ fn python_space(c: char) -> bool {
 
 /// Every zone: the names in both directories, each read from /etc when it
 /// is there (overriding /usr/lib whole).
-fn all_zones(cfg: &Config) -> Result<Vec<Zone>, String> {
+fn all_zones(root: &NodeRoot) -> Result<Vec<Zone>, String> {
     let names: BTreeSet<String> =
-        [ETC_DIR, LIB_DIR].iter().flat_map(|d| xml_names(cfg, &format!("{d}/zones"))).collect();
+        [ETC_DIR, LIB_DIR].iter().flat_map(|d| xml_names(root, &format!("{d}/zones"))).collect();
     names
         .iter()
-        .filter_map(|name| Some((name, override_file(cfg, "zones", name)?)))
+        .filter_map(|name| Some((name, override_file(root, "zones", name)?)))
         .map(|(name, file)| {
-            let text = read_node_file(cfg, &file)?.unwrap_or_default();
+            let text = read_node_file(root, &file)?.unwrap_or_default();
             parse_zone(name, &file, &text)
         })
         .collect()
@@ -838,8 +837,8 @@ fn valid_default_zone(named: DefaultZone, zones: &[&str]) -> DefaultZone {
 }
 
 /// The `NAME` of each `NAME.xml` in a directory of the node.
-fn xml_names(cfg: &Config, dir: &str) -> Vec<String> {
-    let Ok(entries) = cfg.root.read_dir(dir) else { return Vec::new() };
+fn xml_names(root: &NodeRoot, dir: &str) -> Vec<String> {
+    let Ok(entries) = root.read_dir(dir) else { return Vec::new() };
     entries
         .into_iter()
         .filter_map(|e| e.name.into_string().ok())
@@ -850,14 +849,14 @@ fn xml_names(cfg: &Config, dir: &str) -> Vec<String> {
 
 /// `/etc/firewalld/KIND/NAME.xml` if present, else the /usr/lib one. Names
 /// that are not plain file names (firewalld refuses them) have no file.
-fn override_file(cfg: &Config, kind: &str, name: &str) -> Option<String> {
+fn override_file(root: &NodeRoot, kind: &str, name: &str) -> Option<String> {
     if name.is_empty() || name.contains('/') || name.starts_with('.') {
         return None;
     }
-    [ETC_DIR, LIB_DIR].iter().map(|d| format!("{d}/{kind}/{name}.xml")).find(|f| cfg.root.metadata(f).is_ok())
+    [ETC_DIR, LIB_DIR].iter().map(|d| format!("{d}/{kind}/{name}.xml")).find(|f| root.metadata(f).is_ok())
 }
 
-fn applying_zones(cfg: &Config, zones: &[Zone], default: &DefaultZone) -> Result<Vec<ApplyingZone>, String> {
+fn applying_zones(root: &NodeRoot, zones: &[Zone], default: &DefaultZone) -> Result<Vec<ApplyingZone>, String> {
     let mut bindings: Vec<(String, Binding)> = Vec::new();
     for zone in zones {
         for name in &zone.interfaces {
@@ -868,7 +867,7 @@ fn applying_zones(cfg: &Config, zones: &[Zone], default: &DefaultZone) -> Result
                 .push((zone.name.clone(), Binding::Source { address: address.clone(), origin: zone.origin.clone() }));
         }
     }
-    bindings.extend(ifcfg_bindings(cfg)?);
+    bindings.extend(ifcfg_bindings(root)?);
     let bound: BTreeSet<&str> = bindings
         .iter()
         .filter_map(|(_, b)| match b {
@@ -876,7 +875,7 @@ fn applying_zones(cfg: &Config, zones: &[Zone], default: &DefaultZone) -> Result
             _ => None,
         })
         .collect();
-    let interfaces = live_interfaces(cfg);
+    let interfaces = live_interfaces(root);
     // Under --root the interfaces are unknown: some may fall to the default zone.
     let default_applies =
         interfaces.as_ref().is_none_or(|all| all.is_empty() || all.iter().any(|i| !bound.contains(i.as_str())));
@@ -895,8 +894,8 @@ fn applying_zones(cfg: &Config, zones: &[Zone], default: &DefaultZone) -> Result
 }
 
 /// The node's network interfaces other than loopback, when live.
-fn live_interfaces(cfg: &Config) -> Option<Vec<String>> {
-    if !cfg.live() {
+fn live_interfaces(root: &NodeRoot) -> Option<Vec<String>> {
+    if !root.is_live() {
         return None;
     }
     let entries = std::fs::read_dir("/sys/class/net").ok()?;
@@ -905,8 +904,8 @@ fn live_interfaces(cfg: &Config) -> Option<Vec<String>> {
 
 /// `ZONE=` in /etc/sysconfig/network-scripts/ifcfg-* (EL7): the interface is
 /// `DEVICE=`, else the file's suffix.
-fn ifcfg_bindings(cfg: &Config) -> Result<Vec<(String, Binding)>, String> {
-    let Ok(entries) = cfg.root.read_dir(IFCFG_DIR) else { return Ok(Vec::new()) };
+fn ifcfg_bindings(root: &NodeRoot) -> Result<Vec<(String, Binding)>, String> {
+    let Ok(entries) = root.read_dir(IFCFG_DIR) else { return Ok(Vec::new()) };
     let mut names: Vec<String> = entries
         .into_iter()
         .filter_map(|e| e.name.into_string().ok())
@@ -916,7 +915,7 @@ fn ifcfg_bindings(cfg: &Config) -> Result<Vec<(String, Binding)>, String> {
     let mut bindings = Vec::new();
     for name in names {
         let file = format!("{IFCFG_DIR}/{name}");
-        let vars = shell_assignments(&read_node_file(cfg, &file)?.unwrap_or_default());
+        let vars = shell_assignments(&read_node_file(root, &file)?.unwrap_or_default());
         let var = |key: &str| vars.iter().rev().find(|(k, v)| k == key && !v.is_empty()).map(|(_, v)| v.clone());
         if let Some(zone) = var("ZONE") {
             let device = var("DEVICE").unwrap_or_else(|| name.trim_start_matches("ifcfg-").to_string());
@@ -937,10 +936,10 @@ fn zone_service_names(zone: &Zone) -> Vec<String> {
 }
 
 /// Loads the named services not in `known`, following includes.
-fn load_services(cfg: &Config, names: Vec<String>, mut known: Vec<Service>) -> Result<Vec<Service>, String> {
+fn load_services(root: &NodeRoot, names: Vec<String>, mut known: Vec<Service>) -> Result<Vec<Service>, String> {
     for name in names {
         if !known.iter().any(|s| s.name == name) {
-            let service = load_service(cfg, &name)?;
+            let service = load_service(root, &name)?;
             known.push(service);
         }
     }
@@ -948,7 +947,7 @@ fn load_services(cfg: &Config, names: Vec<String>, mut known: Vec<Service>) -> R
     Ok(known)
 }
 
-fn load_service(cfg: &Config, name: &str) -> Result<Service, String> {
+fn load_service(root: &NodeRoot, name: &str) -> Result<Service, String> {
     let mut service = Service {
         name: name.into(),
         origin: None,
@@ -963,8 +962,8 @@ fn load_service(cfg: &Config, name: &str) -> Result<Service, String> {
         if !seen.insert(next.clone()) {
             continue;
         }
-        let Some(file) = override_file(cfg, "services", &next) else { continue };
-        let text = read_node_file(cfg, &file)?.unwrap_or_default();
+        let Some(file) = override_file(root, "services", &next) else { continue };
+        let text = read_node_file(root, &file)?.unwrap_or_default();
         let parsed = parse_service(&file, &text)?;
         if next == name {
             service.origin = Some(file);

@@ -36,7 +36,7 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 
-use crate::node_fs::Limit;
+use crate::node_fs::{Limit, NodeRoot};
 use crate::target::{Role, Target, ZkTarget};
 use crate::version::Version;
 
@@ -243,8 +243,8 @@ pub(crate) fn unprobed_default(cfg: &Config, explicit: bool, shown: &str, name_i
 
 /// Reads a configuration file of the inspected node (at most
 /// [`Limit::CONFIG`]) as text; `Ok(None)` when absent.
-pub fn read_node_file(cfg: &Config, absolute: &str) -> Result<Option<String>, String> {
-    match cfg.root.read(absolute, Limit::CONFIG) {
+pub fn read_node_file(root: &NodeRoot, absolute: &str) -> Result<Option<String>, String> {
+    match root.read(absolute, Limit::CONFIG) {
         Ok(bytes) => Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned())),
         Err(e) => Err(e.to_string()),
     }

@@ -13,8 +13,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::{Fact, Gatherer, read_node_file};
-use crate::config::Config;
-use crate::node_fs::Limit;
+use crate::node_fs::{Limit, NodeRoot};
 use crate::version::Version;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -273,55 +272,55 @@ pub fn version_from_dir_name(dir_name: &str) -> Option<Version> {
 }
 
 pub(crate) async fn gather(g: &Gatherer) -> Fact<NodeFacts> {
-    let cfg = g.cfg.clone();
+    let root = g.cfg.root.clone();
     // Plain blocking file reads: keep them off the async workers.
-    match tokio::task::spawn_blocking(move || read_node(&cfg)).await {
+    match tokio::task::spawn_blocking(move || read_node(&root)).await {
         Ok(facts) => Fact::observed(facts),
         Err(e) => Fact::failed(format!("reading the node's files failed: {e}")),
     }
 }
 
-fn read_node(cfg: &Config) -> NodeFacts {
+fn read_node(root: &NodeRoot) -> NodeFacts {
     let mut unreadable = Vec::new();
-    let mesos_hostnames = mesos_flag_files(cfg, "hostname", &mut unreadable);
-    let mesos_work_dirs = mesos_flag_files(cfg, "work_dir", &mut unreadable);
-    let mesos_work_dir_env = mesos_env_settings(cfg, "MESOS_WORK_DIR", &mut unreadable);
-    let mut mesos_address_files = mesos_flag_files(cfg, "ip", &mut unreadable);
-    mesos_address_files.extend(mesos_flag_files(cfg, "advertise_ip", &mut unreadable));
-    let flink = find_flink_installs(cfg, &mut unreadable);
+    let mesos_hostnames = mesos_flag_files(root, "hostname", &mut unreadable);
+    let mesos_work_dirs = mesos_flag_files(root, "work_dir", &mut unreadable);
+    let mesos_work_dir_env = mesos_env_settings(root, "MESOS_WORK_DIR", &mut unreadable);
+    let mut mesos_address_files = mesos_flag_files(root, "ip", &mut unreadable);
+    mesos_address_files.extend(mesos_flag_files(root, "advertise_ip", &mut unreadable));
+    let flink = find_flink_installs(root, &mut unreadable);
     NodeFacts {
-        hostname: if cfg.live() { kernel_hostname() } else { etc_hostname(cfg) },
-        hosts: read_hosts(cfg),
-        primary_address: cfg.live().then(primary_address).flatten(),
+        hostname: if root.is_live() { kernel_hostname() } else { etc_hostname(root) },
+        hosts: read_hosts(root),
+        primary_address: root.is_live().then(primary_address).flatten(),
         mesos_hostnames,
         mesos_work_dirs,
         mesos_work_dir_env,
         mesos_address_files,
         flink,
-        zookeeper_tick_time: zoo_cfg_setting(cfg, "tickTime", &mut unreadable),
+        zookeeper_tick_time: zoo_cfg_setting(root, "tickTime", &mut unreadable),
         unreadable,
     }
 }
 
 /// Each daemon's flag file for `flag` that holds a value.
-fn mesos_flag_files(cfg: &Config, flag: &str, unreadable: &mut Vec<String>) -> Vec<MesosFlagFile> {
+fn mesos_flag_files(root: &NodeRoot, flag: &str, unreadable: &mut Vec<String>) -> Vec<MesosFlagFile> {
     MesosDaemon::ALL
         .into_iter()
         .filter_map(|daemon| {
             let path = daemon.flag_file(flag);
-            let value = read_or_note(cfg, &path, unreadable)?.trim().to_string();
+            let value = read_or_note(root, &path, unreadable)?.trim().to_string();
             (!value.is_empty()).then_some(MesosFlagFile { daemon, path, value })
         })
         .collect()
 }
 
 /// Each assignment of `variable` in the daemons' environment files.
-fn mesos_env_settings(cfg: &Config, variable: &str, unreadable: &mut Vec<String>) -> Vec<MesosEnvSetting> {
+fn mesos_env_settings(root: &NodeRoot, variable: &str, unreadable: &mut Vec<String>) -> Vec<MesosEnvSetting> {
     let mut found = Vec::new();
     for daemon in MesosDaemon::ALL {
         for dir in ["/etc/default", "/etc/sysconfig"] {
             let path = format!("{dir}/{}", daemon.unit());
-            let Some(text) = read_or_note(cfg, &path, unreadable) else { continue };
+            let Some(text) = read_or_note(root, &path, unreadable) else { continue };
             for (i, line) in text.lines().enumerate() {
                 for (name, value) in super::roles::shell_assignments(line) {
                     if name == variable {
@@ -336,9 +335,9 @@ fn mesos_env_settings(cfg: &Config, variable: &str, unreadable: &mut Vec<String>
 }
 
 /// The last `key=value` line for `key` of the first zoo.cfg that exists.
-fn zoo_cfg_setting(cfg: &Config, key: &str, unreadable: &mut Vec<String>) -> Option<ConfigEntry> {
-    let path = super::roles::ZOO_CFG.iter().find(|p| cfg.root.metadata(p).is_ok_and(|m| m.is_file()))?;
-    let text = read_or_note(cfg, path, unreadable)?;
+fn zoo_cfg_setting(root: &NodeRoot, key: &str, unreadable: &mut Vec<String>) -> Option<ConfigEntry> {
+    let path = super::roles::ZOO_CFG.iter().find(|p| root.metadata(p).is_ok_and(|m| m.is_file()))?;
+    let text = read_or_note(root, path, unreadable)?;
     let property = |(i, line): (usize, &str)| {
         let (k, v) = line.split_once('=')?;
         (k.trim() == key && !line.trim_start().starts_with('#')).then(|| ConfigEntry {
@@ -351,8 +350,8 @@ fn zoo_cfg_setting(cfg: &Config, key: &str, unreadable: &mut Vec<String>) -> Opt
 }
 
 /// A file's text; `None` when absent or unreadable (then noted).
-fn read_or_note(cfg: &Config, path: &str, unreadable: &mut Vec<String>) -> Option<String> {
-    read_node_file(cfg, path).unwrap_or_else(|e| {
+fn read_or_note(root: &NodeRoot, path: &str, unreadable: &mut Vec<String>) -> Option<String> {
+    read_node_file(root, path).unwrap_or_else(|e| {
         unreadable.push(e);
         None
     })
@@ -367,9 +366,9 @@ fn kernel_hostname() -> Fact<SourcedValue> {
 }
 
 /// The first line that is neither empty nor a comment, as systemd reads it.
-fn etc_hostname(cfg: &Config) -> Fact<SourcedValue> {
-    let shown = cfg.root.shown_linked("/etc/hostname");
-    match read_node_file(cfg, "/etc/hostname") {
+fn etc_hostname(root: &NodeRoot) -> Fact<SourcedValue> {
+    let shown = root.shown_linked("/etc/hostname");
+    match read_node_file(root, "/etc/hostname") {
         Err(e) => Fact::failed(e),
         Ok(None) => Fact::unavailable(format!("{shown} does not exist: this node's host name is unknown")),
         Ok(Some(text)) => match text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')) {
@@ -379,10 +378,10 @@ fn etc_hostname(cfg: &Config) -> Fact<SourcedValue> {
     }
 }
 
-fn read_hosts(cfg: &Config) -> Fact<HostsFile> {
-    match cfg.root.read("/etc/hosts", Limit::HOSTS) {
+fn read_hosts(root: &NodeRoot) -> Fact<HostsFile> {
+    match root.read("/etc/hosts", Limit::HOSTS) {
         Err(e) => Fact::failed(e.to_string()),
-        Ok(None) => Fact::unavailable(format!("{} does not exist", cfg.root.shown_linked("/etc/hosts"))),
+        Ok(None) => Fact::unavailable(format!("{} does not exist", root.shown_linked("/etc/hosts"))),
         Ok(Some(bytes)) => Fact::observed(HostsFile::parse("/etc/hosts", &String::from_utf8_lossy(&bytes))),
     }
 }
@@ -410,34 +409,34 @@ struct Candidate {
     home: Option<String>,
 }
 
-fn find_flink_installs(cfg: &Config, unreadable: &mut Vec<String>) -> Vec<FlinkInstall> {
+fn find_flink_installs(root: &NodeRoot, unreadable: &mut Vec<String>) -> Vec<FlinkInstall> {
     let mut seen = BTreeSet::new();
-    flink_candidates(cfg)
+    flink_candidates(root)
         .into_iter()
         .filter_map(|c| {
-            let text = read_or_note(cfg, &c.conf, unreadable)?;
+            let text = read_or_note(root, &c.conf, unreadable)?;
             // One installation reached through a symlink is still one.
-            let real = cfg.root.resolve(&c.conf).unwrap_or_else(|_| PathBuf::from(&c.conf));
-            seen.insert(real).then(|| flink_install(cfg, c, &text))
+            let real = root.resolve(&c.conf).unwrap_or_else(|_| PathBuf::from(&c.conf));
+            seen.insert(real).then(|| flink_install(root, c, &text))
         })
         .collect()
 }
 
-fn flink_candidates(cfg: &Config) -> Vec<Candidate> {
+fn flink_candidates(root: &NodeRoot) -> Vec<Candidate> {
     let mut candidates: Vec<Candidate> = ["/etc/flink/flink-conf.yaml", "/etc/flink/conf/flink-conf.yaml"]
         .into_iter()
         .map(|conf| Candidate { conf: conf.into(), home: None })
         .collect();
     let mut homes = Vec::new();
     for (parent, holds_users) in FLINK_PARENTS {
-        homes.extend(children(cfg, parent, "flink"));
+        homes.extend(children(root, parent, "flink"));
         if holds_users {
-            for user in children(cfg, parent, "") {
-                homes.extend(children(cfg, &user, "flink"));
+            for user in children(root, parent, "") {
+                homes.extend(children(root, &user, "flink"));
             }
         }
     }
-    if cfg.live()
+    if root.is_live()
         && let Some(home) = std::env::var_os("FLINK_HOME")
     {
         homes.push(home.to_string_lossy().trim_end_matches('/').to_string());
@@ -450,20 +449,20 @@ fn flink_candidates(cfg: &Config) -> Vec<Candidate> {
 
 /// Directories under `parent` (a path on the node) whose names start with
 /// `prefix`, as paths on the node, sorted.
-fn children(cfg: &Config, parent: &str, prefix: &str) -> Vec<String> {
-    let Ok(entries) = cfg.root.read_dir(parent) else { return Vec::new() };
+fn children(root: &NodeRoot, parent: &str, prefix: &str) -> Vec<String> {
+    let Ok(entries) = root.read_dir(parent) else { return Vec::new() };
     entries
         .into_iter()
         .filter_map(|e| e.name.to_str().map(String::from))
         .filter(|name| name.starts_with(prefix))
         .map(|name| format!("{}/{name}", parent.trim_end_matches('/')))
-        .filter(|child| cfg.root.metadata(child).is_ok_and(|m| m.is_dir()))
+        .filter(|child| root.metadata(child).is_ok_and(|m| m.is_dir()))
         .collect()
 }
 
-fn flink_install(cfg: &Config, candidate: Candidate, conf_text: &str) -> FlinkInstall {
+fn flink_install(root: &NodeRoot, candidate: Candidate, conf_text: &str) -> FlinkInstall {
     let entries = parse_flat_yaml(conf_text);
-    let (version, version_source) = match candidate.home.as_deref().and_then(|home| flink_version(cfg, home)) {
+    let (version, version_source) = match candidate.home.as_deref().and_then(|home| flink_version(root, home)) {
         Some((version, source)) => (Some(version), Some(source)),
         None => (None, None),
     };
@@ -478,9 +477,9 @@ fn flink_install(cfg: &Config, candidate: Candidate, conf_text: &str) -> FlinkIn
 
 /// The version of the installation at `home`: from its distribution jar,
 /// else from the directory's name.
-fn flink_version(cfg: &Config, home: &str) -> Option<(Version, String)> {
+fn flink_version(root: &NodeRoot, home: &str) -> Option<(Version, String)> {
     let lib = format!("{home}/lib");
-    let from_jar = cfg.root.read_dir(&lib).ok().and_then(|entries| {
+    let from_jar = root.read_dir(&lib).ok().and_then(|entries| {
         let mut jars = entries.into_iter().filter_map(|e| e.name.into_string().ok());
         jars.find_map(|jar| version_from_dist_jar(&jar).map(|v| (v, format!("{lib}/{jar}"))))
     });

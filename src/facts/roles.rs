@@ -12,7 +12,7 @@ use super::knowledge::{Knowledge, PortSpec, RolePort};
 use super::processes::{ProcessFacts, ProcessInfo};
 use super::systemd::{SystemdFacts, UnitFileState};
 use super::{Fact, Gatherer, read_node_file};
-use crate::config::Config;
+use crate::node_fs::NodeRoot;
 use crate::target::Role;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -77,18 +77,18 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<NodeRoles> {
     let found = if cfg.roles.is_empty() {
         let mut found = processes.map(|p| from_processes(p, knowledge)).unwrap_or_default();
         found.extend(g.systemd().await.value().map(from_units).unwrap_or_default());
-        found.extend(from_config_files(cfg));
+        found.extend(from_config_files(&cfg.root));
         found
     } else {
         cfg.roles.iter().map(|r| (*r, "named with --role".to_string())).collect()
     };
-    Fact::observed(node_roles(cfg, knowledge, processes, found))
+    Fact::observed(node_roles(&cfg.root, knowledge, processes, found))
 }
 
 /// Assembles the fact from the roles found (with their evidence) and the
 /// ports the node's processes and configuration give them.
 fn node_roles(
-    cfg: &Config,
+    root: &NodeRoot,
     knowledge: &Knowledge,
     processes: Option<&ProcessFacts>,
     found: Vec<(Role, String)>,
@@ -102,7 +102,7 @@ fn node_roles(
         let daemons: Vec<&ProcessInfo> = processes
             .map(|p| p.processes.iter().filter(|p| process_role(p, knowledge) == Some(*role)).collect())
             .unwrap_or_default();
-        read_settings(cfg, *role, &daemons, &mut settings);
+        read_settings(root, *role, &daemons, &mut settings);
     }
     let mut node = NodeRoles { roles, evidence, ports: Vec::new(), notes: std::mem::take(&mut settings.notes) };
     // In role order, then in the data's order.
@@ -149,24 +149,24 @@ fn from_units(systemd: &SystemdFacts) -> Vec<(Role, String)> {
 }
 
 /// Roles from the node's configuration files.
-fn from_config_files(cfg: &Config) -> Vec<(Role, String)> {
+fn from_config_files(root: &NodeRoot) -> Vec<(Role, String)> {
     let mut found = Vec::new();
     for (role, dirs, files) in ROLE_CONFIG {
         for dir in *dirs {
-            if dir_has_files(cfg, dir) {
+            if dir_has_files(root, dir) {
                 found.push((*role, format!("configuration directory {dir}/ present")));
             }
         }
         for file in *files {
-            if is_file(cfg, file) {
+            if is_file(root, file) {
                 found.push((*role, format!("configuration file {file} present")));
             }
         }
     }
-    if let Some(zoo) = zoo_cfg_path(cfg) {
+    if let Some(zoo) = zoo_cfg_path(root) {
         found.push((Role::Zookeeper, format!("configuration file {zoo} present")));
     }
-    if let Some(conf) = flink_conf_path(cfg) {
+    if let Some(conf) = flink_conf_path(root) {
         found.push((Role::Flink, format!("Flink installation with {conf}")));
     }
     found
@@ -189,33 +189,32 @@ const FLINK_CONF: &str = "/etc/flink/flink-conf.yaml";
 /// Where Flink is unpacked (`/opt/flink-1.2.0`, `/home/flink-1.2.0`).
 const FLINK_PARENTS: &[&str] = &["/opt", "/usr/local", "/usr/share", "/home", "/srv"];
 
-fn dir_has_files(cfg: &Config, dir: &str) -> bool {
-    cfg.root.read_dir(dir).is_ok_and(|entries| !entries.is_empty())
+fn dir_has_files(root: &NodeRoot, dir: &str) -> bool {
+    root.read_dir(dir).is_ok_and(|entries| !entries.is_empty())
 }
 
-fn is_file(cfg: &Config, path: &str) -> bool {
-    cfg.root.metadata(path).is_ok_and(|m| m.is_file())
+fn is_file(root: &NodeRoot, path: &str) -> bool {
+    root.metadata(path).is_ok_and(|m| m.is_file())
 }
 
-fn zoo_cfg_path(cfg: &Config) -> Option<&'static str> {
-    ZOO_CFG.iter().copied().find(|p| is_file(cfg, p))
+fn zoo_cfg_path(root: &NodeRoot) -> Option<&'static str> {
+    ZOO_CFG.iter().copied().find(|p| is_file(root, p))
 }
 
 /// The first Flink configuration: /etc/flink, else `flink*/conf/flink-conf.yaml`
 /// under the usual parents, in name order.
-fn flink_conf_path(cfg: &Config) -> Option<String> {
-    if is_file(cfg, FLINK_CONF) {
+fn flink_conf_path(root: &NodeRoot) -> Option<String> {
+    if is_file(root, FLINK_CONF) {
         return Some(FLINK_CONF.to_string());
     }
     FLINK_PARENTS.iter().find_map(|parent| {
-        cfg.root
-            .read_dir(parent)
+        root.read_dir(parent)
             .ok()?
             .into_iter()
             .filter_map(|e| e.name.into_string().ok())
             .filter(|n| n.starts_with("flink"))
             .map(|n| format!("{parent}/{n}/conf/flink-conf.yaml"))
-            .find(|conf| is_file(cfg, conf))
+            .find(|conf| is_file(root, conf))
     })
 }
 
@@ -261,8 +260,8 @@ impl Settings {
     }
 
     /// Reads a node file; an unreadable one becomes a note, not a failure.
-    fn read(&mut self, cfg: &Config, path: &str) -> Option<String> {
-        match read_node_file(cfg, path) {
+    fn read(&mut self, root: &NodeRoot, path: &str) -> Option<String> {
+        match read_node_file(root, path) {
             Ok(text) => text,
             Err(e) => {
                 self.notes.push(format!("cannot read {e}"));
@@ -295,16 +294,16 @@ fn resolve_port(entry: &RolePort, settings: &Settings, node: &mut NodeRoles) {
 /// What the node's daemons and files say about the ports of one role: a
 /// running daemon's flags first (files only take effect at its next start),
 /// then its configuration files.
-fn read_settings(cfg: &Config, role: Role, daemons: &[&ProcessInfo], settings: &mut Settings) {
+fn read_settings(root: &NodeRoot, role: Role, daemons: &[&ProcessInfo], settings: &mut Settings) {
     if role == Role::Zookeeper {
-        return zookeeper_settings(cfg, settings);
+        return zookeeper_settings(root, settings);
     }
     let mut raw: Vec<Raw> = daemons.iter().flat_map(|p| command_line_flags(role, p)).collect();
     match role {
-        Role::Master => mesos_files(cfg, &[MESOS_MASTER_DIR], MESOS_MASTER_ENV, settings, &mut raw),
-        Role::Agent => mesos_files(cfg, MESOS_AGENT_DIRS, MESOS_AGENT_ENV, settings, &mut raw),
-        Role::Marathon => marathon_files(cfg, settings, &mut raw),
-        Role::Flink => flink_files(cfg, settings, &mut raw),
+        Role::Master => mesos_files(root, &[MESOS_MASTER_DIR], MESOS_MASTER_ENV, settings, &mut raw),
+        Role::Agent => mesos_files(root, MESOS_AGENT_DIRS, MESOS_AGENT_ENV, settings, &mut raw),
+        Role::Marathon => marathon_files(root, settings, &mut raw),
+        Role::Flink => flink_files(root, settings, &mut raw),
         Role::Zookeeper => {}
     }
     match role {
@@ -416,17 +415,17 @@ const MESOS_AGENT_ENV: &[&str] =
 /// mesos-init-wrapper turns each file in /etc/mesos-master/ (or -slave/) into
 /// a flag (`port` -> `--port`); /etc/default/mesos-* may set `PORT` or the
 /// `MESOS_*` environment. Flag files win.
-fn mesos_files(cfg: &Config, dirs: &[&str], env_files: &[&str], settings: &mut Settings, raw: &mut Vec<Raw>) {
+fn mesos_files(root: &NodeRoot, dirs: &[&str], env_files: &[&str], settings: &mut Settings, raw: &mut Vec<Raw>) {
     for dir in dirs {
         for flag in ["port", "resources"] {
             let file = format!("{dir}/{flag}");
-            if let Some(text) = settings.read(cfg, &file) {
+            if let Some(text) = settings.read(root, &file) {
                 raw.push(Raw::new(flag, &file, flag, text));
             }
         }
     }
     for file in env_files {
-        let Some(text) = settings.read(cfg, file) else { continue };
+        let Some(text) = settings.read(root, file) else { continue };
         for (name, value) in shell_assignments(&text) {
             let flag = match name.as_str() {
                 "PORT" | "MESOS_PORT" => "port",
@@ -509,9 +508,9 @@ pub fn shell_assignments(text: &str) -> Vec<(String, String)> {
 
 // --- ZooKeeper -------------------------------------------------------------
 
-fn zookeeper_settings(cfg: &Config, settings: &mut Settings) {
-    let Some(path) = zoo_cfg_path(cfg) else { return };
-    let Some(text) = settings.read(cfg, path) else { return };
+fn zookeeper_settings(root: &NodeRoot, settings: &mut Settings) {
+    let Some(path) = zoo_cfg_path(root) else { return };
+    let Some(text) = settings.read(root, path) else { return };
     let props = properties(&text);
     let prop = |key: &str| props.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let mut servers: Vec<(String, String, String)> = props
@@ -520,7 +519,7 @@ fn zookeeper_settings(cfg: &Config, settings: &mut Settings) {
         .map(|(k, v)| (path.to_string(), k.clone(), v.clone()))
         .collect();
     if let Some(dynamic) = prop("dynamicConfigFile")
-        && let Some(dyn_text) = settings.read(cfg, &dynamic)
+        && let Some(dyn_text) = settings.read(root, &dynamic)
     {
         servers.extend(
             properties(&dyn_text)
@@ -532,7 +531,7 @@ fn zookeeper_settings(cfg: &Config, settings: &mut Settings) {
     if let Some(port) = prop("clientPort") {
         settings.add(Role::Zookeeper, "clientPort", path, "clientPort", port_value(&port));
     }
-    let myid = zk_myid(cfg, prop("dataDir"), settings);
+    let myid = zk_myid(root, prop("dataDir"), settings);
     let mine: Vec<&(String, String, String)> = match myid {
         Some(id) if servers.iter().any(|(_, k, _)| *k == format!("server.{id}")) => {
             servers.iter().filter(|(_, k, _)| *k == format!("server.{id}")).collect()
@@ -567,11 +566,11 @@ fn zookeeper_settings(cfg: &Config, settings: &mut Settings) {
 }
 
 /// This server's id, from `dataDir/myid` or the packages' usual places.
-fn zk_myid(cfg: &Config, data_dir: Option<String>, settings: &mut Settings) -> Option<u64> {
+fn zk_myid(root: &NodeRoot, data_dir: Option<String>, settings: &mut Settings) -> Option<u64> {
     let candidates = data_dir.map(|d| format!("{}/myid", d.trim_end_matches('/'))).into_iter();
     candidates
         .chain(ZK_MYID.iter().map(|p| p.to_string()))
-        .find_map(|p| settings.read(cfg, &p))
+        .find_map(|p| settings.read(root, &p))
         .and_then(|text| text.trim().parse().ok())
 }
 
@@ -660,17 +659,17 @@ fn property(line: &str) -> Option<(String, String)> {
 /// The Marathon packages turn each file in /etc/marathon/conf into a flag
 /// (`http_port`; a `?name` file is a boolean flag) and read `MARATHON_*`
 /// variables from /etc/default/marathon.
-fn marathon_files(cfg: &Config, settings: &mut Settings, raw: &mut Vec<Raw>) {
+fn marathon_files(root: &NodeRoot, settings: &mut Settings, raw: &mut Vec<Raw>) {
     for flag in port_flags(Role::Marathon) {
         for name in [flag.to_string(), format!("?{flag}")] {
             let file = format!("{MARATHON_CONF_DIR}/{name}");
-            if let Some(text) = settings.read(cfg, &file) {
+            if let Some(text) = settings.read(root, &file) {
                 raw.push(Raw::new(flag, &file, name, text));
             }
         }
     }
     for file in MARATHON_ENV_FILES {
-        let Some(text) = settings.read(cfg, file) else { continue };
+        let Some(text) = settings.read(root, file) else { continue };
         for (name, value) in shell_assignments(&text) {
             if let Some(flag) =
                 port_flags(Role::Marathon).iter().find(|f| name == format!("MARATHON_{}", f.to_uppercase()))
@@ -701,9 +700,9 @@ fn marathon_settings(raw: &[Raw], settings: &mut Settings) {
 
 // --- Flink -----------------------------------------------------------------
 
-fn flink_files(cfg: &Config, settings: &mut Settings, raw: &mut Vec<Raw>) {
-    let Some(path) = flink_conf_path(cfg) else { return };
-    let Some(text) = settings.read(cfg, &path) else { return };
+fn flink_files(root: &NodeRoot, settings: &mut Settings, raw: &mut Vec<Raw>) {
+    let Some(path) = flink_conf_path(root) else { return };
+    let Some(text) = settings.read(root, &path) else { return };
     for (key, value) in flink_conf(&text) {
         if let Some(flag) = port_flags(Role::Flink).iter().find(|f| **f == key) {
             raw.push(Raw::new(flag, &path, key, value));
@@ -741,8 +740,7 @@ mod tests {
         let conf = root.path().join("etc/marathon/conf");
         std::fs::create_dir_all(&conf).unwrap();
         std::fs::write(conf.join("http_port"), "8090\n").unwrap();
-        let mut cfg = Config::resolve(None, &crate::config::Settings::default()).unwrap();
-        cfg.root = crate::node_fs::NodeRoot::new(root.path()).unwrap();
+        let tree = NodeRoot::new(root.path()).unwrap();
         let table = ProcessFacts {
             processes: vec![
                 process(10, "/usr/sbin/mesos-master --zk=zk://z:2181/mesos --port=5055"),
@@ -765,7 +763,7 @@ mod tests {
                 "flink: process 12 (java) running"
             ]
         );
-        let node = node_roles(&cfg, &knowledge, Some(&table), found);
+        let node = node_roles(&tree, &knowledge, Some(&table), found);
         assert_eq!(
             ports(&node),
             [
@@ -785,16 +783,15 @@ mod tests {
         std::fs::create_dir_all(root.path().join("etc/default")).unwrap();
         std::fs::write(root.path().join("etc/marathon/conf/https_port"), "9443").unwrap();
         std::fs::write(root.path().join("etc/default/marathon"), "MARATHON_DISABLE_HTTP=true\n").unwrap();
-        let mut cfg = Config::resolve(None, &crate::config::Settings::default()).unwrap();
-        cfg.root = crate::node_fs::NodeRoot::new(root.path()).unwrap();
-        let marathon = |cfg: &Config| {
-            node_roles(cfg, &Knowledge::embedded(), None, vec![(Role::Marathon, "named with --role".into())])
+        let tree = NodeRoot::new(root.path()).unwrap();
+        let marathon = |tree: &NodeRoot| {
+            node_roles(tree, &Knowledge::embedded(), None, vec![(Role::Marathon, "named with --role".into())])
         };
-        let node = marathon(&cfg);
+        let node = marathon(&tree);
         assert!(ports(&node).is_empty(), "{:?}", ports(&node));
         assert!(node.notes[0].contains("HTTP is disabled (MARATHON_DISABLE_HTTP in /etc/default/marathon)"));
         std::fs::write(root.path().join("etc/marathon/conf/ssl_keystore_path"), "/k.jks").unwrap();
-        assert_eq!(ports(&marathon(&cfg)), ["marathon:9443 (https_port in /etc/marathon/conf/https_port)"]);
+        assert_eq!(ports(&marathon(&tree)), ["marathon:9443 (https_port in /etc/marathon/conf/https_port)"]);
     }
 
     #[test]
@@ -803,9 +800,8 @@ mod tests {
         std::fs::create_dir_all(root.path().join("etc/mesos-slave")).unwrap();
         std::fs::write(root.path().join("etc/mesos-slave/port"), "fifty").unwrap();
         std::fs::write(root.path().join("etc/mesos-slave/resources"), "cpus:4;ports:[21000-24000]").unwrap();
-        let mut cfg = Config::resolve(None, &crate::config::Settings::default()).unwrap();
-        cfg.root = crate::node_fs::NodeRoot::new(root.path()).unwrap();
-        let node = node_roles(&cfg, &Knowledge::embedded(), None, from_config_files(&cfg));
+        let tree = NodeRoot::new(root.path()).unwrap();
+        let node = node_roles(&tree, &Knowledge::embedded(), None, from_config_files(&tree));
         assert_eq!(node.roles, [Role::Agent]);
         assert_eq!(
             ports(&node),
@@ -820,9 +816,8 @@ mod tests {
         std::fs::create_dir_all(root.path().join("etc/zookeeper")).unwrap();
         let zoo = "dataDir=/nonexistent\nserver.1=a:2888:3888\nserver.2=b:2889:3889;2182\nserver.3=c:2888:3888\n";
         std::fs::write(root.path().join("etc/zookeeper/zoo.cfg"), zoo).unwrap();
-        let mut cfg = Config::resolve(None, &crate::config::Settings::default()).unwrap();
-        cfg.root = crate::node_fs::NodeRoot::new(root.path()).unwrap();
-        let node = node_roles(&cfg, &Knowledge::embedded(), None, from_config_files(&cfg));
+        let tree = NodeRoot::new(root.path()).unwrap();
+        let node = node_roles(&tree, &Knowledge::embedded(), None, from_config_files(&tree));
         let from = "server.1, server.2, server.3 in /etc/zookeeper/zoo.cfg";
         assert_eq!(
             ports(&node),
