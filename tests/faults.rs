@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cli_support::ReadReport;
+use cli_support::{ReadReport, Run};
 use http::{Answer, FakeServer, closed_port_url, fixture_json};
 use serde_json::{Value, json};
 
@@ -35,19 +35,6 @@ const WITHIN: Duration = Duration::from_secs(5).saturating_add(cli_support::PAST
 const HUNG: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------- running
-
-struct Run {
-    report: Value,
-    code: i32,
-    stderr: String,
-    took: Duration,
-}
-
-impl ReadReport for Run {
-    fn report(&self) -> &Value {
-        &self.report
-    }
-}
 
 impl Run {
     /// The reason and every finding's text of a check, for matching.
@@ -72,7 +59,7 @@ impl Run {
 /// `clusterdoc check --format json ARGS`.
 fn clusterdoc(args: &[&str]) -> Run {
     let (report, code, stderr, took) = run_bounded(&[&["check", "--format", "json"][..], args].concat());
-    Run { report, code, stderr, took }
+    Run { report, code, stdout: String::new(), stderr, took }
 }
 
 /// The facts of `clusterdoc collect ARGS`.

@@ -21,11 +21,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use cli_support::ReadReport;
+use cli_support::{ReadReport, Run};
 use hickory_resolver::proto::op::{Message, ResponseCode};
 use hickory_resolver::proto::rr::rdata::{A, PTR};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
-use serde_json::Value;
 use tempfile::TempDir;
 
 const FLINK_CONF: &str = include_str!("fixtures/hostname/flink-conf.yaml");
@@ -66,33 +65,10 @@ impl Tree {
     }
 }
 
-/// The JSON report and exit code of one run.
-struct Run {
-    code: i32,
-    doc: Value,
-}
-
-impl ReadReport for Run {
-    fn report(&self) -> &Value {
-        &self.doc
-    }
-}
-
 impl Run {
-    fn of(output: Output) -> Run {
-        let doc = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-            panic!(
-                "not a JSON report ({e}): {}\nstderr: {}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-        Run { code: output.status.code().expect("exit code"), doc }
-    }
-
     /// Every remediation command of every check.
     fn commands(&self) -> Vec<String> {
-        let checks = self.doc["checks"].as_array().unwrap();
+        let checks = self.report["checks"].as_array().unwrap();
         let findings = checks.iter().flat_map(|c| c["findings"].as_array().unwrap());
         let remedies = findings.flat_map(|f| f["remediation"].as_array().unwrap());
         remedies.map(|r| r["command"].as_str().unwrap().to_string()).collect()
@@ -105,7 +81,7 @@ fn run_root(tree: &Tree, checks: &str, extra: &[&str]) -> Run {
     let mut cmd = Command::new(binary());
     cli_support::isolate(&mut cmd, tree.0.path());
     cmd.arg("--root").arg(tree.0.path()).args(["--only", checks]).args(QUICK).args(extra);
-    Run::of(cmd.output().unwrap())
+    Run::of_command(&mut cmd)
 }
 
 fn words(command: &str) -> Vec<String> {
@@ -167,14 +143,14 @@ fn upper_case_host_name_fails_with_the_hostnamectl_fix() {
             "note": "restart the Flink JobManager afterwards"
         })
     );
-    assert_eq!(run.doc["node"]["hostname"], "SZV1000265118");
+    assert_eq!(run.report["node"]["hostname"], "SZV1000265118");
 }
 
 #[test]
 fn lower_case_host_name_passes() {
     let tree = Tree::new().file("/etc/hostname", "# set by the installer\nszv1000265118\n");
     let run = run_root(&tree, "hostname.case", &[]);
-    assert_eq!(run.status("hostname.case"), "pass", "{}", run.doc);
+    assert_eq!(run.status("hostname.case"), "pass", "{}", run.report);
     assert_eq!(run.code, 0);
     assert!(run.reason("hostname.case").starts_with("1 host name checked"), "{}", run.reason("hostname.case"));
 }
@@ -338,7 +314,7 @@ fn proper_hosts_line_passes_and_says_dns_was_not_consulted() {
     let hosts = "127.0.0.1 localhost\n10.0.0.5 szv1000265118.example.com szv1000265118\n";
     let tree = Tree::new().file("/etc/hostname", "szv1000265118\n").file("/etc/hosts", hosts);
     let run = run_root(&tree, "hostname.resolution", &[]);
-    assert_eq!(run.status("hostname.resolution"), "pass", "{}", run.doc);
+    assert_eq!(run.status("hostname.resolution"), "pass", "{}", run.report);
     let reason = run.reason("hostname.resolution");
     assert!(reason.starts_with("szv1000265118 resolves to 10.0.0.5 (/etc/hosts line 2)"), "{reason}");
     assert!(reason.contains("etc/hosts only, DNS was not consulted"), "{reason}");
@@ -377,7 +353,7 @@ fn a_snapshot_replays_the_same_verdicts() {
     let mut replay = Command::new(binary());
     cli_support::isolate(&mut replay, tree.0.path());
     replay.arg("check").arg("--from").arg(&snapshot).args(["--only", "hostname."]).args(QUICK);
-    let replayed = Run::of(replay.output().unwrap());
+    let replayed = Run::of_command(&mut replay);
     for id in ["hostname.case", "hostname.resolution"] {
         assert_eq!(replayed.status(id), "fail");
         assert_eq!(replayed.findings(id), live.findings(id), "{id}");
@@ -445,10 +421,10 @@ fn live_upper_case_host_name_and_loopback_line_fail() {
     let mut cmd = uts::as_node(Command::new("unshare"), &node, &binary());
     cli_support::isolate(&mut cmd, dir.path());
     cmd.args(["--only", "hostname.case,hostname.resolution"]).args(QUICK);
-    let run = Run::of(cmd.output().unwrap());
+    let run = Run::of_command(&mut cmd);
 
     assert_eq!(run.code, 2);
-    assert_eq!(run.doc["node"]["hostname"], "SZV1000265118");
+    assert_eq!(run.report["node"]["hostname"], "SZV1000265118");
     let case = &run.findings("hostname.case")[0];
     assert_eq!(case["status"], "fail");
     assert_eq!(case["evidence"][0], "kernel host name: SZV1000265118");
@@ -566,7 +542,7 @@ fn run_with_dns(zone: Zone) -> Run {
     let mut cmd = uts::as_node(pair.client.command("unshare"), &node, &binary());
     cli_support::isolate(&mut cmd, dir.path());
     cmd.args(["--only", "hostname.resolution", "--format", "json", "--timeout", "300ms", "--deadline", "10s"]);
-    Run::of(cmd.output().unwrap())
+    Run::of_command(&mut cmd)
 }
 
 const NODE_IP: Ipv4Addr = netns::CLIENT_IP;
@@ -578,14 +554,14 @@ fn dns_forward_and_reverse_agree() {
         ptr: vec![(NODE_IP, "dns-node.example.com")],
         ..Zone::default()
     });
-    assert_eq!(run.status("hostname.resolution"), "pass", "{}", run.doc);
+    assert_eq!(run.status("hostname.resolution"), "pass", "{}", run.report);
     assert_eq!(run.reason("hostname.resolution"), "dns-node resolves to 10.213.0.1 (DNS)");
 }
 
 #[test]
 fn dns_nxdomain_fails() {
     let run = run_with_dns(Zone::default());
-    assert_eq!(run.code, 2, "{}", run.doc);
+    assert_eq!(run.code, 2, "{}", run.report);
     let finding = &run.findings("hostname.resolution")[0];
     assert_eq!(finding["status"], "fail");
     assert!(finding["evidence"][0].as_str().unwrap().contains("NXDOMAIN"), "{finding}");
@@ -600,7 +576,7 @@ fn dns_reverse_naming_another_host_warns() {
         ptr: vec![(NODE_IP, "web.example.com")],
         ..Zone::default()
     });
-    assert_eq!(run.code, 1, "{}", run.doc);
+    assert_eq!(run.code, 1, "{}", run.report);
     let finding = &run.findings("hostname.resolution")[0];
     assert_eq!(finding["status"], "warn");
     assert_eq!(finding["message"], "reverse lookup of 10.213.0.1 gives web.example.com, not dns-node");
@@ -610,7 +586,7 @@ fn dns_reverse_naming_another_host_warns() {
 #[test]
 fn unreachable_resolver_is_an_error_not_a_verdict() {
     let run = run_with_dns(Zone { silent: true, ..Zone::default() });
-    assert_eq!(run.code, 3, "{}", run.doc);
+    assert_eq!(run.code, 3, "{}", run.report);
     assert_eq!(run.status("hostname.resolution"), "error");
     let reason = run.reason("hostname.resolution");
     assert!(reason.starts_with("cannot tell whether dns-node resolves:"), "{reason}");

@@ -22,21 +22,7 @@ const BASIC_AUTH: &str = "YWRtaW46czNjcjN0LXB3";
 
 #[path = "support/cli.rs"]
 mod cli_support;
-use cli_support::{ReadReport, clusterdoc, evidence, remedies};
-
-struct Run {
-    report: Value,
-    code: i32,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl ReadReport for Run {
-    fn report(&self) -> &Value {
-        &self.report
-    }
-}
+use cli_support::{ReadReport, Run, clusterdoc, evidence, remedies};
 
 impl Run {
     fn finding(&self, id: &str, index: usize) -> &Value {
@@ -47,13 +33,7 @@ impl Run {
 /// Runs `check --format json` with these arguments.
 fn check(args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    let started = Instant::now();
-    let out = clusterdoc(dir.path()).args(["check", "--format", "json"]).args(args).output().unwrap();
-    let took = started.elapsed();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
-    Run { report, code: out.status.code().unwrap(), stdout, stderr, took }
+    Run::of_command(cli_support::plain(dir.path()).args(["check", "--format", "json"]).args(args))
 }
 
 /// Runs `collect` and returns the snapshot's facts.

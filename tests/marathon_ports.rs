@@ -23,18 +23,7 @@ fn process_table() -> MutexGuard<'static, ()> {
 
 #[path = "support/cli.rs"]
 mod cli_support;
-use cli_support::{ReadReport, clusterdoc, evidence, remedies};
-
-struct Run {
-    report: Value,
-    code: i32,
-}
-
-impl ReadReport for Run {
-    fn report(&self) -> &Value {
-        &self.report
-    }
-}
+use cli_support::{ReadReport, Run, clusterdoc, evidence, remedies};
 
 impl Run {
     /// The finding about `subject`.
@@ -52,11 +41,9 @@ impl Run {
 
 fn check(args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
     let out = clusterdoc(dir.path()).args(["check", "--format", "json"]).args(args).output().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
-    Run { report, code: out.status.code().unwrap() }
+    Run::of(out, started.elapsed())
 }
 
 /// A `curl -X PUT URL -H ... -d JSON` command, split as the shell would: (URL, body).

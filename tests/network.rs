@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cli_support::check;
+use cli_support::{Run, check};
 use netns::{HttpServer, Netns, Pair, SERVER_IP};
 use serde_json::Value;
 
@@ -73,21 +73,10 @@ fn clusterdoc(mut command: Command, work_dir: &Path) -> Command {
     command
 }
 
-struct Run {
-    report: Value,
-    exit: i32,
-    took: Duration,
-}
-
 fn run(mut command: Command) -> Run {
     let started = Instant::now();
     let output = command.output().expect("cannot run clusterdoc");
-    let took = started.elapsed();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!("clusterdoc printed no JSON report ({e}):\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr))
-    });
-    Run { report, exit: output.status.code().unwrap_or(-1), took }
+    Run::of(output, started.elapsed())
 }
 
 /// Runs clusterdoc inside the client namespace, checking reachability only.
@@ -152,7 +141,7 @@ fn each_kind_of_block_is_classified_as_a_remote_client_sees_it() {
         "--timeout".into(),
         "1s".into(),
     ];
-    let Run { report, exit, .. } = reachability_from(&pair.client, &args);
+    let Run { report, code: exit, .. } = reachability_from(&pair.client, &args);
     let c = check(&report, "net.reachability");
     assert_eq!((c["status"].as_str(), exit), (Some("fail"), 2), "{c:#}");
 
@@ -270,7 +259,7 @@ fn master_routes(agent_ports: &[u16]) -> Vec<(&'static str, String)> {
 #[test]
 fn all_open_passes_and_silent_implicit_defaults_are_not_counted() {
     let (pair, _open) = firewalled_pair();
-    let Run { report, exit, .. } = reachability_from(&pair.client, &["--flink".into(), url(OPEN)]);
+    let Run { report, code: exit, .. } = reachability_from(&pair.client, &["--flink".into(), url(OPEN)]);
     let c = check(&report, "net.reachability");
     assert_eq!((c["status"].as_str(), exit), (Some("pass"), 0), "{c:#}");
     let note = text(&c["reason"]);
@@ -331,7 +320,7 @@ fn a_role_port_held_by_another_process_fails_naming_pid_and_command() {
             ("flink", flink_port, "Flink JobManager RPC", "jobmanager.rpc.port"),
         ],
     );
-    let Run { report, exit, .. } = local_conflicts(&["master", "flink"], dir.path());
+    let Run { report, code: exit, .. } = local_conflicts(&["master", "flink"], dir.path());
     let c = check(&report, "ports.local-conflict");
     assert_eq!((c["status"].as_str(), exit), (Some("fail"), 2), "{c:#}");
     let f = finding(c, &format!("port {port}/tcp"));
@@ -399,7 +388,7 @@ fn the_expected_daemons_on_their_ports_pass() {
             ("flink", flink_port, "Flink JobManager RPC", "jobmanager.rpc.port"),
         ],
     );
-    let Run { report, exit, .. } = local_conflicts(&["master", "flink"], dir.path());
+    let Run { report, code: exit, .. } = local_conflicts(&["master", "flink"], dir.path());
     let c = check(&report, "ports.local-conflict");
     assert_eq!((c["status"].as_str(), exit), (Some("pass"), 0), "{c:#}");
     let note = text(&c["reason"]);
@@ -425,7 +414,7 @@ fn holders_an_unprivileged_run_cannot_see_are_undecidable_not_passes() {
     setpriv.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_clusterdoc")]);
     let mut command = clusterdoc(setpriv, dir.path());
     command.args(["--only", "ports.local-conflict", "--role", "master", "--checks-dir"]).arg(dir.path());
-    let Run { report, exit, .. } = run(command);
+    let Run { report, code: exit, .. } = run(command);
     let c = check(&report, "ports.local-conflict");
     assert_eq!((c["status"].as_str(), exit), (Some("error"), 3), "{c:#}");
     let f = finding(c, &format!("port {port}/tcp"));

@@ -12,7 +12,7 @@ mod zk;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use cli_support::{PAST_DEADLINE, ReadReport, assert_evidence, assert_fix};
+use cli_support::{PAST_DEADLINE, ReadReport, Run, assert_evidence, assert_fix};
 use marathon_zk::{Seeder, V1_4_13_PERSISTENCE, V1_6_0_PERSISTENCE, V18_200_0_PERSISTENCE};
 use serde_json::Value;
 use zk::{Ensemble, ZkServer, free_ports};
@@ -21,33 +21,16 @@ use zk::{Ensemble, ZkServer, free_ports};
 // Running clusterdoc and reading its JSON report
 // ---------------------------------------------------------------------------
 
-struct Run {
-    exit: i32,
-    report: Value,
-}
-
 async fn clusterdoc(args: &[&str]) -> Run {
     let cwd = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
     let output = tokio::process::Command::from(cli_support::plain(cwd.path()))
         .args(["check", "--only", "zk.", "--format", "json"])
         .args(args)
         .output()
         .await
         .expect("run clusterdoc");
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "clusterdoc {args:?} printed no JSON report ({e})\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    Run { exit: output.status.code().expect("exit code"), report }
-}
-
-impl ReadReport for Run {
-    fn report(&self) -> &Value {
-        &self.report
-    }
+    Run::of(output, started.elapsed())
 }
 
 impl Run {
@@ -139,7 +122,7 @@ async fn stored_versions_against_the_version_being_deployed() {
     let quorum = run.expect("zk.quorum", "warn");
     let standalone = finding(quorum, "warn", "standalone server: no high availability");
     assert_evidence(standalone, "Mode: standalone");
-    assert_eq!(run.exit, 1);
+    assert_eq!(run.code, 1);
     reuse(&server, "/empty/marathon", Some("1.8.0")).await.expect("zk.marathon-reuse", "pass");
 
     // The same release line: pass, whatever the patch level.
@@ -167,7 +150,7 @@ async fn stored_versions_against_the_version_being_deployed() {
     assert_fix(newer, &format!("marathon --zk zk://{}/v18/marathon-1.6", server.address()), "safe");
     assert_fix(newer, "zkCli.sh -server", "safe");
     assert_fix(newer, &format!("{delete} /v18/marathon"), "destructive");
-    assert_eq!(run.exit, 2);
+    assert_eq!(run.code, 2);
     let run = reuse(&server, "/v13/marathon", Some("1.1.10")).await;
     finding(run.expect("zk.marathon-reuse", "fail"), "fail", "holds data of Marathon 1.3, newer than 1.1.10");
 
@@ -263,7 +246,7 @@ async fn two_elections_interrupted_migration_and_garbage() {
     assert_eq!(stop["risk"], "disruptive");
     let stopped_on: Vec<&Value> = both["remediation"].as_array().unwrap().iter().map(|r| &r["host"]).collect();
     assert_eq!(stopped_on, ["old.example"], "{both:#}");
-    assert_eq!(run.exit, 2);
+    assert_eq!(run.code, 2);
     // mntr and ruok refused by the whitelist: reported as such, not as health.
     let refused = finding(run.expect("zk.quorum", "warn"), "warn", "mntr, ruok refused");
     assert!(refused["message"].as_str().unwrap().contains("a refusal is not health"));
@@ -294,7 +277,7 @@ async fn two_elections_interrupted_migration_and_garbage() {
     assert_evidence(junk, "internal:storage:version: 15 bytes, not a ZKStoreEntry");
     assert_evidence(junk, "expected a protobuf ZKStoreEntry whose value is a StorageVersion");
     assert_fix(junk, "get /junk/marathon/state/internal:storage:version", "safe");
-    assert_eq!(run.exit, 3);
+    assert_eq!(run.code, 3);
 
     // Flat entries in a tree whose version says 1.4+: two versions wrote here.
     seed.flat_state("/mixed/marathon", V1_4_13_PERSISTENCE).await;
@@ -316,7 +299,7 @@ async fn three_servers_one_leader_then_quorum_lost() {
     let note = check["reason"].as_str().unwrap();
     assert_eq!(note.matches(" leader").count(), 1, "{note}");
     assert_eq!(note.matches(" follower").count(), 2, "{note}");
-    assert_eq!(run.exit, 0);
+    assert_eq!(run.code, 0);
 
     // Two of three named: clients cannot fail over to the third.
     let two = format!("zk://{},{}/marathon", ensemble.servers[0].address(), ensemble.servers[1].address());
@@ -348,7 +331,7 @@ async fn three_servers_one_leader_then_quorum_lost() {
     assert_eq!(stuck["subject"], format!("ZooKeeper {}", ensemble.servers[2].address()));
     assert_evidence(stuck, "This ZooKeeper instance is not currently serving requests");
     assert_fix(stuck, "journalctl -u zookeeper", "safe");
-    assert_eq!(run.exit, 2);
+    assert_eq!(run.code, 2);
 }
 
 // ---------------------------------------------------------------------------
@@ -399,5 +382,5 @@ async fn a_named_ensemble_that_refuses_fails_an_implicit_one_skips() {
         let check = run.expect(id, "skip");
         assert!(check["reason"].as_str().unwrap().contains("--zk URL or MARATHON_ZK"), "{check:#}");
     }
-    assert_eq!(run.exit, 0);
+    assert_eq!(run.code, 0);
 }

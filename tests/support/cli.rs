@@ -56,6 +56,41 @@ pub fn isolate(cmd: &mut std::process::Command, cwd: &Path) {
     }
 }
 
+/// A finished run of clusterdoc: its JSON report, exit code, output and
+/// how long it took.
+pub struct Run {
+    pub report: Value,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub took: Duration,
+}
+
+impl Run {
+    /// Runs `cmd` to its end.
+    pub fn of_command(cmd: &mut std::process::Command) -> Run {
+        let started = std::time::Instant::now();
+        let output = cmd.output().expect("run clusterdoc");
+        Run::of(output, started.elapsed())
+    }
+
+    /// The run that gave `output` after `took`; a run that printed no JSON
+    /// report fails the test, showing both streams.
+    pub fn of(output: std::process::Output, took: Duration) -> Run {
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let report = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("clusterdoc printed no JSON report ({e}):\n{stdout}\nstderr: {stderr}"));
+        Run { report, code: output.status.code().expect("an exit code"), stdout, stderr, took }
+    }
+}
+
+impl ReadReport for Run {
+    fn report(&self) -> &Value {
+        &self.report
+    }
+}
+
 /// The check `id` in a JSON report.
 pub fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
     let checks = report["checks"].as_array().unwrap_or_else(|| panic!("not a report: {report:#}"));
