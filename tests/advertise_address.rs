@@ -3,13 +3,11 @@
 //! edited into a three-host cluster whose master registered on Debian's
 //! 127.0.1.1.
 
-#[path = "support/http.rs"]
-mod http;
+mod support;
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/tree.rs"]
-mod tree;
+use crate::support::cli as cli_support;
+use crate::support::http;
+use crate::support::tree;
 
 use cli_support::{ReadReport, assert_evidence, assert_fix, clusterdoc};
 use http::{Answer, FakeServer, fixture_json};

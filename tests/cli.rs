@@ -12,8 +12,9 @@ fn catalog_ids() -> Vec<String> {
     catalog.checks.iter().map(|c| c.meta().id.to_string()).collect()
 }
 
-#[path = "support/cli.rs"]
-mod cli_support;
+mod support;
+
+use crate::support::cli as cli_support;
 use cli_support::clusterdoc;
 
 fn json_of(output: &[u8]) -> Value {

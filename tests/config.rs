@@ -13,8 +13,9 @@ use std::process::Output;
 
 use serde_json::Value;
 
-#[path = "support/cli.rs"]
-mod cli_support;
+mod support;
+
+use crate::support::cli as cli_support;
 use cli_support::clusterdoc;
 
 /// Another user: the owner of the hostile files.

@@ -2,13 +2,11 @@
 //! (zoo.cfg's tickTime, a flink-conf.yaml's mesos.failover-timeout) and a
 //! Marathon /v2/info served on loopback.
 
-#[path = "support/http.rs"]
-mod http;
+mod support;
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/tree.rs"]
-mod tree;
+use crate::support::cli as cli_support;
+use crate::support::http;
+use crate::support::tree;
 
 use cli_support::{ReadReport, assert_evidence, assert_fix, clusterdoc};
 use http::{Answer, FakeServer};

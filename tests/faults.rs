@@ -9,10 +9,10 @@
 //! truncated JSON, Marathon's oversized bodies and redirect loop, and TLS
 //! verification; tests/zookeeper.rs a ZooKeeper port that never speaks.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/http.rs"]
-mod http;
+mod support;
+
+use crate::support::cli as cli_support;
+use crate::support::http;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

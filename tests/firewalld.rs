@@ -6,10 +6,10 @@
 //! `systemctl --root`; and a live run against a real firewalld daemon in
 //! private mount, network and PID namespaces. Needs root for the namespaces.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/tree.rs"]
-mod tree;
+mod support;
+
+use crate::support::cli as cli_support;
+use crate::support::tree;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

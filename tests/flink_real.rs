@@ -2,11 +2,10 @@
 //! (tests/fixtures/flink-real, see its SOURCES.txt), parsed with the crate's
 //! own parsers, then served on loopback to the real binary's Flink facts.
 
-#[path = "support/http.rs"]
-mod http;
+mod support;
 
-#[path = "support/cli.rs"]
-mod cli_support;
+use crate::support::cli as cli_support;
+use crate::support::http;
 
 use cli_support::clusterdoc;
 use clusterdoc::parsers::{

@@ -5,13 +5,12 @@
 //! inside a network namespace). Remediation commands are run for real, in a
 //! mount namespace whose /etc is a fresh tmpfs.
 
-#[path = "support/cli.rs"]
-mod cli_support;
+mod support;
+
+use crate::support::cli as cli_support;
 #[allow(dead_code)]
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/uts.rs"]
-mod uts;
+use crate::support::netns;
+use crate::support::uts;
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::path::{Path, PathBuf};

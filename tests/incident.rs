@@ -16,14 +16,12 @@
 //!
 //! The other tests run the real binary on the committed example.
 
-#[path = "support/http.rs"]
-mod http;
-#[path = "support/marathon_zk.rs"]
-mod marathon_zk;
-#[path = "support/tree.rs"]
-mod tree;
-#[path = "support/zk.rs"]
-mod zk;
+mod support;
+
+use crate::support::http;
+use crate::support::marathon_zk;
+use crate::support::tree;
+use crate::support::zk;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -54,8 +52,7 @@ const FAILING: [&str; 6] = [
 // Running clusterdoc
 // ---------------------------------------------------------------------------
 
-#[path = "support/cli.rs"]
-mod cli_support;
+use crate::support::cli as cli_support;
 use cli_support::{assert_evidence, assert_fix, check, clusterdoc};
 
 /// `clusterdoc check --from examples/flink-on-mesos-incident.json ARGS`, in the crate's directory.

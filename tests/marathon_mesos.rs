@@ -6,8 +6,9 @@
 //! /v2/leader, stalled and trickling bodies, truncated JSON, oversized
 //! bodies, redirect loops).
 
-#[path = "support/http.rs"]
-mod http;
+mod support;
+
+use crate::support::http;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,8 +21,7 @@ const PASSWORD: &str = "s3cr3t-pw";
 /// base64("admin:s3cr3t-pw"): the Authorization header must carry it, no output may.
 const BASIC_AUTH: &str = "YWRtaW46czNjcjN0LXB3";
 
-#[path = "support/cli.rs"]
-mod cli_support;
+use crate::support::cli as cli_support;
 use cli_support::{ReadReport, Run, clusterdoc, evidence, remedies};
 
 impl Run {

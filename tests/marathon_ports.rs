@@ -4,8 +4,9 @@
 //! see its SOURCES.txt), and, for the orphans, a real process that looks like
 //! a Flink TaskManager.
 
-#[path = "support/http.rs"]
-mod http;
+mod support;
+
+use crate::support::http;
 
 use std::process::{Child, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -21,8 +22,7 @@ fn process_table() -> MutexGuard<'static, ()> {
     PROCESS_TABLE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-#[path = "support/cli.rs"]
-mod cli_support;
+use crate::support::cli as cli_support;
 use cli_support::{ReadReport, Run, clusterdoc, evidence, remedies};
 
 impl Run {

@@ -4,11 +4,10 @@
 //! binary, which reads the leader's /master/flags and each agent's
 //! /slave(N)/flags and judges `mesos.work-dir` on them.
 
-#[path = "support/http.rs"]
-mod http;
+mod support;
 
-#[path = "support/cli.rs"]
-mod cli_support;
+use crate::support::cli as cli_support;
+use crate::support::http;
 
 use std::net::TcpListener;
 

@@ -1,10 +1,10 @@
 //! `mesos.work-dir` from a node's files alone (`--root`, no Mesos named):
 //! the packages' flag files and environment files.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/tree.rs"]
-mod tree;
+mod support;
+
+use crate::support::cli as cli_support;
+use crate::support::tree;
 
 use cli_support::{ReadReport, assert_evidence, assert_fix, clusterdoc};
 use serde_json::Value;

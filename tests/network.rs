@@ -3,10 +3,10 @@
 //! nftables rules reject, drop or leave ports closed exactly as firewalld
 //! does; `ports.local-conflict` against real listeners on this machine.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/netns.rs"]
-mod netns;
+mod support;
+
+use crate::support::cli as cli_support;
+use crate::support::netns;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;

@@ -6,10 +6,10 @@
 //! runs only here; and a cluster of 100,000 upper-case agents gives a report
 //! of a few hundred kilobytes, in time.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/http.rs"]
-mod http;
+mod support;
+
+use crate::support::cli as cli_support;
+use crate::support::http;
 
 use std::ffi::CString;
 use std::io::{Read, Write};

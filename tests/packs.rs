@@ -4,10 +4,10 @@
 //! Nagios plugins, overriding, load problems, `list` and `explain`, and
 //! snapshots that replay plugin results without running plugins.
 
-#[path = "support/http.rs"]
-mod http;
-#[path = "support/zk.rs"]
-mod zk;
+mod support;
+
+use crate::support::http;
+use crate::support::zk;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -18,8 +18,7 @@ use std::time::{Duration, Instant};
 use http::{Answer, FakeServer};
 use serde_json::Value;
 
-#[path = "support/cli.rs"]
-mod cli_support;
+use crate::support::cli as cli_support;
 use cli_support::{ReadReport, clusterdoc, evidence};
 
 /// A pack directory in a temporary directory.

@@ -3,13 +3,11 @@
 //! its deadline whatever the tree holds, implicit network targets are not
 //! probed, and a root that is not a readable directory is a usage error.
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/netns.rs"]
-#[allow(dead_code)]
-mod netns;
-#[path = "support/tree.rs"]
-mod tree;
+mod support;
+
+use crate::support::cli as cli_support;
+use crate::support::netns;
+use crate::support::tree;
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener};

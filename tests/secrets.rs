@@ -10,8 +10,9 @@
 //! payloads would create must not appear.
 //! (src/report/format_tests.rs covers the renderers on hand-built reports.)
 
-#[path = "support/http.rs"]
-mod http;
+mod support;
+
+use crate::support::http;
 
 use std::path::Path;
 use std::process::Output;
@@ -27,8 +28,7 @@ const PASSWORD: &str = "Pw-9c0ffee-s3cr3t";
 const BASIC_AUTH: &str = "b3BzOlB3LTljMGZmZWUtczNjcjN0";
 const FORMATS: [&str; 6] = ["human", "json", "junit", "tap", "nagios", "prometheus"];
 
-#[path = "support/cli.rs"]
-mod cli_support;
+use crate::support::cli as cli_support;
 use cli_support::clusterdoc;
 
 /// The binary, bounded: a hang fails the test instead of holding the suite.

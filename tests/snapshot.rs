@@ -5,8 +5,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-#[path = "support/cli.rs"]
-mod cli_support;
+mod support;
+
+use crate::support::cli as cli_support;
 use cli_support::clusterdoc;
 
 /// A node image with several problems clusterdoc knows: an upper-case host

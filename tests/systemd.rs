@@ -3,8 +3,9 @@
 //! masked, static, ...) is checked against `systemctl --root=DIR is-enabled`,
 //! the drop-ins applied against `systemd-analyze --root=DIR cat-config`.
 
-#[path = "support/cli.rs"]
-mod cli_support;
+mod support;
+
+use crate::support::cli as cli_support;
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
@@ -997,8 +998,7 @@ fn a_live_run_reads_the_process_table_and_whether_systemd_is_pid_1() {
 // real systemd (systemd 252 on Debian 12) running as PID 1 of a namespace,
 // and against `systemd-analyze verify`.
 
-#[path = "support/systemd_pid1.rs"]
-mod systemd_pid1;
+use crate::support::systemd_pid1;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -2,12 +2,11 @@
 //! against real ZooKeeper servers, seeded with the bytes and election nodes
 //! each Marathon version writes (ephemeral nodes held by this test's session).
 
-#[path = "support/cli.rs"]
-mod cli_support;
-#[path = "support/marathon_zk.rs"]
-mod marathon_zk;
-#[path = "support/zk.rs"]
-mod zk;
+mod support;
+
+use crate::support::cli as cli_support;
+use crate::support::marathon_zk;
+use crate::support::zk;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
