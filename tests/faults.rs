@@ -623,16 +623,13 @@ fn a_zookeeper_that_never_answers_a_read_is_an_error() {
 // ------------------------------------------------------------ error wording
 
 /// Every text of a report a person reads: reasons, messages, evidence.
-fn texts(report: &Value) -> Vec<(String, String)> {
+fn texts(report: &clusterdoc::report::Report) -> Vec<(&str, &str)> {
     let mut said = Vec::new();
-    for check in report["checks"].as_array().unwrap() {
-        let id = check["id"].as_str().unwrap().to_string();
-        said.extend(check["reason"].as_str().map(|r| (id.clone(), r.to_string())));
-        for finding in check["findings"].as_array().unwrap() {
-            said.push((id.clone(), finding["message"].as_str().unwrap().to_string()));
-            for evidence in finding["evidence"].as_array().into_iter().flatten() {
-                said.push((id.clone(), evidence.as_str().unwrap().to_string()));
-            }
+    for check in &report.checks {
+        said.extend(check.reason.as_deref().map(|r| (check.id.as_str(), r)));
+        for finding in &check.findings {
+            said.push((check.id.as_str(), finding.message.as_str()));
+            said.extend(finding.evidence.iter().map(|e| (check.id.as_str(), e.as_str())));
         }
     }
     said
@@ -654,7 +651,8 @@ fn network_errors_read_one_way_in_every_check_and_pack() {
         ]
         .concat(),
     );
-    for (id, text) in texts(&run.report) {
+    let report = run.typed();
+    for (id, text) in texts(&report) {
         for raw in ["os error", "failed to lookup address information", "Connection refused"] {
             assert!(!text.contains(raw), "{id} says {raw:?}: {text}");
         }
@@ -663,19 +661,16 @@ fn network_errors_read_one_way_in_every_check_and_pack() {
             assert_eq!(text.matches(url).count(), 1, "{id} names {url} more than once: {text}");
         }
     }
-    for check in run.report["checks"].as_array().unwrap() {
-        for finding in check["findings"].as_array().unwrap() {
-            let (subject, message) = (finding["subject"].as_str().unwrap(), finding["message"].as_str().unwrap());
-            assert!(!message.contains(subject), "{}: {message:?} repeats its subject {subject:?}", check["id"]);
+    for check in &report.checks {
+        for finding in &check.findings {
+            let (subject, message) = (&finding.subject, &finding.message);
+            assert!(!message.contains(subject.as_str()), "{}: {message:?} repeats its subject {subject:?}", check.id);
         }
     }
     let message_about = |id: &str, subject: &str| -> String {
-        let check = run.check(id);
-        let finding = check["findings"].as_array().unwrap().iter().find(|f| f["subject"] == subject);
-        finding.unwrap_or_else(|| panic!("no {id} finding about {subject}: {check:#}"))["message"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        let check = run.typed_check(id);
+        let finding = check.findings.iter().find(|f| f.subject == subject);
+        finding.unwrap_or_else(|| panic!("no {id} finding about {subject}: {check:#?}")).message.clone()
     };
     assert_eq!(
         message_about("zk.quorum", &format!("ZooKeeper 127.0.0.1:{closed_port}")),

@@ -81,7 +81,9 @@ impl Run {
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         let report = serde_json::from_str(&stdout)
             .unwrap_or_else(|e| panic!("clusterdoc printed no JSON report ({e}):\n{stdout}\nstderr: {stderr}"));
-        Run { report, code: output.status.code().expect("an exit code"), stdout, stderr, took }
+        let run = Run { report, code: output.status.code().expect("an exit code"), stdout, stderr, took };
+        run.typed();
+        run
     }
 }
 
@@ -101,6 +103,19 @@ pub fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
 /// report is.
 pub trait ReadReport {
     fn report(&self) -> &Value;
+
+    /// The report as the crate's own type: what every reader of the JSON
+    /// contract gets (a report that does not parse fails the test).
+    fn typed(&self) -> clusterdoc::report::Report {
+        serde_json::from_value(self.report().clone())
+            .unwrap_or_else(|e| panic!("the JSON report is not a clusterdoc report ({e}): {:#}", self.report()))
+    }
+
+    /// The check `id` as the crate's own type.
+    fn typed_check(&self, id: &str) -> clusterdoc::report::CheckReport {
+        let check = self.typed().checks.into_iter().find(|c| c.id == id);
+        check.unwrap_or_else(|| panic!("no {id} in {:#}", self.report()))
+    }
 
     fn check(&self, id: &str) -> &Value {
         check(self.report(), id)
