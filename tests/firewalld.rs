@@ -17,29 +17,19 @@ use std::process::{Command as StdCommand, Stdio};
 
 use assert_cmd::Command;
 use serde_json::Value;
-use tempfile::TempDir;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/firewalld");
 
 /// A node's file system: the package's /usr/lib/firewalld, its firewalld.conf
 /// and its firewalld.service.
-struct Node {
-    dir: TempDir,
-}
+type Node = tree::NodeTree;
 
 impl Node {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        tree::copy_tree(&Path::new(FIXTURE).join("root"), dir.path());
-        Node { dir }
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, path: &str, text: &str) {
-        tree::write(self.root(), path, text);
+    /// The node with the Debian package's firewalld files.
+    fn with_firewalld() -> Self {
+        let node = Node::new();
+        node.copy_in(&Path::new(FIXTURE).join("root"));
+        node
     }
 
     /// `systemctl --root=DIR VERB UNIT`.
@@ -107,7 +97,7 @@ fn clusterdoc() -> Command {
 }
 
 fn enabled_node() -> Node {
-    let node = Node::new();
+    let node = Node::with_firewalld();
     assert_eq!(node.is_enabled(), "disabled");
     node.systemctl("enable", "firewalld.service");
     assert_eq!(node.is_enabled(), "enabled");
@@ -319,13 +309,13 @@ fn simple_rich_rules_count_conditional_ones_are_listed() {
 
 #[test]
 fn firewalld_not_enabled_or_masked_passes() {
-    let node = Node::new();
+    let node = Node::with_firewalld();
     let (code, check) = node.check(&["--role", "master"]);
     assert_eq!((code, check["status"].as_str()), (0, Some("pass")));
     let reason = check["reason"].as_str().unwrap();
     assert!(reason.contains("firewalld filters nothing") && reason.contains("not enabled"), "{reason}");
 
-    let node = Node::new();
+    let node = Node::with_firewalld();
     node.systemctl("mask", "firewalld.service");
     assert_eq!(node.is_enabled(), "masked");
     let (code, check) = node.check(&["--role", "master"]);
@@ -349,7 +339,8 @@ fn a_snapshot_replays_to_the_same_findings() {
     let node = enabled_node();
     node.offline(&["--zone=work", "--add-interface=eth1"]);
     let snapshot = node.root().join("snapshot.json");
-    let root = node.root().to_str().unwrap();
+    let root = node.root();
+    let root = root.to_str().unwrap();
     clusterdoc()
         .args(["collect", "--root", root, "--only", "firewalld.ports", "--role", "master", "-o"])
         .arg(&snapshot)
@@ -495,7 +486,7 @@ fn no_roles_skips_naming_the_role_flag() {
 /// the printed fix, run in the namespace, makes the check pass.
 #[test]
 fn live_runtime_and_permanent_configurations_are_compared() {
-    let node = Node::new();
+    let node = Node::with_firewalld();
     let dir = tempfile::tempdir().unwrap();
     let (out1, out2) = (dir.path().join("before.json"), dir.path().join("after.json"));
     let script = r#"

@@ -30,7 +30,6 @@ use std::process::Output;
 use http::{Answer, FakeServer};
 use marathon_zk::{Seeder, V1_4_13_PERSISTENCE};
 use serde_json::Value;
-use tempfile::TempDir;
 use zk::ZkServer;
 
 const CRATE: &str = env!("CARGO_MANIFEST_DIR");
@@ -565,15 +564,13 @@ fn http_date(time: std::time::SystemTime) -> String {
 /// The node SZV1000265118 (10.120.177.85): Mesos master and agent, Marathon,
 /// ZooKeeper and a Flink 1.2 installation, with the Mesos packages' units and
 /// firewalld enabled, and the Mesos cluster scripts installed.
-struct Node {
-    dir: TempDir,
-}
+type Node = tree::NodeTree;
 
 impl Node {
     fn build() -> Node {
-        let node = Node { dir: tempfile::tempdir().unwrap() };
+        let node = Node::new();
         // The Debian firewalld package's zones, services, firewalld.conf and unit.
-        tree::copy_tree(&Path::new(FIXTURES).join("firewalld/root"), node.root());
+        node.copy_in(&Path::new(FIXTURES).join("firewalld/root"));
         for unit in ["mesos-master.service", "mesos-slave.service"] {
             let upstream = std::fs::read(Path::new(FIXTURES).join("systemd").join(unit)).unwrap();
             node.write(&format!("/usr/lib/systemd/system/{unit}"), upstream);
@@ -605,14 +602,6 @@ impl Node {
         node.write("/usr/etc/mesos/masters", "szv1000265118\n");
         node.write("/usr/etc/mesos/slaves", "szv1000265118\nszv1000265119\nszv1000265120\n");
         node
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, node_path: &str, content: impl AsRef<[u8]>) {
-        tree::write(self.root(), node_path, content);
     }
 
     /// The real `systemctl --root=DIR ARGS`.

@@ -11,14 +11,12 @@ use crate::support::tree;
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener};
-use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cli_support::ReadReport;
 use serde_json::Value;
-use tempfile::TempDir;
 
 /// The deadline these runs get: every one must end well within it plus
 /// [`MARGIN`], on a machine whose cores are all busy.
@@ -30,39 +28,9 @@ const MAX_RSS_KIB: i64 = 256 << 10;
 const MARKER: &str = "ANALYSTSECRET";
 
 /// A node tree under DIR, and beside it (outside DIR) the analyst's files.
-struct Node {
-    dir: TempDir,
-}
+type Node = tree::NodeTree;
 
 impl Node {
-    fn new() -> Self {
-        let node = Node { dir: tempfile::tempdir().unwrap() };
-        std::fs::create_dir_all(node.root().join("etc")).unwrap();
-        std::fs::create_dir_all(node.outside()).unwrap();
-        node
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("node")
-    }
-
-    /// A directory of the analyst's machine, next to the node tree.
-    fn outside(&self) -> PathBuf {
-        self.dir.path().join("analyst")
-    }
-
-    fn path(&self, node_path: &str) -> PathBuf {
-        tree::node_path(&self.root(), node_path)
-    }
-
-    fn write(&self, node_path: &str, text: &str) {
-        std::fs::write(self.path(node_path), text).unwrap();
-    }
-
-    fn link(&self, target: impl AsRef<Path>, node_path: &str) {
-        symlink(target, self.path(node_path)).unwrap();
-    }
-
     fn mkfifo(&self, node_path: &str) {
         let fifo = self.path(node_path);
         let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo (coreutils) is needed");
@@ -87,10 +55,10 @@ impl Node {
 
     /// Runs clusterdoc with `--root` this tree and a JSON report.
     fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = cli_support::plain(self.dir.path());
+        let mut cmd = cli_support::plain(self.scratch());
         cmd.arg("--root").arg(self.root()).args(["--format", "json", "--deadline"]);
         cmd.arg(format!("{}s", DEADLINE.as_secs())).args(args);
-        Run::bounded(cmd, self.dir.path())
+        Run::bounded(cmd, self.scratch())
     }
 }
 
@@ -331,7 +299,7 @@ fn flink_confs_out_of_the_root_are_not_read() {
 fn pack_files_out_of_the_root_are_not_read() {
     let node = Node::new();
     let secret = node.analyst_file("secret.conf", &format!("password={MARKER}\n"));
-    let packs = node.dir.path().join("packs");
+    let packs = node.scratch().join("packs");
     std::fs::create_dir_all(&packs).unwrap();
     let pack = |id: &str, only_if: &str, path: &str| {
         format!(
@@ -359,10 +327,10 @@ fn pack_files_out_of_the_root_are_not_read() {
 fn a_root_that_is_not_a_readable_directory_is_a_usage_error() {
     let node = Node::new();
     let file = node.analyst_file("plain", "x");
-    let missing = node.dir.path().join("nonexistent");
+    let missing = node.scratch().join("nonexistent");
     for (root, why) in [(&missing, "does not exist".to_string()), (&file, "is a regular file, not a directory".into())]
     {
-        let output = cli_support::plain(node.dir.path()).arg("--root").arg(root).output().unwrap();
+        let output = cli_support::plain(node.scratch()).arg("--root").arg(root).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(3), "{stderr}");
         assert_eq!(stderr, format!("clusterdoc: --root: {} {why}\n", root.display()));
@@ -396,10 +364,10 @@ fn implicit_targets_are_not_probed_under_root() {
         "mesos.leader,marathon.leader,zk.quorum,net.reachability,mesos.master-clock-skew,zk.outstanding-requests";
     let run = |named: &[&str]| {
         let mut cmd = ns.command(env!("CARGO_BIN_EXE_clusterdoc"));
-        cli_support::isolate(&mut cmd, node.dir.path());
+        cli_support::isolate(&mut cmd, node.scratch());
         cmd.arg("--root").arg(node.root()).args(["--format", "json", "--only", checks]);
         cmd.args(["--timeout", "500ms", "--deadline", "2s"]).args(named);
-        Run::bounded(cmd, node.dir.path())
+        Run::bounded(cmd, node.scratch())
     };
     let implicit = run(&[]);
     let arrived: Vec<usize> = listeners.iter().map(connections).collect();

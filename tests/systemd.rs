@@ -6,6 +6,7 @@
 mod support;
 
 use crate::support::cli as cli_support;
+use crate::support::tree;
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
@@ -13,41 +14,21 @@ use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
 use serde_json::Value;
-use tempfile::TempDir;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/systemd");
 const VENDOR: &str = "/usr/lib/systemd/system";
 const ETC: &str = "/etc/systemd/system";
 
 /// A node's file system under a temporary directory.
-struct Node {
-    dir: TempDir,
-}
+type Node = tree::NodeTree;
 
 impl Node {
-    fn new() -> Self {
-        let node = Node { dir: tempfile::tempdir().unwrap() };
+    /// A node with systemd's unit directories.
+    fn with_unit_dirs() -> Self {
+        let node = Node::new();
         node.mkdir(VENDOR);
         node.mkdir(ETC);
         node
-    }
-
-    fn path(&self, node_path: &str) -> std::path::PathBuf {
-        self.dir.path().join(node_path.trim_start_matches('/'))
-    }
-
-    fn mkdir(&self, node_path: &str) {
-        std::fs::create_dir_all(self.path(node_path)).unwrap();
-    }
-
-    fn write(&self, node_path: &str, content: impl AsRef<[u8]>) {
-        self.mkdir(Path::new(node_path).parent().unwrap().to_str().unwrap());
-        std::fs::write(self.path(node_path), content).unwrap();
-    }
-
-    fn link(&self, target: &str, node_path: &str) {
-        self.mkdir(Path::new(node_path).parent().unwrap().to_str().unwrap());
-        symlink(target, self.path(node_path)).unwrap();
     }
 
     /// An upstream unit file, unchanged, installed as the packages do.
@@ -58,7 +39,7 @@ impl Node {
 
     /// What `systemctl enable` does for `WantedBy=multi-user.target`.
     fn enable(&self, unit: &str) {
-        self.link(&format!("{VENDOR}/{unit}"), &format!("{ETC}/multi-user.target.wants/{unit}"));
+        self.link(format!("{VENDOR}/{unit}"), &format!("{ETC}/multi-user.target.wants/{unit}"));
     }
 
     /// The Mesos cluster scripts and the host lists they read.
@@ -71,8 +52,8 @@ impl Node {
     }
 
     fn clusterdoc(&self) -> Command {
-        let mut cmd = cli_support::clusterdoc(self.dir.path());
-        cmd.arg("--root").arg(self.dir.path()).args(["--only", "systemd.respawn"]);
+        let mut cmd = cli_support::clusterdoc(self.scratch());
+        cmd.arg("--root").arg(self.root()).args(["--only", "systemd.respawn"]);
         cmd
     }
 
@@ -87,10 +68,10 @@ impl Node {
 
     /// The systemd facts clusterdoc gathered (`collect`).
     fn facts(&self) -> Value {
-        let output = cli_support::clusterdoc(self.dir.path())
+        let output = cli_support::clusterdoc(self.scratch())
             .arg("collect")
             .arg("--root")
-            .arg(self.dir.path())
+            .arg(self.root())
             .args(["--only", "systemd.respawn"])
             .output()
             .unwrap();
@@ -114,7 +95,7 @@ impl Node {
             let name = unit["name"].as_str().unwrap();
             let ours = unit["state"].as_str().unwrap();
             let output = systemctl()
-                .arg(format!("--root={}", self.dir.path().display()))
+                .arg(format!("--root={}", self.root().display()))
                 .args(["is-enabled", name])
                 .output()
                 .unwrap();
@@ -138,12 +119,12 @@ impl Node {
         let mut ours = vec![facts["file"].as_str().unwrap().to_string()];
         ours.extend(facts["drop_ins"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_string()));
         let output = StdCommand::new("systemd-analyze")
-            .arg(format!("--root={}", self.dir.path().display()))
+            .arg(format!("--root={}", self.root().display()))
             .args(["cat-config", &format!("systemd/system/{unit}")])
             .output()
             .unwrap_or_else(|e| panic!("systemd-analyze is needed for this test (apt-get install systemd): {e}"));
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        let prefix = format!("# {}", self.dir.path().display());
+        let prefix = format!("# {}", self.root().display());
         let theirs: Vec<String> = String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter_map(|l| l.strip_prefix(&prefix).map(String::from))
@@ -180,11 +161,11 @@ impl Node {
     /// as on the node).
     fn verify(&self, unit: &str) -> String {
         let output = StdCommand::new("systemd-analyze")
-            .arg(format!("--root={}", self.dir.path().display()))
+            .arg(format!("--root={}", self.root().display()))
             .args(["verify", "--man=no", "--recursive-errors=no", unit])
             .output()
             .unwrap_or_else(|e| panic!("systemd-analyze is needed for this test (apt-get install systemd): {e}"));
-        String::from_utf8_lossy(&output.stderr).replace(&self.dir.path().display().to_string(), "")
+        String::from_utf8_lossy(&output.stderr).replace(&self.root().display().to_string(), "")
     }
 }
 
@@ -226,7 +207,7 @@ fn has(lines: &[String], wanted: &str) -> bool {
 
 /// Two upstream units, enabled, on a node with the packages' layout.
 fn enabled_mesos_node() -> Node {
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     node.install("mesos-master.service", "mesos-master.service");
     node.install("mesos-slave.service", "mesos-slave.service");
     node.enable("mesos-master.service");
@@ -449,7 +430,7 @@ fn an_empty_restart_in_a_drop_in_is_ignored_and_the_packages_always_stands() {
 /// (`categorize_eol()`), so a bare CR splits `Restart=no\rRestart=always` in two.
 #[test]
 fn a_bare_cr_ends_a_line() {
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     node.cluster_scripts();
     // A unit that leaves Restart= at its default, `no` ...
     node.write(
@@ -510,7 +491,7 @@ fn a_hidden_drop_in_does_not_apply() {
 /// (while `systemctl is-enabled` says `bad`).
 #[test]
 fn a_broken_drop_in_applies_up_to_the_broken_line() {
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     node.cluster_scripts();
     let upstream = std::fs::read_to_string(Path::new(FIXTURES).join("marathon.service")).unwrap();
     node.write(&format!("{VENDOR}/marathon.service"), upstream.replace("Restart=always", "Restart=no"));
@@ -588,12 +569,12 @@ fn a_unit_in_etc_overrides_the_vendor_file() {
     node.assert_same_files_as_systemd_analyze("mesos-master.service");
 
     // And the other way round: the vendor file says no, the /etc copy always.
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     node.cluster_scripts();
     let upstream = std::fs::read_to_string(Path::new(FIXTURES).join("mesos-master.service")).unwrap();
     node.write(&format!("{VENDOR}/mesos-master.service"), upstream.replace("Restart=always", "Restart=no"));
     node.write(&format!("{ETC}/mesos-master.service"), &upstream);
-    node.link(&format!("{ETC}/mesos-master.service"), &format!("{ETC}/multi-user.target.wants/mesos-master.service"));
+    node.link(format!("{ETC}/mesos-master.service"), &format!("{ETC}/multi-user.target.wants/mesos-master.service"));
     let (check, _) = node.check();
     assert_eq!(check["status"], "fail", "{check:#}");
     let evidence = texts(&check["findings"][0]["evidence"]);
@@ -606,7 +587,7 @@ fn a_unit_in_etc_overrides_the_vendor_file() {
 
 #[test]
 fn disabled_and_static_units_pass() {
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     node.cluster_scripts();
     node.install("mesos-master.service", "mesos-master.service");
     // A static unit: no [Install] section, so nothing enables it.
@@ -630,7 +611,7 @@ fn disabled_and_static_units_pass() {
 
 #[test]
 fn a_vendor_wants_link_starts_the_unit_though_systemctl_says_disabled() {
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     node.cluster_scripts();
     node.install("marathon.service", "marathon.service");
     node.link("../marathon.service", &format!("{VENDOR}/multi-user.target.wants/marathon.service"));
@@ -651,7 +632,7 @@ fn a_vendor_wants_link_starts_the_unit_though_systemctl_says_disabled() {
 
 #[test]
 fn runtime_enablement_requires_links_and_debian_paths_count() {
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     node.cluster_scripts();
     // Debian without merged /usr: units in /lib/systemd/system.
     let legacy = std::fs::read(Path::new(FIXTURES).join("marathon-legacy.service")).unwrap();
@@ -676,10 +657,10 @@ fn runtime_enablement_requires_links_and_debian_paths_count() {
 
 #[test]
 fn aliases_are_followed_to_the_unit_they_name() {
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     node.install("mesos-slave.service", "mesos-slave.service");
     // mesos-agent.service as another name of the mesos-slave unit file.
-    node.link(&format!("{VENDOR}/mesos-slave.service"), &format!("{ETC}/mesos-agent.service"));
+    node.link(format!("{VENDOR}/mesos-slave.service"), &format!("{ETC}/mesos-agent.service"));
     let agent = node.unit_facts("mesos-agent.service");
     assert_eq!(agent["state"], "alias");
     assert_eq!(agent["target"], "/usr/lib/systemd/system/mesos-slave.service");
@@ -689,10 +670,10 @@ fn aliases_are_followed_to_the_unit_they_name() {
 
     // With Alias= in [Install], the alias link is what `systemctl enable`
     // made: the unit counts as enabled, and the alias reads its drop-ins.
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     let upstream = std::fs::read_to_string(Path::new(FIXTURES).join("mesos-slave.service")).unwrap();
     node.write(&format!("{VENDOR}/mesos-slave.service"), upstream + "Alias=mesos-agent.service\n");
-    node.link(&format!("{VENDOR}/mesos-slave.service"), &format!("{ETC}/mesos-agent.service"));
+    node.link(format!("{VENDOR}/mesos-slave.service"), &format!("{ETC}/mesos-agent.service"));
     node.write(&format!("{ETC}/mesos-slave.service.d/no.conf"), "[Service]\nRestart=no\n");
     assert_eq!(node.unit_facts("mesos-slave.service")["state"], "enabled");
     assert_eq!(node.unit_facts("mesos-agent.service")["restart"]["value"], "no");
@@ -704,14 +685,14 @@ fn aliases_are_followed_to_the_unit_they_name() {
 /// drop-in directories of the file's name first, then those of the aliases.
 #[test]
 fn the_drop_ins_of_every_alias_apply_after_those_of_the_unit_files_name() {
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     node.cluster_scripts();
     let upstream = std::fs::read_to_string(Path::new(FIXTURES).join("mesos-slave.service")).unwrap();
     node.write(&format!("{VENDOR}/mesos-slave.service"), upstream.replace("Restart=always", "Restart=no"));
     node.enable("mesos-slave.service");
     // mesos-agent.service, the new name, as a symlink; its drop-in applies
     // to mesos-slave.service too.
-    node.link(&format!("{VENDOR}/mesos-slave.service"), &format!("{ETC}/mesos-agent.service"));
+    node.link(format!("{VENDOR}/mesos-slave.service"), &format!("{ETC}/mesos-agent.service"));
     let drop_in = format!("{ETC}/mesos-agent.service.d/10-restart.conf");
     node.write(&drop_in, "[Service]\nRestart=always\n");
     let (check, code) = node.check();
@@ -741,14 +722,14 @@ fn the_drop_ins_of_every_alias_apply_after_those_of_the_unit_files_name() {
 /// first of that name along the search path, not necessarily the symlink's target.
 #[test]
 fn an_alias_is_followed_by_name_to_the_first_file_of_that_name() {
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     node.cluster_scripts();
     let upstream = std::fs::read_to_string(Path::new(FIXTURES).join("mesos-slave.service")).unwrap();
     node.write(&format!("{VENDOR}/mesos-slave.service"), upstream.replace("Restart=always", "Restart=no"));
     // The operator's copy in /etc restarts; the alias still points at the vendor file.
     node.write(&format!("{ETC}/mesos-slave.service"), &upstream);
-    node.link(&format!("{ETC}/mesos-slave.service"), &format!("{ETC}/multi-user.target.wants/mesos-slave.service"));
-    node.link(&format!("{VENDOR}/mesos-slave.service"), &format!("{ETC}/mesos-agent.service"));
+    node.link(format!("{ETC}/mesos-slave.service"), &format!("{ETC}/multi-user.target.wants/mesos-slave.service"));
+    node.link(format!("{VENDOR}/mesos-slave.service"), &format!("{ETC}/mesos-agent.service"));
     let agent = node.unit_facts("mesos-agent.service");
     assert_eq!(agent["target"], "/etc/systemd/system/mesos-slave.service", "{agent:#}");
     assert_eq!(agent["restart"]["value"], "always");
@@ -777,7 +758,7 @@ fn same_named_drop_ins_of_two_aliases_make_the_unit_an_error() {
     let node = enabled_mesos_node();
     node.cluster_scripts();
     for alias in ["mesos-agent.service", "mesos-worker.service"] {
-        node.link(&format!("{VENDOR}/mesos-slave.service"), &format!("{ETC}/{alias}"));
+        node.link(format!("{VENDOR}/mesos-slave.service"), &format!("{ETC}/{alias}"));
     }
     node.write(&format!("{ETC}/mesos-agent.service.d/10-restart.conf"), "[Service]\nRestart=no\n");
     node.write(&format!("{ETC}/mesos-worker.service.d/10-restart.conf"), "[Service]\nRestart=always\n");
@@ -844,7 +825,7 @@ fn a_unit_file_with_a_broken_header_is_an_error_not_a_pass() {
 
 #[test]
 fn garbage_and_unreadable_unit_files_make_the_check_error() {
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     node.cluster_scripts();
     // A binary copied over the unit file.
     node.write(&format!("{VENDOR}/mesos-master.service"), b"\x7fELF\x02\x01\x01\x00\x00\xb0\x9c\xff\xfe\n[Service]\n");
@@ -875,7 +856,7 @@ fn garbage_and_unreadable_unit_files_make_the_check_error() {
 
 #[test]
 fn a_dangling_unit_symlink_is_an_error() {
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     node.link("/opt/mesos/mesos-master.service", &format!("{ETC}/mesos-master.service"));
     let (check, _) = node.check();
     assert_eq!(check["status"], "error", "{check:#}");
@@ -886,7 +867,7 @@ fn a_dangling_unit_symlink_is_an_error() {
 
 #[test]
 fn a_linked_unit_file_outside_the_search_path() {
-    let node = Node::new();
+    let node = Node::with_unit_dirs();
     node.write(
         "/opt/mesos/mesos-master.service",
         std::fs::read(Path::new(FIXTURES).join("mesos-master.service")).unwrap(),
@@ -915,10 +896,10 @@ fn a_node_without_unit_directories_skips() {
 #[test]
 fn the_process_table_is_off_under_root() {
     let node = enabled_mesos_node();
-    let output = cli_support::clusterdoc(node.dir.path())
+    let output = cli_support::clusterdoc(node.scratch())
         .arg("collect")
         .arg("--root")
-        .arg(node.dir.path())
+        .arg(node.root())
         .args(["--only", "systemd.respawn"])
         .output()
         .unwrap();
@@ -933,16 +914,16 @@ fn a_snapshot_replays_to_the_same_verdict() {
     let node = enabled_mesos_node();
     node.cluster_scripts();
     let snapshot = node.path("/snapshot.json");
-    let collected = cli_support::clusterdoc(node.dir.path())
+    let collected = cli_support::clusterdoc(node.scratch())
         .arg("collect")
         .arg("--root")
-        .arg(node.dir.path())
+        .arg(node.root())
         .args(["--only", "systemd.respawn", "-o"])
         .arg(&snapshot)
         .output()
         .unwrap();
     assert!(collected.status.success(), "{}", String::from_utf8_lossy(&collected.stderr));
-    let replay = cli_support::clusterdoc(node.dir.path())
+    let replay = cli_support::clusterdoc(node.scratch())
         .args(["check", "--only", "systemd.respawn", "--format", "json", "--from"])
         .arg(&snapshot)
         .output()

@@ -5,6 +5,59 @@
 
 use std::path::{Path, PathBuf};
 
+/// A node's file tree for `--root`, in a test's own temporary directory
+/// (removed when dropped) beside a directory of the analyst's machine. Test
+/// files add what their component needs (`impl NodeTree` in the test).
+pub struct NodeTree {
+    dir: tempfile::TempDir,
+}
+
+impl NodeTree {
+    pub fn new() -> Self {
+        let tree = NodeTree { dir: tempfile::tempdir().unwrap() };
+        std::fs::create_dir_all(tree.root()).unwrap();
+        std::fs::create_dir_all(tree.outside()).unwrap();
+        tree
+    }
+
+    /// The node's `/`, what `--root` names.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("node")
+    }
+
+    /// A directory of the analyst's machine, next to the node tree.
+    pub fn outside(&self) -> PathBuf {
+        self.dir.path().join("analyst")
+    }
+
+    /// The test's directory: a working directory with no clusterdoc.toml.
+    pub fn scratch(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Where `node_path` lies in the tree; its directory exists.
+    pub fn path(&self, node_path: &str) -> PathBuf {
+        self::node_path(&self.root(), node_path)
+    }
+
+    pub fn mkdir(&self, node_path: &str) {
+        std::fs::create_dir_all(self.root().join(node_path.trim_start_matches('/'))).unwrap();
+    }
+
+    pub fn write(&self, node_path: &str, content: impl AsRef<[u8]>) {
+        std::fs::write(self.path(node_path), content).unwrap();
+    }
+
+    pub fn link(&self, target: impl AsRef<Path>, node_path: &str) {
+        std::os::unix::fs::symlink(target, self.path(node_path)).unwrap();
+    }
+
+    /// Copies a fixture tree into the node's `/`.
+    pub fn copy_in(&self, fixture: &Path) {
+        copy_tree(fixture, &self.root());
+    }
+}
+
 /// Where `node_path` (`/etc/hostname`) lies under `root`; its directory exists.
 pub fn node_path(root: &Path, node_path: &str) -> PathBuf {
     let path = root.join(node_path.trim_start_matches('/'));
