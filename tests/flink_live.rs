@@ -2,9 +2,9 @@
 //! TaskManager from PyPI's apache-flink-libraries jars, which scripts/test
 //! caches in CLUSTERDOC_FLINK_LIB) judged by the real binary:
 //! flink.taskmanager-orphans passes while the JobManager runs and, once the
-//! JobManager is killed, finds the TaskManager process that lingers (about
-//! 17 s with the short heartbeat and registration timeouts set here; 5
-//! minutes with Flink's defaults). Mesos is the real 1.11.0 master's state,
+//! JobManager is killed, finds the TaskManager process that lingers (well
+//! under a minute with the short heartbeat and registration timeouts set
+//! here; 5 minutes with Flink's defaults). Mesos is the real 1.11.0 master's state,
 //! served on loopback, with no Flink framework in it.
 
 mod support;
@@ -37,6 +37,15 @@ fn flink_lib() -> PathBuf {
         lib.display()
     );
     lib
+}
+
+/// Polls `done` until it holds; past `limit` the test fails saying `why`.
+fn wait_until(limit: Duration, done: impl Fn() -> bool, why: impl Fn() -> String) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "Flink did not come up in {limit:?}: {}", why());
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 /// The body of `GET path` from 127.0.0.1:port, if it answers 200 in time.
@@ -85,6 +94,9 @@ impl Cluster {
         std::fs::write(work.path().join("log4j.properties"), LOG4J).unwrap();
         let rpc_settings = ["-D".to_string(), format!("jobmanager.rpc.port={rpc}")];
         let jobmanager = jvm(&lib, work.path(), "jm", JOBMANAGER, &["-Xmx400m", "-Xms400m"], &rpc_settings);
+        // A TaskManager that reaches no JobManager at its first try pauses
+        // before the next: start it once the JobManager answers.
+        wait_until(START_LIMIT, || get(rest, "/config").is_some(), || "the JobManager never answered /config".into());
         let taskmanager_settings =
             [&["-D".to_string(), "jobmanager.rpc.address=127.0.0.1".to_string()][..], &rpc_settings].concat();
         let taskmanager = jvm(
@@ -107,21 +119,27 @@ impl Cluster {
     }
 
     fn wait_for_a_registered_taskmanager(&self) {
-        let started = Instant::now();
-        loop {
-            let registered = get(self.rest_port, "/overview")
+        let registered = || {
+            get(self.rest_port, "/overview")
                 .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
-                .is_some_and(|o| o["taskmanagers"].as_u64().unwrap_or(0) >= 1);
-            if registered {
-                return;
-            }
-            assert!(started.elapsed() < START_LIMIT, "Flink did not come up in {START_LIMIT:?}; see {}", self.logs());
-            std::thread::sleep(Duration::from_millis(500));
-        }
+                .is_some_and(|o| o["taskmanagers"].as_u64().unwrap_or(0) >= 1)
+        };
+        wait_until(START_LIMIT, registered, || format!("no TaskManager registered:\n{}", self.logs()));
     }
 
+    /// The end of each JVM's log, for a failure message (the directory goes with the test).
     fn logs(&self) -> String {
-        self._work.path().display().to_string() + "/{jm,tm}.log"
+        let tail = |role: &str| {
+            let log = std::fs::read_to_string(self._work.path().join(format!("{role}.log"))).unwrap_or_default();
+            let problems: Vec<&str> = log
+                .lines()
+                .filter(|l| {
+                    l.contains(" WARN ") || l.contains(" ERROR ") || l.contains("esourceManager") || l.contains("egist")
+                })
+                .collect();
+            format!("--- {role}.log, warnings and errors\n{}", problems[problems.len().saturating_sub(40)..].join("\n"))
+        };
+        format!("{}\n{}", tail("jm"), tail("tm"))
     }
 
     fn kill_jobmanager(&mut self) {
@@ -177,7 +195,8 @@ const LOG4J: &str = "rootLogger.level = INFO\nrootLogger.appenderRef.file.ref = 
 /// A small session cluster on loopback. A TaskManagerRunner started without
 /// Flink's scripts needs every memory size set; the short heartbeat and
 /// registration timeouts make a TaskManager without JobManager exit after
-/// about 17 s instead of 5 minutes.
+/// well under a minute instead of 5 minutes, and a failed registration
+/// attempt is retried after 1 s instead of 10.
 fn config(rpc: u16, rest: u16) -> String {
     format!(
         "jobmanager.rpc.address: 127.0.0.1\njobmanager.rpc.port: {rpc}\njobmanager.bind-host: 127.0.0.1\n\
@@ -189,7 +208,7 @@ fn config(rpc: u16, rest: u16) -> String {
          taskmanager.memory.network.min: 32m\ntaskmanager.memory.network.max: 32m\ntaskmanager.memory.managed.size: 32m\n\
          taskmanager.memory.jvm-metaspace.size: 128m\ntaskmanager.memory.jvm-overhead.min: 64m\n\
          taskmanager.memory.jvm-overhead.max: 64m\nheartbeat.interval: 1000\nheartbeat.timeout: 5000\n\
-         taskmanager.registration.timeout: 10 s\n"
+         taskmanager.registration.timeout: 30 s\ncluster.registration.error-delay: 1000\n"
     )
 }
 
