@@ -1,12 +1,14 @@
 //! What the integration tests share: running the binary and reading its
 //! report (`cli`), serving recorded HTTP answers (`http`), ZooKeeper and
 //! Marathon's tree in it (`zk`, `marathon_zk`), network and UTS namespaces
-//! (`netns`, `uts`), systemd as PID 1 (`systemd_pid1`) and node trees
-//! (`tree`). Each test binary declares `mod support;` and uses what it needs.
+//! (`netns`, `uts`), systemd as PID 1 (`systemd_pid1`), node trees (`tree`)
+//! and fake nodes reached over real sshd (`fleet_nodes`). Each test binary
+//! declares `mod support;` and uses what it needs.
 
 #![allow(dead_code)] // each test binary uses the parts it needs
 
 pub mod cli;
+pub mod fleet_nodes;
 pub mod http;
 pub mod marathon_zk;
 pub mod netns;

@@ -35,7 +35,7 @@ pub fn require_root_and_tools() {
     }
 }
 
-fn run(program: &str, args: &[&str]) -> Output {
+pub fn run(program: &str, args: &[&str]) -> Output {
     let output = Command::new(program)
         .args(args)
         .output()
@@ -55,7 +55,7 @@ pub struct Netns {
 }
 
 impl Netns {
-    fn create(name: String) -> Netns {
+    pub fn create(name: String) -> Netns {
         run("ip", &["netns", "add", &name]);
         let ns = Netns { name };
         ns.exec(&["ip", "link", "set", "lo", "up"]);

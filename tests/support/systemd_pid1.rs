@@ -206,7 +206,7 @@ impl Drop for SystemdPid1 {
 }
 
 /// The first process whose parent is `parent`.
-fn child_of(parent: u32) -> Option<u32> {
+pub fn child_of(parent: u32) -> Option<u32> {
     let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
     children.split_whitespace().next()?.parse().ok()
 }
