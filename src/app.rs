@@ -8,7 +8,7 @@ use clap::{CommandFactory, Parser};
 
 use crate::catalog::{self, Catalog, Selection};
 use crate::checks::Check;
-use crate::cli::{Cli, ColorChoice, Command, Format, ListFormat, PackArgs, RunArgs};
+use crate::cli::{Cli, CollectArgs, ColorChoice, Command, Format, ListFormat, PackArgs, RunArgs};
 use crate::config::{Config, ConfigError, LoadedConfig};
 use crate::report::{self, human::Detail};
 use crate::runner::{self, Source};
@@ -23,9 +23,11 @@ pub fn main() -> i32 {
         Err(e) => return usage_error(e),
     };
     match cli.command {
-        None => run_checks(&cli.run, false),
-        Some(Command::Check(args)) => run_checks(&args, false),
-        Some(Command::Collect(args)) => run_checks(&args, true),
+        None => run_checks(&cli.run, Mode::Check),
+        Some(Command::Check(args)) => run_checks(&args, Mode::Check),
+        Some(Command::Collect(CollectArgs { run, node })) => {
+            run_checks(&run, if node { Mode::CollectNode } else { Mode::Collect })
+        }
         Some(Command::List { format, packs }) => list(format, &packs),
         Some(Command::Explain { id, packs }) => explain(&id, &packs),
         Some(Command::Completions { shell }) => {
@@ -61,11 +63,28 @@ fn fatal(message: impl std::fmt::Display) -> i32 {
     EXIT_USAGE
 }
 
-fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
+/// What a run does with the facts it gathers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Judge them (`check`).
+    Check,
+    /// Write them as a snapshot (`collect`), a fleet's with `--nodes`.
+    Collect,
+    /// Write this node's own as a node snapshot (`collect --node`).
+    CollectNode,
+}
+
+fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
     let config = match Config::resolve(args.config.as_deref(), &args.settings()) {
         Ok(c) => Arc::new(c),
         Err(e) => return fatal(e),
     };
+    if mode == Mode::Check && !config.nodes.is_empty() {
+        return fatal(
+            "checks across a fleet are not there yet: `collect --nodes NODES -o FILE` gathers every node's facts",
+        );
+    }
+    let collect_only = mode != Mode::Check;
     let catalog = catalog::catalog_with_packs(&config.checks_dirs, config.root.dir());
     let ignored: Vec<Ignored> = config.ignored.iter().chain(&catalog.ignored).cloned().collect();
     announce(&ignored);
@@ -86,7 +105,10 @@ fn run_checks(args: &RunArgs, collect_only: bool) -> i32 {
     };
     let watchdog = Watchdog::arm(config.deadline.saturating_add(WATCHDOG_GRACE), stuck(config.deadline));
     if collect_only {
-        let collected = rt.block_on(runner::collect(&config, &selection));
+        let collected = match mode {
+            Mode::CollectNode => rt.block_on(runner::collect_node(&config)),
+            _ => rt.block_on(runner::collect(&config, &selection)),
+        };
         drop(watchdog);
         return match collected {
             Ok(snapshot) => write_output(args.output.as_deref(), &snapshot).map_or_else(fatal, |_| 0),

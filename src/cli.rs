@@ -39,7 +39,7 @@ pub enum Command {
         packs: PackArgs,
     },
     /// Gather facts only and write them as a JSON snapshot (secrets redacted)
-    Collect(RunArgs),
+    Collect(CollectArgs),
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff)
@@ -80,6 +80,16 @@ pub struct PackArgs {
     /// Extra check packs
     #[arg(long, value_name = "DIR")]
     pub checks_dir: Vec<PathBuf>,
+}
+
+/// `collect`: the run's settings, and whether to gather this node only.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Gather only this node's facts (what `collect --nodes` runs on each node); fleet settings are ignored
+    #[arg(long)]
+    pub node: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -153,6 +163,18 @@ pub struct RunArgs {
     /// Less detail (problems and the summary only)
     #[arg(short, long)]
     pub quiet: bool,
+    /// Nodes to reach over ssh: host, user@host:port, comma lists, @FILE (one host a line)
+    #[arg(long, env = "CLUSTERDOC_NODES", hide_env_values = true, value_name = "NODES", value_delimiter = ',')]
+    pub nodes: Vec<String>,
+    /// The command that reaches a node, split like a shell word list [default: ssh]
+    #[arg(long, env = "CLUSTERDOC_SSH", hide_env_values = true, value_name = "CMD")]
+    pub ssh: Option<String>,
+    /// Nodes worked on at once [default: 32]
+    #[arg(long, value_name = "N")]
+    pub fanout: Option<usize>,
+    /// The clusterdoc run on each node: auto, push, or its path there [default: auto]
+    #[arg(long, value_name = "auto|push|PATH")]
+    pub remote_bin: Option<String>,
 }
 
 impl RunArgs {
@@ -173,6 +195,10 @@ impl RunArgs {
             ca_cert: self.ca_cert.clone(),
             insecure: self.insecure.then_some(true),
             checks_dir: (!self.checks_dir.is_empty()).then(|| self.checks_dir.clone()),
+            nodes: list(&self.nodes),
+            ssh: self.ssh.clone(),
+            fanout: self.fanout,
+            remote_bin: self.remote_bin.clone(),
         }
     }
 }

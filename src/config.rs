@@ -17,6 +17,10 @@ pub const DEFAULT_MARATHON: &str = "http://127.0.0.1:8080";
 pub const DEFAULT_ZK: &str = "zk://127.0.0.1:2181/marathon";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+const DEFAULT_SSH: &str = "ssh";
+/// Nodes worked on at once: pdsh's default.
+const DEFAULT_FANOUT: usize = 32;
+const DEFAULT_REMOTE_BIN: &str = "auto";
 const DEFAULT_CONFIG_FILES: [&str; 2] = ["clusterdoc.toml", "/etc/clusterdoc/clusterdoc.toml"];
 
 /// Everything a run needs to know about where to look and how long to wait.
@@ -37,6 +41,14 @@ pub struct Config {
     pub ca_cert: Option<PathBuf>,
     pub insecure: bool,
     pub checks_dirs: Vec<PathBuf>,
+    /// The fleet's nodes as listed (hosts and `@FILE`s; `facts::fleet`
+    /// reads and validates them), empty without a fleet.
+    pub nodes: Vec<String>,
+    /// The command that reaches a node, unsplit.
+    pub ssh: String,
+    pub fanout: usize,
+    /// `auto`, `push` or a path on the node.
+    pub remote_bin: String,
     /// The config file in use, if any.
     pub config_file: Option<PathBuf>,
     /// Config files found but not used (untrusted, or inside `--root`).
@@ -83,6 +95,10 @@ impl Config {
             ca_cert: flags.ca_cert.as_ref().or(file.ca_cert.as_ref()).cloned(),
             insecure: flags.insecure.unwrap_or(false) || file.insecure.unwrap_or(false),
             checks_dirs: file.checks_dir.iter().chain(&flags.checks_dir).flatten().cloned().collect(),
+            nodes: either_list(&flags.nodes, &file.nodes).unwrap_or_default(),
+            ssh: either(&flags.ssh, &file.ssh).unwrap_or_else(|| DEFAULT_SSH.into()),
+            fanout: fanout(flags.fanout.or(file.fanout))?,
+            remote_bin: either(&flags.remote_bin, &file.remote_bin).unwrap_or_else(|| DEFAULT_REMOTE_BIN.into()),
             config_file: loaded.path.clone(),
             ignored: loaded.ignored.clone(),
         })
@@ -114,6 +130,13 @@ fn node_root(dir: Option<&PathBuf>) -> Result<NodeRoot, ConfigError> {
     match dir {
         Some(dir) => NodeRoot::new(dir).map_err(|e| ConfigError::Value("--root".into(), e)),
         None => Ok(NodeRoot::live()),
+    }
+}
+
+fn fanout(named: Option<usize>) -> Result<usize, ConfigError> {
+    match named {
+        Some(0) => Err(ConfigError::Value("--fanout".into(), "must be at least 1".into())),
+        named => Ok(named.unwrap_or(DEFAULT_FANOUT)),
     }
 }
 
@@ -158,6 +181,10 @@ pub struct Settings {
     pub ca_cert: Option<PathBuf>,
     pub insecure: Option<bool>,
     pub checks_dir: Option<Vec<PathBuf>>,
+    pub nodes: Option<StringOrList>,
+    pub ssh: Option<String>,
+    pub fanout: Option<usize>,
+    pub remote_bin: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -351,6 +378,10 @@ mod example_tests {
             file.ca_cert.is_some(),
             file.insecure.is_some(),
             file.checks_dir.is_some(),
+            file.nodes.is_some(),
+            file.ssh.is_some(),
+            file.fanout.is_some(),
+            file.remote_bin.is_some(),
         ];
         assert!(all_set.iter().all(|set| *set), "{file:?}");
         let keys = toml::from_str::<toml::Table>(&uncommented).unwrap().len();

@@ -1,6 +1,7 @@
 //! Selects checks, gathers the facts they need under one deadline, runs them
 //! concurrently and turns a panic or a hang inside a check into its `error`.
 
+use std::net::IpAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use tokio::time::Instant;
 use crate::catalog::Selection;
 use crate::checks::{self, Check, NotJudged, Verdict};
 use crate::config::Config;
+use crate::facts::fleet::{self, Fleet, NodeRecord};
 use crate::facts::{Facts, Gatherer};
 use crate::report::{CheckReport, NodeInfo, Report, Status};
 
@@ -30,7 +32,32 @@ pub struct Snapshot {
     pub tool: String,
     pub version: String,
     pub collected_at: String,
+    /// A node snapshot's: the address its sshd took the session on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+    /// The cluster-wide facts; with `nodes`, those the orchestrator gathered.
     pub facts: Facts,
+    /// A fleet snapshot's nodes (`collect --nodes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeRecord>,
+}
+
+impl Snapshot {
+    fn new(facts: Facts) -> Snapshot {
+        Snapshot {
+            snapshot_version: 1,
+            tool: "clusterdoc".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            collected_at: now_rfc3339(),
+            address: None,
+            facts,
+            nodes: Vec::new(),
+        }
+    }
+
+    fn to_json(&self) -> anyhow::Result<String> {
+        Ok(crate::text::escape_json_controls(&serde_json::to_string_pretty(self)?) + "\n")
+    }
 }
 
 /// Time kept back from fact gathering so the checks and the report still fit
@@ -46,16 +73,26 @@ async fn gather(cfg: &Arc<Config>, selection: &Selection, checks: &[Arc<dyn Chec
     gatherer.gather(&checks::needs_of(checks)).await
 }
 
+/// `collect`: the selected checks' facts; with `--nodes`, the cluster's
+/// gathered here and each node's from the node, side by side.
 pub async fn collect(cfg: &Arc<Config>, selection: &Selection) -> anyhow::Result<String> {
-    let facts = gather(cfg, selection, &selection.checks(), Instant::now()).await;
-    let snapshot = Snapshot {
-        snapshot_version: 1,
-        tool: "clusterdoc".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        collected_at: now_rfc3339(),
-        facts,
+    let start = Instant::now();
+    let Some(fleet) = Fleet::from_config(cfg).map_err(anyhow::Error::msg)? else {
+        return Snapshot::new(gather(cfg, selection, &selection.checks(), start).await).to_json();
     };
-    Ok(crate::text::escape_json_controls(&serde_json::to_string_pretty(&snapshot)?) + "\n")
+    let deadline = gathering_deadline(start, cfg.deadline);
+    let mut needs = checks::needs_of(&selection.checks());
+    needs.retain(|need| fleet::CLUSTER_SOURCES.contains(need));
+    let gatherer = Gatherer::new(cfg.clone(), deadline);
+    let (facts, nodes) = futures::join!(gatherer.gather(&needs), fleet.collect(deadline));
+    Snapshot { nodes, ..Snapshot::new(facts) }.to_json()
+}
+
+/// `collect --node`: this node's own facts, as a fleet run asks of each node.
+pub async fn collect_node(cfg: &Arc<Config>) -> anyhow::Result<String> {
+    let gatherer = Gatherer::new(cfg.clone(), gathering_deadline(Instant::now(), cfg.deadline));
+    let facts = gatherer.gather(&fleet::NODE_SOURCES.into_iter().collect()).await;
+    Snapshot { address: fleet::session_address(), ..Snapshot::new(facts) }.to_json()
 }
 
 fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Facts> {

@@ -8,6 +8,7 @@
 
 pub mod dns;
 pub mod firewalld;
+pub mod fleet;
 pub mod flink;
 pub mod flink_props;
 pub mod http;

@@ -11,12 +11,14 @@ use serde_json::Value;
 
 /// Environment that would name a target, a config file or a proxy, or change
 /// colours: none of it may leak from the developer's shell into a test.
-const AMBIENT: [&str; 12] = [
+const AMBIENT: [&str; 14] = [
     "MESOS_MASTER",
     "MARATHON_URL",
     "MARATHON_ZK",
     "FLINK_URL",
     "CLUSTERDOC_CONFIG",
+    "CLUSTERDOC_NODES",
+    "CLUSTERDOC_SSH",
     "NO_COLOR",
     "http_proxy",
     "HTTP_PROXY",
