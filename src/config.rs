@@ -97,7 +97,7 @@ impl Config {
             checks_dirs: file.checks_dir.iter().chain(&flags.checks_dir).flatten().cloned().collect(),
             nodes: either_list(&flags.nodes, &file.nodes).unwrap_or_default(),
             ssh: either(&flags.ssh, &file.ssh).unwrap_or_else(|| DEFAULT_SSH.into()),
-            fanout: fanout(flags.fanout.or(file.fanout))?,
+            fanout: loaded.fanout(flags.fanout, file.fanout)?,
             remote_bin: either(&flags.remote_bin, &file.remote_bin).unwrap_or_else(|| DEFAULT_REMOTE_BIN.into()),
             config_file: loaded.path.clone(),
             ignored: loaded.ignored.clone(),
@@ -130,13 +130,6 @@ fn node_root(dir: Option<&PathBuf>) -> Result<NodeRoot, ConfigError> {
     match dir {
         Some(dir) => NodeRoot::new(dir).map_err(|e| ConfigError::Value("--root".into(), e)),
         None => Ok(NodeRoot::live()),
-    }
-}
-
-fn fanout(named: Option<usize>) -> Result<usize, ConfigError> {
-    match named {
-        Some(0) => Err(ConfigError::Value("--fanout".into(), "must be at least 1".into())),
-        named => Ok(named.unwrap_or(DEFAULT_FANOUT)),
     }
 }
 
@@ -238,6 +231,19 @@ impl LoadedConfig {
         }
     }
 
+    /// `--fanout` from the flag, else the file, else the default; zero
+    /// would never start a node.
+    fn fanout(&self, flag: Option<usize>, in_file: Option<usize>) -> Result<usize, ConfigError> {
+        const AT_LEAST_ONE: &str = "must be at least 1";
+        match (flag, in_file) {
+            (Some(0), _) => Err(ConfigError::Value("--fanout".into(), AT_LEAST_ONE.into())),
+            (None, Some(0)) => {
+                Err(ConfigError::File(self.path.clone().unwrap_or_default(), format!("fanout: {AT_LEAST_ONE}")))
+            }
+            (flag, in_file) => Ok(flag.or(in_file).unwrap_or(DEFAULT_FANOUT)),
+        }
+    }
+
     /// The named file (`--config`, `CLUSTERDOC_CONFIG`: must exist), else the
     /// first implicit location present that may steer clusterdoc: owned by
     /// root or the user running it, not writable by others (`trust`), and
@@ -322,8 +328,10 @@ mod tests {
 
     #[test]
     fn flags_win_over_the_file_and_the_file_over_defaults() {
-        let toml =
-            file("marathon = \"m9:8080\"\nmesos = \"a:5050, b:5050\"\ntimeout = \"7s\"\nchecks_dir = [\"/p1\"]\n");
+        let toml = file(
+            "marathon = \"m9:8080\"\nmesos = \"a:5050, b:5050\"\ntimeout = \"7s\"\nchecks_dir = [\"/p1\"]\n\
+             nodes = \"m1, m2\"\nssh = \"ssh -J jump\"\nfanout = 4\n",
+        );
         let flags =
             Settings { marathon: Some("m1:8080".into()), checks_dir: Some(vec!["/p2".into()]), ..Settings::default() };
         let cfg = Config::resolve(Some(toml.path()), &flags).unwrap();
@@ -334,6 +342,8 @@ mod tests {
         assert_eq!(cfg.deadline, DEFAULT_DEADLINE);
         assert_eq!((cfg.zk.display(), cfg.zk.explicit), ("zk://127.0.0.1:2181/marathon".into(), false));
         assert_eq!(cfg.checks_dirs, [PathBuf::from("/p1"), PathBuf::from("/p2")]);
+        assert_eq!((cfg.nodes, cfg.ssh.as_str(), cfg.fanout), (vec!["m1".into(), "m2".into()], "ssh -J jump", 4));
+        assert_eq!(cfg.remote_bin, DEFAULT_REMOTE_BIN);
     }
 
     #[test]
@@ -347,6 +357,12 @@ mod tests {
         let url = Settings { marathon: Some("ftp://u:secret@m1".into()), ..Settings::default() };
         let bad_url = Config::resolve(Some(toml.path()), &url).unwrap_err().to_string();
         assert_eq!(bad_url, "ftp://m1: not a usable URL: only http:// and https:// are supported");
+        let no_fanout = file("fanout = 0\n");
+        let in_file = Config::resolve(Some(no_fanout.path()), &Settings::default()).unwrap_err().to_string();
+        assert_eq!(in_file, format!("config file {}: fanout: must be at least 1", no_fanout.path().display()));
+        let flag = Settings { fanout: Some(0), ..Settings::default() };
+        let on_command_line = Config::resolve(Some(no_fanout.path()), &flag).unwrap_err().to_string();
+        assert_eq!(on_command_line, "--fanout: must be at least 1");
     }
 }
 

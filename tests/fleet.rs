@@ -5,11 +5,16 @@
 mod support;
 
 use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::cli::isolate;
-use support::fleet_nodes::Fleet;
+use support::cli::{PAST_DEADLINE, isolate};
+use support::fleet_nodes::{Fleet, Node, NodeSpec};
+
+/// What a remote run may take past its own deadline before `timeout` ends
+/// it (3 s, then 1 s to SIGKILL), plus room for a machine whose cores are busy.
+const REMOTE_CLEANUP: Duration = Duration::from_secs(20);
 
 /// A finished `collect --nodes`: the fleet snapshot it wrote.
 struct Collected {
@@ -17,6 +22,8 @@ struct Collected {
     code: i32,
     stderr: String,
     took: Duration,
+    /// The most memory clusterdoc held (VmHWM), in KiB.
+    peak_kib: u64,
 }
 
 impl Collected {
@@ -25,44 +32,226 @@ impl Collected {
         let nodes = self.snapshot["nodes"].as_array().unwrap_or_else(|| panic!("no nodes in {:#}", self.snapshot));
         nodes.iter().find(|n| n["host"] == host).unwrap_or_else(|| panic!("no node {host} in {:#}", self.snapshot))
     }
+
+    /// The state and error of the node at `node`'s address.
+    fn outcome(&self, node: &Node) -> (String, String) {
+        let record = self.node(&node.ip.to_string());
+        (record["state"].as_str().unwrap().into(), record["error"].as_str().unwrap_or_default().into())
+    }
 }
 
-/// Runs `clusterdoc collect` in the fleet's client namespace with the
-/// fleet's ssh command and `args`, writing the snapshot into `dir`.
-fn collect(fleet: &Fleet, dir: &Path, args: &[&str]) -> Collected {
+/// Runs `clusterdoc collect` in the fleet's client namespace with `args`
+/// (the fleet's ssh command unless `args` or `env` name one), writing the
+/// snapshot into `dir`, and watches its memory.
+fn collect_with(fleet: &Fleet, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Collected {
     let out = dir.join("fleet.json");
+    let err = dir.join("stderr");
     let mut cmd = fleet.client.command(env!("CARGO_BIN_EXE_clusterdoc"));
     isolate(&mut cmd, dir);
-    cmd.args(["collect", "--ssh", &fleet.ssh_command(), "-o"]).arg(&out).args(args);
+    cmd.arg("collect").args(args).arg("-o").arg(&out).envs(env.iter().copied());
+    if !args.contains(&"--ssh") && !env.iter().any(|(k, _)| *k == "CLUSTERDOC_SSH") {
+        cmd.args(["--ssh", &fleet.ssh_command()]);
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(std::fs::File::create(&err).unwrap());
     let started = Instant::now();
-    let output = cmd.output().expect("run clusterdoc");
+    // `ip netns exec` execs clusterdoc: the child is clusterdoc itself.
+    let mut child = cmd.spawn().expect("run clusterdoc");
+    let mut peak_kib = 0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        peak_kib = peak_kib.max(high_water_mark_kib(child.id()).unwrap_or(0));
+        std::thread::sleep(Duration::from_millis(20));
+    };
     let took = started.elapsed();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let stderr = std::fs::read_to_string(&err).unwrap();
     let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("no snapshot written ({e}); stderr: {stderr}"));
     let snapshot = serde_json::from_str(&text).unwrap_or_else(|e| panic!("the snapshot is not JSON ({e}): {text}"));
-    Collected { snapshot, code: output.status.code().expect("an exit code"), stderr, took }
+    Collected { snapshot, code: status.code().expect("an exit code"), stderr, took, peak_kib }
 }
 
-fn addresses(fleet: &Fleet) -> String {
-    fleet.nodes.iter().map(|n| n.ip.to_string()).collect::<Vec<_>>().join(",")
+fn collect(fleet: &Fleet, dir: &Path, args: &[&str]) -> Collected {
+    collect_with(fleet, dir, args, &[])
 }
+
+/// The most resident memory process `pid` has held so far (VmHWM), in KiB.
+fn high_water_mark_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn addresses(nodes: &[Node]) -> String {
+    nodes.iter().map(|n| n.ip.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// A clusterdoc on the node's PATH that logs how it was called, then runs
+/// the one under test.
+const LOGGING_CLUSTERDOC: &str =
+    "#!/bin/sh\necho \"$*\" >> /usr/local/bin/calls.log\nexec /usr/local/bin/clusterdoc-under-test \"$@\"\n";
 
 #[test]
 fn three_nodes_are_reached_and_each_answers_with_its_own_facts() {
     let started = Instant::now();
     let fleet = Fleet::named(&["Node1", "node2", "node3"]);
     eprintln!("3 nodes up in {:?}", started.elapsed());
+    // node3 has this version of clusterdoc installed: `auto` runs it there
+    // and pushes this binary to the other two.
+    fleet.nodes[2].install_clusterdoc("clusterdoc-under-test");
+    fleet.nodes[2].install("clusterdoc", LOGGING_CLUSTERDOC);
     let dir = tempfile::tempdir().unwrap();
-    let run = collect(&fleet, dir.path(), &["--nodes", &addresses(&fleet), "--deadline", "60s"]);
-    eprintln!("collect from 3 nodes took {:?}", run.took);
+    // A Mesos deploy file as the cluster scripts have it.
+    let masters = dir.path().join("masters");
+    std::fs::write(&masters, format!("# masters\n{}\n{}  # the third\n", fleet.nodes[1].ip, fleet.nodes[2].ip))
+        .unwrap();
+    let nodes = format!("root@{}:22,@{}", fleet.nodes[0].ip, masters.display());
+    let run = collect(&fleet, dir.path(), &["--nodes", &nodes, "--deadline", "60s"]);
+    eprintln!("collect from 3 nodes took {:?}, peak RSS {} KiB", run.took, run.peak_kib);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.snapshot["nodes"].as_array().unwrap().len(), 3);
     for node in &fleet.nodes {
         let record = run.node(&node.ip.to_string());
         assert_eq!(record["state"], "reached", "{record:#}");
         assert_eq!(record["error"], Value::Null);
         assert_eq!(record["address"], node.ip.to_string());
         assert_eq!(record["facts"]["node"]["value"]["hostname"]["value"]["value"], node.hostname, "{record:#}");
+        // systemd answered live inside the node.
+        assert_eq!(record["facts"]["systemd"]["state"], "observed", "{record:#}");
         eprintln!("{}: {} ms", node.hostname, record["duration_ms"]);
         assert!(node.tmp_entries().is_empty(), "{} left {:?} in its /tmp", node.hostname, node.tmp_entries());
     }
+    let calls = fleet.nodes[2].installed_file("calls.log");
+    assert!(
+        calls.starts_with("--version\ncollect --node --deadline "),
+        "the installed clusterdoc was not used: {calls:?}"
+    );
+}
+
+#[test]
+fn unreachable_nodes_are_reported_with_ssh_s_reason_and_the_others_are_unaffected() {
+    let fleet = Fleet::start(&[
+        NodeSpec::named("fine"),
+        NodeSpec::named("stopped"),
+        NodeSpec::named("silent"),
+        NodeSpec::refusing_the_key("refusing"),
+        NodeSpec::named("rekeyed"),
+    ]);
+    fleet.nodes[0].install_clusterdoc("clusterdoc");
+    fleet.nodes[1].stop_sshd();
+    fleet.nodes[2].drop_ssh_syns();
+    fleet.change_known_host_key(4);
+    let dir = tempfile::tempdir().unwrap();
+    let deadline = Duration::from_secs(20);
+    let args =
+        ["--nodes", &addresses(&fleet.nodes), "--timeout", "2s", "--deadline", "20s", "--remote-bin", "clusterdoc"];
+    let run = collect(&fleet, dir.path(), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.outcome(&fleet.nodes[0]), ("reached".into(), String::new()));
+    for (node, reason) in [
+        (1, "Connection refused"),
+        (2, "Connection timed out"),
+        (3, "Permission denied (publickey)"),
+        (4, "Host key verification failed."),
+    ] {
+        let (state, error) = run.outcome(&fleet.nodes[node]);
+        assert_eq!(state, "unreachable", "{}: {error}", fleet.nodes[node].hostname);
+        assert!(error.contains(reason), "{}: {error:?} does not say {reason:?}", fleet.nodes[node].hostname);
+    }
+    // The silent node holds up only its own session: ssh's ConnectTimeout (2 s).
+    let silent_ms = run.node(&fleet.nodes[2].ip.to_string())["duration_ms"].as_u64().unwrap();
+    assert!(silent_ms >= 2000, "{silent_ms} ms");
+    assert!(run.took < deadline, "took {:?}", run.took);
+}
+
+#[test]
+fn a_pushed_binary_s_directory_is_removed_also_when_the_run_is_cut_at_the_deadline() {
+    let fleet = Fleet::named(&["stuck"]);
+    let node = &fleet.nodes[0];
+    // The private directory exists when `cat` receives the binary; here
+    // `cat` never returns, so the session is still running at the deadline.
+    node.install("cat", "#!/bin/sh\necho receiving >> /usr/local/bin/cat.log\nexec sleep 600\n");
+    let dir = tempfile::tempdir().unwrap();
+    let deadline = Duration::from_secs(6);
+    let args = ["--nodes", &addresses(&fleet.nodes), "--deadline", "6s", "--remote-bin", "push"];
+    let run = collect(&fleet, dir.path(), &args);
+    // The remote run's own limit is later than ours: the directory is there.
+    let at_the_cut = node.tmp_entries();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (state, error) = run.outcome(node);
+    assert_eq!(state, "cut-off", "{error}");
+    assert!(error.starts_with("still running at the deadline"), "{error}");
+    assert!(run.took >= deadline - Duration::from_secs(1) && run.took < deadline + PAST_DEADLINE, "{:?}", run.took);
+    assert_eq!(node.installed_file("cat.log"), "receiving\n");
+    assert_eq!(at_the_cut.len(), 1, "no private directory at the cut: {at_the_cut:?}");
+    // ssh was killed without a hangup to the node: the remote run ends itself.
+    let left = node.tmp_left_after(REMOTE_CLEANUP);
+    assert!(left.is_empty(), "the node's /tmp still holds {left:?}");
+    assert!(node.wait_until_gone("sleep 600", REMOTE_CLEANUP), "the remote run outlived its own deadline");
+}
+
+#[test]
+fn hostile_remote_programs_end_as_errors_or_cut_offs_on_time_in_bounded_memory() {
+    let fleet = Fleet::named(&["fine", "babbling", "flooding", "hanging"]);
+    fleet.nodes[0].install_clusterdoc("cdoc");
+    fleet.nodes[1].install("cdoc", "#!/bin/sh\nprintf '\\033[31m{\"tool\": not json\\n'\n");
+    fleet.nodes[2].install("cdoc", "#!/bin/sh\nexec head -c 1G /dev/zero\n");
+    fleet.nodes[3].install("cdoc", "#!/bin/sh\nexec sleep 600\n");
+    let dir = tempfile::tempdir().unwrap();
+    let deadline = Duration::from_secs(10);
+    let args = ["--nodes", &addresses(&fleet.nodes), "--deadline", "10s", "--remote-bin", "cdoc"];
+    let run = collect(&fleet, dir.path(), &args);
+    eprintln!("hostile nodes: took {:?}, peak RSS {} KiB", run.took, run.peak_kib);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.outcome(&fleet.nodes[0]), ("reached".into(), String::new()));
+    let (state, error) = run.outcome(&fleet.nodes[1]);
+    assert_eq!(state, "error");
+    assert!(error.starts_with("answered with something that is not a node snapshot"), "{error}");
+    assert_eq!(run.outcome(&fleet.nodes[2]), ("error".into(), "answered with more than 64 MiB".into()));
+    let (state, error) = run.outcome(&fleet.nodes[3]);
+    assert_eq!(state, "cut-off", "{error}");
+    assert!(run.took < deadline + PAST_DEADLINE, "took {:?}", run.took);
+    // 1 GiB was sent; at most the 64 MiB cap (and its buffer's growth) is held.
+    assert!(run.peak_kib < 400 * 1024, "peak RSS {} KiB", run.peak_kib);
+    assert!(fleet.nodes[3].wait_until_gone("sleep 600", REMOTE_CLEANUP), "the hanging program outlived its deadline");
+}
+
+#[test]
+fn a_destination_that_could_be_an_option_is_refused_and_never_reaches_ssh() {
+    let fleet = Fleet::named(&["fine"]);
+    fleet.nodes[0].install_clusterdoc("clusterdoc");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("argv.log");
+    let marker = dir.path().join("pwned");
+    // The ssh command logs every argv it is given, then runs the real ssh.
+    let logging_ssh = fleet.script(
+        "logging-ssh",
+        &format!("#!/bin/sh\nprintf '%s\\n' \"$@\" >> {}\necho >> {}\nexec ssh \"$@\"\n", log.display(), log.display()),
+    );
+    let slaves = dir.path().join("slaves");
+    std::fs::write(&slaves, format!("-oProxyCommand=touch {}\n{}\n", marker.display(), fleet.nodes[0].ip)).unwrap();
+    let ssh = format!("{} {}", logging_ssh.display(), fleet.ssh_command().trim_start_matches("ssh"));
+    let nodes = format!("@{},root@-lroot,-x", slaves.display());
+    let run = collect_with(
+        &fleet,
+        dir.path(),
+        &["--remote-bin", "clusterdoc"],
+        &[("CLUSTERDOC_NODES", &nodes), ("CLUSTERDOC_SSH", &ssh)],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.outcome(&fleet.nodes[0]), ("reached".into(), String::new()));
+    for (host, reason) in [
+        (format!("-oProxyCommand=touch {}", marker.display()), "starts with '-' and would be read as an option"),
+        ("root@-lroot".to_string(), "starts with '-' and would be read as an option"),
+        ("-x".to_string(), "starts with '-' and would be read as an option"),
+    ] {
+        let record = run.node(&host);
+        assert_eq!(record["state"], "refused", "{record:#}");
+        assert!(record["error"].as_str().unwrap().contains(reason), "{record:#}");
+    }
+    let argv = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(argv.matches("\n\n").count(), 1, "ssh ran more than once: {argv}");
+    assert!(!argv.contains("ProxyCommand") && !argv.contains("-lroot"), "{argv}");
+    assert!(argv.contains(&format!("{}\n--\n", fleet.nodes[0].ip)), "the host is not followed by --: {argv}");
+    assert!(!marker.exists(), "a refused destination ran a command");
 }

@@ -6,8 +6,9 @@
 //! `/etc`: an overlay over the machine's, whose upper layer holds the node's
 //! `hostname`, `passwd` (root's shell is `/bin/sh`: no `~/.bashrc` on every
 //! command), sshd config and host key, and hides what the machine has but a
-//! node must not (`/etc/zookeeper`, firewalld's enablement). Its `/tmp` is a
-//! directory of the test ([`Node::tmp_entries`]) and `/run` a fresh tmpfs.
+//! node must not (`/etc/zookeeper`, firewalld's enablement). Its `/tmp` and
+//! `/usr/local/bin` are directories of the test ([`Node::tmp_entries`],
+//! [`Node::install`]) and `/run` a fresh tmpfs.
 //!
 //! The nodes sit on a bridge in a client namespace (10.232.0.1/24; node `i`
 //! is 10.232.0.(i+2)); the test runs clusterdoc (and so ssh) inside it with
@@ -48,6 +49,7 @@ const SETUP: &str = r#"set -e
 dir=$1
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$dir/upper,workdir=$dir/work" /etc
 mount -t tmpfs tmpfs /run
+mount --bind "$dir/bin" /usr/local/bin
 mount --bind "$dir/tmp" /tmp
 export container=clusterdoc-test
 exec /lib/systemd/systemd --system --unit=cdtest.target --log-target=console --log-level=warning
@@ -141,8 +143,7 @@ impl Fleet {
     /// Writes an executable script into the fleet's directory.
     pub fn script(&self, name: &str, text: &str) -> PathBuf {
         let path = self.path(name);
-        fs::write(&path, text).unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        write_executable(&path, text);
         path
     }
 
@@ -168,7 +169,7 @@ impl Fleet {
         let dir = self.path(&format!("n{i}"));
         let keys = if spec.authorizes_client { "client_key.pub" } else { "refused_keys" };
         write_etc(&dir.join("upper"), spec, ip, &self.path(keys));
-        for sub in ["work", "tmp"] {
+        for sub in ["work", "tmp", "bin"] {
             fs::create_dir_all(dir.join(sub)).unwrap();
         }
         let ns = Netns::create(ns_name.to_string());
@@ -234,6 +235,41 @@ impl Node {
         entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
     }
 
+    /// Installs an executable script as `/usr/local/bin/NAME` on the node
+    /// (first on its PATH).
+    pub fn install(&self, name: &str, text: &str) {
+        write_executable(&self.dir.join("bin").join(name), text);
+    }
+
+    /// Installs the clusterdoc under test as `/usr/local/bin/NAME` on the
+    /// node (the test's own files may be out of the node's sight, under
+    /// its private /tmp).
+    pub fn install_clusterdoc(&self, name: &str) {
+        let target = self.dir.join("bin").join(name);
+        let binary = env!("CARGO_BIN_EXE_clusterdoc");
+        if fs::hard_link(binary, &target).is_err() {
+            fs::copy(binary, &target).unwrap();
+        }
+    }
+
+    /// A file the node wrote into its `/usr/local/bin` ("" when absent).
+    pub fn installed_file(&self, name: &str) -> String {
+        fs::read_to_string(self.dir.join("bin").join(name)).unwrap_or_default()
+    }
+
+    /// Waits until the node's /tmp is empty, or `limit` has passed; what is
+    /// left then.
+    pub fn tmp_left_after(&self, limit: Duration) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let left = self.tmp_entries();
+            if left.is_empty() || started.elapsed() > limit {
+                return left;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Runs a program inside the node (its namespaces, its /etc and /tmp).
     pub fn exec(&self, args: &[&str]) -> Output {
         let output = Command::new("nsenter")
@@ -259,7 +295,9 @@ impl Node {
 
     /// Drops every SYN to port 22 in the node's namespace: connections time out.
     pub fn drop_ssh_syns(&self) {
-        self.ns.nft("table inet cdtest { chain input { type filter hook input priority 0; tcp dport 22 drop; } }");
+        self.ns.nft(
+            "table inet cdtest {\n chain input {\n  type filter hook input priority 0;\n  tcp dport 22 drop\n }\n}\n",
+        );
     }
 
     /// Waits until processes matching `pattern` (pgrep -f) are gone from
@@ -381,6 +419,11 @@ fn write_etc(upper: &Path, spec: &NodeSpec, ip: Ipv4Addr, authorized_keys: &Path
     )
     .unwrap();
     std::os::unix::fs::symlink(format!("../{SSHD_UNIT}"), units.join("cdtest.target.wants").join(SSHD_UNIT)).unwrap();
+}
+
+fn write_executable(path: &Path, text: &str) {
+    fs::write(path, text).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// An overlayfs whiteout: the lower layer's entry of that name is hidden.

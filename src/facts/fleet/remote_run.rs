@@ -4,8 +4,8 @@
 //! directory that the script removes however the run ends.
 //!
 //! A killed non-tty ssh session sends the node no SIGHUP, so the remote run
-//! bounds itself: clusterdoc gets its own `--deadline`, and `timeout` kills
-//! whatever runs (a hostile or stuck program too) a little after it; the
+//! bounds itself: clusterdoc gets its own `--deadline`, and `timeout` ends
+//! the whole script (a hostile or stuck program too) a little after it; the
 //! pushed directory goes with the script's EXIT trap.
 
 use std::str::FromStr;
@@ -49,10 +49,12 @@ impl RemoteBin {
 }
 
 /// How long past its own `--deadline` the remote run may take before
-/// `timeout` ends it (clusterdoc's watchdog needs 2 s), then how long
+/// `timeout` ends it (clusterdoc's watchdog needs 2 s), and then how long
 /// before `timeout` sends SIGKILL.
 const TIMEOUT_GRACE: Duration = Duration::from_secs(3);
 const KILL_AFTER: &str = "1";
+/// `timeout`'s exit code when it had to end the run.
+pub const TIMED_OUT: i32 = 124;
 
 /// The remote run's limits.
 #[derive(Clone, Copy, Debug)]
@@ -63,39 +65,40 @@ pub struct RemoteLimits {
     pub timeout: Duration,
 }
 
-/// The command line ssh hands the node's login shell: `sh -c SCRIPT`, the
-/// script one quoted word. Every value in it is clusterdoc's own (limits,
-/// sizes, its version) or the user's `--remote-bin` path, quoted.
+/// The command line ssh hands the node's login shell: `timeout ... sh -c
+/// SCRIPT`, the script one quoted word. `timeout` ends the whole script (its
+/// process group) a little after the remote deadline, whatever hangs in it.
+/// Every value in it is clusterdoc's own (limits, sizes, its version) or the
+/// user's `--remote-bin` path, quoted.
 pub fn command(bin: &RemoteBin, limits: RemoteLimits, binary_size: u64) -> String {
-    let script = match bin {
-        RemoteBin::Path(path) => run(&quote(path), limits),
-        RemoteBin::Push => push(limits, binary_size),
-        RemoteBin::Auto => format!(
-            "if v=$(timeout 5 clusterdoc --version 2>/dev/null) && [ \"$v\" = {ours} ]; then {installed} </dev/null; else {pushed}; fi",
-            ours = quote(&format!("clusterdoc {}", env!("CARGO_PKG_VERSION"))),
-            installed = run("clusterdoc", limits),
-            pushed = push(limits, binary_size),
-        ),
-    };
-    format!("sh -c {}", quote(&script))
-}
-
-/// `program collect --node` with the remote run's limits, under `timeout`.
-fn run(program: &str, limits: RemoteLimits) -> String {
-    format!(
-        "timeout -k {KILL_AFTER} {} {program} collect --node --deadline {}ms --timeout {}ms",
-        (limits.deadline + TIMEOUT_GRACE).as_secs(),
+    let collect = format!(
+        "collect --node --deadline {}ms --timeout {}ms",
         limits.deadline.as_millis().max(1),
         limits.timeout.as_millis().max(1)
-    )
+    );
+    let script = match bin {
+        RemoteBin::Path(path) => format!("{} {collect}", quote(path)),
+        RemoteBin::Push => push(&collect, binary_size),
+        RemoteBin::Auto => format!(
+            "if v=$(clusterdoc --version 2>/dev/null) && [ \"$v\" = {ours} ]; then clusterdoc {collect} </dev/null; else {pushed}; fi",
+            ours = quote(&format!("clusterdoc {}", env!("CARGO_PKG_VERSION"))),
+            pushed = push(&collect, binary_size),
+        ),
+    };
+    let seconds = (limits.deadline + TIMEOUT_GRACE).as_millis().div_ceil(1000);
+    format!("timeout -k {KILL_AFTER} {seconds} sh -c {}", quote(&script))
 }
 
 /// Receives the binary from stdin into a private directory, checks that all
-/// of it arrived, runs it, and removes the directory on every exit.
-fn push(limits: RemoteLimits, size: u64) -> String {
+/// of it arrived, runs it, and removes the directory on every exit (`timeout`
+/// ends the script with SIGTERM, which the trap turns into an exit). SIGPIPE
+/// is ignored first: once ssh is gone, the shell's own "Terminated" notice
+/// to the dead stderr would otherwise kill it before its EXIT trap.
+fn push(collect: &str, size: u64) -> String {
     let received = "\"$d/clusterdoc\"";
     [
-        "d=$(mktemp -d) || exit 125".to_string(),
+        "trap '' PIPE".to_string(),
+        "d=$(mktemp -d) || exit 125".into(),
         "trap 'rm -rf \"$d\"' EXIT".into(),
         "trap 'exit 129' HUP INT TERM".into(),
         format!("cat > {received} || exit 125"),
@@ -104,7 +107,7 @@ fn push(limits: RemoteLimits, size: u64) -> String {
             "[ \"$n\" -eq {size} ] || {{ echo \"clusterdoc: received $n of {size} bytes of the pushed binary\" >&2; exit 125; }}"
         ),
         format!("chmod 700 {received}"),
-        run(received, limits),
+        format!("{received} {collect}"),
     ]
     .join("; ")
 }
@@ -121,12 +124,12 @@ mod tests {
     const LIMITS: RemoteLimits =
         RemoteLimits { deadline: Duration::from_millis(4500), timeout: Duration::from_secs(3) };
 
-    /// The script inside `sh -c`, as the node's shell will see it.
+    /// The script inside `timeout ... sh -c`, as the node's shell will see it.
     fn script(bin: &RemoteBin) -> String {
         let words = shlex::split(&command(bin, LIMITS, 1234)).unwrap();
-        assert_eq!(words[..2], ["sh", "-c"]);
-        assert_eq!(words.len(), 3, "{words:?}");
-        words[2].clone()
+        assert_eq!(words[..6], ["timeout", "-k", "1", "8", "sh", "-c"], "{words:?}");
+        assert_eq!(words.len(), 7, "{words:?}");
+        words[6].clone()
     }
 
     #[test]
@@ -140,10 +143,10 @@ mod tests {
     }
 
     #[test]
-    fn a_named_program_runs_under_its_own_deadline_quoted() {
+    fn a_named_program_runs_quoted_under_its_own_deadline() {
         assert_eq!(
             script(&RemoteBin::Path("/opt/my tools/clusterdoc".into())),
-            "timeout -k 1 7 '/opt/my tools/clusterdoc' collect --node --deadline 4500ms --timeout 3000ms"
+            "'/opt/my tools/clusterdoc' collect --node --deadline 4500ms --timeout 3000ms"
         );
     }
 
@@ -152,14 +155,11 @@ mod tests {
         let pushed = script(&RemoteBin::Push);
         let steps: Vec<&str> = pushed.split("; ").collect();
         assert_eq!(
-            steps[..3],
-            ["d=$(mktemp -d) || exit 125", "trap 'rm -rf \"$d\"' EXIT", "trap 'exit 129' HUP INT TERM"]
+            steps[..4],
+            ["trap '' PIPE", "d=$(mktemp -d) || exit 125", "trap 'rm -rf \"$d\"' EXIT", "trap 'exit 129' HUP INT TERM"]
         );
         assert!(pushed.contains("[ \"$n\" -eq 1234 ]"), "{pushed}");
-        assert!(
-            pushed.ends_with("timeout -k 1 7 \"$d/clusterdoc\" collect --node --deadline 4500ms --timeout 3000ms"),
-            "{pushed}"
-        );
+        assert!(pushed.ends_with("\"$d/clusterdoc\" collect --node --deadline 4500ms --timeout 3000ms"), "{pushed}");
         assert!(!pushed.contains("exec "), "exec would skip the EXIT trap: {pushed}");
     }
 
@@ -167,7 +167,12 @@ mod tests {
     fn auto_runs_the_installed_clusterdoc_only_when_its_version_is_ours() {
         let auto = script(&RemoteBin::Auto);
         let version = format!("[ \"$v\" = 'clusterdoc {}' ]", env!("CARGO_PKG_VERSION"));
-        assert!(auto.starts_with(&format!("if v=$(timeout 5 clusterdoc --version 2>/dev/null) && {version}; then timeout -k 1 7 clusterdoc collect")), "{auto}");
-        assert!(auto.contains("; else d=$(mktemp -d)"), "{auto}");
+        let installed = "clusterdoc collect --node --deadline 4500ms --timeout 3000ms </dev/null";
+        assert!(
+            auto.starts_with(&format!(
+                "if v=$(clusterdoc --version 2>/dev/null) && {version}; then {installed}; else trap '' PIPE; d=$(mktemp -d)"
+            )),
+            "{auto}"
+        );
     }
 }

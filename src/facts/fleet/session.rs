@@ -125,6 +125,9 @@ fn judge(code: Option<i32>, stdout: &[u8], stderr: &[u8]) -> Outcome {
             Outcome { state: NodeState::Reached, error: None, answer: Some(answer) }
         }
         Ok(answer) => Outcome::failed(NodeState::Error, format!("answered as {:?}, not clusterdoc", answer.tool)),
+        Err(_) if code == Some(remote_run::TIMED_OUT) => {
+            Outcome::failed(NodeState::Error, "the remote run outlived its own deadline and was stopped")
+        }
         Err(_) if code != Some(0) => {
             let exit = code.map_or("was killed by a signal".to_string(), |c| format!("exited with {c}"));
             let said = said.map(|s| format!(": {s}")).unwrap_or_default();
