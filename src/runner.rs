@@ -99,6 +99,9 @@ fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Facts> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read snapshot {}", path.display()))?;
     let snapshot: Snapshot =
         serde_json::from_str(&text).with_context(|| format!("{} is not a clusterdoc snapshot", path.display()))?;
+    if !snapshot.nodes.is_empty() {
+        anyhow::bail!("{} is a fleet snapshot: judging a fleet's nodes is not there yet", path.display());
+    }
     let mut facts = snapshot.facts;
     // Expectations named now override those recorded with the snapshot.
     if cfg.expect_marathon_version.is_some() {

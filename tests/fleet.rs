@@ -126,6 +126,11 @@ fn three_nodes_are_reached_and_each_answers_with_its_own_facts() {
         calls.starts_with("--version\ncollect --node --deadline "),
         "the installed clusterdoc was not used: {calls:?}"
     );
+    // Judging a fleet's nodes comes with the checks across nodes; until then it says so.
+    let replay = support::cli::plain(dir.path()).args(["check", "--from", "fleet.json"]).output().unwrap();
+    let said = String::from_utf8_lossy(&replay.stderr);
+    assert_eq!(replay.status.code(), Some(3), "{said}");
+    assert!(said.contains("fleet.json is a fleet snapshot: judging a fleet's nodes is not there yet"), "{said}");
 }
 
 #[test]
@@ -254,4 +259,79 @@ fn a_destination_that_could_be_an_option_is_refused_and_never_reaches_ssh() {
     assert!(!argv.contains("ProxyCommand") && !argv.contains("-lroot"), "{argv}");
     assert!(argv.contains(&format!("{}\n--\n", fleet.nodes[0].ip)), "the host is not followed by --: {argv}");
     assert!(!marker.exists(), "a refused destination ran a command");
+}
+
+/// An `--ssh` command that reaches nothing: it records how many sessions
+/// run at once, then answers garbage for a host named `quick...`, never
+/// answers for `slow...`, and for others sleeps a little first.
+const FAKE_SSH: &str = r#"#!/bin/sh
+log=$(dirname "$0")
+touch "$log/active.$$"
+ls "$log" | grep -c '^active\.' >> "$log/in-flight"
+case "$*" in
+*" quick"*" -- "*) ;;
+*" slow"*" -- "*) exec sleep 600 ;;
+*) sleep 0.5 ;;
+esac
+rm -f "$log/active.$$"
+echo garbage
+"#;
+
+fn fake_fleet_run(dir: &Path, args: &[&str]) -> (Value, Duration) {
+    let ssh = dir.join("fake-ssh");
+    std::fs::write(&ssh, FAKE_SSH).unwrap();
+    std::fs::set_permissions(&ssh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = dir.join("fleet.json");
+    let mut cmd = support::cli::plain(dir);
+    cmd.args(["collect", "--ssh"]).arg(&ssh).args(args).arg("-o").arg(&out);
+    let started = Instant::now();
+    let output = cmd.output().unwrap();
+    let took = started.elapsed();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    (serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap(), took)
+}
+
+#[test]
+fn at_most_fanout_sessions_run_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snapshot, _) = fake_fleet_run(dir.path(), &["--nodes", "n1,n2,n3,n4,n5", "--fanout", "2"]);
+    let states: Vec<&Value> = snapshot["nodes"].as_array().unwrap().iter().map(|n| &n["state"]).collect();
+    assert_eq!(states, ["error"; 5], "{snapshot:#}");
+    let in_flight = std::fs::read_to_string(dir.path().join("in-flight")).unwrap();
+    let most = in_flight.lines().map(|l| l.parse::<u32>().unwrap()).max().unwrap();
+    assert_eq!(most, 2, "sessions at once, as each started: {in_flight:?}");
+}
+
+#[test]
+fn at_the_deadline_a_running_session_is_cut_off_and_a_waiting_one_never_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let deadline = Duration::from_secs(3);
+    let (snapshot, took) =
+        fake_fleet_run(dir.path(), &["--nodes", "quick1,slow1,later1", "--fanout", "1", "--deadline", "3s"]);
+    let outcome = |i: usize| {
+        let node = &snapshot["nodes"][i];
+        (node["host"].as_str().unwrap(), node["state"].as_str().unwrap(), node["error"].as_str().unwrap())
+    };
+    assert_eq!(outcome(0).1, "error");
+    assert_eq!(outcome(1).1, "cut-off");
+    assert!(outcome(1).2.starts_with("still running at the deadline"), "{snapshot:#}");
+    assert_eq!(outcome(2), ("later1", "cut-off", "not started before the deadline"));
+    assert!(took >= deadline - Duration::from_secs(1) && took < deadline + PAST_DEADLINE, "{took:?}");
+}
+
+#[test]
+fn fleet_settings_that_cannot_work_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, said) in [
+        (vec!["collect", "--nodes", "@/nonexistent/slaves"], "--nodes @/nonexistent/slaves: No such file"),
+        (vec!["collect", "--nodes", "m1", "--ssh", "ssh -i 'key"], "--ssh \"ssh -i 'key\": unbalanced quotes"),
+        (vec!["collect", "--nodes", "m1", "--remote-bin=-x"], "--remote-bin \"-x\": a path may not start with '-'"),
+        (vec!["collect", "--nodes", "m1", "--fanout", "0"], "--fanout: must be at least 1"),
+        (vec!["check", "--nodes", "m1"], "checks across a fleet are not there yet"),
+    ] {
+        let output = support::cli::plain(dir.path()).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+    }
 }
