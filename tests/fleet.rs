@@ -118,6 +118,8 @@ fn three_nodes_are_reached_and_each_answers_with_its_own_facts() {
         assert_eq!(record["facts"]["node"]["value"]["hostname"]["value"]["value"], node.hostname, "{record:#}");
         // systemd answered live inside the node.
         assert_eq!(record["facts"]["systemd"]["state"], "observed", "{record:#}");
+        // The machine's ZooKeeper config is not the node's: no roles.
+        assert_eq!(record["facts"]["roles"]["value"]["roles"], serde_json::json!([]), "{record:#}");
         eprintln!("{}: {} ms", node.hostname, record["duration_ms"]);
         assert!(node.tmp_entries().is_empty(), "{} left {:?} in its /tmp", node.hostname, node.tmp_entries());
     }

@@ -6,7 +6,8 @@
 //! `/etc`: an overlay over the machine's, whose upper layer holds the node's
 //! `hostname`, `passwd` (root's shell is `/bin/sh`: no `~/.bashrc` on every
 //! command), sshd config and host key, and hides what the machine has but a
-//! node must not (`/etc/zookeeper`, firewalld's enablement). Its `/tmp` and
+//! node must not (`/etc/zookeeper` and other cluster configuration,
+//! firewalld's enablement). Its `/tmp` and
 //! `/usr/local/bin` are directories of the test ([`Node::tmp_entries`],
 //! [`Node::install`]) and `/run` a fresh tmpfs.
 //!
@@ -391,9 +392,19 @@ fn write_etc(upper: &Path, spec: &NodeSpec, ip: Ipv4Addr, authorized_keys: &Path
         })
         .collect();
     fs::write(upper.join("passwd"), passwd.join("\n") + "\n").unwrap();
-    // Whiteouts: the machine's ZooKeeper config and firewalld's enablement
-    // are not the node's.
-    for hidden in ["zookeeper", "systemd/system/multi-user.target.wants/firewalld.service"] {
+    // Whiteouts: the machine's cluster configuration (ZooKeeper's is there
+    // on this kind of machine), its clusterdoc config and firewalld's
+    // enablement are not the node's.
+    for hidden in [
+        "zookeeper",
+        "mesos",
+        "mesos-master",
+        "mesos-slave",
+        "marathon",
+        "flink",
+        "clusterdoc",
+        "systemd/system/multi-user.target.wants/firewalld.service",
+    ] {
         whiteout(&upper.join(hidden));
     }
     keygen(&upper.join("ssh/host_ed25519"));

@@ -18,7 +18,6 @@ use tokio::time::Instant;
 
 pub use destination::{Destination, NodeEntry, User, node_list};
 pub use remote_run::RemoteBin;
-pub use session::ANSWER_CAP;
 pub use ssh::SshCommand;
 
 use super::{Facts, Need};
