@@ -337,3 +337,32 @@ fn fleet_settings_that_cannot_work_are_usage_errors() {
         assert!(stderr.contains(said), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn collect_node_writes_this_node_s_own_facts_and_never_fans_out() {
+    let dir = tempfile::tempdir().unwrap();
+    // Fleet settings from the environment do not turn a node's run into a fleet's.
+    let output = support::cli::plain(dir.path())
+        .args(["collect", "--node", "--deadline", "20s"])
+        .env("CLUSTERDOC_NODES", "m1,m2")
+        .env("CLUSTERDOC_SSH", "/bin/false")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let snapshot: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(snapshot["nodes"], Value::Null, "{snapshot:#}");
+    assert_eq!(snapshot["address"], Value::Null, "not run over ssh: {snapshot:#}");
+    let facts = snapshot["facts"].as_object().unwrap();
+    let gathered: Vec<&str> = facts
+        .iter()
+        .filter(|(name, fact)| *name != "inputs" && !fact.is_null())
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(gathered, ["dns", "firewalld", "knowledge", "node", "processes", "roles", "sockets", "systemd"]);
+    // A node's snapshot is a snapshot: `check --from` judges it.
+    std::fs::write(dir.path().join("node.json"), &output.stdout).unwrap();
+    let replay =
+        support::cli::plain(dir.path()).args(["check", "--from", "node.json", "--format", "json"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert!(report["checks"].as_array().is_some_and(|c| !c.is_empty()), "{report:#}");
+}
