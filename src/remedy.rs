@@ -8,6 +8,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::version::Version;
+
 pub use crate::remote::HostName;
 
 /// What running a remediation command does to the cluster.
@@ -242,6 +244,24 @@ pub fn quote(value: &str) -> String {
         Ok(std::borrow::Cow::Borrowed(bare)) => bare.to_string(),
         _ => format!("'{}'", value.replace('\'', r"'\''")),
     }
+}
+
+/// `zkCli.sh -server SERVERS deleteall PATH`, or `rmr` on ZooKeeper 3.4
+/// (3.6 dropped `rmr`); destructive. The note names the version it chose
+/// for (what to use when it is unknown), then `consequence`.
+pub fn zk_delete_tree(servers: &str, zookeeper: Option<Version>, path: &str, consequence: &str) -> Remedy {
+    let (verb, which) = match zookeeper {
+        Some(v) if v < Version::new(3, 5, 0) => ("rmr", format!("ZooKeeper {v}")),
+        Some(v) => ("deleteall", format!("ZooKeeper {v}")),
+        None => ("deleteall", "ZooKeeper 3.5+ (on 3.4 use rmr instead of deleteall)".into()),
+    };
+    Cmd::new("zkCli.sh")
+        .word("-server")
+        .value(servers)
+        .word(verb)
+        .value(path)
+        .destructive()
+        .with_note(format!("{which}: {consequence}"))
 }
 
 /// `text` as a literal inside a `sed -E` regular expression delimited by `/`.

@@ -159,8 +159,12 @@ impl ZkTarget {
 
     /// `zk://h1:2181,h2:2181/marathon`, never with credentials.
     pub fn display(&self) -> String {
-        let hosts: Vec<String> = self.servers.iter().map(|s| s.to_string()).collect();
-        format!("zk://{}{}", hosts.join(","), self.path)
+        format!("zk://{}{}", self.server_list(), self.path)
+    }
+
+    /// `h1:2181,h2:2181`, as `zkCli.sh -server` takes it.
+    pub fn server_list(&self) -> String {
+        self.servers.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",")
     }
 }
 

@@ -99,7 +99,7 @@ fn every_built_in_check_has_cases() {
 
 /// What the write-up's incident makes each built-in check answer (README's
 /// sample report): the expectation of the cases recorded from it.
-const ON_THE_INCIDENT: [(&str, &str); 16] = [
+const ON_THE_INCIDENT: [(&str, &str); 17] = [
     ("hostname.case", "fires"),
     ("hostname.resolution", "passes"),
     ("zk.quorum", "fires"),
@@ -116,6 +116,7 @@ const ON_THE_INCIDENT: [(&str, &str); 16] = [
     ("mesos.work-dir", "fires"),
     ("mesos.advertise-address", "passes"),
     ("marathon.failover", "passes"),
+    ("marathon.framework-id", "passes"),
 ];
 
 /// A snapshot field's name for a fact source (`MarathonZk` -> `marathon_zk`).

@@ -5,6 +5,7 @@
 mod support;
 
 use crate::support::cli as cli_support;
+use crate::support::http::{Answer, FakeServer, fixture_json};
 use crate::support::marathon_zk;
 use crate::support::zk;
 
@@ -12,7 +13,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use cli_support::{PAST_DEADLINE, ReadReport, Run, assert_evidence, assert_fix};
-use marathon_zk::{Seeder, V1_4_13_PERSISTENCE, V1_6_0_PERSISTENCE, V18_200_0_PERSISTENCE};
+use marathon_zk::{Seeder, V1_3_8, V1_4_13_PERSISTENCE, V1_6_0_PERSISTENCE, V18_200_0_PERSISTENCE};
 use serde_json::Value;
 use zk::{Ensemble, ZkServer, free_ports};
 
@@ -382,4 +383,132 @@ async fn a_named_ensemble_that_refuses_fails_an_implicit_one_skips() {
         assert!(check["reason"].as_str().unwrap().contains("--zk URL or MARATHON_ZK"), "{check:#}");
     }
     assert_eq!(run.code, 0);
+}
+
+// ---------------------------------------------------------------------------
+// marathon.framework-id
+// ---------------------------------------------------------------------------
+
+const REMOVED_ID: &str = "7c5d1f0e-3b6a-4f0e-9a51-1d2c3b4a5f60-0007";
+const UNKNOWN_ID: &str = "0b9d3a41-6c1e-4f59-8e2a-5d7f1c3b9a20-0001";
+
+/// A leading Mesos 1.11.0 master (its real `/master/state`) running the
+/// incident's Marathon framework, with a removed one in
+/// `completed_frameworks`.
+fn leading_master() -> FakeServer {
+    let mut state = fixture_json("mesos-real/1.11.0-master_state.json");
+    let running = fixture_json("incident/mesos/master_state.json")["frameworks"][0].clone();
+    assert_eq!(running["id"], marathon_zk::MARATHON_FRAMEWORK_ID, "the incident's Marathon framework");
+    let mut removed = running.clone();
+    removed["id"] = REMOVED_ID.into();
+    removed["active"] = false.into();
+    removed["tasks"] = serde_json::json!([]);
+    state["frameworks"] = serde_json::json!([running]);
+    state["completed_frameworks"] = serde_json::json!([removed]);
+    FakeServer::start(vec![("/master/state", Answer::json_value(&state))])
+}
+
+async fn framework_id(server: &ZkServer, path: &str, master: &FakeServer) -> Run {
+    let cwd = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let zk_url = format!("zk://{}{path}", server.address());
+    let output = tokio::process::Command::from(cli_support::plain(cwd.path()))
+        .args(["check", "--only", "marathon.framework-id", "--format", "json", "--zk", &zk_url])
+        .args(["--mesos", &master.url()])
+        .output()
+        .await
+        .expect("run clusterdoc");
+    Run::of(output, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_framework_ids_against_the_leading_master() {
+    let server = ZkServer::standalone("srvr,mntr,ruok");
+    let master = leading_master();
+    let seed = Seeder::connect(&server.address()).await;
+    let servers = server.address();
+    // Marathon 1.4 and 1.3 under the id the master runs: pass.
+    seed.nested_state("/v14/marathon", V1_4_13_PERSISTENCE).await;
+    seed.flat_state("/v13/marathon", V1_3_8).await;
+    // 1.4 whose framework Mesos removed.
+    seed.nested_state("/removed/marathon", V1_4_13_PERSISTENCE).await;
+    seed.client
+        .set_data("/removed/marathon/state/framework-id/b/id", &marathon_zk::framework_id(REMOVED_ID), None)
+        .await
+        .unwrap();
+    // 1.3 under an id the master has never seen.
+    seed.flat_state("/unknown/marathon", V1_3_8).await;
+    seed.client
+        .set_data("/unknown/marathon/state/framework:id", &marathon_zk::flat_framework_id(UNKNOWN_ID), None)
+        .await
+        .unwrap();
+    // 1.4 that lost its id but keeps an instance.
+    seed.nested_state("/lost/marathon", V1_4_13_PERSISTENCE).await;
+    seed.client.delete("/lost/marathon/state/framework-id/b/id", None).await.unwrap();
+    // An id node that is not a FrameworkID.
+    seed.nested_state("/garbage/marathon", V1_4_13_PERSISTENCE).await;
+    seed.client.set_data("/garbage/marathon/state/framework-id/b/id", b"\xff\xfe-not-a-protobuf", None).await.unwrap();
+
+    for path in ["/v14/marathon", "/v13/marathon"] {
+        let run = framework_id(&server, path, &master).await;
+        let check = run.expect("marathon.framework-id", "pass");
+        assert!(check["reason"].as_str().unwrap().contains("master@127.0.0.1:15051"), "{path}: {check:#}");
+        assert_eq!(run.code, 0, "{path}");
+    }
+
+    let run = framework_id(&server, "/removed/marathon", &master).await;
+    let removed = finding(run.expect("marathon.framework-id", "fail"), "fail", "Mesos has removed framework");
+    assert_evidence(removed, &format!("/removed/marathon/state/framework-id/b/id: {REMOVED_ID}"));
+    assert_evidence(removed, &format!("master@127.0.0.1:15051 completed_frameworks: {REMOVED_ID} (marathon)"));
+    assert_fix(removed, "sudo systemctl stop marathon", "disruptive");
+    assert_fix(
+        removed,
+        &format!("docker run --rm -it mesosphere/marathon-storage-tool:1.4.13 --zk zk://{servers}/removed/marathon"),
+        "destructive",
+    );
+    assert_eq!(run.code, 2);
+
+    let run = framework_id(&server, "/unknown/marathon", &master).await;
+    let unknown =
+        finding(run.expect("marathon.framework-id", "warn"), "warn", "not registered with the leading master");
+    assert_evidence(unknown, &format!("/unknown/marathon/state/framework:id: {UNKNOWN_ID}"));
+    assert_evidence(unknown, "lists 1 frameworks and 1 completed, none with this id");
+    assert_fix(unknown, "sudo systemctl restart marathon", "disruptive");
+
+    // The master still runs a framework named marathon: store its id again.
+    let run = framework_id(&server, "/lost/marathon", &master).await;
+    let lost = finding(run.expect("marathon.framework-id", "fail"), "fail", "Refusing to create a new Framework ID");
+    assert!(lost["message"].as_str().unwrap().contains("1 instance is kept"), "{lost:#}");
+    assert_evidence(lost, "neither framework-id/b/id nor framework:id");
+    let store = &lost["remediation"][0];
+    assert!(
+        store["note"].as_str().unwrap().contains(&format!("FrameworkId(\"{}\")", marathon_zk::MARATHON_FRAMEWORK_ID)),
+        "{lost:#}"
+    );
+
+    let run = framework_id(&server, "/garbage/marathon", &master).await;
+    let check = run.expect("marathon.framework-id", "error");
+    assert!(check["reason"].as_str().unwrap().contains("framework-id/b/id does not decode"), "{check:#}");
+    assert_eq!(run.code, 3, "error is UNKNOWN");
+
+    // Flink sessions on the same ensemble: one under a removed id.
+    seed.put("/flink/session-a/mesos-workers/frameworkId", marathon_zk::MARATHON_FRAMEWORK_ID.as_bytes()).await;
+    seed.put("/flink/session-b/mesos-workers/frameworkId", REMOVED_ID.as_bytes()).await;
+    seed.put("/flink/session-c/mesos-workers/frameworkId", b"").await;
+    let run = framework_id(&server, "/v14/marathon", &master).await;
+    let check = run.expect("marathon.framework-id", "fail");
+    let flink = finding(check, "fail", "the session's resource manager is refused");
+    assert_eq!(flink["subject"], "Flink cluster session-b", "{check:#}");
+    assert_evidence(flink, &format!("/flink/session-b/mesos-workers/frameworkId: {REMOVED_ID}"));
+    assert_fix(flink, &format!("zkCli.sh -server {servers} deleteall /flink/session-b/mesos-workers"), "destructive");
+    assert_eq!(check["findings"].as_array().unwrap().len(), 1, "{check:#}");
+
+    // The master names a leader that does not answer: cannot decide.
+    let mut standby = fixture_json("mesos-real/1.11.0-master_state.json");
+    standby["leader"] = "master@127.0.0.1:15052".into();
+    let standby = FakeServer::start(vec![("/master/state", Answer::json_value(&standby))]);
+    let run = framework_id(&server, "/v14/marathon", &standby).await;
+    let check = run.expect("marathon.framework-id", "error");
+    let reason = check["reason"].as_str().unwrap();
+    assert!(reason.contains("Mesos leader at http://127.0.0.1:15052") && reason.contains("refused"), "{check:#}");
 }

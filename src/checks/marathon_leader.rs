@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
 use crate::facts::marathon::{MarathonFacts, MarathonInfo};
-use crate::facts::mesos::{Framework, MesosState};
+use crate::facts::mesos::MesosState;
 use crate::facts::{Fact, Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
 use crate::report::{Finding, Status};
@@ -102,7 +102,7 @@ fn registration(state: &MesosState, framework_id: &str, info: &MarathonInfo, lea
             subject,
             "registered with Mesos but not active: Marathon gets no offers, its queue does not drain",
         )
-        .evidence(format!("{master}: {}", describe(framework)));
+        .evidence(format!("{master}: {}", framework.summary()));
         return Some(with_fixes(finding, leader));
     }
     if let Some(framework) = state.completed_frameworks.iter().find(|f| f.id == framework_id) {
@@ -112,7 +112,7 @@ fn registration(state: &MesosState, framework_id: &str, info: &MarathonInfo, lea
             "Mesos has removed this framework (completed): Marathon cannot re-register under its id; it must \
              register as a new framework (its stored framework id removed), and the old framework's tasks are gone",
         )
-        .evidence(format!("{master} completed_frameworks: {}", describe(framework)));
+        .evidence(format!("{master} completed_frameworks: {}", framework.summary()));
         return Some(with_fixes(finding, leader));
     }
     let mut finding = Finding::new(
@@ -124,18 +124,9 @@ fn registration(state: &MesosState, framework_id: &str, info: &MarathonInfo, lea
     .evidence(format!("{master} lists {} frameworks, none with this id", state.frameworks.len()));
     let name = info.framework_name.as_deref().unwrap_or("marathon");
     for namesake in state.frameworks.iter().filter(|f| f.name == name) {
-        finding = finding.evidence(format!("another framework named {name:?} is registered: {}", describe(namesake)));
+        finding = finding.evidence(format!("another framework named {name:?} is registered: {}", namesake.summary()));
     }
     Some(with_fixes(finding, leader))
-}
-
-fn describe(framework: &Framework) -> String {
-    let connected = match framework.connected {
-        Some(c) => format!(", connected: {c}"),
-        None => String::new(),
-    };
-    let host = framework.hostname.as_deref().unwrap_or("unknown host");
-    format!("{} ({}) on {host}, active: {}{connected}", framework.id, framework.name, framework.active)
 }
 
 fn no_leader(marathon: &MarathonFacts) -> Finding {
@@ -194,7 +185,7 @@ fn marathon_restart() -> Remedy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::mesos::{Leadership, MesosFacts};
+    use crate::facts::mesos::{Framework, Leadership, MesosFacts};
 
     const ID: &str = "da21ff97-dd3f-4f9c-8dfc-ae618c6c5394-0000";
 

@@ -207,6 +207,7 @@ built_in_checks! {
     mesos_work_dir::MesosWorkDir,
     mesos_advertise_address::MesosAdvertiseAddress,
     marathon_failover::MarathonFailover,
+    marathon_framework_id::MarathonFrameworkId,
 }
 
 /// The union of the needs of some checks.

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
 use crate::facts::zookeeper::{ElectionNode, LayoutKind, MarathonTree, StorageFormat, StoredVersion, VersionNode};
 use crate::facts::{Fact, Facts, Need};
-use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
+use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn, zk_delete_tree};
 use crate::report::{Finding, Status};
 use crate::target::ZkTarget;
 use crate::version::Version;
@@ -111,9 +111,8 @@ impl<'a> Site<'a> {
         self.target.display()
     }
 
-    /// `h1:2181,h2:2181`, for `zkCli.sh -server`.
     fn servers(&self) -> String {
-        self.target.servers.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",")
+        self.target.server_list()
     }
 
     fn node(&self, relative: &str) -> String {
@@ -146,22 +145,13 @@ impl<'a> Site<'a> {
     }
 
     fn delete_tree(&self) -> Remedy {
-        // ZooKeeper 3.4 has only `rmr`; 3.6 dropped it for `deleteall`.
-        let (verb, which) = match self.zookeeper {
-            Some(v) if v < Version::new(3, 5, 0) => ("rmr", format!("ZooKeeper {v}")),
-            Some(v) => ("deleteall", format!("ZooKeeper {v}")),
-            None => ("deleteall", "ZooKeeper 3.5+ (on 3.4 use rmr instead of deleteall)".into()),
-        };
-        Cmd::new("zkCli.sh")
-            .word("-server")
-            .value(self.servers())
-            .word(verb)
-            .value(&self.tree.path)
-            .destructive()
-            .with_note(format!(
-                "{which}: loses every app, group and deployment stored there; back up first and stop every \
-                 Marathon using this path"
-            ))
+        zk_delete_tree(
+            &self.servers(),
+            self.zookeeper,
+            &self.tree.path,
+            "loses every app, group and deployment stored there; back up first and stop every Marathon using this \
+             path",
+        )
     }
 
     fn summary(&self, deployed: &Deployed) -> String {
@@ -631,6 +621,8 @@ mod tests {
             leader_curator: None,
             state: Some(StateLayout { flat_entries: 0, flat_examples: vec![], categories: vec!["apps".into()] }),
             migration_in_progress: None,
+            framework_id: Default::default(),
+            instances: Fact::observed(0),
         }
     }
 

@@ -205,6 +205,18 @@ pub struct Framework {
     pub tasks: Vec<Task>,
 }
 
+impl Framework {
+    /// `ID (NAME) on HOST, active: B, connected: B`, for evidence.
+    pub fn summary(&self) -> String {
+        let connected = match self.connected {
+            Some(c) => format!(", connected: {c}"),
+            None => String::new(),
+        };
+        let host = self.hostname.as_deref().unwrap_or("unknown host");
+        format!("{} ({}) on {host}, active: {}{connected}", self.id, self.name, self.active)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     pub id: String,

@@ -200,6 +200,7 @@ fact_sources! {
     Processes => processes: processes::ProcessFacts = processes::gather, "processes";
     Zookeeper => zookeeper: zookeeper::EnsembleFacts = zookeeper::gather_ensemble, "ZooKeeper servers";
     MarathonZk => marathon_zk: zookeeper::MarathonTree = zookeeper::gather_marathon_tree, "Marathon's ZooKeeper tree";
+    FlinkZk => flink_zk: zookeeper::FlinkWorkerStores = zookeeper::gather_flink_stores, "Flink's ZooKeeper worker stores";
     Marathon => marathon: marathon::MarathonFacts = marathon::gather, "Marathon";
     Mesos => mesos: mesos::MesosFacts = mesos::gather, "Mesos masters";
     MesosFlags => mesos_flags: mesos_flags::MesosFlagsFacts = mesos_flags::gather, "Mesos flags";

@@ -328,6 +328,17 @@ pub struct MarathonTree {
     pub state: Option<StateLayout>,
     /// `<path>/state/migration-in-progress`, if present.
     pub migration_in_progress: Option<MigrationFlag>,
+    /// The Mesos framework id Marathon registers with.
+    #[serde(default)]
+    pub framework_id: StoredFrameworkId,
+    /// How many instances (1.4+) or tasks (up to 1.3) Marathon keeps: with
+    /// instances and no framework id it refuses to register.
+    #[serde(default = "unread_instances")]
+    pub instances: Fact<usize>,
+}
+
+fn unread_instances() -> Fact<usize> {
+    Fact::unavailable("not read (a snapshot from an older clusterdoc)")
 }
 
 impl MarathonTree {
@@ -341,6 +352,8 @@ impl MarathonTree {
             leader_curator: None,
             state: None,
             migration_in_progress: None,
+            framework_id: StoredFrameworkId::Absent,
+            instances: Fact::observed(0),
         }
     }
 
@@ -599,6 +612,90 @@ pub fn decode_storage_version(data: &[u8]) -> VersionNode {
     VersionNode::Stored { version: StoredVersion { major, minor, patch, format, bytes: data.len() } }
 }
 
+/// A Mesos framework id a scheduler keeps in ZooKeeper to re-register under.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum StoredFrameworkId {
+    /// No id stored: the scheduler registers as a new framework.
+    #[default]
+    Absent,
+    Stored {
+        id: String,
+        /// The node it was read from.
+        path: String,
+    },
+    /// Present but not what the scheduler writes.
+    Undecodable { path: String, problem: String },
+    /// Present but could not be read (e.g. not authorized).
+    Unreadable { error: String },
+}
+
+/// Mesos' `FrameworkID { required string value = 1; }`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct FrameworkIdMessage {
+    #[prost(string, optional, tag = "1")]
+    value: Option<String>,
+}
+
+/// Marathon 1.4+ writes `state/framework-id/<bucket>/id`, the bucket being
+/// `abs("id".hashCode % 16)` in hex (`ZkId.path`): always `b`.
+pub const NESTED_FRAMEWORK_ID: &str = "framework-id/b/id";
+/// Marathon up to 1.3 writes the flat entry `state/framework:id`.
+pub const FLAT_FRAMEWORK_ID: &str = "framework:id";
+
+/// A framework id must look like one Mesos hands out (`<uuid>-<seq>`): it
+/// goes into evidence and remedies.
+fn valid_framework_id(id: &str) -> bool {
+    id.len() <= 128
+        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn framework_id_of(value: &[u8], path: &str) -> StoredFrameworkId {
+    let undecodable = |problem: String| StoredFrameworkId::Undecodable { path: path.to_string(), problem };
+    match <FrameworkIdMessage as prost::Message>::decode(value) {
+        Ok(FrameworkIdMessage { value: Some(id) }) if valid_framework_id(&id) => {
+            StoredFrameworkId::Stored { id, path: path.to_string() }
+        }
+        Ok(FrameworkIdMessage { value: Some(id) }) => {
+            undecodable(format!("the FrameworkID value {:?} is not a Mesos framework id", excerpt(&id, 80)))
+        }
+        Ok(FrameworkIdMessage { value: None }) => undecodable("a FrameworkID without a value".into()),
+        Err(e) => undecodable(format!("not a protobuf FrameworkID ({e})")),
+    }
+}
+
+/// Decodes Marathon 1.4+'s framework id node: the FrameworkID message itself.
+pub fn decode_nested_framework_id(data: &[u8], path: &str) -> StoredFrameworkId {
+    framework_id_of(data, path)
+}
+
+/// Decodes Marathon <= 1.3's `framework:id`: a ZKStoreEntry around the FrameworkID.
+pub fn decode_flat_framework_id(data: &[u8], path: &str) -> StoredFrameworkId {
+    let undecodable = |problem: String| StoredFrameworkId::Undecodable { path: path.to_string(), problem };
+    match <ZkStoreEntry as prost::Message>::decode(data) {
+        Err(e) => undecodable(format!("not a ZKStoreEntry ({e})")),
+        Ok(ZkStoreEntry { compressed: Some(true), .. }) => {
+            undecodable("the value is gzip-compressed and clusterdoc does not decompress it".into())
+        }
+        Ok(ZkStoreEntry { value: Some(value), .. }) => framework_id_of(&value, path),
+        Ok(_) => undecodable("a ZKStoreEntry without a value".into()),
+    }
+}
+
+/// Flink's `ZooKeeperMesosWorkerStore` keeps the id as UTF-8 text; empty
+/// means none.
+pub fn decode_flink_framework_id(data: &[u8], path: &str) -> StoredFrameworkId {
+    match std::str::from_utf8(data) {
+        Ok("") => StoredFrameworkId::Absent,
+        Ok(id) if valid_framework_id(id) => StoredFrameworkId::Stored { id: id.to_string(), path: path.to_string() },
+        _ => StoredFrameworkId::Undecodable {
+            path: path.to_string(),
+            problem: format!("{:?} is not a Mesos framework id", excerpt(&String::from_utf8_lossy(data), 80)),
+        },
+    }
+}
+
 /// Election node data is short `host:port` text; anything longer is cut.
 const MAX_ELECTION_DATA_CHARS: usize = 256;
 
@@ -667,6 +764,41 @@ impl TreeReader<'_> {
         }
     }
 
+    /// The framework id at `path`, decoded by `decode`; `None` when absent.
+    async fn framework_id(
+        &self,
+        path: String,
+        decode: fn(&[u8], &str) -> StoredFrameworkId,
+    ) -> Option<StoredFrameworkId> {
+        match self.data(&path).await {
+            Ok(Some((data, _))) => Some(decode(&data, &path)),
+            Ok(None) => None,
+            Err(error) => Some(StoredFrameworkId::Unreadable { error }),
+        }
+    }
+
+    /// Marathon's id: the 1.4+ node, else the flat entry of older versions.
+    async fn marathon_framework_id(&self, state: &str) -> StoredFrameworkId {
+        let nested = self.framework_id(format!("{state}/{NESTED_FRAMEWORK_ID}"), decode_nested_framework_id);
+        let flat = self.framework_id(format!("{state}/{FLAT_FRAMEWORK_ID}"), decode_flat_framework_id);
+        let (nested, flat) = tokio::join!(nested, flat);
+        nested.or(flat).unwrap_or_default()
+    }
+
+    /// Instances under `state/instance/<bucket>/` (1.4+).
+    async fn nested_instances(&self, state: &str) -> Result<usize, String> {
+        let dir = format!("{state}/instance");
+        let buckets = self.children(&dir).await?.unwrap_or_default();
+        let counts = join_all(buckets.iter().map(|b| self.children_count(format!("{dir}/{b}")))).await;
+        counts.into_iter().sum()
+    }
+
+    /// From the node's stat: no listing of what may be thousands of names.
+    async fn children_count(&self, path: String) -> Result<usize, String> {
+        let stat = self.read(&path, self.client.check_stat(&path)).await?.flatten();
+        Ok(stat.map_or(0, |s| s.num_children.max(0) as usize))
+    }
+
     async fn migration_flag(&self, path: &str) -> Result<Option<MigrationFlag>, String> {
         let stat = self.read(path, self.client.check_stat(path)).await?.flatten();
         Ok(stat.map(|s| MigrationFlag { created: rfc3339_millis(s.ctime) }))
@@ -684,13 +816,22 @@ impl TreeReader<'_> {
             format!("{root}/leader-curator"),
             format!("{state}/migration-in-progress"),
         ];
-        let (storage_version, leader, leader_curator, state_children, migration) = tokio::join!(
+        let (storage_version, leader, leader_curator, state_children, migration, framework_id, nested_instances) = tokio::join!(
             self.storage_version(&version_path),
             self.election(&leader_path),
             self.election(&curator_path),
             self.children(&state),
             self.migration_flag(&migration_path),
+            self.marathon_framework_id(&state),
+            self.nested_instances(&state),
         );
+        let state_children = state_children?;
+        // Up to 1.3 each task is a flat `task:<id>` entry.
+        let flat_tasks = state_children.iter().flatten().filter(|c| c.starts_with("task:")).count();
+        let instances = match nested_instances {
+            Ok(nested) => Fact::observed(nested + flat_tasks),
+            Err(error) => Fact::failed(error),
+        };
         Ok(MarathonTree {
             path: root.to_string(),
             exists: true,
@@ -698,8 +839,10 @@ impl TreeReader<'_> {
             storage_version,
             leader: leader?,
             leader_curator: leader_curator?,
-            state: state_children?.map(|c| StateLayout::of(&c)),
+            state: state_children.map(|c| StateLayout::of(&c)),
             migration_in_progress: migration?,
+            framework_id,
+            instances,
         })
     }
 }
@@ -709,12 +852,14 @@ fn rfc3339_millis(epoch_millis: i64) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
-pub(crate) async fn gather_marathon_tree(g: &Gatherer) -> Fact<MarathonTree> {
+/// A read-only session with the servers of `--zk` that answered a
+/// four-letter word; the fact to return instead when there is none.
+async fn open_session<T>(g: &Gatherer) -> Result<zk::Client, Fact<T>> {
     let target = &g.cfg.zk;
     let ensemble = match g.zookeeper().await {
         Fact::Observed { value } => value,
-        Fact::Unavailable { reason } => return Fact::unavailable(reason.clone()),
-        Fact::Failed { error } => return Fact::failed(error.clone()),
+        Fact::Unavailable { reason } => return Err(Fact::unavailable(reason.clone())),
+        Fact::Failed { error } => return Err(Fact::failed(error.clone())),
     };
     // Only servers that answered a four-letter word can hold a session; one
     // that accepts connections and never speaks must not be waited on.
@@ -729,29 +874,89 @@ pub(crate) async fn gather_marathon_tree(g: &Gatherer) -> Fact<MarathonTree> {
                 _ => format!("ZooKeeper {}: no usable answer", s.server),
             })
             .collect();
-        return Fact::failed(format!("no ZooKeeper server of {} answers: {}", target.display(), causes.join("; ")));
+        return Err(Fact::failed(format!(
+            "no ZooKeeper server of {} answers: {}",
+            target.display(),
+            causes.join("; ")
+        )));
     }
     let connect_by = (Instant::now() + g.cfg.timeout).min(g.deadline);
     let connector = zk::Client::connector()
         .with_session_timeout(g.cfg.timeout)
         .with_connection_timeout(g.cfg.timeout)
         .with_fail_eagerly();
-    let client = match timeout_at(connect_by, connector.connect(&reachable.join(","))).await {
-        Ok(Ok(client)) => client,
-        Ok(Err(e)) => return Fact::failed(format!("ZooKeeper {}: no session: {e}", target.display())),
-        Err(_) => {
-            return Fact::failed(format!(
-                "ZooKeeper {}: no session within {}",
-                target.display(),
-                humantime::format_duration(g.cfg.timeout)
-            ));
-        }
+    match timeout_at(connect_by, connector.connect(&reachable.join(","))).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(Fact::failed(format!("ZooKeeper {}: no session: {e}", target.display()))),
+        Err(_) => Err(Fact::failed(format!(
+            "ZooKeeper {}: no session within {}",
+            target.display(),
+            humantime::format_duration(g.cfg.timeout)
+        ))),
+    }
+}
+
+pub(crate) async fn gather_marathon_tree(g: &Gatherer) -> Fact<MarathonTree> {
+    let client = match open_session(g).await {
+        Ok(client) => client,
+        Err(fact) => return fact,
     };
-    let reader = TreeReader { client: &client, ensemble: target.display(), limit: g.cfg.timeout };
-    match reader.tree(&target.path).await {
+    let reader = TreeReader { client: &client, ensemble: g.cfg.zk.display(), limit: g.cfg.timeout };
+    match reader.tree(&g.cfg.zk.path).await {
         Ok(tree) => Fact::observed(tree),
         Err(error) => Fact::failed(error),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Flink's Mesos worker stores
+// ---------------------------------------------------------------------------
+
+/// Flink's default `high-availability.zookeeper.path.root`.
+pub const FLINK_HA_ROOT: &str = "/flink";
+/// More Flink clusters than this under the root are not read (evidence says so).
+const MAX_FLINK_CLUSTERS: usize = 256;
+
+/// The framework ids Flink's Mesos resource managers (Flink <= 1.13) keep at
+/// `<root>/<cluster-id>/mesos-workers/frameworkId`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlinkWorkerStores {
+    pub root: String,
+    /// Clusters with a Mesos worker store, by cluster id.
+    pub stores: Vec<FlinkWorkerStore>,
+    /// Cluster ids beyond the cap, not read.
+    pub not_read: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlinkWorkerStore {
+    pub cluster: String,
+    pub framework_id: StoredFrameworkId,
+}
+
+pub(crate) async fn gather_flink_stores(g: &Gatherer) -> Fact<FlinkWorkerStores> {
+    let client = match open_session(g).await {
+        Ok(client) => client,
+        Err(fact) => return fact,
+    };
+    let reader = TreeReader { client: &client, ensemble: g.cfg.zk.display(), limit: g.cfg.timeout };
+    let mut clusters = match reader.children(FLINK_HA_ROOT).await {
+        Ok(clusters) => clusters.unwrap_or_default(),
+        Err(error) => return Fact::failed(error),
+    };
+    clusters.sort();
+    let not_read = clusters.len().saturating_sub(MAX_FLINK_CLUSTERS);
+    clusters.truncate(MAX_FLINK_CLUSTERS);
+    let reads = clusters.into_iter().map(|cluster| {
+        let reader = &reader;
+        async move {
+            let path = format!("{FLINK_HA_ROOT}/{cluster}/mesos-workers/frameworkId");
+            let framework_id = reader.framework_id(path, decode_flink_framework_id).await?;
+            Some(FlinkWorkerStore { cluster, framework_id })
+        }
+    });
+    let stores = join_all(reads).await.into_iter().flatten().collect();
+    Fact::observed(FlinkWorkerStores { root: FLINK_HA_ROOT.to_string(), stores, not_read })
 }
 
 #[cfg(test)]
@@ -812,6 +1017,28 @@ mod tests {
         bytes.extend_from_slice(value);
         bytes.extend_from_slice(&[0x20, compressed as u8]);
         bytes
+    }
+
+    #[test]
+    fn decodes_the_framework_ids_marathon_and_flink_write() {
+        const ID: &str = "7c5d1f0e-3b6a-4f0e-9a51-1d2c3b4a5f60-0000";
+        let message = [&[0x0a, ID.len() as u8][..], ID.as_bytes()].concat();
+        let stored = StoredFrameworkId::Stored { id: ID.into(), path: "/p".into() };
+        assert_eq!(decode_nested_framework_id(&message, "/p"), stored);
+        assert_eq!(decode_flat_framework_id(&entry(&message, false), "/p"), stored);
+        assert_eq!(decode_flink_framework_id(ID.as_bytes(), "/p"), stored);
+        assert_eq!(decode_flink_framework_id(b"", "/p"), StoredFrameworkId::Absent);
+        let undecodable = |found: StoredFrameworkId| match found {
+            StoredFrameworkId::Undecodable { problem, .. } => problem,
+            other => panic!("{other:?}"),
+        };
+        assert!(undecodable(decode_nested_framework_id(b"\xff\xff", "/p")).contains("not a protobuf FrameworkID"));
+        assert!(undecodable(decode_flat_framework_id(&entry(&message, true), "/p")).contains("gzip"));
+        // Text that would become an option or a command in a remedy.
+        let hostile = [&[0x0a, 9][..], b"-rf /; ls"].concat();
+        assert!(undecodable(decode_nested_framework_id(&hostile, "/p")).contains("is not a Mesos framework id"));
+        assert!(undecodable(decode_flink_framework_id(b"$(reboot)", "/p")).contains("is not a Mesos framework id"));
+        assert!(undecodable(decode_flink_framework_id(b"-0000", "/p")).contains("is not a Mesos framework id"));
     }
 
     #[test]
@@ -907,6 +1134,9 @@ mod tests {
             let _ = classify(&text, parse_mntr);
             let _ = classify(&text, parse_ruok);
             let _ = decode_storage_version(&bytes);
+            let _ = decode_nested_framework_id(&bytes, "/p");
+            let _ = decode_flat_framework_id(&bytes, "/p");
+            let _ = decode_flink_framework_id(&bytes, "/p");
             let lossy = String::from_utf8_lossy(&bytes);
             let _ = parse_srvr(&lossy);
             let _ = parse_mntr(&lossy);
@@ -915,6 +1145,7 @@ mod tests {
         #[test]
         fn decode_never_panics_inside_a_well_formed_entry(value in proptest::collection::vec(any::<u8>(), 0..100)) {
             let _ = decode_storage_version(&entry(&value, false));
+            let _ = decode_flat_framework_id(&entry(&value, false), "/p");
         }
     }
 }

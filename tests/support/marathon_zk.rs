@@ -13,14 +13,35 @@ use zookeeper_client as zkc;
 /// `ZKStoreEntry { name = "internal:storage:version", uuid = <UUID text>,
 /// value = <StorageVersion>, compressed = false }`, fields in tag order.
 pub fn store_entry(storage_version: &[u8]) -> Vec<u8> {
-    let name = b"internal:storage:version";
+    named_store_entry(b"internal:storage:version", storage_version)
+}
+
+/// The framework id the incident's Marathon registered under (its /v2/info
+/// and the Mesos state's `marathon` framework).
+pub const MARATHON_FRAMEWORK_ID: &str = "7c5d1f0e-3b6a-4f0e-9a51-1d2c3b4a5f60-0000";
+
+/// Mesos' `FrameworkID { value = 1 }`, as Marathon 1.4+ stores it at
+/// `state/framework-id/b/id`.
+pub fn framework_id(id: &str) -> Vec<u8> {
+    let mut bytes = vec![0x0a, id.len() as u8];
+    bytes.extend_from_slice(id.as_bytes());
+    bytes
+}
+
+/// Marathon <= 1.3's `state/framework:id`: the FrameworkID in a ZKStoreEntry.
+pub fn flat_framework_id(id: &str) -> Vec<u8> {
+    named_store_entry(b"framework:id", &framework_id(id))
+}
+
+/// `ZKStoreEntry { name, uuid, value, compressed = false }`, fields in tag order.
+fn named_store_entry(name: &[u8], value: &[u8]) -> Vec<u8> {
     let uuid = b"7d0c61b4-5b0e-4b8e-a3f1-6a0f1f0e2c9d";
     let mut bytes = vec![0x0a, name.len() as u8];
     bytes.extend_from_slice(name);
     bytes.extend_from_slice(&[0x12, uuid.len() as u8]);
     bytes.extend_from_slice(uuid);
-    bytes.extend_from_slice(&[0x1a, storage_version.len() as u8]);
-    bytes.extend_from_slice(storage_version);
+    bytes.extend_from_slice(&[0x1a, value.len() as u8]);
+    bytes.extend_from_slice(value);
     bytes.extend_from_slice(&[0x20, 0x00]);
     bytes
 }
@@ -79,20 +100,24 @@ impl Seeder {
         self.create(path, host_port.as_bytes(), mode).await
     }
 
-    /// Marathon <= 1.3: flat `kind:id` entries in `state`.
+    /// Marathon <= 1.3: flat `kind:id` entries in `state`, one task, and
+    /// the framework id.
     pub async fn flat_state(&self, root: &str, version: &[u8]) {
         self.put(&format!("{root}/state/internal:storage:version"), &store_entry(version)).await;
-        for entry in ["app:/flink/flink1", "group:root", "task:flink_flink1.1f3c2b1a", "framework:id"] {
+        for entry in ["app:/flink/flink1", "group:root", "task:flink_flink1.1f3c2b1a"] {
             self.put(&format!("{root}/state/{entry}"), b"\x0a\x04seed").await;
         }
+        self.put(&format!("{root}/state/framework:id"), &flat_framework_id(MARATHON_FRAMEWORK_ID)).await;
     }
 
-    /// Marathon 1.4+: category directories in `state`.
+    /// Marathon 1.4+: category directories in `state`, one instance, and the
+    /// framework id where `ZkId.path` puts it.
     pub async fn nested_state(&self, root: &str, version: &[u8]) {
         self.put(&format!("{root}/state/internal:storage:version"), &store_entry(version)).await;
-        for entry in ["apps/1f/flink_flink1/2017-03-01T10:00:00.000Z", "group/root", "framework-id/id", "instance/2a"] {
+        for entry in ["apps/1f/flink_flink1/2017-03-01T10:00:00.000Z", "group/root", "instance/2a/flink_flink1.1f3c"] {
             self.put(&format!("{root}/state/{entry}"), b"\x0a\x04seed").await;
         }
+        self.put(&format!("{root}/state/framework-id/b/id"), &framework_id(MARATHON_FRAMEWORK_ID)).await;
     }
 
     /// 1.1: flat state and a twitter-commons candidate `member_<seq>` under `leader`.
