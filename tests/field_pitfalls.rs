@@ -1,8 +1,10 @@
 //! The field pitfalls beyond the write-up, replayable: examples/field-pitfalls.json
 //! is a `collect` snapshot of a node tree and a served Mesos 1.11.0 master
 //! (its real answers, the master registered on Debian's 127.0.1.1, its work
-//! directory under /tmp) and Marathon (failover_timeout 0), in which
-//! mesos.work-dir, mesos.advertise-address and marathon.failover fire.
+//! directory under /tmp, Marathon's framework torn down), Marathon
+//! (failover_timeout 0) and a real ZooKeeper holding Marathon 1.4.13's state
+//! under that framework's id, in which mesos.work-dir,
+//! mesos.advertise-address, marathon.failover and marathon.framework-id fire.
 //! `check --from` judges it anywhere, with no cluster.
 
 mod support;
@@ -11,12 +13,14 @@ use std::net::TcpListener;
 use std::path::Path;
 
 use crate::support::cli::{ReadReport, Run, plain};
-use crate::support::http::{Answer, FakeServer, fixture_bytes};
+use crate::support::http::{Answer, FakeServer, fixture_bytes, fixture_json};
+use crate::support::marathon_zk::{MARATHON_FRAMEWORK_ID, Seeder, V1_4_13_PERSISTENCE};
 use crate::support::tree::NodeTree;
+use crate::support::zk::ZkServer;
 use serde_json::{Value, json};
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/field-pitfalls.json");
-const CHECKS: &str = "mesos.work-dir,mesos.advertise-address,marathon.failover";
+const CHECKS: &str = "mesos.work-dir,mesos.advertise-address,marathon.failover,marathon.framework-id";
 
 #[test]
 fn the_field_example_replays_with_each_new_check_firing() {
@@ -45,6 +49,9 @@ fn the_field_example_replays_with_each_new_check_firing() {
     assert!(said("mesos.advertise-address").contains("/master/state: pid master@127.0.1.1:5050"));
     assert!(said("mesos.advertise-address").contains("/etc/mesos-master/ip: 127.0.1.1"));
     assert!(said("marathon.failover").contains("failover_timeout"), "{}", said("marathon.failover"));
+    let removed = said("marathon.framework-id");
+    assert!(removed.contains(&format!("Mesos has removed framework {MARATHON_FRAMEWORK_ID}")), "{removed}");
+    assert!(removed.contains("completed_frameworks"), "{removed}");
 }
 
 /// Writes examples/field-pitfalls.json from a node tree and served answers.
@@ -59,6 +66,14 @@ fn regenerate_field_example() {
     node.write("/etc/zookeeper/conf/zoo.cfg", "tickTime=2000\ndataDir=/var/lib/zookeeper\n");
     node.write("/opt/flink-1.10.0/conf/flink-conf.yaml", "jobmanager.rpc.address: jm\nmesos.failover-timeout: 0\n");
     let mesos = master_on_127_0_1_1();
+    let zookeeper = ZkServer::standalone("*");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _seed = runtime.block_on(async {
+        let seed = Seeder::connect(&zookeeper.address()).await;
+        seed.nested_state("/marathon", V1_4_13_PERSISTENCE).await;
+        seed
+    });
+    let zk_url = format!("zk://{}/marathon", zookeeper.address());
     let marathon = FakeServer::start(vec![(
         "/v2/info",
         Answer::json_value(&json!({
@@ -69,6 +84,7 @@ fn regenerate_field_example() {
     )]);
     let out = plain(node.scratch())
         .args(["collect", "--only", CHECKS, "--timeout", "1s", "--mesos", &mesos.url(), "--marathon", &marathon.url()])
+        .args(["--zk", &zk_url])
         .arg("--root")
         .arg(node.root())
         .arg("-o")
@@ -80,7 +96,8 @@ fn regenerate_field_example() {
 }
 
 /// The real Mesos 1.11.0 master's and agents' answers, the master edited as
-/// registered on 127.0.1.1 (Debian's host-name line), the agents answering
+/// registered on 127.0.1.1 (Debian's host-name line) and holding Marathon's
+/// framework (the incident's) in completed_frameworks, the agents answering
 /// here as they did when recorded.
 fn master_on_127_0_1_1() -> FakeServer {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -97,6 +114,10 @@ fn master_on_127_0_1_1() -> FakeServer {
     for (i, agent) in state["slaves"].as_array_mut().unwrap().iter_mut().enumerate() {
         agent["hostname"] = json!(format!("a{i}"));
     }
+    let mut torn_down = fixture_json("incident/mesos/master_state.json")["frameworks"][0].clone();
+    torn_down["active"] = json!(false);
+    torn_down["tasks"] = json!([]);
+    state["completed_frameworks"] = json!([torn_down]);
     FakeServer::start_on(
         listener,
         vec![
