@@ -79,11 +79,6 @@ fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
         Ok(c) => Arc::new(c),
         Err(e) => return fatal(e),
     };
-    if mode == Mode::Check && !config.nodes.is_empty() {
-        return fatal(
-            "checks across a fleet are not there yet: `collect --nodes NODES -o FILE` gathers every node's facts",
-        );
-    }
     let collect_only = mode != Mode::Check;
     let catalog = catalog::catalog_with_packs(&config.checks_dirs, config.root.dir());
     let ignored: Vec<Ignored> = config.ignored.iter().chain(&catalog.ignored).cloned().collect();

@@ -91,10 +91,36 @@ fn addresses(nodes: &[Node]) -> String {
 const LOGGING_CLUSTERDOC: &str =
     "#!/bin/sh\necho \"$*\" >> /usr/local/bin/calls.log\nexec /usr/local/bin/clusterdoc-under-test \"$@\"\n";
 
+/// `clusterdoc check` run in the fleet's client namespace, its JSON report.
+fn check(fleet: &Fleet, dir: &Path, args: &[&str]) -> (Value, i32) {
+    let mut cmd = fleet.client.command(env!("CARGO_BIN_EXE_clusterdoc"));
+    isolate(&mut cmd, dir);
+    cmd.args(["check", "--format", "json", "--ssh", &fleet.ssh_command()]).args(args);
+    let out = cmd.stdin(Stdio::null()).output().expect("run clusterdoc");
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (report, out.status.code().expect("an exit code"))
+}
+
+fn check_of<'a>(report: &'a Value, id: &str) -> &'a Value {
+    let checks = report["checks"].as_array().unwrap();
+    checks.iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no {id} in {report:#}"))
+}
+
+/// Each node's own /etc/hosts line for itself; node2's is Debian's
+/// `127.0.1.1` line, which its peers cannot use.
+fn hosts_line(ip: &str, name: &str) -> String {
+    format!("127.0.0.1 localhost\n{ip} {name}\n")
+}
+
 #[test]
-fn three_nodes_are_reached_and_each_answers_with_its_own_facts() {
+fn three_nodes_are_reached_and_each_is_judged_on_its_own_facts() {
     let started = Instant::now();
-    let fleet = Fleet::named(&["Node1", "node2", "node3"]);
+    let fleet = Fleet::start(&[
+        NodeSpec::named("Node1").with_etc("hosts", &hosts_line("10.232.0.2", "Node1")),
+        NodeSpec::named("node2").with_etc("hosts", &hosts_line("127.0.1.1", "node2")),
+        NodeSpec::named("node3").with_etc("hosts", &hosts_line("10.232.0.4", "node3")),
+    ]);
     eprintln!("3 nodes up in {:?}", started.elapsed());
     // node3 has this version of clusterdoc installed: `auto` runs it there
     // and pushes this binary to the other two.
@@ -128,11 +154,64 @@ fn three_nodes_are_reached_and_each_answers_with_its_own_facts() {
         calls.starts_with("--version\ncollect --node --deadline "),
         "the installed clusterdoc was not used: {calls:?}"
     );
-    // Judging a fleet's nodes comes with the checks across nodes; until then it says so.
-    let replay = support::cli::plain(dir.path()).args(["check", "--from", "fleet.json"]).output().unwrap();
-    let said = String::from_utf8_lossy(&replay.stderr);
-    assert_eq!(replay.status.code(), Some(3), "{said}");
-    assert!(said.contains("fleet.json is a fleet snapshot: judging a fleet's nodes is not there yet"), "{said}");
+
+    // Judged live, and replayed from the snapshot: the same verdicts.
+    let (live, live_code) = check(&fleet, dir.path(), &["--nodes", &nodes, "--deadline", "60s"]);
+    let (replay, replay_code) = check(&fleet, dir.path(), &["--from", "fleet.json"]);
+    for (report, code) in [(&live, live_code), (&replay, replay_code)] {
+        assert_eq!(code, 2, "{report:#}");
+        let listed: Vec<(&str, &str, &str)> = report["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| (n["host"].as_str().unwrap(), n["hostname"].as_str().unwrap(), n["state"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("10.232.0.2", "Node1", "reached"),
+                ("10.232.0.3", "node2", "reached"),
+                ("10.232.0.4", "node3", "reached")
+            ]
+        );
+        let case = check_of(report, "hostname.case");
+        assert_eq!(case["status"], "fail", "{case:#}");
+        assert_eq!(
+            case["by_node"],
+            serde_json::json!({"10.232.0.2": "fail", "10.232.0.3": "pass", "10.232.0.4": "pass"})
+        );
+        let upper = &case["findings"][0];
+        assert_eq!((upper["node"].as_str(), upper["subject"].as_str()), (Some("10.232.0.2"), Some("host Node1")));
+        assert_eq!(case["findings"].as_array().unwrap().len(), 1, "{case:#}");
+        let fix = &upper["remediation"][0];
+        assert_eq!(
+            (fix["command"].as_str(), fix["host"].as_str()),
+            (Some("hostnamectl set-hostname node1"), Some("10.232.0.2"))
+        );
+        let resolution = check_of(report, "hostname.resolution");
+        assert_eq!(resolution["status"], "fail", "{resolution:#}");
+        assert_eq!(resolution["by_node"]["10.232.0.3"], "fail", "{resolution:#}");
+        assert_eq!(resolution["by_node"]["10.232.0.2"], "pass", "{resolution:#}");
+        let loopback = &resolution["findings"][0];
+        assert_eq!(loopback["node"], "10.232.0.3", "{resolution:#}");
+        assert!(loopback["evidence"].to_string().contains("127.0.1.1"), "{loopback:#}");
+        // Checks of the cluster run once, on what the orchestrator saw.
+        let leader = check_of(report, "mesos.leader");
+        assert!(leader.get("by_node").is_none(), "{leader:#}");
+    }
+    let statuses = |report: &Value| -> Vec<(String, String)> {
+        let checks = report["checks"].as_array().unwrap();
+        checks.iter().map(|c| (c["id"].to_string(), c["status"].to_string())).collect()
+    };
+    assert_eq!(statuses(&live), statuses(&replay));
+
+    // The human report: the fleet line, and each finding on its node.
+    let mut cmd = support::cli::plain(dir.path());
+    let human = cmd.args(["check", "--from", "fleet.json", "--only", "hostname."]).output().unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.lines().nth(1).unwrap().starts_with("fleet: 3 nodes · 3 reached (10.232.0.[2-4])"), "{text}");
+    assert!(text.contains("on 10.232.0.2: host Node1: host name has upper-case letters"), "{text}");
+    assert!(text.contains("on 10.232.0.2: hostnamectl set-hostname node1"), "{text}");
 }
 
 #[test]
@@ -169,6 +248,23 @@ fn unreachable_nodes_are_reported_with_ssh_s_reason_and_the_others_are_unaffecte
     let silent_ms = run.node(&fleet.nodes[2].ip.to_string())["duration_ms"].as_u64().unwrap();
     assert!(silent_ms >= 2000, "{silent_ms} ms");
     assert!(run.took < deadline, "took {:?}", run.took);
+
+    // Judged: a node not reached makes its node checks error there, never pass.
+    let (report, code) = check(&fleet, dir.path(), &[&args[..], &["--only", "hostname.case"]].concat());
+    let case = check_of(&report, "hostname.case");
+    assert_eq!(case["status"], "error", "{case:#}");
+    assert_eq!(code, 3, "an undecided check is UNKNOWN: {report:#}");
+    assert_eq!(case["by_node"][fleet.nodes[0].ip.to_string()], "pass", "{case:#}");
+    let reason = case["reason"].as_str().unwrap();
+    for (node, said) in
+        [(1, "unreachable: ssh: connect to host"), (3, "unreachable: root@10.232.0.5: Permission denied")]
+    {
+        let ip = fleet.nodes[node].ip.to_string();
+        assert_eq!(case["by_node"][&ip], "error", "{case:#}");
+        assert!(reason.contains(&format!("node {ip} {said}")), "{reason}");
+    }
+    let states: Vec<&str> = report["nodes"].as_array().unwrap().iter().map(|n| n["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["reached", "unreachable", "unreachable", "unreachable", "unreachable"]);
 }
 
 #[test]
@@ -329,7 +425,7 @@ fn fleet_settings_that_cannot_work_are_usage_errors() {
         (vec!["collect", "--nodes", "m1", "--ssh", "ssh -i 'key"], "--ssh \"ssh -i 'key\": unbalanced quotes"),
         (vec!["collect", "--nodes", "m1", "--remote-bin=-x"], "--remote-bin \"-x\": a path may not start with '-'"),
         (vec!["collect", "--nodes", "m1", "--fanout", "0"], "--fanout: must be at least 1"),
-        (vec!["check", "--nodes", "m1"], "checks across a fleet are not there yet"),
+        (vec!["check", "--nodes", "@/nonexistent/masters"], "--nodes @/nonexistent/masters: No such file"),
     ] {
         let output = support::cli::plain(dir.path()).args(&args).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);

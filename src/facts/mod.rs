@@ -153,6 +153,13 @@ macro_rules! fact_sources {
                     $($name: if needs.contains(&Need::$need) { self.$name.clone() } else { None },)+
                 }
             }
+
+            /// Exchanges the sources in `needs` with `other`'s, copying
+            /// nothing: a node's own facts go in place of (and back out of)
+            /// the cluster's.
+            pub fn swap_sources(&mut self, other: &mut Facts, needs: &[Need]) {
+                $(if needs.contains(&Need::$need) { std::mem::swap(&mut self.$name, &mut other.$name); })+
+            }
         }
 
         /// Gathers facts for one run. Each source is a memoized cell, so a source

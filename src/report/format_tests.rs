@@ -32,6 +32,7 @@ fn hostile_report() -> Report {
             duration_ms: 2,
             reason: None,
             findings: vec![fail],
+            by_node: Default::default(),
         },
         CheckReport {
             id: "firewalld.ports".into(),
@@ -40,6 +41,7 @@ fn hostile_report() -> Report {
             duration_ms: 1,
             reason: None,
             findings: vec![warn],
+            by_node: Default::default(),
         },
         CheckReport {
             id: "zk.quorum".into(),
@@ -48,6 +50,7 @@ fn hostile_report() -> Report {
             duration_ms: 0,
             reason: Some(format!("ZooKeeper 10.0.0.1:2181: {ESC} # not ok")),
             findings: vec![],
+            by_node: Default::default(),
         },
         CheckReport {
             id: "mesos.leader".into(),
@@ -56,6 +59,7 @@ fn hostile_report() -> Report {
             duration_ms: 0,
             reason: Some("no Mesos master # SKIP\nnot ok 99".into()),
             findings: vec![],
+            by_node: Default::default(),
         },
         CheckReport {
             id: "marathon.leader".into(),
@@ -64,6 +68,7 @@ fn hostile_report() -> Report {
             duration_ms: 3,
             reason: Some("leader m1:8080".into()),
             findings: vec![],
+            by_node: Default::default(),
         },
     ];
     Report::new(

@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use colored::{ColoredString, Colorize};
 
-use super::{CheckReport, Finding, Report, Status, fix_text, subjects_line};
-use crate::remedy::Risk;
+use super::{CheckReport, Finding, FleetNode, NodeState, Report, Status, fix_text, node_ranges, subjects_line};
+use crate::remedy::{Remedy, Risk, RunsOn};
 use crate::text::sanitize;
 
 /// How much to show: `-q` hides all but problems, `-v` expands passes.
@@ -57,6 +57,9 @@ fn header(out: &mut String, report: &Report) {
         report.checks.len(),
         report.duration_ms as f64 / 1000.0
     );
+    if !report.nodes.is_empty() {
+        let _ = writeln!(out, "{}", fleet_line(&report.nodes));
+    }
     let config = format!("config: {}", report.config.as_deref().map_or("none".into(), sanitize));
     let ignored: String = report.ignored.iter().map(|i| format!(" · {}", sanitize(&i.to_string()))).collect();
     let _ = writeln!(out, "{}{}\n", config.dimmed(), ignored.yellow());
@@ -70,8 +73,8 @@ fn problem(out: &mut String, check: &CheckReport, width: usize, detail: Detail) 
         return;
     }
     let _ = writeln!(out, "{}", sanitize(&check.title));
-    for finding in &check.findings {
-        finding_block(out, finding, detail);
+    for (nodes, finding) in across_nodes(&check.findings) {
+        finding_block(out, finding, &nodes, detail);
     }
     if detail == Detail::Verbose {
         let _ = writeln!(out, "{PAD}{}", format!("took {} ms", check.duration_ms).dimmed());
@@ -81,8 +84,55 @@ fn problem(out: &mut String, check: &CheckReport, width: usize, detail: Detail) 
 /// Findings sit under the check's id, labels in one column.
 const PAD: &str = "         ";
 
-fn finding_block(out: &mut String, finding: &Finding, detail: Detail) {
-    let line = format!("{}: {}", sanitize(&finding.subject), sanitize(&finding.message));
+/// The fleet line: how many nodes were reached, and why the others were not.
+fn fleet_line(nodes: &[FleetNode]) -> String {
+    /// Unreached nodes named with their reason; the rest are counted.
+    const NAMED: usize = 5;
+    let reached: Vec<&str> = nodes.iter().filter(|n| n.state == NodeState::Reached).map(|n| n.host.as_str()).collect();
+    let mut line = format!("fleet: {} nodes · {} reached", nodes.len(), reached.len());
+    if !reached.is_empty() {
+        let _ = write!(line, " ({})", sanitize(&node_ranges(&reached)));
+    }
+    let unreached: Vec<&FleetNode> = nodes.iter().filter(|n| n.state != NodeState::Reached).collect();
+    for node in unreached.iter().take(NAMED) {
+        let why = node.error.as_deref().unwrap_or("no reason given");
+        let _ = write!(line, " · {} {}: {}", sanitize(&node.host), node.state, sanitize(why));
+    }
+    if unreached.len() > NAMED {
+        let _ = write!(line, " · {} more not reached (the JSON report's nodes lists them)", unreached.len() - NAMED);
+    }
+    let line = if unreached.is_empty() { line.normal() } else { line.yellow() };
+    line.to_string()
+}
+
+/// A fleet's findings with those alike on several nodes (same status,
+/// subject, message, evidence and commands) shown once, with their nodes.
+fn across_nodes(findings: &[Finding]) -> Vec<(Vec<&str>, &Finding)> {
+    let mut groups: Vec<(Vec<&str>, &Finding)> = Vec::new();
+    for finding in findings {
+        let alike = |other: &Finding| {
+            other.status == finding.status
+                && other.subject == finding.subject
+                && other.message == finding.message
+                && other.evidence == finding.evidence
+                && other
+                    .remediation
+                    .iter()
+                    .map(|r| (&r.command, r.risk))
+                    .eq(finding.remediation.iter().map(|r| (&r.command, r.risk)))
+        };
+        match (finding.node.as_deref(), groups.iter_mut().find(|(_, f)| f.node.is_some() && alike(f))) {
+            (Some(node), Some((nodes, _))) => nodes.push(node),
+            (node, _) => groups.push((node.into_iter().collect(), finding)),
+        }
+    }
+    groups
+}
+
+fn finding_block(out: &mut String, finding: &Finding, nodes: &[&str], detail: Detail) {
+    let on = node_ranges(nodes);
+    let place = if nodes.is_empty() { String::new() } else { format!("on {}: ", sanitize(&on)) };
+    let line = format!("{place}{}: {}", sanitize(&finding.subject), sanitize(&finding.message));
     let _ = writeln!(out, "{PAD}{} {}", small_mark(finding.status), paint(finding.status, &line).bold());
     if let Some(names) = subjects_line(finding, detail == Detail::Verbose) {
         let _ = writeln!(out, "{PAD}  {:9} {}", "subjects".dimmed(), names);
@@ -99,7 +149,7 @@ fn finding_block(out: &mut String, finding: &Finding, detail: Detail) {
             out,
             "{PAD}  {:9} {}   {}",
             label.dimmed(),
-            fix_text(remedy).cyan(),
+            fleet_fix_text(remedy, finding, &on).cyan(),
             risk_paint(remedy.risk, &risk)
         );
         // The same note under each of an aggregate's fixes says nothing new.
@@ -109,6 +159,16 @@ fn finding_block(out: &mut String, finding: &Finding, detail: Detail) {
             let _ = writeln!(out, "{PAD}            {}", sanitize(note).dimmed());
         }
         last_note = remedy.note.as_ref();
+    }
+}
+
+/// A fix of findings alike on several nodes runs on each of them.
+fn fleet_fix_text(remedy: &Remedy, finding: &Finding, nodes: &str) -> String {
+    match (&remedy.runs_on, &finding.node) {
+        (RunsOn::Host(host), Some(node)) if host.as_str() == node => {
+            format!("on {}: {}", sanitize(nodes), sanitize(&remedy.command))
+        }
+        _ => fix_text(remedy),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod tap;
 #[cfg(test)]
 mod format_tests;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -80,6 +81,10 @@ pub struct Finding {
     /// An aggregate: the items' names, the first [`MAX_SUBJECTS`] of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<String>,
+    /// In a fleet run, the node whose facts it was found in (absent: the
+    /// cluster's, or a run on one node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// A finding about one item of a kind: `Mesos agents`, `agent0001`.
@@ -101,6 +106,7 @@ impl Finding {
             item: None,
             count: None,
             subjects: Vec::new(),
+            node: None,
         }
     }
 
@@ -262,6 +268,9 @@ pub struct CheckReport {
     /// Why the check skipped or errored; for a pass, what it looked at.
     pub reason: Option<String>,
     pub findings: Vec<Finding>,
+    /// In a fleet run, a node check's status on each node.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_node: BTreeMap<String, Status>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,6 +321,56 @@ pub struct NodeInfo {
     pub source: String,
 }
 
+/// How a fleet node's session ended (DESIGN.md C1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeState {
+    /// The node answered with its snapshot.
+    Reached,
+    /// ssh could not connect or authenticate (its own message says why).
+    Unreachable,
+    /// The node answered, but not with a usable snapshot.
+    Error,
+    /// Still running at the deadline, or not started before it.
+    CutOff,
+    /// Not a valid destination: never handed to ssh.
+    Refused,
+}
+
+impl NodeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeState::Reached => "reached",
+            NodeState::Unreachable => "unreachable",
+            NodeState::Error => "error",
+            NodeState::CutOff => "cut-off",
+            NodeState::Refused => "refused",
+        }
+    }
+}
+
+impl fmt::Display for NodeState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One node of a fleet run, as the report lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FleetNode {
+    /// The name it was given (`--nodes`, a deploy file line), without
+    /// `user@` and `:port`: the name findings and `by_node` use.
+    pub host: String,
+    /// What the node calls itself, when it was reached.
+    pub hostname: Option<String>,
+    pub address: Option<std::net::IpAddr>,
+    pub state: NodeState,
+    pub roles: Vec<String>,
+    pub duration_ms: u64,
+    /// ssh's or the node's own words when it was not reached.
+    pub error: Option<String>,
+}
+
 /// A whole run (`schema_version` 1 of the JSON contract).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -329,6 +388,9 @@ pub struct Report {
     /// Config files and check packs found but not used, and why.
     #[serde(default)]
     pub ignored: Vec<crate::trust::Ignored>,
+    /// A fleet run's nodes, in the order they were named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<FleetNode>,
     pub checks: Vec<CheckReport>,
 }
 
@@ -353,6 +415,7 @@ impl Report {
             node,
             config: None,
             ignored: Vec::new(),
+            nodes: Vec::new(),
             checks,
         }
     }
@@ -405,6 +468,68 @@ pub fn fix_text(remedy: &Remedy) -> String {
     }
 }
 
+/// Node names with their numbered runs folded, pdsh style:
+/// `agent01, agent02, agent03, agent05, m1` -> `agent[01-03,05], m1`. A name
+/// is split at its last run of digits; names alike around it share one
+/// bracket, in the order their first member was given.
+pub fn node_ranges(names: &[&str]) -> String {
+    /// A name without digits stands alone; the others join their group.
+    enum Entry<'a> {
+        Alone(&'a str),
+        Group { prefix: &'a str, suffix: &'a str, numbers: Vec<&'a str> },
+    }
+    let mut entries: Vec<Entry> = Vec::new();
+    for name in names {
+        let Some(end) = name.rfind(|c: char| c.is_ascii_digit()).map(|i| i + 1) else {
+            entries.push(Entry::Alone(name));
+            continue;
+        };
+        let start = name[..end].rfind(|c: char| !c.is_ascii_digit()).map_or(0, |i| i + 1);
+        let (prefix, digits, suffix) = (&name[..start], &name[start..end], &name[end..]);
+        let group = entries.iter_mut().find_map(|e| match e {
+            Entry::Group { prefix: p, suffix: s, numbers } if *p == prefix && *s == suffix => Some(numbers),
+            _ => None,
+        });
+        match group {
+            Some(numbers) => numbers.push(digits),
+            None => entries.push(Entry::Group { prefix, suffix, numbers: vec![digits] }),
+        }
+    }
+    let texts: Vec<String> = entries
+        .into_iter()
+        .map(|entry| match entry {
+            Entry::Alone(name) => name.to_string(),
+            Entry::Group { prefix, suffix, numbers } if numbers.len() == 1 => format!("{prefix}{}{suffix}", numbers[0]),
+            Entry::Group { prefix, suffix, numbers } => format!("{prefix}[{}]{suffix}", number_runs(numbers)),
+        })
+        .collect();
+    texts.join(", ")
+}
+
+/// `01,02,03,05` -> `01-03,05`: consecutive numbers become a run, of one
+/// width when they are zero-padded.
+fn number_runs(mut numbers: Vec<&str>) -> String {
+    let value = |digits: &str| digits.parse::<u128>().unwrap_or(u128::MAX);
+    let padded = |digits: &str| digits.len() > 1 && digits.starts_with('0');
+    let follows = |last: &str, next: &str| {
+        value(last).checked_add(1) == Some(value(next)) && (last.len() == next.len() || !padded(last) && !padded(next))
+    };
+    numbers.sort_by_key(|d| (value(d), d.len()));
+    numbers.dedup();
+    let mut runs: Vec<(&str, &str)> = Vec::new();
+    for digits in numbers {
+        match runs.last_mut() {
+            Some((_, last)) if follows(last, digits) => {
+                *last = digits;
+            }
+            _ => runs.push((digits, digits)),
+        }
+    }
+    let runs: Vec<String> =
+        runs.into_iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
+    runs.join(",")
+}
+
 /// The worst of some statuses; `pass` when there are none.
 pub fn worst(statuses: impl IntoIterator<Item = Status>) -> Status {
     statuses.into_iter().max().unwrap_or(Status::Pass)
@@ -436,6 +561,18 @@ mod tests {
                     .on(RunsOn::host_of(&name, HostGroup::MesosAgents)),
             )
             .item("Mesos agents", name)
+    }
+
+    #[test]
+    fn node_names_fold_into_ranges() {
+        assert_eq!(node_ranges(&["agent01", "agent02", "agent03", "agent05", "m1"]), "agent[01-03,05], m1");
+        assert_eq!(node_ranges(&["10.232.0.3", "10.232.0.2", "10.232.0.4"]), "10.232.0.[2-4]");
+        assert_eq!(node_ranges(&["zk", "node9", "node10", "node11"]), "zk, node[9-11]");
+        assert_eq!(node_ranges(&["a1.example", "a2.example", "b1.example"]), "a[1-2].example, b1.example");
+        assert_eq!(node_ranges(&["n1"]), "n1");
+        assert_eq!(node_ranges(&[]), "");
+        // Widths differ: 9 and 010 are not one run.
+        assert_eq!(node_ranges(&["n9", "n010"]), "n[9,010]");
     }
 
     #[test]
@@ -504,6 +641,7 @@ mod tests {
             duration_ms: 0,
             reason: None,
             findings: vec![finding],
+            by_node: Default::default(),
         };
         let node = NodeInfo { hostname: Some("szv1".into()), ..Default::default() };
         let report = Report::new("t".into(), 0, node, vec![check]);

@@ -24,7 +24,7 @@
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -62,11 +62,20 @@ pub struct NodeSpec {
     pub hostname: String,
     /// Whether sshd accepts the client key.
     pub authorizes_client: bool,
+    /// Files of the node's own `/etc` (path relative to it, content).
+    pub etc: Vec<(String, String)>,
 }
 
 impl NodeSpec {
     pub fn named(hostname: &str) -> NodeSpec {
-        NodeSpec { hostname: hostname.into(), authorizes_client: true }
+        NodeSpec { hostname: hostname.into(), authorizes_client: true, etc: Vec::new() }
+    }
+
+    /// The node with `/etc/PATH` holding `text` (a directory the machine's
+    /// /etc has and nodes hide becomes the node's own, empty but for this).
+    pub fn with_etc(mut self, path: &str, text: &str) -> NodeSpec {
+        self.etc.push((path.into(), text.into()));
+        self
     }
 
     /// A node whose sshd refuses the client key.
@@ -407,6 +416,15 @@ fn write_etc(upper: &Path, spec: &NodeSpec, ip: Ipv4Addr, authorized_keys: &Path
     ] {
         whiteout(&upper.join(hidden));
     }
+    for (path, text) in &spec.etc {
+        let top = upper.join(path.split('/').next().unwrap());
+        if path.contains('/') && fs::symlink_metadata(&top).is_ok_and(|m| m.file_type().is_char_device()) {
+            opaque_dir(&top);
+        }
+        let file = upper.join(path);
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::write(file, text).unwrap();
+    }
     keygen(&upper.join("ssh/host_ed25519"));
     fs::write(
         upper.join("ssh/sshd_fleet.conf"),
@@ -444,6 +462,17 @@ fn whiteout(path: &Path) {
     // SAFETY: a valid C string; a 0/0 character device is overlayfs's whiteout.
     let rc = unsafe { libc::mknod(name.as_ptr(), libc::S_IFCHR | 0o600, 0) };
     assert_eq!(rc, 0, "mknod {}: {}", path.display(), std::io::Error::last_os_error());
+}
+
+/// Replaces a whiteout with an overlayfs opaque directory: the node's own,
+/// showing nothing of the lower layer's directory of that name.
+fn opaque_dir(path: &Path) {
+    fs::remove_file(path).unwrap();
+    fs::create_dir(path).unwrap();
+    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: valid C strings and a one-byte value.
+    let rc = unsafe { libc::setxattr(name.as_ptr(), c"trusted.overlay.opaque".as_ptr(), b"y".as_ptr().cast(), 1, 0) };
+    assert_eq!(rc, 0, "setxattr {}: {}", path.display(), std::io::Error::last_os_error());
 }
 
 /// A new ed25519 key pair at `path` and `path.pub`.

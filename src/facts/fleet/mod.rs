@@ -9,6 +9,7 @@ mod remote_run;
 mod session;
 mod ssh;
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -22,38 +23,22 @@ pub use ssh::SshCommand;
 
 use super::{Facts, Need};
 use crate::config::Config;
+pub use crate::report::NodeState;
 
-/// What `collect --node` gathers: the sources that describe the node itself.
-pub const NODE_SOURCES: [Need; 8] = [
-    Need::Knowledge,
-    Need::Roles,
-    Need::Node,
-    Need::Dns,
-    Need::Systemd,
-    Need::Processes,
-    Need::Firewalld,
-    Need::Sockets,
-];
+/// The sources that describe a node itself: in a fleet run each node
+/// gathers them, and the orchestrator everything else, once.
+pub const ON_NODE: [Need; 7] =
+    [Need::Roles, Need::Node, Need::Dns, Need::Systemd, Need::Processes, Need::Firewalld, Need::Sockets];
 
-/// What the orchestrator of a fleet gathers itself, once: the cluster's
-/// services, named by their targets.
-pub const CLUSTER_SOURCES: [Need; 6] =
-    [Need::Zookeeper, Need::MarathonZk, Need::Marathon, Need::Mesos, Need::MesosFlags, Need::Flink];
+/// What `collect --node` gathers: the node's own sources and the check data
+/// its node checks read.
+pub fn node_sources() -> BTreeSet<Need> {
+    ON_NODE.into_iter().chain([Need::Knowledge]).collect()
+}
 
-/// How a node's session ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NodeState {
-    /// The node answered with its snapshot.
-    Reached,
-    /// ssh could not connect or authenticate (its own message says why).
-    Unreachable,
-    /// The node answered, but not with a usable snapshot.
-    Error,
-    /// Still running at the deadline, or not started before it.
-    CutOff,
-    /// Not a valid destination: never handed to ssh.
-    Refused,
+/// Whether a check of these needs judges each node on its own facts.
+pub fn judges_nodes(needs: &[Need]) -> bool {
+    needs.iter().any(|need| ON_NODE.contains(need))
 }
 
 /// One node of a fleet snapshot.

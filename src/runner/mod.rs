@@ -1,6 +1,8 @@
 //! Selects checks, gathers the facts they need under one deadline, runs them
 //! concurrently and turns a panic or a hang inside a check into its `error`.
 
+mod fleet;
+
 use std::net::IpAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -14,7 +16,7 @@ use tokio::time::Instant;
 use crate::catalog::Selection;
 use crate::checks::{self, Check, NotJudged, Verdict};
 use crate::config::Config;
-use crate::facts::fleet::{self, Fleet, NodeRecord};
+use crate::facts::fleet::{self as fleet_facts, Fleet, NodeRecord};
 use crate::facts::{Facts, Gatherer};
 use crate::report::{CheckReport, NodeInfo, Report, Status};
 
@@ -67,41 +69,47 @@ fn gathering_deadline(start: Instant, deadline: Duration) -> Instant {
     start + deadline - reserve
 }
 
-async fn gather(cfg: &Arc<Config>, selection: &Selection, checks: &[Arc<dyn Check>], start: Instant) -> Facts {
-    let gatherer =
-        Gatherer::new(cfg.clone(), gathering_deadline(start, cfg.deadline)).with_pack_probes(selection.probes());
-    gatherer.gather(&checks::needs_of(checks)).await
+/// The facts of a run: this node's and the cluster's, or with `--nodes` the
+/// cluster's gathered here and each node's own from the node, side by side.
+struct Gathered {
+    facts: Facts,
+    nodes: Vec<NodeRecord>,
 }
 
-/// `collect`: the selected checks' facts; with `--nodes`, the cluster's
-/// gathered here and each node's from the node, side by side.
-pub async fn collect(cfg: &Arc<Config>, selection: &Selection) -> anyhow::Result<String> {
-    let start = Instant::now();
-    let Some(fleet) = Fleet::from_config(cfg).map_err(anyhow::Error::msg)? else {
-        return Snapshot::new(gather(cfg, selection, &selection.checks(), start).await).to_json();
-    };
+async fn gather(
+    cfg: &Arc<Config>,
+    selection: &Selection,
+    checks: &[Arc<dyn Check>],
+    start: Instant,
+) -> anyhow::Result<Gathered> {
     let deadline = gathering_deadline(start, cfg.deadline);
-    let mut needs = checks::needs_of(&selection.checks());
-    needs.retain(|need| fleet::CLUSTER_SOURCES.contains(need));
-    let gatherer = Gatherer::new(cfg.clone(), deadline);
+    let gatherer = Gatherer::new(cfg.clone(), deadline).with_pack_probes(selection.probes());
+    let mut needs = checks::needs_of(checks);
+    let Some(fleet) = Fleet::from_config(cfg).map_err(anyhow::Error::msg)? else {
+        return Ok(Gathered { facts: gatherer.gather(&needs).await, nodes: Vec::new() });
+    };
+    needs.retain(|need| !fleet_facts::ON_NODE.contains(need));
     let (facts, nodes) = futures::join!(gatherer.gather(&needs), fleet.collect(deadline));
-    Snapshot { nodes, ..Snapshot::new(facts) }.to_json()
+    Ok(Gathered { facts, nodes })
+}
+
+/// `collect`: the selected checks' facts (a fleet's with `--nodes`).
+pub async fn collect(cfg: &Arc<Config>, selection: &Selection) -> anyhow::Result<String> {
+    let gathered = gather(cfg, selection, &selection.checks(), Instant::now()).await?;
+    Snapshot { nodes: gathered.nodes, ..Snapshot::new(gathered.facts) }.to_json()
 }
 
 /// `collect --node`: this node's own facts, as a fleet run asks of each node.
 pub async fn collect_node(cfg: &Arc<Config>) -> anyhow::Result<String> {
     let gatherer = Gatherer::new(cfg.clone(), gathering_deadline(Instant::now(), cfg.deadline));
-    let facts = gatherer.gather(&fleet::NODE_SOURCES.into_iter().collect()).await;
-    Snapshot { address: fleet::session_address(), ..Snapshot::new(facts) }.to_json()
+    let facts = gatherer.gather(&fleet_facts::node_sources()).await;
+    Snapshot { address: fleet_facts::session_address(), ..Snapshot::new(facts) }.to_json()
 }
 
-fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Facts> {
+fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Gathered> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read snapshot {}", path.display()))?;
     let snapshot: Snapshot =
         serde_json::from_str(&text).with_context(|| format!("{} is not a clusterdoc snapshot", path.display()))?;
-    if !snapshot.nodes.is_empty() {
-        anyhow::bail!("{} is a fleet snapshot: judging a fleet's nodes is not there yet", path.display());
-    }
     let mut facts = snapshot.facts;
     // Expectations named now override those recorded with the snapshot.
     if cfg.expect_marathon_version.is_some() {
@@ -110,22 +118,29 @@ fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Facts> {
     if cfg.expect_flink_version.is_some() {
         facts.inputs.expect_flink_version = cfg.expect_flink_version;
     }
-    Ok(facts)
+    Ok(Gathered { facts, nodes: snapshot.nodes })
 }
 
 pub async fn run(cfg: &Arc<Config>, selection: &Selection, source: Source) -> anyhow::Result<Report> {
     let start = Instant::now();
     let started_at = now_rfc3339();
     let checks = selection.checks();
-    let (facts, source_label) = match &source {
+    let (gathered, mut source_label) = match &source {
         Source::Live => {
             let label = if cfg.live() { "live".to_string() } else { format!("root {}", cfg.root.display()) };
-            (gather(cfg, selection, &checks, start).await, label)
+            (gather(cfg, selection, &checks, start).await?, label)
         }
         Source::Snapshot(path) => (load_snapshot(path, cfg)?, format!("snapshot {}", path.display())),
     };
-    let facts = Arc::new(facts);
     let deadline = start + cfg.deadline;
+    if !gathered.nodes.is_empty() {
+        source_label.push_str(&format!(" · fleet of {} nodes", gathered.nodes.len()));
+        let (results, nodes) = fleet::judge(checks, gathered.facts, gathered.nodes, deadline).await;
+        let node = NodeInfo { hostname: None, roles: Vec::new(), source: source_label };
+        let report = Report::new(started_at, start.elapsed().as_millis() as u64, node, results);
+        return Ok(Report { nodes, ..report });
+    }
+    let facts = Arc::new(gathered.facts);
     let results = futures::future::join_all(checks.into_iter().map(|c| run_one(c, facts.clone(), deadline))).await;
     let node = NodeInfo {
         hostname: facts.node.as_ref().and_then(|f| f.value()).and_then(|n| n.hostname()).map(String::from),
@@ -157,7 +172,7 @@ pub fn check_report(id: String, title: String, verdict: Verdict, duration_ms: u6
         Err(NotJudged::Skip(reason)) => (Status::Skip, Some(reason), Vec::new()),
         Err(NotJudged::Error(reason)) => (Status::Error, Some(reason), Vec::new()),
     };
-    CheckReport { id, title, status, duration_ms, reason, findings }
+    CheckReport { id, title, status, duration_ms, reason, findings, by_node: Default::default() }
 }
 
 /// The roles the checks judged by: detected ones when gathered, else `--role`.

@@ -1,0 +1,218 @@
+//! Judging a fleet (DESIGN.md C1): the cluster checks once, on the facts the
+//! orchestrator gathered; each node check on every reached node's own facts
+//! (put in place of the orchestrator's, with the cluster's beside them); and
+//! for a node that was not reached, its node checks `error` there with the
+//! reason. One report: findings name their node, node checks say their
+//! status on each node in `by_node`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::future::join_all;
+use tokio::time::Instant;
+
+use super::{check_report, run_one};
+use crate::checks::{Check, NotJudged};
+use crate::facts::fleet::{self, NodeRecord};
+use crate::facts::{Facts, Inputs};
+use crate::remedy::{HostName, RunsOn};
+use crate::report::{CheckReport, FleetNode, NodeState, Status, node_ranges, worst};
+
+/// How many distinct reasons a node check's summary quotes.
+const REASONS_QUOTED: usize = 3;
+
+/// The checks' reports in the order given, and the fleet's nodes.
+pub async fn judge(
+    checks: Vec<Arc<dyn Check>>,
+    facts: Facts,
+    nodes: Vec<NodeRecord>,
+    deadline: Instant,
+) -> (Vec<CheckReport>, Vec<FleetNode>) {
+    let (node_checks, cluster_checks): (Vec<_>, Vec<_>) =
+        checks.iter().cloned().partition(|c| fleet::judges_nodes(c.meta().needs));
+    let (cluster_reports, mut facts) = run_all(&cluster_checks, facts, deadline).await;
+    let mut on_nodes: Vec<Vec<(String, CheckReport)>> = vec![Vec::new(); node_checks.len()];
+    let mut fleet_nodes = Vec::with_capacity(nodes.len());
+    for mut record in nodes {
+        let reports = match record.facts.take() {
+            Some(mut own) if record.state == NodeState::Reached => {
+                swap_node_view(&mut facts, &mut own);
+                let (reports, back) = run_all(&node_checks, facts, deadline).await;
+                facts = back;
+                swap_node_view(&mut facts, &mut own);
+                fleet_nodes.push(fleet_node(&record, Some(&own)));
+                reports
+            }
+            _ => {
+                fleet_nodes.push(fleet_node(&record, None));
+                node_checks.iter().map(|check| not_reached(check.as_ref(), &record)).collect()
+            }
+        };
+        for (slot, report) in on_nodes.iter_mut().zip(reports) {
+            slot.push((record.host.clone(), report));
+        }
+    }
+    let mut by_id: BTreeMap<String, CheckReport> = cluster_reports
+        .into_iter()
+        .chain(on_nodes.into_iter().filter_map(combine))
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let reports = checks.iter().filter_map(|c| by_id.remove(c.meta().id.as_ref())).collect();
+    (reports, fleet_nodes)
+}
+
+/// Runs `checks` concurrently on `facts`, and hands the facts back.
+async fn run_all(checks: &[Arc<dyn Check>], facts: Facts, deadline: Instant) -> (Vec<CheckReport>, Facts) {
+    let shared = Arc::new(facts);
+    let reports = join_all(checks.iter().map(|c| run_one(c.clone(), shared.clone(), deadline))).await;
+    // A check cut off at the deadline may still hold its copy: take ours back.
+    let facts = Arc::try_unwrap(shared).unwrap_or_else(|still_shared| (*still_shared).clone());
+    (reports, facts)
+}
+
+/// Puts a node's own sources (and where and how it looked) in place of the
+/// orchestrator's, or back: swapping twice restores both.
+fn swap_node_view(facts: &mut Facts, own: &mut Facts) {
+    facts.swap_sources(own, &fleet::ON_NODE);
+    let (ours, theirs): (&mut Inputs, &mut Inputs) = (&mut facts.inputs, &mut own.inputs);
+    std::mem::swap(&mut ours.root, &mut theirs.root);
+    std::mem::swap(&mut ours.live, &mut theirs.live);
+    std::mem::swap(&mut ours.roles, &mut theirs.roles);
+}
+
+fn not_reached(check: &dyn Check, record: &NodeRecord) -> CheckReport {
+    let why = record.error.as_deref().unwrap_or("no snapshot");
+    let reason = format!("node {} {}: {why}", record.host, record.state);
+    let meta = check.meta();
+    check_report(meta.id.to_string(), meta.title.to_string(), Err(NotJudged::Error(reason)), 0)
+}
+
+fn fleet_node(record: &NodeRecord, own: Option<&Facts>) -> FleetNode {
+    let hostname = own.and_then(|f| f.node.as_ref()).and_then(|n| n.value()).and_then(|n| n.hostname());
+    let roles = own.and_then(|f| f.roles.as_ref()).and_then(|r| r.value()).map(|r| &r.roles);
+    FleetNode {
+        host: record.host.clone(),
+        hostname: hostname.map(String::from),
+        address: record.address,
+        state: record.state,
+        roles: roles.into_iter().flatten().map(|r| r.as_str().to_string()).collect(),
+        duration_ms: record.duration_ms,
+        error: record.error.clone(),
+    }
+}
+
+/// One node check's reports from every node as one: the worst status of
+/// the nodes that judged (all skipped: skip), each finding naming its node
+/// and its this-node fixes made fixes on that node.
+fn combine(on_nodes: Vec<(String, CheckReport)>) -> Option<CheckReport> {
+    let (_, first) = on_nodes.first()?;
+    let (id, title) = (first.id.clone(), first.title.clone());
+    let judged = on_nodes.iter().map(|(_, r)| r.status).filter(|s| *s != Status::Skip);
+    let status = if on_nodes.iter().all(|(_, r)| r.status == Status::Skip) { Status::Skip } else { worst(judged) };
+    let reason = summary(&on_nodes);
+    let duration_ms = on_nodes.iter().map(|(_, r)| r.duration_ms).max().unwrap_or(0);
+    let by_node = on_nodes.iter().map(|(host, r)| (host.clone(), r.status)).collect();
+    let findings = on_nodes
+        .into_iter()
+        .flat_map(|(host, report)| {
+            let on = HostName::parse(&host).map(RunsOn::Host).ok();
+            report.findings.into_iter().map(move |mut finding| {
+                if let Some(on) = &on {
+                    for remedy in finding.remediation.iter_mut().filter(|r| r.runs_on == RunsOn::ThisNode) {
+                        remedy.runs_on = on.clone();
+                    }
+                }
+                finding.node = Some(host.clone());
+                finding
+            })
+        })
+        .collect();
+    Some(CheckReport { id, title, status, duration_ms, reason: Some(reason), findings, by_node })
+}
+
+/// `fail on Node1; pass on node[2-3]; error on n4: node n4 unreachable: ...`:
+/// the nodes by status, with the reasons of those that could not judge.
+fn summary(on_nodes: &[(String, CheckReport)]) -> String {
+    let mut parts = Vec::new();
+    for status in [Status::Fail, Status::Error, Status::Warn, Status::Pass, Status::Skip] {
+        let mut by_reason: Vec<(Option<&str>, Vec<&str>)> = Vec::new();
+        for (host, report) in on_nodes.iter().filter(|(_, r)| r.status == status) {
+            // Only a node that did not judge has a reason worth repeating.
+            let reason = matches!(status, Status::Error | Status::Skip).then_some(report.reason.as_deref()).flatten();
+            match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, hosts)) => hosts.push(host),
+                None => by_reason.push((reason, vec![host])),
+            }
+        }
+        let quoted = by_reason.len().min(REASONS_QUOTED);
+        for (reason, hosts) in by_reason.iter().take(quoted) {
+            let nodes = node_ranges(hosts);
+            parts.push(match reason {
+                Some(reason) => format!("{status} on {nodes}: {reason}"),
+                None => format!("{status} on {nodes}"),
+            });
+        }
+        let rest: Vec<&str> = by_reason.iter().skip(quoted).flat_map(|(_, hosts)| hosts.iter().copied()).collect();
+        if !rest.is_empty() {
+            parts.push(format!("{status} on {} for other reasons", node_ranges(&rest)));
+        }
+    }
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remedy::Cmd;
+    use crate::report::Finding;
+
+    fn on(host: &str, status: Status, reason: &str, findings: Vec<Finding>) -> (String, CheckReport) {
+        let report = CheckReport {
+            id: "hostname.case".into(),
+            title: "t".into(),
+            status,
+            duration_ms: 1,
+            reason: Some(reason.into()),
+            findings,
+            by_node: BTreeMap::new(),
+        };
+        (host.into(), report)
+    }
+
+    #[test]
+    fn a_node_check_is_as_bad_as_its_worst_node_and_skips_only_when_all_skip() {
+        let skip = |h| on(h, Status::Skip, "no roles", vec![]);
+        let pass = |h| on(h, Status::Pass, "fine", vec![]);
+        assert_eq!(combine(vec![skip("n1"), skip("n2")]).unwrap().status, Status::Skip);
+        assert_eq!(combine(vec![skip("n1"), pass("n2")]).unwrap().status, Status::Pass);
+        let mixed = combine(vec![
+            pass("n1"),
+            on("n2", Status::Error, "node n2 unreachable: ssh: Connection refused", vec![]),
+            on("n3", Status::Fail, "upper case", vec![]),
+            on("n4", Status::Error, "node n4 unreachable: ssh: Connection refused", vec![]),
+        ])
+        .unwrap();
+        assert_eq!(mixed.status, Status::Fail);
+        assert_eq!(
+            mixed.reason.as_deref(),
+            Some(
+                "fail on n3; error on n2: node n2 unreachable: ssh: Connection refused; error on n4: node n4 \
+                 unreachable: ssh: Connection refused; pass on n1"
+            )
+        );
+        assert_eq!(mixed.by_node.get("n2"), Some(&Status::Error));
+        assert!(combine(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn findings_name_their_node_and_this_node_fixes_run_there() {
+        let finding = Finding::new(Status::Fail, "host Node1", "upper case")
+            .fix(Cmd::new("hostnamectl").value("node1").disruptive())
+            .fix(Cmd::new("true").safe().on(RunsOn::Host(HostName::parse("m1").unwrap())));
+        let combined = combine(vec![on("Node1", Status::Fail, "x", vec![finding])]).unwrap();
+        let finding = &combined.findings[0];
+        assert_eq!(finding.node.as_deref(), Some("Node1"));
+        assert_eq!(finding.remediation[0].runs_on, RunsOn::Host(HostName::parse("Node1").unwrap()));
+        assert_eq!(finding.remediation[1].runs_on, RunsOn::Host(HostName::parse("m1").unwrap()));
+    }
+}
