@@ -212,6 +212,29 @@ fn three_nodes_are_reached_and_each_is_judged_on_its_own_facts() {
     assert!(text.lines().nth(1).unwrap().starts_with("fleet: 3 nodes · 3 reached (10.232.0.[2-4])"), "{text}");
     assert!(text.contains("on 10.232.0.2: host Node1: host name has upper-case letters"), "{text}");
     assert!(text.contains("on 10.232.0.2: hostnamectl set-hostname node1"), "{text}");
+
+    // Every format carries the node.
+    let render = |format: &str| -> String {
+        let mut cmd = support::cli::plain(dir.path());
+        let out = cmd.args(["check", "--from", "fleet.json", "--only", "hostname.", "--format", format]).output();
+        String::from_utf8(out.unwrap().stdout).unwrap()
+    };
+    let prometheus = render("prometheus");
+    assert!(prometheus.contains("clusterdoc_check_status{id=\"hostname.case\",node=\"10.232.0.2\"} 2"), "{prometheus}");
+    assert!(prometheus.contains("clusterdoc_check_status{id=\"hostname.case\",node=\"10.232.0.3\"} 0"), "{prometheus}");
+    assert!(prometheus.contains("clusterdoc_node_reached{node=\"10.232.0.4\",state=\"reached\"} 1"), "{prometheus}");
+    let junit = render("junit");
+    for node in ["10.232.0.2", "10.232.0.3", "10.232.0.4"] {
+        assert!(junit.contains(&format!("<testsuite name=\"clusterdoc@{node}\" tests=\"2\"")), "{junit}");
+    }
+    assert!(junit.contains("[fail] on 10.232.0.2: host Node1: host name has upper-case letters"), "{junit}");
+    let tap = render("tap");
+    assert!(tap.contains("[fail] on 10.232.0.3: host node2: node2 resolves to loopback 127.0.1.1"), "{tap}");
+    let nagios = render("nagios");
+    assert!(
+        nagios.starts_with("CLUSTERDOC CRITICAL - 2 fail, 0 warn: hostname.case (host Node1 on 10.232.0.2)"),
+        "{nagios}"
+    );
 }
 
 #[test]

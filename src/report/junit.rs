@@ -10,6 +10,8 @@ use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use super::{CheckReport, Report, Status, plain_findings};
 use crate::text::sanitize;
 
+/// One testsuite for the run; in a fleet run, also one per node holding
+/// that node's view of each node check.
 pub fn render(report: &Report) -> String {
     let mut suite = TestSuite::new("clusterdoc");
     suite.set_time(Duration::from_millis(report.duration_ms));
@@ -17,7 +19,21 @@ pub fn render(report: &Report) -> String {
     let mut junit = quick_junit::Report::new("clusterdoc");
     junit.set_time(Duration::from_millis(report.duration_ms));
     junit.add_test_suite(suite);
+    for node in &report.nodes {
+        let mut suite = TestSuite::new(sanitize(&format!("clusterdoc@{}", node.host)));
+        suite.set_time(Duration::from_millis(node.duration_ms));
+        let on_node = report.checks.iter().filter_map(|check| on_node(check, &node.host));
+        suite.add_test_cases(on_node.map(|check| test_case(&check)));
+        junit.add_test_suite(suite);
+    }
     junit.to_string().expect("quick-junit serializes in-memory reports")
+}
+
+/// A node check as one node saw it: its status there and its findings there.
+fn on_node(check: &CheckReport, host: &str) -> Option<CheckReport> {
+    let status = *check.by_node.get(host)?;
+    let findings = check.findings.iter().filter(|f| f.node.as_deref() == Some(host)).cloned().collect();
+    Some(CheckReport { status, findings, by_node: Default::default(), ..check.clone() })
 }
 
 fn test_case(check: &CheckReport) -> TestCase {

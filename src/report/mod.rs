@@ -431,7 +431,8 @@ pub fn plain_findings(check: &CheckReport) -> String {
     use crate::text::sanitize;
     let mut out = String::new();
     for f in &check.findings {
-        out.push_str(&format!("[{}] {}: {}\n", f.status, sanitize(&f.subject), sanitize(&f.message)));
+        let on = f.node.as_deref().map(|n| format!("on {}: ", sanitize(n))).unwrap_or_default();
+        out.push_str(&format!("[{}] {on}{}: {}\n", f.status, sanitize(&f.subject), sanitize(&f.message)));
         if let Some(names) = subjects_line(f, false) {
             out.push_str(&format!("  subjects: {names}\n"));
         }

@@ -16,7 +16,10 @@ pub fn render(report: &Report) -> String {
         .into_iter()
         .flat_map(|st| report.checks.iter().filter(move |c| c.status == st))
         .map(|c| match c.findings.first() {
-            Some(f) => format!("{} ({})", c.id, f.subject),
+            Some(f) => match &f.node {
+                Some(node) => format!("{} ({} on {node})", c.id, f.subject),
+                None => format!("{} ({})", c.id, f.subject),
+            },
             None => c.id.clone(),
         })
         .collect();

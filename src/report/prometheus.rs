@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Report, Status};
+use super::{NodeState, Report, Status};
 use crate::text::sanitize;
 
 /// The numeric value of a status in `clusterdoc_check_status`.
@@ -22,6 +22,10 @@ pub fn render(report: &Report) -> String {
     metric_header(&mut out, "clusterdoc_check_status", "Check status: 0 pass, 1 warn, 2 fail, 3 error, 4 skip.");
     for c in &report.checks {
         let _ = writeln!(out, "clusterdoc_check_status{{id=\"{}\"}} {}", label(&c.id), status_value(c.status));
+        for (node, status) in &c.by_node {
+            let (id, node) = (label(&c.id), label(node));
+            let _ = writeln!(out, "clusterdoc_check_status{{id=\"{id}\",node=\"{node}\"}} {}", status_value(*status));
+        }
     }
     metric_header(&mut out, "clusterdoc_check_duration_seconds", "Time the check took.");
     for c in &report.checks {
@@ -38,6 +42,18 @@ pub fn render(report: &Report) -> String {
         "Worst status of the run (same scale as clusterdoc_check_status).",
     );
     let _ = writeln!(out, "clusterdoc_run_status {}", status_value(report.status));
+    if !report.nodes.is_empty() {
+        metric_header(&mut out, "clusterdoc_node_reached", "1 when a fleet node answered with its facts, else 0.");
+        for node in &report.nodes {
+            let reached = u8::from(node.state == NodeState::Reached);
+            let _ = writeln!(
+                out,
+                "clusterdoc_node_reached{{node=\"{}\",state=\"{}\"}} {reached}",
+                label(&node.host),
+                node.state
+            );
+        }
+    }
     metric_header(&mut out, "clusterdoc_run_duration_seconds", "Time the whole run took.");
     let _ = writeln!(out, "clusterdoc_run_duration_seconds {:.3}", secs(report.duration_ms));
     out
