@@ -485,3 +485,79 @@ fn collect_node_writes_this_node_s_own_facts_and_never_fans_out() {
     let report: Value = serde_json::from_slice(&replay.stdout).unwrap();
     assert!(report["checks"].as_array().is_some_and(|c| !c.is_empty()), "{report:#}");
 }
+
+/// A zoo.cfg with these `server.N` hosts (ids from 1), dataDir /etc/zookeeper/conf.
+fn zoo_cfg(hosts: &[&str]) -> String {
+    let mut text = String::from("tickTime=2000\ndataDir=/etc/zookeeper/conf\nclientPort=2181\n");
+    for (i, host) in hosts.iter().enumerate() {
+        text.push_str(&format!("server.{}={host}:2888:3888\n", i + 1));
+    }
+    text
+}
+
+fn zk_node(name: &str, hosts: &[&str], myid: &str) -> NodeSpec {
+    NodeSpec::named(name).with_etc("zookeeper/conf/zoo.cfg", &zoo_cfg(hosts)).with_etc("zookeeper/conf/myid", myid)
+}
+
+#[test]
+fn zookeeper_servers_that_disagree_on_their_ensemble_fail_fleet_zk_ensemble() {
+    let good = ["10.232.0.2", "10.232.0.3", "10.232.0.4"];
+    let bad = ["10.232.0.5", "10.232.0.6", "10.232.0.7"];
+    let fleet = Fleet::start(&[
+        zk_node("zk1", &good, "1\n"),
+        zk_node("zk2", &good, "2\n"),
+        zk_node("zk3", &good, "3\n"),
+        // Consistent but for: zk5 took zk4's myid, and zk6 lists itself as
+        // loopback (a classic of hand-written configs).
+        zk_node("zk4", &bad, "1\n"),
+        zk_node("zk5", &bad, "1\n"),
+        zk_node("zk6", &["10.232.0.5", "10.232.0.6", "127.0.0.1"], "3\n"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let only = ["--only", "fleet.zk-ensemble", "--deadline", "60s"];
+
+    let (report, code) = check(&fleet, dir.path(), &[&["--nodes", &good.join(",")][..], &only].concat());
+    let ensemble = check_of(&report, "fleet.zk-ensemble");
+    assert_eq!(ensemble["status"], "pass", "{ensemble:#}");
+    assert_eq!(ensemble["reason"], "3 ZooKeeper servers compared: 3 server.N lines");
+    assert_eq!(code, 0);
+
+    let (report, code) = check(&fleet, dir.path(), &[&["--nodes", &bad.join(",")][..], &only].concat());
+    let ensemble = check_of(&report, "fleet.zk-ensemble");
+    assert_eq!(ensemble["status"], "fail", "{ensemble:#}");
+    assert_eq!(code, 2);
+    let said = |part: &str| -> &Value {
+        let findings = ensemble["findings"].as_array().unwrap();
+        findings
+            .iter()
+            .find(|f| f["message"].as_str().unwrap().contains(part))
+            .unwrap_or_else(|| panic!("no {part:?} in {ensemble:#}"))
+    };
+    let differs = said("zoo.cfg lists other servers than on 10.232.0.[5-6]");
+    assert_eq!(differs["subject"], "ZooKeeper on 10.232.0.7");
+    let evidence = differs["evidence"].to_string();
+    assert!(evidence.contains("server.3=127.0.0.1:2888:3888"), "{differs:#}");
+    let fixes: Vec<&str> =
+        differs["remediation"].as_array().unwrap().iter().map(|r| r["command"].as_str().unwrap()).collect();
+    assert_eq!(
+        fixes[1],
+        "printf '%s\\n' 'server.1=10.232.0.5:2888:3888' 'server.2=10.232.0.6:2888:3888' 'server.3=10.232.0.7:2888:3888' \
+         >> /etc/zookeeper/conf/zoo.cfg",
+        "{differs:#}"
+    );
+    let borrowed = said("myid 1 names server.1=10.232.0.5:2888:3888, another host");
+    assert_eq!(borrowed["subject"], "ZooKeeper on 10.232.0.6");
+    assert_eq!(borrowed["remediation"][0]["command"], "printf '%s\\n' 2 > /etc/zookeeper/conf/myid", "{borrowed:#}");
+    assert_eq!(borrowed["remediation"][0]["host"], "10.232.0.6", "{borrowed:#}");
+    assert_eq!(said("myid 1 on 2 servers")["subject"], "ZooKeeper on 10.232.0.[5-6]");
+    assert!(said("a loopback address in a multi-server list")["evidence"].to_string().contains("server.3=127.0.0.1"));
+
+    // A server the lists name that cannot be reached: not a pass.
+    fleet.nodes[2].stop_sshd();
+    let (report, code) =
+        check(&fleet, dir.path(), &[&["--nodes", &good.join(","), "--timeout", "2s"][..], &only].concat());
+    let ensemble = check_of(&report, "fleet.zk-ensemble");
+    assert_eq!(ensemble["status"], "error", "{ensemble:#}");
+    assert!(ensemble["reason"].as_str().unwrap().contains("node 10.232.0.4 (unreachable) is a server of the ensemble"));
+    assert_eq!(code, 3);
+}

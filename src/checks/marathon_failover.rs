@@ -246,6 +246,7 @@ mod tests {
                 })
                 .into_iter()
                 .collect(),
+            zookeeper_ensemble: None,
             zookeeper_tick_time: tick.map(|value| ConfigEntry {
                 path: "/etc/zookeeper/conf/zoo.cfg".into(),
                 line: 1,

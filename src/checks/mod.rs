@@ -208,6 +208,7 @@ built_in_checks! {
     mesos_advertise_address::MesosAdvertiseAddress,
     marathon_failover::MarathonFailover,
     marathon_framework_id::MarathonFrameworkId,
+    fleet_zk_ensemble::FleetZkEnsemble,
 }
 
 /// The union of the needs of some checks.

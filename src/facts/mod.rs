@@ -215,6 +215,8 @@ fact_sources! {
     Firewalld => firewalld: firewalld::FirewalldFacts = firewalld::gather, "firewalld";
     Sockets => sockets: sockets::SocketFacts = sockets::gather, "listening sockets";
     Reach => reach: reach::ReachFacts = reach::gather, "reachability probes";
+    /// What the nodes of a fleet run have that must agree.
+    Fleet => fleet: fleet::view::FleetView = fleet::view::gather, "the fleet's nodes";
     /// What the selected pack checks look at.
     Packs => packs: packs::PackFacts = packs::gather, "check packs";
 }

@@ -40,6 +40,10 @@ pub struct NodeFacts {
     /// ZooKeeper's `tickTime` in zoo.cfg, when set.
     #[serde(default)]
     pub zookeeper_tick_time: Option<ConfigEntry>,
+    /// The ensemble zoo.cfg lists and this server's `myid`, when the node
+    /// has a zoo.cfg.
+    #[serde(default)]
+    pub zookeeper_ensemble: Option<ZooEnsemble>,
     /// Files that exist but could not be read: a judgement without them
     /// could pass wrongly.
     pub unreadable: Vec<String>,
@@ -60,6 +64,7 @@ impl NodeFacts {
             mesos_work_dir_env: Vec::new(),
             flink: Vec::new(),
             zookeeper_tick_time: None,
+            zookeeper_ensemble: None,
             unreadable: Vec::new(),
         }
     }
@@ -298,7 +303,59 @@ fn read_node(root: &NodeRoot) -> NodeFacts {
         mesos_address_files,
         flink,
         zookeeper_tick_time: zoo_cfg_setting(root, "tickTime", &mut unreadable),
+        zookeeper_ensemble: zoo_ensemble(root, &mut unreadable),
         unreadable,
+    }
+}
+
+/// The ensemble a ZooKeeper server's zoo.cfg lists, and its `myid`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ZooEnsemble {
+    /// The zoo.cfg read.
+    pub path: String,
+    /// Its `server.N=...` entries, in file order.
+    pub servers: Vec<ZooServer>,
+    /// Its `dataDir`, where `myid` belongs.
+    pub data_dir: Option<String>,
+    /// The `myid` file that exists, and what it holds (trimmed).
+    pub myid: Option<SourcedValue>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ZooServer {
+    /// `N` of `server.N`, as written.
+    pub id: String,
+    /// The host of its (first) address.
+    pub host: String,
+    /// The whole value, as written (`host:2888:3888[;2181]`).
+    pub value: String,
+}
+
+fn zoo_ensemble(root: &NodeRoot, unreadable: &mut Vec<String>) -> Option<ZooEnsemble> {
+    let path = super::roles::zoo_cfg_path(root)?;
+    let text = read_or_note(root, path, unreadable)?;
+    let props = super::roles::properties(&text);
+    let servers = props
+        .iter()
+        .filter_map(|(key, value)| {
+            let id = key.strip_prefix("server.")?;
+            Some(ZooServer { id: id.to_string(), host: zoo_server_host(value), value: value.clone() })
+        })
+        .collect();
+    let data_dir = props.iter().rev().find(|(k, _)| k == "dataDir").map(|(_, v)| v.as_str());
+    let myid = super::roles::myid_paths(data_dir).into_iter().find_map(|path| {
+        let text = read_or_note(root, &path, unreadable)?;
+        Some(SourcedValue { source: path, value: text.trim().to_string() })
+    });
+    Some(ZooEnsemble { path: path.to_string(), servers, data_dir: data_dir.map(String::from), myid })
+}
+
+/// `10.0.0.1:2888:3888;2181` -> `10.0.0.1`, `[::1]:2888:3888` -> `::1`.
+fn zoo_server_host(value: &str) -> String {
+    let first = value.split(['|', ';']).next().unwrap_or_default().trim();
+    match first.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default().to_string(),
+        None => first.split(':').next().unwrap_or_default().to_string(),
     }
 }
 

@@ -197,7 +197,7 @@ fn is_file(root: &NodeRoot, path: &str) -> bool {
     root.metadata(path).is_ok_and(|m| m.is_file())
 }
 
-fn zoo_cfg_path(root: &NodeRoot) -> Option<&'static str> {
+pub(crate) fn zoo_cfg_path(root: &NodeRoot) -> Option<&'static str> {
     ZOO_CFG.iter().copied().find(|p| is_file(root, p))
 }
 
@@ -567,11 +567,17 @@ fn zookeeper_settings(root: &NodeRoot, settings: &mut Settings) {
 
 /// This server's id, from `dataDir/myid` or the packages' usual places.
 fn zk_myid(root: &NodeRoot, data_dir: Option<String>, settings: &mut Settings) -> Option<u64> {
-    let candidates = data_dir.map(|d| format!("{}/myid", d.trim_end_matches('/'))).into_iter();
-    candidates
-        .chain(ZK_MYID.iter().map(|p| p.to_string()))
+    myid_paths(data_dir.as_deref())
+        .into_iter()
         .find_map(|p| settings.read(root, &p))
         .and_then(|text| text.trim().parse().ok())
+}
+
+/// Where a ZooKeeper server's `myid` may be, first first: `dataDir/myid`,
+/// then the packages' usual places.
+pub(crate) fn myid_paths(data_dir: Option<&str>) -> Vec<String> {
+    let in_data_dir = data_dir.map(|d| format!("{}/myid", d.trim_end_matches('/')));
+    in_data_dir.into_iter().chain(ZK_MYID.iter().map(|p| p.to_string())).collect()
 }
 
 #[derive(Debug, Default, PartialEq)]

@@ -13,8 +13,9 @@ use tokio::time::Instant;
 
 use super::{check_report, run_one};
 use crate::checks::{Check, NotJudged};
+use crate::facts::fleet::view::FleetView;
 use crate::facts::fleet::{self, NodeRecord};
-use crate::facts::{Facts, Inputs};
+use crate::facts::{Fact, Facts, Inputs};
 use crate::remedy::{HostName, RunsOn};
 use crate::report::{CheckReport, FleetNode, NodeState, Status, node_ranges, worst};
 
@@ -24,12 +25,13 @@ const REASONS_QUOTED: usize = 3;
 /// The checks' reports in the order given, and the fleet's nodes.
 pub async fn judge(
     checks: Vec<Arc<dyn Check>>,
-    facts: Facts,
+    mut facts: Facts,
     nodes: Vec<NodeRecord>,
     deadline: Instant,
 ) -> (Vec<CheckReport>, Vec<FleetNode>) {
     let (node_checks, cluster_checks): (Vec<_>, Vec<_>) =
         checks.iter().cloned().partition(|c| fleet::judges_nodes(c.meta().needs));
+    facts.fleet = Some(Fact::observed(FleetView::of(&nodes)));
     let (cluster_reports, mut facts) = run_all(&cluster_checks, facts, deadline).await;
     let mut on_nodes: Vec<Vec<(String, CheckReport)>> = vec![Vec::new(); node_checks.len()];
     let mut fleet_nodes = Vec::with_capacity(nodes.len());

@@ -118,6 +118,10 @@ fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Gathered> {
     if cfg.expect_flink_version.is_some() {
         facts.inputs.expect_flink_version = cfg.expect_flink_version;
     }
+    // A snapshot of one node, whenever taken, is not a fleet.
+    if snapshot.nodes.is_empty() {
+        facts.fleet.get_or_insert_with(fleet_facts::view::not_a_fleet);
+    }
     Ok(Gathered { facts, nodes: snapshot.nodes })
 }
 

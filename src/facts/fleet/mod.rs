@@ -8,6 +8,7 @@ mod destination;
 mod remote_run;
 mod session;
 mod ssh;
+pub mod view;
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
