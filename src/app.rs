@@ -12,6 +12,7 @@ use crate::cli::{Cli, CollectArgs, ColorChoice, Command, Format, ListFormat, Pac
 use crate::config::{Config, ConfigError, LoadedConfig};
 use crate::report::{self, human::Detail};
 use crate::runner::{self, Source};
+use crate::target::NodeProbe;
 use crate::trust::Ignored;
 
 /// Exit code for "clusterdoc itself could not run" (bad usage, bad config).
@@ -25,8 +26,8 @@ pub fn main() -> i32 {
     match cli.command {
         None => run_checks(&cli.run, Mode::Check),
         Some(Command::Check(args)) => run_checks(&args, Mode::Check),
-        Some(Command::Collect(CollectArgs { run, node })) => {
-            run_checks(&run, if node { Mode::CollectNode } else { Mode::Collect })
+        Some(Command::Collect(CollectArgs { run, node, probes })) => {
+            run_checks(&run, if node { Mode::CollectNode(probes) } else { Mode::Collect })
         }
         Some(Command::List { format, packs }) => list(format, &packs),
         Some(Command::Explain { id, packs }) => explain(&id, &packs),
@@ -64,14 +65,15 @@ fn fatal(message: impl std::fmt::Display) -> i32 {
 }
 
 /// What a run does with the facts it gathers.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Mode {
     /// Judge them (`check`).
     Check,
     /// Write them as a snapshot (`collect`), a fleet's with `--nodes`.
     Collect,
-    /// Write this node's own as a node snapshot (`collect --node`).
-    CollectNode,
+    /// Write this node's own as a node snapshot (`collect --node`), with
+    /// what a fleet run asked it to probe.
+    CollectNode(Vec<NodeProbe>),
 }
 
 fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
@@ -101,7 +103,7 @@ fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
     let watchdog = Watchdog::arm(config.deadline.saturating_add(WATCHDOG_GRACE), stuck(config.deadline));
     if collect_only {
         let collected = match mode {
-            Mode::CollectNode => rt.block_on(runner::collect_node(&config)),
+            Mode::CollectNode(probes) => rt.block_on(runner::collect_node(&config, probes)),
             _ => rt.block_on(runner::collect(&config, &selection)),
         };
         drop(watchdog);

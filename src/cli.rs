@@ -7,7 +7,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Settings, StringOrList};
-use crate::target::Role;
+use crate::target::{NodeProbe, Role};
 
 /// A doctor for Mesos / Marathon / ZooKeeper / Flink clusters: finds the real
 /// pitfalls and prints the evidence and the commands that fix them.
@@ -90,6 +90,9 @@ pub struct CollectArgs {
     /// Gather only this node's facts (what `collect --nodes` runs on each node); fleet settings are ignored
     #[arg(long)]
     pub node: bool,
+    /// With --node: an endpoint to probe from this node, if its roles need it (a fleet run passes the cluster's)
+    #[arg(long = "probe", value_name = "ROLE=HOST:PORT", requires = "node")]
+    pub probes: Vec<NodeProbe>,
 }
 
 #[derive(Args, Debug, Clone, Default)]

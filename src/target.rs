@@ -59,6 +59,35 @@ impl FromStr for Role {
     }
 }
 
+/// An endpoint a fleet run asks a node to probe (`collect --node --probe
+/// ROLE=HOST:PORT`): what serves there, and where. The host came from the
+/// cluster (a registered agent's address), so it must be a host name or an
+/// address, never an option.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeProbe {
+    pub role: Role,
+    pub place: HostPort,
+}
+
+impl FromStr for NodeProbe {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = |why: String| format!("--probe {text:?}: {why} (expected ROLE=HOST:PORT)");
+        let (role, place) = text.split_once('=').ok_or_else(|| bad("no '='".into()))?;
+        let role: Role = role.parse().map_err(bad)?;
+        let place = parse_host_port(place, 0).filter(|p| p.port != 0).ok_or_else(|| bad("no HOST:PORT".into()))?;
+        crate::remote::HostName::parse(&place.host).map_err(bad)?;
+        Ok(NodeProbe { role, place })
+    }
+}
+
+impl std::fmt::Display for NodeProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.role.as_str(), self.place)
+    }
+}
+
 /// A target as reports and snapshots record it: the URL without credentials.
 #[derive(Clone, Serialize, Deserialize)]
 struct Recorded {
@@ -222,6 +251,17 @@ pub fn parse_host_port(text: &str, default_port: u16) -> Option<HostPort> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_probes_are_a_role_and_a_host_that_is_no_option() {
+        let probe: NodeProbe = "master=10.0.0.1:5050".parse().unwrap();
+        assert_eq!((probe.role, probe.place.to_string()), (Role::Master, "10.0.0.1:5050".into()));
+        assert_eq!(probe.to_string(), "master=10.0.0.1:5050");
+        assert_eq!("agent=[fd00::5]:5051".parse::<NodeProbe>().unwrap().to_string(), "agent=[fd00::5]:5051");
+        for bad in ["master=-oProxyCommand=x:22", "master=h", "boss=h:1", "h:1", "master=h:99999", "master=a b:1"] {
+            assert!(bad.parse::<NodeProbe>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn targets_normalise_and_hide_credentials() {

@@ -477,7 +477,13 @@ fn collect_node_writes_this_node_s_own_facts_and_never_fans_out() {
         .filter(|(name, fact)| *name != "inputs" && !fact.is_null())
         .map(|(name, _)| name.as_str())
         .collect();
-    assert_eq!(gathered, ["dns", "firewalld", "knowledge", "node", "processes", "roles", "sockets", "systemd"]);
+    // Reachability too, of what the fleet run asked (here nothing): never
+    // this node's implicit defaults.
+    assert_eq!(
+        gathered,
+        ["dns", "firewalld", "knowledge", "node", "processes", "reach", "roles", "sockets", "systemd"]
+    );
+    assert_eq!(facts["reach"]["value"]["probes"], serde_json::json!([]), "{snapshot:#}");
     // A node's snapshot is a snapshot: `check --from` judges it.
     std::fs::write(dir.path().join("node.json"), &output.stdout).unwrap();
     let replay =
@@ -560,4 +566,97 @@ fn zookeeper_servers_that_disagree_on_their_ensemble_fail_fleet_zk_ensemble() {
     assert_eq!(ensemble["status"], "error", "{ensemble:#}");
     assert!(ensemble["reason"].as_str().unwrap().contains("node 10.232.0.4 (unreachable) is a server of the ensemble"));
     assert_eq!(code, 3);
+}
+
+/// The real Mesos 1.11.0 master state, as a master on `master` with these
+/// agents would answer it.
+fn master_state(master: &str, agents: &[&str]) -> String {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/mesos-real/1.11.0-master_state.json"
+    ))
+    .unwrap();
+    let mut state: Value = serde_json::from_str(&text).unwrap();
+    state["pid"] = format!("master@{master}:5050").into();
+    state["leader"] = state["pid"].clone();
+    state["hostname"] = master.into();
+    let slaves = state["slaves"].as_array_mut().unwrap();
+    slaves.truncate(agents.len());
+    for (i, (slave, agent)) in slaves.iter_mut().zip(agents).enumerate() {
+        slave["pid"] = format!("slave({})@{agent}:5051", i + 1).into();
+        slave["hostname"] = (*agent).into();
+        slave["port"] = 5051.into();
+    }
+    state.to_string()
+}
+
+/// Serves `/etc/served` of the node on `port` as a unit of the node's own
+/// systemd (python's http.server: `GET /master/state` is the file
+/// `/etc/served/master/state`).
+fn serve(node: &Node, port: u16) {
+    let out = node.exec(&[
+        "systemd-run",
+        "--unit=served",
+        "--",
+        "python3",
+        "-m",
+        "http.server",
+        &port.to_string(),
+        "--bind",
+        &node.ip.to_string(),
+        "--directory",
+        "/etc/served",
+    ]);
+    assert!(out.status.success(), "systemd-run: {}", String::from_utf8_lossy(&out.stderr));
+    let started = Instant::now();
+    while std::net::TcpStream::connect_timeout(&(node.ip, port).into(), Duration::from_millis(200)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "{} does not serve on {port}", node.hostname);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn firewalld_on_the_master_shows_as_agents_rejected_on_5050_in_the_reachability_matrix() {
+    let (m1, a1, a2) = ("10.232.0.2", "10.232.0.3", "10.232.0.4");
+    let fleet = Fleet::start(&[
+        NodeSpec::named("m1")
+            .with_etc("mesos-master/quorum", "1\n")
+            .with_etc("served/master/state", &master_state(m1, &[a1, a2])),
+        NodeSpec::named("a1").with_etc("mesos-slave/master", &format!("{m1}:5050\n")).with_etc("served/x", ""),
+        NodeSpec::named("a2").with_etc("mesos-slave/master", &format!("{m1}:5050\n")).with_etc("served/x", ""),
+    ]);
+    serve(&fleet.nodes[0], 5050);
+    serve(&fleet.nodes[1], 5051);
+    serve(&fleet.nodes[2], 5051);
+    // firewalld's nftables backend on the master: loopback and this
+    // machine (the client namespace, where the operator runs clusterdoc)
+    // accepted, every other host rejected with admin-prohibited.
+    fleet.nodes[0].ns.nft(
+        "table inet firewalld_test {\n chain filter_INPUT {\n  type filter hook input priority 10; policy accept;\n  \
+         iifname \"lo\" accept\n  ip saddr 10.232.0.1 accept\n  tcp dport 5050 reject with icmpx type admin-prohibited\n }\n}\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = [m1, a1, a2].join(",");
+    let args =
+        ["--nodes", &nodes, "--mesos", &format!("http://{m1}:5050"), "--only", "net.reachability", "--deadline", "60s"];
+    let (report, code) = check(&fleet, dir.path(), &args);
+    let reach = check_of(&report, "net.reachability");
+    assert_eq!(reach["status"], "fail", "{reach:#}");
+    assert_eq!(code, 2);
+    assert_eq!(reach["by_node"], serde_json::json!({m1: "pass", a1: "fail", a2: "fail"}), "{reach:#}");
+    for finding in reach["findings"].as_array().unwrap() {
+        assert_eq!(finding["subject"], format!("{m1}:5050"), "{reach:#}");
+        assert!(finding["message"].as_str().unwrap().starts_with("rejected: port 5050 (Mesos master)"), "{finding:#}");
+    }
+    let from: Vec<&str> = reach["findings"].as_array().unwrap().iter().map(|f| f["node"].as_str().unwrap()).collect();
+    assert_eq!(from, [a1, a2]);
+    // The master reached both agents and itself.
+    assert!(reach["reason"].as_str().unwrap().contains("pass on 10.232.0.2"), "{reach:#}");
+
+    // The human report folds the two agents' findings into one line.
+    let mut cmd = fleet.client.command(env!("CARGO_BIN_EXE_clusterdoc"));
+    isolate(&mut cmd, dir.path());
+    let out = cmd.args(["check", "--ssh", &fleet.ssh_command()]).args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("on 10.232.0.[3-4]: {m1}:5050: rejected: port 5050 (Mesos master)")), "{text}");
 }

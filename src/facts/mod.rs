@@ -38,7 +38,7 @@ use tokio::time::Instant;
 use crate::config::Config;
 
 use crate::node_fs::{Limit, NodeRoot};
-use crate::target::{Role, Target, ZkTarget};
+use crate::target::{NodeProbe, Role, Target, ZkTarget};
 use crate::version::Version;
 
 /// One observation of the world.
@@ -172,11 +172,21 @@ macro_rules! fact_sources {
             $($name: OnceCell<Fact<$ty>>,)+
             /// The probes of the selected pack checks (see [`Gatherer::with_pack_probes`]).
             pack_probes: Vec<packs::PackProbe>,
+            /// In `collect --node`, what the fleet run asked this node to
+            /// probe (see [`Gatherer::with_node_probes`]).
+            node_probes: Option<Vec<NodeProbe>>,
         }
 
         impl Gatherer {
             pub fn new(cfg: Arc<Config>, deadline: Instant) -> Self {
-                Gatherer { cfg, deadline, http: OnceCell::new(), $($name: OnceCell::new(),)+ pack_probes: Vec::new() }
+                Gatherer {
+                    cfg,
+                    deadline,
+                    http: OnceCell::new(),
+                    $($name: OnceCell::new(),)+
+                    pack_probes: Vec::new(),
+                    node_probes: None,
+                }
             }
 
             $(pub async fn $name(&self) -> &Fact<$ty> {
@@ -225,6 +235,14 @@ impl Gatherer {
     /// The probes the `packs` source runs: those of the selected pack checks.
     pub fn with_pack_probes(mut self, probes: Vec<packs::PackProbe>) -> Self {
         self.pack_probes = probes;
+        self
+    }
+
+    /// A node's run for a fleet (`collect --node`): the reachability source
+    /// probes only the endpoints it was asked to (`--probe`) that its roles
+    /// need, none of this node's own defaults.
+    pub fn with_node_probes(mut self, probes: Vec<NodeProbe>) -> Self {
+        self.node_probes = Some(probes);
         self
     }
 

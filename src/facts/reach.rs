@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use super::mesos::Agent;
 use super::{Fact, Gatherer, net_error};
 use crate::config::Config;
-use crate::target::{HostPort, Target, parse_host_port};
+use crate::remote::HostName;
+use crate::target::{HostPort, NodeProbe, Role, Target, parse_host_port};
 
 /// The kernel's default `net.ipv4.icmp_ratelimit`: a host sends about one
 /// ICMP error per this interval to a peer after a burst of six, so a retry
@@ -53,6 +54,27 @@ impl Component {
             Component::Marathon => "Marathon",
             Component::Zookeeper => "ZooKeeper",
             Component::Flink => "Flink JobManager",
+        }
+    }
+
+    pub fn of(role: Role) -> Component {
+        match role {
+            Role::Master => Component::MesosMaster,
+            Role::Agent => Component::MesosAgent,
+            Role::Marathon => Component::Marathon,
+            Role::Zookeeper => Component::Zookeeper,
+            Role::Flink => Component::Flink,
+        }
+    }
+
+    /// The role of the nodes that serve it.
+    pub fn role(self) -> Role {
+        match self {
+            Component::MesosMaster => Role::Master,
+            Component::MesosAgent => Role::Agent,
+            Component::Marathon => Role::Marathon,
+            Component::Zookeeper => Role::Zookeeper,
+            Component::Flink => Role::Flink,
         }
     }
 
@@ -168,6 +190,10 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<ReachFacts> {
     let deadline = g.deadline.into_std();
     let budget = Budget { timeout: g.cfg.timeout, deadline: deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline) };
     let limit = concurrency();
+    if let Some(asked) = &g.node_probes {
+        let endpoints = asked_of_this_node(g, asked).await;
+        return Fact::observed(ReachFacts { probes: probe_all(endpoints, limit, budget).await, gaps: Vec::new() });
+    }
     let known = known_endpoints(&g.cfg);
     // The named endpoints are few: their sweep's sockets come on top of `limit`.
     let known_probes = probe_all(known.clone(), limit, budget);
@@ -183,6 +209,52 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<ReachFacts> {
     let (mut probes, (agents, gap)) = futures::join!(known_probes, agent_probes);
     probes.extend(agents);
     Fact::observed(ReachFacts { probes, gaps: gap.into_iter().collect() })
+}
+
+/// Of the endpoints a fleet run asked this node to probe, those its roles
+/// need (all of them when it has no known role): agents reach the masters,
+/// ZooKeeper and the Flink JobManagers; masters the agents, the other masters
+/// and ZooKeeper; Marathon the masters and ZooKeeper.
+async fn asked_of_this_node(g: &Gatherer, asked: &[NodeProbe]) -> Vec<Endpoint> {
+    let roles = g.roles().await.value().map(|r| r.roles.clone()).unwrap_or_default();
+    let needed = |target: Role| {
+        roles.is_empty()
+            || roles.iter().any(|role| match role {
+                Role::Agent => matches!(target, Role::Master | Role::Zookeeper | Role::Flink),
+                Role::Master => matches!(target, Role::Master | Role::Agent | Role::Zookeeper),
+                Role::Marathon => matches!(target, Role::Master | Role::Zookeeper),
+                Role::Flink => matches!(target, Role::Master | Role::Zookeeper | Role::Flink),
+                Role::Zookeeper => target == Role::Zookeeper,
+            })
+    };
+    asked
+        .iter()
+        .filter(|probe| needed(probe.role))
+        .map(|probe| Endpoint {
+            host: probe.place.host.clone(),
+            port: probe.place.port,
+            component: Component::of(probe.role),
+            origin: Origin::Named,
+        })
+        .collect()
+}
+
+/// What a fleet run asks its nodes to probe: the endpoints named (not the
+/// implicit defaults, which are this machine's) and the agents the leading
+/// master knows, each a valid host name or address.
+pub async fn fleet_endpoints(g: &Gatherer) -> Vec<NodeProbe> {
+    let mut endpoints: Vec<Endpoint> =
+        known_endpoints(&g.cfg).into_iter().filter(|e| e.origin == Origin::Named).collect();
+    for agent in registered_agents(g).await.unwrap_or_default() {
+        if !endpoints.iter().any(|e| same_place(e, &agent)) {
+            endpoints.push(agent);
+        }
+    }
+    endpoints
+        .into_iter()
+        .filter(|e| HostName::parse(&e.host).is_ok())
+        .map(|e| NodeProbe { role: e.component.role(), place: e.host_port() })
+        .collect()
 }
 
 /// How many connects may be in flight: a share of the open-file limit, the

@@ -106,20 +106,17 @@ fn fleet_line(nodes: &[FleetNode]) -> String {
 }
 
 /// A fleet's findings with those alike on several nodes (same status,
-/// subject, message, evidence and commands) shown once, with their nodes.
+/// subject, message and commands) shown once, with their nodes and the
+/// evidence of the first (each node's is in the JSON report).
 fn across_nodes(findings: &[Finding]) -> Vec<(Vec<&str>, &Finding)> {
     let mut groups: Vec<(Vec<&str>, &Finding)> = Vec::new();
     for finding in findings {
+        let commands = |f: &Finding| f.remediation.iter().map(|r| (r.command.clone(), r.risk)).collect::<Vec<_>>();
         let alike = |other: &Finding| {
             other.status == finding.status
                 && other.subject == finding.subject
                 && other.message == finding.message
-                && other.evidence == finding.evidence
-                && other
-                    .remediation
-                    .iter()
-                    .map(|r| (&r.command, r.risk))
-                    .eq(finding.remediation.iter().map(|r| (&r.command, r.risk)))
+                && commands(other) == commands(finding)
         };
         match (finding.node.as_deref(), groups.iter_mut().find(|(_, f)| f.node.is_some() && alike(f))) {
             (Some(node), Some((nodes, _))) => nodes.push(node),
@@ -140,6 +137,10 @@ fn finding_block(out: &mut String, finding: &Finding, nodes: &[&str], detail: De
     for (i, evidence) in finding.evidence.iter().enumerate() {
         let label = if i == 0 { "evidence" } else { "" };
         let _ = writeln!(out, "{PAD}  {:9} {}", label.dimmed(), sanitize(evidence));
+    }
+    if let (Some(first), true) = (&finding.node, nodes.len() > 1) {
+        let whose = format!("(the evidence of {}; each node's is in the JSON report)", sanitize(first));
+        let _ = writeln!(out, "{PAD}  {:9} {}", "", whose.dimmed());
     }
     let mut last_note = None;
     for (i, remedy) in finding.remediation.iter().enumerate() {

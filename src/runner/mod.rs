@@ -17,8 +17,9 @@ use crate::catalog::Selection;
 use crate::checks::{self, Check, NotJudged, Verdict};
 use crate::config::Config;
 use crate::facts::fleet::{self as fleet_facts, Fleet, NodeRecord};
-use crate::facts::{Facts, Gatherer};
+use crate::facts::{Facts, Gatherer, Need, reach};
 use crate::report::{CheckReport, NodeInfo, Report, Status};
+use crate::target::NodeProbe;
 
 /// Where facts come from.
 #[derive(Clone, Debug)]
@@ -89,7 +90,14 @@ async fn gather(
         return Ok(Gathered { facts: gatherer.gather(&needs).await, nodes: Vec::new() });
     };
     needs.retain(|need| !fleet_facts::ON_NODE.contains(need));
-    let (facts, nodes) = futures::join!(gatherer.gather(&needs), fleet.collect(deadline));
+    // The nodes probe the cluster's endpoints: the named ones and the agents
+    // the leading master knows, so the master is asked first.
+    let probes = if checks::needs_of(checks).contains(&Need::Reach) {
+        reach::fleet_endpoints(&gatherer).await
+    } else {
+        Vec::new()
+    };
+    let (facts, nodes) = futures::join!(gatherer.gather(&needs), fleet.collect(deadline, &probes));
     Ok(Gathered { facts, nodes })
 }
 
@@ -99,9 +107,11 @@ pub async fn collect(cfg: &Arc<Config>, selection: &Selection) -> anyhow::Result
     Snapshot { nodes: gathered.nodes, ..Snapshot::new(gathered.facts) }.to_json()
 }
 
-/// `collect --node`: this node's own facts, as a fleet run asks of each node.
-pub async fn collect_node(cfg: &Arc<Config>) -> anyhow::Result<String> {
-    let gatherer = Gatherer::new(cfg.clone(), gathering_deadline(Instant::now(), cfg.deadline));
+/// `collect --node`: this node's own facts, as a fleet run asks of each node,
+/// and what it saw of the endpoints it was asked to probe.
+pub async fn collect_node(cfg: &Arc<Config>, probes: Vec<NodeProbe>) -> anyhow::Result<String> {
+    let gatherer =
+        Gatherer::new(cfg.clone(), gathering_deadline(Instant::now(), cfg.deadline)).with_node_probes(probes);
     let facts = gatherer.gather(&fleet_facts::node_sources()).await;
     Snapshot { address: fleet_facts::session_address(), ..Snapshot::new(facts) }.to_json()
 }

@@ -25,11 +25,21 @@ pub use ssh::SshCommand;
 use super::{Facts, Need};
 use crate::config::Config;
 pub use crate::report::NodeState;
+use crate::target::NodeProbe;
 
 /// The sources that describe a node itself: in a fleet run each node
 /// gathers them, and the orchestrator everything else, once.
-pub const ON_NODE: [Need; 7] =
-    [Need::Roles, Need::Node, Need::Dns, Need::Systemd, Need::Processes, Need::Firewalld, Need::Sockets];
+pub const ON_NODE: [Need; 8] = [
+    Need::Roles,
+    Need::Node,
+    Need::Dns,
+    Need::Systemd,
+    Need::Processes,
+    Need::Firewalld,
+    Need::Sockets,
+    // What the node reaches of the cluster: the reachability matrix.
+    Need::Reach,
+];
 
 /// What `collect --node` gathers: the node's own sources and the check data
 /// its node checks read.
@@ -87,15 +97,18 @@ impl Fleet {
     /// Every node's record, in the list's order, by `deadline`. Sessions
     /// start as others end, whichever node that is: a slow node holds up
     /// only its own slot.
-    pub async fn collect(&self, deadline: Instant) -> Vec<NodeRecord> {
-        let visits =
-            self.nodes.iter().enumerate().map(|(i, entry)| async move { (i, self.visit(entry, deadline).await) });
+    pub async fn collect(&self, deadline: Instant, probes: &[NodeProbe]) -> Vec<NodeRecord> {
+        let visits = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| async move { (i, self.visit(entry, deadline, probes).await) });
         let mut records: Vec<(usize, NodeRecord)> = stream::iter(visits).buffer_unordered(self.fanout).collect().await;
         records.sort_by_key(|(i, _)| *i);
         records.into_iter().map(|(_, record)| record).collect()
     }
 
-    async fn visit(&self, entry: &NodeEntry, deadline: Instant) -> NodeRecord {
+    async fn visit(&self, entry: &NodeEntry, deadline: Instant, probes: &[NodeProbe]) -> NodeRecord {
         let started = Instant::now();
         let destination = match entry {
             NodeEntry::Valid(destination) => destination,
@@ -110,7 +123,7 @@ impl Fleet {
                 };
             }
         };
-        let outcome = session::run(self, destination, deadline).await;
+        let outcome = session::run(self, destination, deadline, probes).await;
         let (reached_at, facts) = outcome.answer.map_or((None, None), |a| (a.address, Some(a.facts)));
         NodeRecord {
             host: destination.host.to_string(),

@@ -11,6 +11,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::target::NodeProbe;
+
 /// `--remote-bin`: which clusterdoc runs on the node.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum RemoteBin {
@@ -68,14 +70,18 @@ pub struct RemoteLimits {
 /// The command line ssh hands the node's login shell: `timeout ... sh -c
 /// SCRIPT`, the script one quoted word. `timeout` ends the whole script (its
 /// process group) a little after the remote deadline, whatever hangs in it.
-/// Every value in it is clusterdoc's own (limits, sizes, its version) or the
-/// user's `--remote-bin` path, quoted.
-pub fn command(bin: &RemoteBin, limits: RemoteLimits, binary_size: u64) -> String {
-    let collect = format!(
+/// Every value in it is clusterdoc's own (limits, sizes, its version), the
+/// user's `--remote-bin` path, or an endpoint to probe (validated as a role
+/// and a host name or address), quoted.
+pub fn command(bin: &RemoteBin, limits: RemoteLimits, binary_size: u64, probes: &[NodeProbe]) -> String {
+    let mut collect = format!(
         "collect --node --deadline {}ms --timeout {}ms",
         limits.deadline.as_millis().max(1),
         limits.timeout.as_millis().max(1)
     );
+    for probe in probes {
+        collect.push_str(&format!(" --probe {}", quote(&probe.to_string())));
+    }
     let script = match bin {
         RemoteBin::Path(path) => format!("{} {collect}", quote(path)),
         RemoteBin::Push => push(&collect, binary_size),
@@ -126,7 +132,7 @@ mod tests {
 
     /// The script inside `timeout ... sh -c`, as the node's shell will see it.
     fn script(bin: &RemoteBin) -> String {
-        let words = shlex::split(&command(bin, LIMITS, 1234)).unwrap();
+        let words = shlex::split(&command(bin, LIMITS, 1234, &[])).unwrap();
         assert_eq!(words[..6], ["timeout", "-k", "1", "8", "sh", "-c"], "{words:?}");
         assert_eq!(words.len(), 7, "{words:?}");
         words[6].clone()
