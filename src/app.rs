@@ -10,6 +10,7 @@ use crate::catalog::{self, Catalog, Selection};
 use crate::checks::Check;
 use crate::cli::{Cli, CollectArgs, ColorChoice, Command, Format, ListFormat, PackArgs, RunArgs};
 use crate::config::{Config, ConfigError, LoadedConfig};
+use crate::facts::fleet::Tally;
 use crate::report::{self, human::Detail};
 use crate::runner::{self, Source};
 use crate::target::NodeProbe;
@@ -101,10 +102,16 @@ fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
         Err(e) => return fatal(format!("cannot start the async runtime: {e}")),
     };
     let watchdog = Watchdog::arm(config.deadline.saturating_add(WATCHDOG_GRACE), stuck(config.deadline));
+    let tally = Arc::new(Tally::default());
     if collect_only {
         let collected = match mode {
             Mode::CollectNode(probes) => rt.block_on(runner::collect_node(&config, probes)),
-            _ => rt.block_on(runner::collect(&config, &selection)),
+            _ => {
+                let progress = Progress::start(&rt, tally.clone());
+                let collected = rt.block_on(runner::collect(&config, &selection, &tally));
+                progress.finish();
+                collected
+            }
         };
         drop(watchdog);
         return match collected {
@@ -112,8 +119,8 @@ fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
             Err(e) => fatal(format!("{e:#}")),
         };
     }
-    let progress = Progress::start(&rt);
-    let outcome = rt.block_on(runner::run(&config, &selection, source));
+    let progress = Progress::start(&rt, tally.clone());
+    let outcome = rt.block_on(runner::run(&config, &selection, source, &tally));
     drop(watchdog);
     progress.finish();
     let mut report = match outcome {
@@ -211,11 +218,12 @@ fn stuck(deadline: std::time::Duration) -> impl FnOnce() + Send + 'static {
 }
 
 /// A spinner on stderr, shown only when stderr is a terminal and the run has
-/// taken more than half a second; never part of redirected output.
+/// taken more than half a second; never part of redirected output. A fleet
+/// run's says how many nodes are done and how many were not reached.
 struct Progress(Option<indicatif::ProgressBar>);
 
 impl Progress {
-    fn start(rt: &tokio::runtime::Runtime) -> Self {
+    fn start(rt: &tokio::runtime::Runtime, tally: Arc<Tally>) -> Self {
         if !std::io::stderr().is_terminal() {
             return Progress(None);
         }
@@ -227,6 +235,13 @@ impl Progress {
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             shown.enable_steady_tick(std::time::Duration::from_millis(100));
+            loop {
+                let (done, total, not_reached) = tally.read();
+                if total > 0 {
+                    shown.set_message(format!("gathering facts: {done}/{total} nodes done, {not_reached} not reached"));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
         });
         Progress(Some(bar))
     }

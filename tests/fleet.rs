@@ -660,3 +660,25 @@ fn firewalld_on_the_master_shows_as_agents_rejected_on_5050_in_the_reachability_
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("on 10.232.0.[3-4]: {m1}:5050: rejected: port 5050 (Mesos master)")), "{text}");
 }
+
+/// On a terminal, a fleet run shows how many nodes are done and how many
+/// were not reached (`script` gives clusterdoc a pseudo-terminal).
+#[test]
+fn a_terminal_sees_the_nodes_done_and_not_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let ssh = dir.path().join("fake-ssh");
+    std::fs::write(&ssh, FAKE_SSH).unwrap();
+    std::fs::set_permissions(&ssh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let command = format!(
+        "{} collect --ssh {} --nodes quick1,other1,slow1 --deadline 3s -o {}",
+        env!("CARGO_BIN_EXE_clusterdoc"),
+        ssh.display(),
+        dir.path().join("fleet.json").display()
+    );
+    let mut cmd = std::process::Command::new("script");
+    isolate(&mut cmd, dir.path());
+    let out =
+        cmd.args(["-qfec", &command, "/dev/null"]).output().expect("script (util-linux) runs clusterdoc on a pty");
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(seen.contains("gathering facts: 2/3 nodes done, 2 not reached"), "{seen}");
+}

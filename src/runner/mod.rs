@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::catalog::Selection;
 use crate::checks::{self, Check, NotJudged, Verdict};
 use crate::config::Config;
-use crate::facts::fleet::{self as fleet_facts, Fleet, NodeRecord};
+use crate::facts::fleet::{self as fleet_facts, Fleet, NodeRecord, Tally};
 use crate::facts::{Facts, Gatherer, Need, reach};
 use crate::report::{CheckReport, NodeInfo, Report, Status};
 use crate::target::NodeProbe;
@@ -82,6 +82,7 @@ async fn gather(
     selection: &Selection,
     checks: &[Arc<dyn Check>],
     start: Instant,
+    tally: &Tally,
 ) -> anyhow::Result<Gathered> {
     let deadline = gathering_deadline(start, cfg.deadline);
     let gatherer = Gatherer::new(cfg.clone(), deadline).with_pack_probes(selection.probes());
@@ -97,13 +98,13 @@ async fn gather(
     } else {
         Vec::new()
     };
-    let (facts, nodes) = futures::join!(gatherer.gather(&needs), fleet.collect(deadline, &probes));
+    let (facts, nodes) = futures::join!(gatherer.gather(&needs), fleet.collect(deadline, &probes, tally));
     Ok(Gathered { facts, nodes })
 }
 
 /// `collect`: the selected checks' facts (a fleet's with `--nodes`).
-pub async fn collect(cfg: &Arc<Config>, selection: &Selection) -> anyhow::Result<String> {
-    let gathered = gather(cfg, selection, &selection.checks(), Instant::now()).await?;
+pub async fn collect(cfg: &Arc<Config>, selection: &Selection, tally: &Tally) -> anyhow::Result<String> {
+    let gathered = gather(cfg, selection, &selection.checks(), Instant::now(), tally).await?;
     Snapshot { nodes: gathered.nodes, ..Snapshot::new(gathered.facts) }.to_json()
 }
 
@@ -135,14 +136,15 @@ fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Gathered> {
     Ok(Gathered { facts, nodes: snapshot.nodes })
 }
 
-pub async fn run(cfg: &Arc<Config>, selection: &Selection, source: Source) -> anyhow::Result<Report> {
+/// A run's report; a fleet run counts its nodes in `tally` as they finish.
+pub async fn run(cfg: &Arc<Config>, selection: &Selection, source: Source, tally: &Tally) -> anyhow::Result<Report> {
     let start = Instant::now();
     let started_at = now_rfc3339();
     let checks = selection.checks();
     let (gathered, mut source_label) = match &source {
         Source::Live => {
             let label = if cfg.live() { "live".to_string() } else { format!("root {}", cfg.root.display()) };
-            (gather(cfg, selection, &checks, start).await?, label)
+            (gather(cfg, selection, &checks, start, tally).await?, label)
         }
         Source::Snapshot(path) => (load_snapshot(path, cfg)?, format!("snapshot {}", path.display())),
     };

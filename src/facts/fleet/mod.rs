@@ -12,6 +12,7 @@ pub mod view;
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
@@ -67,6 +68,30 @@ pub struct NodeRecord {
     pub facts: Option<Facts>,
 }
 
+/// How far a fleet run is, for a progress display: nodes named, nodes
+/// done, and of those the ones not reached.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub total: AtomicUsize,
+    pub done: AtomicUsize,
+    pub not_reached: AtomicUsize,
+}
+
+impl Tally {
+    /// `(done, total, not reached)` now.
+    pub fn read(&self) -> (usize, usize, usize) {
+        let load = |n: &AtomicUsize| n.load(Ordering::Relaxed);
+        (load(&self.done), load(&self.total), load(&self.not_reached))
+    }
+
+    fn finished(&self, record: &NodeRecord) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        if record.state != NodeState::Reached {
+            self.not_reached.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// A fleet run: the nodes and how to reach them.
 #[derive(Clone, Debug)]
 pub struct Fleet {
@@ -97,12 +122,13 @@ impl Fleet {
     /// Every node's record, in the list's order, by `deadline`. Sessions
     /// start as others end, whichever node that is: a slow node holds up
     /// only its own slot.
-    pub async fn collect(&self, deadline: Instant, probes: &[NodeProbe]) -> Vec<NodeRecord> {
-        let visits = self
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, entry)| async move { (i, self.visit(entry, deadline, probes).await) });
+    pub async fn collect(&self, deadline: Instant, probes: &[NodeProbe], tally: &Tally) -> Vec<NodeRecord> {
+        tally.total.store(self.nodes.len(), Ordering::Relaxed);
+        let visits = self.nodes.iter().enumerate().map(|(i, entry)| async move {
+            let record = self.visit(entry, deadline, probes).await;
+            tally.finished(&record);
+            (i, record)
+        });
         let mut records: Vec<(usize, NodeRecord)> = stream::iter(visits).buffer_unordered(self.fanout).collect().await;
         records.sort_by_key(|(i, _)| *i);
         records.into_iter().map(|(_, record)| record).collect()
