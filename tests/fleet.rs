@@ -682,3 +682,59 @@ fn a_terminal_sees_the_nodes_done_and_not_reached() {
     let seen = String::from_utf8_lossy(&out.stdout);
     assert!(seen.contains("gathering facts: 2/3 nodes done, 2 not reached"), "{seen}");
 }
+
+fn mesos_master(name: &str, zk: &str, quorum: &str) -> NodeSpec {
+    NodeSpec::named(name)
+        .with_etc("mesos/zk", &format!("{zk}\n"))
+        .with_etc("mesos-master/quorum", &format!("{quorum}\n"))
+}
+
+#[test]
+fn mesos_masters_that_disagree_or_lack_a_majority_quorum_fail_fleet_mesos_masters() {
+    let zk = "zk://10.232.0.2:2181,10.232.0.3:2181,10.232.0.4:2181/mesos";
+    let fleet = Fleet::start(&[mesos_master("m1", zk, "2"), mesos_master("m2", zk, "2"), mesos_master("m3", zk, "2")]);
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = addresses(&fleet.nodes);
+    let args = ["--nodes", &nodes, "--only", "fleet.mesos-masters", "--deadline", "60s"];
+    let judged = || {
+        let (report, code) = check(&fleet, dir.path(), &args);
+        (check_of(&report, "fleet.mesos-masters").clone(), code)
+    };
+    let (masters, code) = judged();
+    assert_eq!((masters["status"].as_str(), code), (Some("pass"), 0), "{masters:#}");
+    assert_eq!(masters["reason"], "3 Mesos masters compared");
+
+    // m3 was set up by hand: another ZooKeeper path, quorum 1.
+    let set = |node: &Node, path: &str, value: &str| {
+        let out = node.exec(&["sh", "-c", &format!("printf '%s\\n' '{value}' > {path}")]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    set(&fleet.nodes[2], "/etc/mesos/zk", "zk://10.232.0.2:2181/mesos-test");
+    set(&fleet.nodes[2], "/etc/mesos-master/quorum", "1");
+    let (masters, code) = judged();
+    assert_eq!((masters["status"].as_str(), code), (Some("fail"), 2), "{masters:#}");
+    let findings = masters["findings"].as_array().unwrap();
+    let zk_differs = &findings[0];
+    assert_eq!(zk_differs["subject"], "Mesos masters 10.232.0.4", "{masters:#}");
+    assert_eq!(
+        zk_differs["message"], "their ZooKeeper URL (/etc/mesos/zk) differs from the one of 10.232.0.[2-3]",
+        "{masters:#}"
+    );
+    assert_eq!(zk_differs["remediation"][0]["command"], format!("printf '%s\\n' '{zk}' > /etc/mesos/zk"));
+    assert_eq!(zk_differs["remediation"][0]["host"], "10.232.0.4");
+    assert_eq!(
+        findings[1]["message"],
+        "their quorum (/etc/mesos-master/quorum) differs from the one of 10.232.0.[2-3]"
+    );
+
+    // All agree on quorum 1 of 3: two partitions could each write.
+    set(&fleet.nodes[2], "/etc/mesos/zk", zk);
+    for node in &fleet.nodes[..2] {
+        set(node, "/etc/mesos-master/quorum", "1");
+    }
+    let (masters, code) = judged();
+    assert_eq!((masters["status"].as_str(), code), (Some("fail"), 2), "{masters:#}");
+    let finding = &masters["findings"][0];
+    assert!(finding["message"].as_str().unwrap().starts_with("quorum 1 is not a majority of 3 masters"), "{finding:#}");
+    assert_eq!(finding["remediation"][0]["command"], "printf '%s\\n' 2 > /etc/mesos-master/quorum");
+}

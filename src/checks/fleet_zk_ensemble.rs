@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::{Check, CheckMeta, Explain, NotJudged, Verdict, conclude, required};
-use crate::facts::fleet::view::{FleetView, NodeView};
+use crate::facts::fleet::view::{FleetView, NodeView, hosts};
 use crate::facts::node::{ZooEnsemble, ZooServer};
 use crate::facts::{Facts, Need};
-use crate::remedy::{Cmd, HostName, Remedy, RunsOn};
-use crate::report::{Finding, Status, node_ranges};
+use crate::remedy::{Cmd, Remedy, RunsOn};
+use crate::report::{Finding, Status};
 
 pub struct FleetZkEnsemble;
 
@@ -102,10 +102,6 @@ fn by_server_list<'a>(servers: &[(&'a NodeView, &'a ZooEnsemble)]) -> Vec<(Vec<&
     groups
 }
 
-fn names(nodes: &[&NodeView]) -> String {
-    node_ranges(&nodes.iter().map(|n| n.host.as_str()).collect::<Vec<_>>())
-}
-
 fn lines(list: &[&ZooServer]) -> String {
     if list.is_empty() {
         return "no server.N lines (standalone)".into();
@@ -116,15 +112,15 @@ fn lines(list: &[&ZooServer]) -> String {
 fn differing_list(majority: &[&ZooServer], majority_nodes: &[&NodeView], list: &[&ZooServer], nodes: &[&NodeView]) -> Finding {
     let mut finding = Finding::new(
         Status::Fail,
-        format!("ZooKeeper on {}", names(nodes)),
+        format!("ZooKeeper on {}", hosts(nodes)),
         format!(
             "zoo.cfg lists other servers than on {}: the servers count quorums differently and may elect two \
              leaders or none",
-            names(majority_nodes)
+            hosts(majority_nodes)
         ),
     )
-    .evidence(format!("{}: {}", names(nodes), lines(list)))
-    .evidence(format!("{}: {}", names(majority_nodes), lines(majority)));
+    .evidence(format!("{}: {}", hosts(nodes), lines(list)))
+    .evidence(format!("{}: {}", hosts(majority_nodes), lines(majority)));
     for node in nodes {
         if let Some(zk) = &node.zookeeper {
             finding = finding.fixes(same_servers(node, zk, majority));
@@ -135,7 +131,7 @@ fn differing_list(majority: &[&ZooServer], majority_nodes: &[&NodeView], list: &
 
 /// Replaces the node's server lines with the majority's, then restarts it.
 fn same_servers(node: &NodeView, zk: &ZooEnsemble, majority: &[&ZooServer]) -> Vec<Remedy> {
-    let on = on_node(node);
+    let on = node.runs_on();
     let delete = Cmd::new("sed")
         .word("-i.bak -E")
         .value(r"/^[[:space:]]*server\.[0-9]+[[:space:]]*[=:]/d")
@@ -160,10 +156,6 @@ fn restart(on: RunsOn) -> Remedy {
         .disruptive()
         .on(on)
         .with_note("one server at a time, the leader last, so the quorum holds")
-}
-
-fn on_node(node: &NodeView) -> RunsOn {
-    HostName::parse(&node.host).map_or(RunsOn::ThisNode, RunsOn::Host)
 }
 
 fn myid_findings(servers: &[(&NodeView, &ZooEnsemble)]) -> Vec<Finding> {
@@ -202,10 +194,10 @@ fn myid_findings(servers: &[(&NodeView, &ZooEnsemble)]) -> Vec<Finding> {
         findings.push(
             Finding::new(
                 Status::Fail,
-                format!("ZooKeeper on {}", names(&nodes)),
+                format!("ZooKeeper on {}", hosts(&nodes)),
                 format!("myid {myid} on {} servers: the ensemble sees one member where there are several", nodes.len()),
             )
-            .evidence(format!("myid {myid}: {}", names(&nodes))),
+            .evidence(format!("myid {myid}: {}", hosts(&nodes))),
         );
     }
     findings
@@ -225,7 +217,7 @@ fn with_myid_fix(finding: Finding, node: &NodeView, zk: &ZooEnsemble, own: Optio
         Some(dir) => format!("{}/myid", dir.trim_end_matches('/')),
         None => zk.myid.as_ref().map_or("/var/lib/zookeeper/myid".into(), |m| m.source.clone()),
     };
-    let on = on_node(node);
+    let on = node.runs_on();
     finding.fixes([
         Cmd::new("printf").word(r"'%s\n'").value(&own.id).word(">").value(path).safe().on(on.clone()),
         restart(on),
@@ -245,10 +237,10 @@ fn loopback_members(list: &[&ZooServer], nodes: &[&NodeView]) -> Option<Finding>
     (!looped.is_empty()).then(|| {
         Finding::new(
             Status::Fail,
-            format!("ZooKeeper on {}", names(nodes)),
+            format!("ZooKeeper on {}", hosts(nodes)),
             "a loopback address in a multi-server list: that server's peers connect to themselves",
         )
-        .evidence(format!("{}: {}", names(nodes), looped.join(", ")))
+        .evidence(format!("{}: {}", hosts(nodes), looped.join(", ")))
     })
 }
 
@@ -256,7 +248,7 @@ fn even_size(list: &[&ZooServer], nodes: &[&NodeView]) -> Finding {
     let n = list.len();
     Finding::new(
         Status::Warn,
-        format!("ZooKeeper on {}", names(nodes)),
+        format!("ZooKeeper on {}", hosts(nodes)),
         format!(
             "{n} servers tolerate {} failure{}, as {} do: an even ensemble adds a vote, not tolerance",
             (n - 1) / 2,

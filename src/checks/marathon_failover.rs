@@ -226,12 +226,6 @@ mod tests {
     fn node(tick: Option<&str>, flink: Option<&str>) -> NodeFacts {
         NodeFacts {
             hostname: Fact::unavailable("not needed"),
-            hosts: Fact::unavailable("not needed"),
-            primary_address: None,
-            mesos_hostnames: Vec::new(),
-            mesos_work_dirs: Vec::new(),
-            mesos_work_dir_env: Vec::new(),
-            mesos_address_files: Vec::new(),
             flink: flink
                 .map(|value| FlinkInstall {
                     conf: "/opt/flink/conf/flink-conf.yaml".into(),
@@ -246,13 +240,12 @@ mod tests {
                 })
                 .into_iter()
                 .collect(),
-            zookeeper_ensemble: None,
             zookeeper_tick_time: tick.map(|value| ConfigEntry {
                 path: "/etc/zookeeper/conf/zoo.cfg".into(),
                 line: 1,
                 value: value.into(),
             }),
-            unreadable: Vec::new(),
+            ..NodeFacts::named("not needed")
         }
     }
 

@@ -209,6 +209,7 @@ built_in_checks! {
     marathon_failover::MarathonFailover,
     marathon_framework_id::MarathonFrameworkId,
     fleet_zk_ensemble::FleetZkEnsemble,
+    fleet_mesos_masters::FleetMesosMasters,
 }
 
 /// The union of the needs of some checks.

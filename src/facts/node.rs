@@ -32,6 +32,13 @@ pub struct NodeFacts {
     /// Mesos `--ip` and `--advertise_ip` settings from the packages' flag files.
     #[serde(default)]
     pub mesos_address_files: Vec<MesosFlagFile>,
+    /// The ZooKeeper URL the packages' wrapper passes as `--zk` (masters)
+    /// and `--master` (agents): `/etc/mesos/zk`.
+    #[serde(default)]
+    pub mesos_zk: Option<SourcedValue>,
+    /// Mesos `--quorum` settings from the packages' flag files.
+    #[serde(default)]
+    pub mesos_quorum: Vec<MesosFlagFile>,
     /// `MESOS_WORK_DIR` in the daemons' environment files.
     #[serde(default)]
     pub mesos_work_dir_env: Vec<MesosEnvSetting>,
@@ -62,6 +69,8 @@ impl NodeFacts {
             mesos_work_dirs: Vec::new(),
             mesos_address_files: Vec::new(),
             mesos_work_dir_env: Vec::new(),
+            mesos_zk: None,
+            mesos_quorum: Vec::new(),
             flink: Vec::new(),
             zookeeper_tick_time: None,
             zookeeper_ensemble: None,
@@ -301,6 +310,10 @@ fn read_node(root: &NodeRoot) -> NodeFacts {
         mesos_work_dirs,
         mesos_work_dir_env,
         mesos_address_files,
+        mesos_zk: read_or_note(root, MESOS_ZK, &mut unreadable)
+            .map(|text| SourcedValue { source: MESOS_ZK.into(), value: text.trim().to_string() })
+            .filter(|zk| !zk.value.is_empty()),
+        mesos_quorum: mesos_flag_files(root, "quorum", &mut unreadable),
         flink,
         zookeeper_tick_time: zoo_cfg_setting(root, "tickTime", &mut unreadable),
         zookeeper_ensemble: zoo_ensemble(root, &mut unreadable),
@@ -358,6 +371,9 @@ fn zoo_server_host(value: &str) -> String {
         None => first.split(':').next().unwrap_or_default().to_string(),
     }
 }
+
+/// The ZooKeeper URL the Mesos packages share between master and agent.
+const MESOS_ZK: &str = "/etc/mesos/zk";
 
 /// Each daemon's flag file for `flag` that holds a value.
 fn mesos_flag_files(root: &NodeRoot, flag: &str, unreadable: &mut Vec<String>) -> Vec<MesosFlagFile> {

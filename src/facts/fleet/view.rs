@@ -7,9 +7,11 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::NodeRecord;
-use crate::facts::node::ZooEnsemble;
+use crate::facts::node::{MesosFlagFile, SourcedValue, ZooEnsemble};
 use crate::facts::{Fact, Gatherer};
-use crate::report::NodeState;
+use crate::remedy::{HostName, RunsOn};
+use crate::report::{NodeState, node_ranges};
+use crate::target::Role;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FleetView {
@@ -25,8 +27,17 @@ pub struct NodeView {
     pub address: Option<IpAddr>,
     /// What the node calls itself.
     pub hostname: Option<String>,
+    /// The roles found on it.
+    #[serde(default)]
+    pub roles: Vec<Role>,
     /// Its zoo.cfg ensemble and myid, if it has a zoo.cfg.
     pub zookeeper: Option<ZooEnsemble>,
+    /// `/etc/mesos/zk`, if set.
+    #[serde(default)]
+    pub mesos_zk: Option<SourcedValue>,
+    /// The master's `--quorum` flag file, if set.
+    #[serde(default)]
+    pub mesos_quorum: Option<MesosFlagFile>,
 }
 
 impl NodeView {
@@ -38,6 +49,16 @@ impl NodeView {
             || named(&self.host)
             || self.hostname.as_deref().is_some_and(named)
     }
+
+    /// Where a fix for this node runs: on it, by the name it was given.
+    pub fn runs_on(&self) -> RunsOn {
+        HostName::parse(&self.host).map_or(RunsOn::ThisNode, RunsOn::Host)
+    }
+}
+
+/// Nodes by the names they were given, numbered runs folded (`m[1-3]`).
+pub fn hosts(nodes: &[&NodeView]) -> String {
+    node_ranges(&nodes.iter().map(|n| n.host.as_str()).collect::<Vec<_>>())
 }
 
 impl FleetView {
@@ -45,13 +66,18 @@ impl FleetView {
         let nodes = records
             .iter()
             .map(|record| {
-                let node = record.facts.as_ref().and_then(|f| f.node.as_ref()).and_then(Fact::value);
+                let facts = record.facts.as_ref();
+                let node = facts.and_then(|f| f.node.as_ref()).and_then(Fact::value);
+                let roles = facts.and_then(|f| f.roles.as_ref()).and_then(Fact::value).map(|r| r.roles.clone());
                 NodeView {
                     host: record.host.clone(),
                     state: record.state,
                     address: record.address,
                     hostname: node.and_then(|n| n.hostname()).map(String::from),
+                    roles: roles.unwrap_or_default(),
                     zookeeper: node.and_then(|n| n.zookeeper_ensemble.clone()),
+                    mesos_zk: node.and_then(|n| n.mesos_zk.clone()),
+                    mesos_quorum: node.and_then(|n| n.mesos_quorum.first().cloned()),
                 }
             })
             .collect();
