@@ -166,7 +166,7 @@ pub struct RunArgs {
     /// Less detail (problems and the summary only)
     #[arg(short, long)]
     pub quiet: bool,
-    /// Nodes to reach over ssh: host, user@host:port, comma lists, @FILE (one host a line)
+    /// Nodes to reach over ssh: host, user@host:port, comma lists, @FILE (one host a line), discover (the leading master's agents and the named masters, ZooKeeper servers and Marathon)
     #[arg(long, env = "CLUSTERDOC_NODES", hide_env_values = true, value_name = "NODES", value_delimiter = ',')]
     pub nodes: Vec<String>,
     /// The command that reaches a node, split like a shell word list [default: ssh]

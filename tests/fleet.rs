@@ -608,8 +608,10 @@ fn serve(node: &Node, port: u16) {
         "/etc/served",
     ]);
     assert!(out.status.success(), "systemd-run: {}", String::from_utf8_lossy(&out.stderr));
+    // Listening, as the node's own network namespace sees it.
     let started = Instant::now();
-    while std::net::TcpStream::connect_timeout(&(node.ip, port).into(), Duration::from_millis(200)).is_err() {
+    let filter = format!("sport = :{port}");
+    while node.ns.exec(&["ss", "-ltnH", &filter]).stdout.is_empty() {
         assert!(started.elapsed() < Duration::from_secs(30), "{} does not serve on {port}", node.hostname);
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -737,4 +739,34 @@ fn mesos_masters_that_disagree_or_lack_a_majority_quorum_fail_fleet_mesos_master
     let finding = &masters["findings"][0];
     assert!(finding["message"].as_str().unwrap().starts_with("quorum 1 is not a majority of 3 masters"), "{finding:#}");
     assert_eq!(finding["remediation"][0]["command"], "printf '%s\\n' 2 > /etc/mesos-master/quorum");
+}
+
+#[test]
+fn discover_finds_the_named_master_and_the_agents_it_lists_and_refuses_a_hostile_name() {
+    let (m1, a1, a2) = ("10.232.0.2", "10.232.0.3", "10.232.0.4");
+    let hostile = "-oProxyCommand=touch /tmp/pwned";
+    let fleet = Fleet::start(&[
+        NodeSpec::named("m1").with_etc("served/master/state", &master_state(m1, &[a1, a2, hostile])),
+        NodeSpec::named("a1"),
+        NodeSpec::named("a2"),
+    ]);
+    serve(&fleet.nodes[0], 5050);
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--nodes", "discover", "--mesos", &format!("http://{m1}:5050"), "--only", "hostname.case"];
+    let (report, code) = check(&fleet, dir.path(), &args);
+    let nodes: Vec<(&str, &str)> = report["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{report:#}"))
+        .iter()
+        .map(|n| (n["host"].as_str().unwrap(), n["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(nodes, [(m1, "reached"), (a1, "reached"), (a2, "reached"), (hostile, "refused")], "{report:#}");
+    let case = check_of(&report, "hostname.case");
+    assert_eq!(case["by_node"][hostile], "error", "a refused node's checks are undecided there: {case:#}");
+    // The agent that registered as the hostile name has upper-case letters:
+    // a finding about the cluster, made on every node, reported once.
+    let findings = case["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{case:#}");
+    assert_eq!((findings[0].get("node"), code), (None, 2), "{case:#}");
+    assert!(!Path::new("/tmp/pwned").exists());
 }

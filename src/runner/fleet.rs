@@ -17,7 +17,7 @@ use crate::facts::fleet::view::FleetView;
 use crate::facts::fleet::{self, NodeRecord};
 use crate::facts::{Fact, Facts, Inputs};
 use crate::remedy::{HostName, RunsOn};
-use crate::report::{CheckReport, FleetNode, NodeState, Status, node_ranges, worst};
+use crate::report::{CheckReport, Finding, FleetNode, NodeState, Status, node_ranges, worst};
 
 /// How many distinct reasons a node check's summary quotes.
 const REASONS_QUOTED: usize = 3;
@@ -105,7 +105,9 @@ fn fleet_node(record: &NodeRecord, own: Option<&Facts>) -> FleetNode {
 
 /// One node check's reports from every node as one: the worst status of
 /// the nodes that judged (all skipped: skip), each finding naming its node
-/// and its this-node fixes made fixes on that node.
+/// and its this-node fixes made fixes on that node. A finding every judging
+/// node made alike, whose fixes all run elsewhere, is about the cluster the
+/// nodes share (a Mesos agent's name, say): it is kept once, with no node.
 fn combine(on_nodes: Vec<(String, CheckReport)>) -> Option<CheckReport> {
     let (_, first) = on_nodes.first()?;
     let (id, title) = (first.id.clone(), first.title.clone());
@@ -114,22 +116,50 @@ fn combine(on_nodes: Vec<(String, CheckReport)>) -> Option<CheckReport> {
     let reason = summary(&on_nodes);
     let duration_ms = on_nodes.iter().map(|(_, r)| r.duration_ms).max().unwrap_or(0);
     let by_node = on_nodes.iter().map(|(host, r)| (host.clone(), r.status)).collect();
-    let findings = on_nodes
-        .into_iter()
-        .flat_map(|(host, report)| {
-            let on = HostName::parse(&host).map(RunsOn::Host).ok();
-            report.findings.into_iter().map(move |mut finding| {
-                if let Some(on) = &on {
-                    for remedy in finding.remediation.iter_mut().filter(|r| r.runs_on == RunsOn::ThisNode) {
-                        remedy.runs_on = on.clone();
-                    }
+    let shared = about_the_cluster(&on_nodes);
+    let mut kept_shared = Vec::new();
+    let mut findings = Vec::new();
+    for (host, report) in on_nodes {
+        let on = HostName::parse(&host).map(RunsOn::Host).ok();
+        for mut finding in report.findings {
+            if shared.contains(&finding) {
+                if !kept_shared.contains(&finding) {
+                    kept_shared.push(finding.clone());
+                    findings.push(finding);
                 }
-                finding.node = Some(host.clone());
-                finding
-            })
-        })
-        .collect();
+                continue;
+            }
+            if let Some(on) = &on {
+                for remedy in finding.remediation.iter_mut().filter(|r| r.runs_on == RunsOn::ThisNode) {
+                    remedy.runs_on = on.clone();
+                }
+            }
+            finding.node = Some(host.clone());
+            findings.push(finding);
+        }
+    }
     Some(CheckReport { id, title, status, duration_ms, reason: Some(reason), findings, by_node })
+}
+
+/// The findings that every one of several judging nodes made alike, with
+/// no fix for the node itself.
+fn about_the_cluster(on_nodes: &[(String, CheckReport)]) -> Vec<Finding> {
+    let judging: Vec<&CheckReport> = on_nodes
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| matches!(r.status, Status::Pass | Status::Warn | Status::Fail))
+        .collect();
+    let Some((first, others)) = judging.split_first() else { return Vec::new() };
+    if others.is_empty() {
+        return Vec::new();
+    }
+    first
+        .findings
+        .iter()
+        .filter(|f| f.remediation.iter().all(|r| r.runs_on != RunsOn::ThisNode))
+        .filter(|f| others.iter().all(|r| r.findings.contains(f)))
+        .cloned()
+        .collect()
 }
 
 /// `fail on Node1; pass on node[2-3]; error on n4: node n4 unreachable: ...`:
@@ -166,7 +196,6 @@ fn summary(on_nodes: &[(String, CheckReport)]) -> String {
 mod tests {
     use super::*;
     use crate::remedy::Cmd;
-    use crate::report::Finding;
 
     fn on(host: &str, status: Status, reason: &str, findings: Vec<Finding>) -> (String, CheckReport) {
         let report = CheckReport {
@@ -216,5 +245,25 @@ mod tests {
         assert_eq!(finding.node.as_deref(), Some("Node1"));
         assert_eq!(finding.remediation[0].runs_on, RunsOn::Host(HostName::parse("Node1").unwrap()));
         assert_eq!(finding.remediation[1].runs_on, RunsOn::Host(HostName::parse("m1").unwrap()));
+    }
+
+    #[test]
+    fn a_finding_about_the_cluster_that_every_node_makes_is_kept_once_without_a_node() {
+        let agent = || {
+            Finding::new(Status::Fail, "Mesos agent A1", "upper case")
+                .fix(Cmd::new("hostnamectl").value("a1").disruptive().on(RunsOn::Host(HostName::parse("A1").unwrap())))
+        };
+        let own = |n: &str| Finding::new(Status::Fail, "unit mesos-slave.service", n).fix(Cmd::new("true").safe());
+        let combined = combine(vec![
+            on("n1", Status::Fail, "x", vec![agent(), own("respawns")]),
+            on("n2", Status::Fail, "x", vec![agent(), own("respawns")]),
+            on("n3", Status::Error, "node n3 unreachable", vec![]),
+        ])
+        .unwrap();
+        let nodes: Vec<Option<&str>> = combined.findings.iter().map(|f| f.node.as_deref()).collect();
+        assert_eq!(nodes, [None, Some("n1"), Some("n2")], "{:#?}", combined.findings);
+        // One node judging: nothing to compare, everything is that node's.
+        let alone = combine(vec![on("n1", Status::Fail, "x", vec![agent()])]).unwrap();
+        assert_eq!(alone.findings[0].node.as_deref(), Some("n1"));
     }
 }

@@ -87,7 +87,11 @@ async fn gather(
     let deadline = gathering_deadline(start, cfg.deadline);
     let gatherer = Gatherer::new(cfg.clone(), deadline).with_pack_probes(selection.probes());
     let mut needs = checks::needs_of(checks);
-    let Some(fleet) = Fleet::from_config(cfg).map_err(anyhow::Error::msg)? else {
+    let discovered = match fleet_facts::wants_discovery(cfg) {
+        true => fleet_facts::discover(&gatherer).await.map_err(anyhow::Error::msg)?,
+        false => Vec::new(),
+    };
+    let Some(fleet) = Fleet::from_config(cfg, &discovered).map_err(anyhow::Error::msg)? else {
         return Ok(Gathered { facts: gatherer.gather(&needs).await, nodes: Vec::new() });
     };
     needs.retain(|need| !fleet_facts::ON_NODE.contains(need));

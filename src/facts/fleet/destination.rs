@@ -121,15 +121,20 @@ fn parse_port(text: &str) -> Result<u16, String> {
     }
 }
 
-/// The node list of `--nodes` items (each a host or `@FILE`; comma lists are
-/// already split): deploy files read, every entry validated, the same node
-/// named twice kept once (the first spelling wins). Only a file that cannot
-/// be read is an error: an invalid entry is kept as refused.
-pub fn node_list(items: &[String]) -> Result<Vec<NodeEntry>, String> {
+/// The `--nodes` item that stands for the nodes the cluster names.
+pub const DISCOVER: &str = "discover";
+
+/// The node list of `--nodes` items (each a host, `@FILE` or `discover`;
+/// comma lists are already split): deploy files read, `discover` replaced by
+/// the `discovered` names, every entry validated, the same node named twice
+/// kept once (the first spelling wins). Only a file that cannot be read is
+/// an error: an invalid entry is kept as refused.
+pub fn node_list(items: &[String], discovered: &[String]) -> Result<Vec<NodeEntry>, String> {
     let mut entries: Vec<NodeEntry> = Vec::new();
     for item in items {
         let given = match item.strip_prefix('@') {
             Some(path) => file_entries(path)?,
+            None if item.trim() == DISCOVER => discovered.to_vec(),
             None => vec![item.trim().to_string()],
         };
         for entry in given.iter().filter(|e| !e.is_empty()).map(|e| NodeEntry::parse(e)) {
@@ -208,7 +213,7 @@ mod tests {
         std::fs::write(&slaves, "# agents\nagent1\n  agent2  # rack 2\n\nroot@AGENT1:2222\n-oProxyCommand=x\n")
             .unwrap();
         let items = ["m1".to_string(), format!("@{}", slaves.display()), "ops@m1:22".into(), "agent3".into()];
-        let list = node_list(&items).unwrap();
+        let list = node_list(&items, &[]).unwrap();
         let names: Vec<&str> = list.iter().map(NodeEntry::name).collect();
         assert_eq!(names, ["m1", "agent1", "agent2", "-oProxyCommand=x", "agent3"]);
         assert!(
@@ -216,7 +221,7 @@ mod tests {
             "the first spelling wins"
         );
         assert!(matches!(&list[3], NodeEntry::Refused { reason, .. } if reason.contains("option")));
-        let missing = node_list(&["@/nonexistent/masters".to_string()]).unwrap_err();
+        let missing = node_list(&["@/nonexistent/masters".to_string()], &[]).unwrap_err();
         assert!(missing.starts_with("--nodes @/nonexistent/masters: No such file"), "{missing}");
     }
 }

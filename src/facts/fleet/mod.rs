@@ -5,6 +5,7 @@
 //! words, never facts.
 
 mod destination;
+mod discover;
 mod remote_run;
 mod session;
 mod ssh;
@@ -19,7 +20,8 @@ use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-pub use destination::{Destination, NodeEntry, User, node_list};
+pub use destination::{DISCOVER, Destination, NodeEntry, User, node_list};
+pub use discover::discover;
 pub use remote_run::RemoteBin;
 pub use ssh::SshCommand;
 
@@ -68,6 +70,11 @@ pub struct NodeRecord {
     pub facts: Option<Facts>,
 }
 
+/// Whether the node list asks for `discover`.
+pub fn wants_discovery(cfg: &Config) -> bool {
+    cfg.nodes.iter().any(|item| item.trim() == DISCOVER)
+}
+
 /// How far a fleet run is, for a progress display: nodes named, nodes
 /// done, and of those the ones not reached.
 #[derive(Debug, Default)]
@@ -105,13 +112,14 @@ pub struct Fleet {
 
 impl Fleet {
     /// The fleet the settings name (`--nodes`, `--ssh`, `--fanout`,
-    /// `--remote-bin`), `None` without nodes. Deploy files are read here.
-    pub fn from_config(cfg: &Config) -> Result<Option<Fleet>, String> {
+    /// `--remote-bin`), `None` without nodes. Deploy files are read here;
+    /// `discover` stands for the `discovered` names.
+    pub fn from_config(cfg: &Config, discovered: &[String]) -> Result<Option<Fleet>, String> {
         if cfg.nodes.is_empty() {
             return Ok(None);
         }
         Ok(Some(Fleet {
-            nodes: node_list(&cfg.nodes)?,
+            nodes: node_list(&cfg.nodes, discovered)?,
             ssh: SshCommand::parse(&cfg.ssh)?,
             fanout: cfg.fanout,
             remote_bin: cfg.remote_bin.parse()?,
