@@ -770,3 +770,72 @@ fn discover_finds_the_named_master_and_the_agents_it_lists_and_refuses_a_hostile
     assert_eq!((findings[0].get("node"), code), (None, 2), "{case:#}");
     assert!(!Path::new("/tmp/pwned").exists());
 }
+
+/// A unit as the Mesosphere packages install it: restarted by systemd.
+const RESPAWNING_UNIT: &str = "[Unit]\nDescription=Mesos\n[Service]\nExecStart=/bin/sleep infinity\nRestart=always\nRestartSec=20\n[Install]\nWantedBy=multi-user.target\n";
+
+/// A node of the write-up: its Mesos unit enabled with Restart=always and
+/// the cluster scripts' deploy files naming the master.
+fn write_up_node(name: &str, unit: &str, master: &str) -> NodeSpec {
+    NodeSpec::named(name)
+        .with_etc(&format!("systemd/system/{unit}"), RESPAWNING_UNIT)
+        .with_etc_link(
+            &format!("systemd/system/multi-user.target.wants/{unit}"),
+            &format!("/etc/systemd/system/{unit}"),
+        )
+        .with_etc("mesos/masters", &format!("{master}\n"))
+}
+
+/// The write-up as a 3-node fleet: the master's host name is upper case and
+/// its Flink configuration names it so, every node's Mesos unit respawns
+/// what the scripts stop, and the master's firewall rejects 5050 for the
+/// agents. One run names each problem on its node.
+#[test]
+fn the_write_up_as_a_three_node_fleet() {
+    let (m1, a1, a2) = ("10.232.0.2", "10.232.0.3", "10.232.0.4");
+    let fleet = Fleet::start(&[
+        write_up_node("SZV1000265118", "mesos-master.service", m1)
+            .with_etc("mesos-master/quorum", "1\n")
+            .with_etc("flink/flink-conf.yaml", "jobmanager.rpc.address: SZV1000265118\njobmanager.rpc.port: 6123\n")
+            .with_etc("served/master/state", &master_state(m1, &[a1, a2])),
+        write_up_node("szv1000265119", "mesos-slave.service", m1).with_etc("served/x", ""),
+        write_up_node("szv1000265120", "mesos-slave.service", m1).with_etc("served/x", ""),
+    ]);
+    serve(&fleet.nodes[0], 5050);
+    serve(&fleet.nodes[1], 5051);
+    serve(&fleet.nodes[2], 5051);
+    fleet.nodes[0].ns.nft(
+        "table inet firewalld_test {\n chain filter_INPUT {\n  type filter hook input priority 10; policy accept;\n  \
+         iifname \"lo\" accept\n  ip saddr 10.232.0.1 accept\n  tcp dport 5050 reject with icmpx type admin-prohibited\n }\n}\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = [m1, a1, a2].join(",");
+    let args = ["--nodes", &nodes, "--mesos", &format!("http://{m1}:5050"), "--deadline", "60s"];
+    let (report, code) = check(&fleet, dir.path(), &args);
+    assert_eq!(code, 2, "{report:#}");
+
+    let case = check_of(&report, "hostname.case");
+    assert_eq!(case["by_node"][m1], "fail", "{case:#}");
+    let on_m1: Vec<&str> = case["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["node"] == m1)
+        .map(|f| f["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(on_m1, ["host SZV1000265118", "Flink jobmanager.rpc.address in /etc/flink/flink-conf.yaml"], "{case:#}");
+
+    // Respawning units on every node, seen by the node's own systemd.
+    let respawn = check_of(&report, "systemd.respawn");
+    assert_eq!(respawn["by_node"], serde_json::json!({m1: "fail", a1: "fail", a2: "fail"}), "{respawn:#}");
+    for finding in respawn["findings"].as_array().unwrap() {
+        let evidence = finding["evidence"].to_string();
+        assert!(evidence.contains("deploy file /etc/mesos/masters lists 1 hosts"), "{finding:#}");
+        // What the node's own systemd (PID 1 there) says, not only its files.
+        assert!(evidence.contains("systemctl show: ActiveState=inactive SubState=dead Restart=always"), "{finding:#}");
+        assert_eq!(finding["remediation"][0]["host"], finding["node"], "{finding:#}");
+    }
+
+    let reach = check_of(&report, "net.reachability");
+    assert_eq!(reach["by_node"], serde_json::json!({m1: "pass", a1: "fail", a2: "fail"}), "{reach:#}");
+}

@@ -64,17 +64,26 @@ pub struct NodeSpec {
     pub authorizes_client: bool,
     /// Files of the node's own `/etc` (path relative to it, content).
     pub etc: Vec<(String, String)>,
+    /// Symbolic links of the node's own `/etc` (path relative to it, target).
+    pub etc_links: Vec<(String, String)>,
 }
 
 impl NodeSpec {
     pub fn named(hostname: &str) -> NodeSpec {
-        NodeSpec { hostname: hostname.into(), authorizes_client: true, etc: Vec::new() }
+        NodeSpec { hostname: hostname.into(), authorizes_client: true, etc: Vec::new(), etc_links: Vec::new() }
     }
 
     /// The node with `/etc/PATH` holding `text` (a directory the machine's
     /// /etc has and nodes hide becomes the node's own, empty but for this).
     pub fn with_etc(mut self, path: &str, text: &str) -> NodeSpec {
         self.etc.push((path.into(), text.into()));
+        self
+    }
+
+    /// The node with the symbolic link `/etc/PATH` -> `target` (as `systemctl
+    /// enable` makes them).
+    pub fn with_etc_link(mut self, path: &str, target: &str) -> NodeSpec {
+        self.etc_links.push((path.into(), target.into()));
         self
     }
 
@@ -424,6 +433,11 @@ fn write_etc(upper: &Path, spec: &NodeSpec, ip: Ipv4Addr, authorized_keys: &Path
         let file = upper.join(path);
         fs::create_dir_all(file.parent().unwrap()).unwrap();
         fs::write(file, text).unwrap();
+    }
+    for (path, target) in &spec.etc_links {
+        let link = upper.join(path);
+        fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, link).unwrap();
     }
     keygen(&upper.join("ssh/host_ed25519"));
     fs::write(
