@@ -839,3 +839,55 @@ fn the_write_up_as_a_three_node_fleet() {
     let reach = check_of(&report, "net.reachability");
     assert_eq!(reach["by_node"], serde_json::json!({m1: "pass", a1: "fail", a2: "fail"}), "{reach:#}");
 }
+
+/// A node whose clusterdoc sees a clock 90 s ahead (libfaketime, as a node
+/// without a time service drifts) against two in step with this machine.
+#[test]
+fn a_node_whose_clock_is_off_fails_fleet_clock_skew() {
+    let fleet = Fleet::named(&["n1", "n2", "n3"]);
+    for node in &fleet.nodes {
+        node.install_clusterdoc("clusterdoc-under-test");
+    }
+    fleet.nodes[2].install(
+        "clusterdoc-under-test-skewed",
+        "#!/bin/sh\nexec faketime -f +90s /usr/local/bin/clusterdoc-under-test \"$@\"\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--nodes",
+        &addresses(&fleet.nodes[..2]),
+        "--only",
+        "fleet.clock-skew",
+        "--remote-bin",
+        "/usr/local/bin/clusterdoc-under-test",
+    ];
+    let (report, code) = check(&fleet, dir.path(), &args);
+    let skew = check_of(&report, "fleet.clock-skew");
+    assert_eq!((skew["status"].as_str(), code), (Some("pass"), 0), "{skew:#}");
+    assert!(skew["reason"].as_str().unwrap().starts_with("2 node clocks compared"), "{skew:#}");
+
+    // Each node runs its own wrapper: only n3's is skewed.
+    for (node, wrapper) in
+        fleet.nodes.iter().zip(["clusterdoc-under-test", "clusterdoc-under-test", "clusterdoc-under-test-skewed"])
+    {
+        node.install("clusterdoc-fleet", &format!("#!/bin/sh\nexec /usr/local/bin/{wrapper} \"$@\"\n"));
+    }
+    let args = [
+        "--nodes",
+        &addresses(&fleet.nodes),
+        "--only",
+        "fleet.clock-skew",
+        "--remote-bin",
+        "/usr/local/bin/clusterdoc-fleet",
+    ];
+    let (report, code) = check(&fleet, dir.path(), &args);
+    let skew = check_of(&report, "fleet.clock-skew");
+    assert_eq!((skew["status"].as_str(), code), (Some("fail"), 2), "{skew:#}");
+    let finding = &skew["findings"][0];
+    assert_eq!(finding["subject"], "clocks of 10.232.0.4", "{skew:#}");
+    let evidence = finding["evidence"][0].as_str().unwrap();
+    assert!(evidence.starts_with("10.232.0.4: 8") || evidence.starts_with("10.232.0.4: 9"), "{evidence}");
+    assert!(evidence.ends_with(" s ahead"), "{evidence}");
+    assert_eq!(finding["remediation"][0]["command"], "chronyc tracking");
+    assert_eq!(finding["remediation"][0]["host"], "10.232.0.4");
+}

@@ -210,6 +210,7 @@ built_in_checks! {
     marathon_framework_id::MarathonFrameworkId,
     fleet_zk_ensemble::FleetZkEnsemble,
     fleet_mesos_masters::FleetMesosMasters,
+    fleet_clock_skew::FleetClockSkew,
 }
 
 /// The union of the needs of some checks.

@@ -38,6 +38,10 @@ pub struct Snapshot {
     /// A node snapshot's: the address its sshd took the session on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<IpAddr>,
+    /// A node snapshot's: the node's clock when it wrote the snapshot (ms
+    /// since the epoch), for the fleet's clock comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_ms: Option<u64>,
     /// The cluster-wide facts; with `nodes`, those the orchestrator gathered.
     pub facts: Facts,
     /// A fleet snapshot's nodes (`collect --nodes`).
@@ -53,6 +57,7 @@ impl Snapshot {
             version: env!("CARGO_PKG_VERSION").into(),
             collected_at: now_rfc3339(),
             address: None,
+            clock_ms: None,
             facts,
             nodes: Vec::new(),
         }
@@ -118,7 +123,8 @@ pub async fn collect_node(cfg: &Arc<Config>, probes: Vec<NodeProbe>) -> anyhow::
     let gatherer =
         Gatherer::new(cfg.clone(), gathering_deadline(Instant::now(), cfg.deadline)).with_node_probes(probes);
     let facts = gatherer.gather(&fleet_facts::node_sources()).await;
-    Snapshot { address: fleet_facts::session_address(), ..Snapshot::new(facts) }.to_json()
+    let address = fleet_facts::session_address();
+    Snapshot { address, clock_ms: Some(fleet_facts::epoch_ms()), ..Snapshot::new(facts) }.to_json()
 }
 
 fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Gathered> {

@@ -23,6 +23,7 @@ use tokio::time::Instant;
 pub use destination::{DISCOVER, Destination, NodeEntry, User, node_list};
 pub use discover::discover;
 pub use remote_run::RemoteBin;
+pub use session::epoch_ms;
 pub use ssh::SshCommand;
 
 use super::{Facts, Need};
@@ -66,6 +67,10 @@ pub struct NodeRecord {
     pub state: NodeState,
     pub duration_ms: u64,
     pub error: Option<String>,
+    /// How far the node's clock was ahead of the orchestrator's (negative:
+    /// behind), when it was reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_skew_ms: Option<i64>,
     /// The node's facts, when it was reached.
     pub facts: Option<Facts>,
 }
@@ -153,18 +158,21 @@ impl Fleet {
                     state: NodeState::Refused,
                     duration_ms: 0,
                     error: Some(reason.clone()),
+                    clock_skew_ms: None,
                     facts: None,
                 };
             }
         };
         let outcome = session::run(self, destination, deadline, probes).await;
-        let (reached_at, facts) = outcome.answer.map_or((None, None), |a| (a.address, Some(a.facts)));
+        let (reached_at, clock_skew_ms, facts) =
+            outcome.answer.map_or((None, None, None), |a| (a.address, a.clock_skew_ms, Some(a.facts)));
         NodeRecord {
             host: destination.host.to_string(),
             address: reached_at.or_else(|| destination.host.as_str().parse().ok()),
             state: outcome.state,
             duration_ms: started.elapsed().as_millis() as u64,
             error: outcome.error,
+            clock_skew_ms,
             facts,
         }
     }

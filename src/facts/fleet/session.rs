@@ -42,7 +42,15 @@ pub struct Answer {
     /// The node's address as its sshd saw the session.
     #[serde(default)]
     pub address: Option<std::net::IpAddr>,
+    /// The node's clock when it wrote the snapshot (ms since the epoch).
+    #[serde(default)]
+    pub clock_ms: Option<u64>,
     pub facts: Facts,
+    /// How far the node's clock is ahead of ours (negative: behind), from
+    /// its `clock_ms` and when its answer ended here: off by at most the
+    /// answer's way back.
+    #[serde(skip)]
+    pub clock_skew_ms: Option<i64>,
 }
 
 impl Outcome {
@@ -102,6 +110,7 @@ async fn talk(mut command: Command) -> Outcome {
     }
     let stderr = tokio::spawn(read_tail(child.stderr.take().expect("piped")));
     let stdout = read_capped(child.stdout.take().expect("piped")).await;
+    let received_ms = epoch_ms();
     let Ok(stdout) = stdout else {
         let _ = child.kill().await;
         return Outcome::failed(NodeState::Error, format!("answered with more than {} MiB", ANSWER_CAP >> 20));
@@ -112,7 +121,16 @@ async fn talk(mut command: Command) -> Outcome {
         Ok(status) => status.code(),
         Err(e) => return Outcome::failed(NodeState::Error, format!("waiting for {program:?}: {e}")),
     };
-    judge(code, &stdout, &stderr)
+    let mut outcome = judge(code, &stdout, &stderr);
+    if let Some(answer) = &mut outcome.answer {
+        answer.clock_skew_ms = answer.clock_ms.map(|node| node as i64 - received_ms as i64);
+    }
+    outcome
+}
+
+/// Now, in milliseconds since the epoch.
+pub fn epoch_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// What the session's exit code and output say about the node.

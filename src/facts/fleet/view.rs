@@ -38,6 +38,9 @@ pub struct NodeView {
     /// The master's `--quorum` flag file, if set.
     #[serde(default)]
     pub mesos_quorum: Option<MesosFlagFile>,
+    /// How far its clock was ahead of the orchestrator's (ms).
+    #[serde(default)]
+    pub clock_skew_ms: Option<i64>,
 }
 
 impl NodeView {
@@ -78,6 +81,7 @@ impl FleetView {
                     zookeeper: node.and_then(|n| n.zookeeper_ensemble.clone()),
                     mesos_zk: node.and_then(|n| n.mesos_zk.clone()),
                     mesos_quorum: node.and_then(|n| n.mesos_quorum.first().cloned()),
+                    clock_skew_ms: record.clock_skew_ms,
                 }
             })
             .collect();
