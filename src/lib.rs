@@ -4,6 +4,7 @@
 //! `facts` touches the world (see DESIGN.md, Part B), through the leaves
 //! `node_fs` (the inspected node's files), `trust` and `output`.
 
+pub mod agreement;
 pub mod app;
 pub mod catalog;
 pub mod checks;

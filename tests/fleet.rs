@@ -891,3 +891,38 @@ fn a_node_whose_clock_is_off_fails_fleet_clock_skew() {
     assert_eq!(finding["remediation"][0]["command"], "chronyc tracking");
     assert_eq!(finding["remediation"][0]["host"], "10.232.0.4");
 }
+
+#[test]
+fn marathon_instances_on_another_zookeeper_path_fail_fleet_marathon_config() {
+    let zk = "zk://10.232.0.2:2181/marathon";
+    let master = "zk://10.232.0.2:2181/mesos";
+    let fleet = Fleet::start(&[
+        NodeSpec::named("mar1")
+            .with_etc("marathon/conf/zk", &format!("{zk}\n"))
+            .with_etc("marathon/conf/master", master),
+        NodeSpec::named("mar2")
+            .with_etc("marathon/conf/zk", &format!("{zk}\n"))
+            .with_etc("marathon/conf/master", master),
+        // The third reads its settings from the environment file, with another path.
+        NodeSpec::named("mar3").with_etc("marathon/conf/http_port", "8080\n").with_etc(
+            "default/marathon",
+            &format!("MARATHON_ZK=zk://10.232.0.2:2181/marathon-1.4\nMARATHON_MASTER={master}\n"),
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--nodes", &addresses(&fleet.nodes), "--only", "fleet.marathon-config"];
+    let (report, code) = check(&fleet, dir.path(), &args);
+    let config = check_of(&report, "fleet.marathon-config");
+    assert_eq!((config["status"].as_str(), code), (Some("fail"), 2), "{config:#}");
+    let findings = config["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "--master agrees: {config:#}");
+    assert_eq!(findings[0]["subject"], "Marathon on 10.232.0.4");
+    assert_eq!(findings[0]["message"], "their --zk differs from the one of 10.232.0.[2-3]");
+    assert_eq!(findings[0]["evidence"][1], "10.232.0.4: zk://10.232.0.2:2181/marathon-1.4");
+    assert_eq!(findings[0]["remediation"][0]["command"], format!("printf '%s\\n' {zk} > /etc/marathon/conf/zk"));
+
+    let (report, code) =
+        check(&fleet, dir.path(), &["--nodes", &addresses(&fleet.nodes[..2]), "--only", "fleet.marathon-config"]);
+    let config = check_of(&report, "fleet.marathon-config");
+    assert_eq!((config["status"].as_str(), code), (Some("pass"), 0), "{config:#}");
+}

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 
 use super::{Check, CheckMeta, Explain, NotJudged, Verdict, conclude, required};
+use crate::agreement::disagreement;
 use crate::facts::fleet::view::{NodeView, hosts};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, Remedy, RunsOn};
@@ -63,7 +64,7 @@ impl Check for FleetMesosMasters {
         }
         let mut findings = Vec::new();
         let zk = |n: &NodeView| n.mesos_zk.as_ref().map(|z| z.value.clone());
-        findings.extend(disagreement(&masters, zk, "ZooKeeper URL (/etc/mesos/zk)", |node, value| {
+        findings.extend(disagreement("Mesos masters", &masters, zk, "ZooKeeper URL (/etc/mesos/zk)", |node, value| {
             write_file(node, value, "/etc/mesos/zk")
         }));
         if masters.len() > 1 {
@@ -77,7 +78,7 @@ impl Check for FleetMesosMasters {
             }
         }
         let quorum = |n: &NodeView| n.mesos_quorum.as_ref().map(|q| q.value.clone());
-        findings.extend(disagreement(&masters, quorum, "quorum (/etc/mesos-master/quorum)", |node, value| {
+        findings.extend(disagreement("Mesos masters", &masters, quorum, "quorum (/etc/mesos-master/quorum)", |node, value| {
             write_file(node, value, "/etc/mesos-master/quorum")
         }));
         findings.extend(majority(&masters));
@@ -89,50 +90,6 @@ impl Check for FleetMesosMasters {
             .collect();
         conclude(findings, undecided, format!("{} Mesos masters compared", masters.len()))
     }
-}
-
-/// Nodes grouped by a value, the largest group first (`None`: not set).
-fn groups<'a>(nodes: &[&'a NodeView], value: impl Fn(&NodeView) -> Option<String>) -> Vec<(Option<String>, Vec<&'a NodeView>)> {
-    let mut groups: Vec<(Option<String>, Vec<&NodeView>)> = Vec::new();
-    for node in nodes {
-        let v = value(node);
-        match groups.iter_mut().find(|(g, _)| *g == v) {
-            Some((_, members)) => members.push(node),
-            None => groups.push((v, vec![node])),
-        }
-    }
-    groups.sort_by_key(|(_, members)| std::cmp::Reverse(members.len()));
-    groups
-}
-
-/// A failing finding for the masters whose set value differs from the
-/// majority's, with the fix that writes the majority's value there.
-fn disagreement(
-    masters: &[&NodeView],
-    value: impl Fn(&NodeView) -> Option<String>,
-    what: &str,
-    fix: impl Fn(&NodeView, &str) -> Vec<Remedy>,
-) -> Option<Finding> {
-    let set: Vec<(String, Vec<&NodeView>)> =
-        groups(masters, value).into_iter().filter_map(|(v, nodes)| Some((v?, nodes))).collect();
-    let ((majority, majority_nodes), others) = set.split_first()?;
-    if others.is_empty() {
-        return None;
-    }
-    let differing: Vec<&NodeView> = others.iter().flat_map(|(_, nodes)| nodes.iter().copied()).collect();
-    let mut finding = Finding::new(
-        Status::Fail,
-        format!("Mesos masters {}", hosts(&differing)),
-        format!("their {what} differs from the one of {}", hosts(majority_nodes)),
-    )
-    .evidence(format!("{}: {majority}", hosts(majority_nodes)));
-    for (other, nodes) in others {
-        finding = finding.evidence(format!("{}: {other}", hosts(nodes)));
-    }
-    for node in &differing {
-        finding = finding.fixes(fix(node, majority));
-    }
-    Some(finding)
 }
 
 fn write_file(node: &NodeView, value: &str, path: &str) -> Vec<Remedy> {

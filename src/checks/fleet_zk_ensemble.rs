@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::{Check, CheckMeta, Explain, NotJudged, Verdict, conclude, required};
+use crate::agreement::groups;
 use crate::facts::fleet::view::{FleetView, NodeView, hosts};
 use crate::facts::node::{ZooEnsemble, ZooServer};
 use crate::facts::{Facts, Need};
@@ -64,7 +65,7 @@ impl Check for FleetZkEnsemble {
         if servers.is_empty() {
             return Err(NotJudged::Skip("no reached node has a zoo.cfg: no ZooKeeper server to compare".into()));
         }
-        let lists = by_server_list(&servers);
+        let lists = by_server_list(&servers.iter().map(|(node, _)| *node).collect::<Vec<_>>());
         let (majority, majority_nodes) = &lists[0];
         let mut findings = Vec::new();
         for (list, nodes) in &lists[1..] {
@@ -86,30 +87,24 @@ impl Check for FleetZkEnsemble {
     }
 }
 
-/// Nodes grouped by their server list, the largest group first.
-fn by_server_list<'a>(servers: &[(&'a NodeView, &'a ZooEnsemble)]) -> Vec<(Vec<&'a ZooServer>, Vec<&'a NodeView>)> {
-    let mut groups: Vec<(Vec<&ZooServer>, Vec<&NodeView>)> = Vec::new();
-    for (node, zk) in servers {
-        let mut list: Vec<&ZooServer> = zk.servers.iter().collect();
+/// Nodes grouped by their server list (in id order), the largest group first.
+fn by_server_list<'a>(nodes: &[&'a NodeView]) -> Vec<(Vec<ZooServer>, Vec<&'a NodeView>)> {
+    let sorted = |node: &NodeView| {
+        let mut list = node.zookeeper.as_ref()?.servers.clone();
         list.sort();
-        match groups.iter_mut().find(|(l, _)| *l == list) {
-            Some((_, nodes)) => nodes.push(node),
-            None => groups.push((list, vec![node])),
-        }
-    }
-    // Stable: of equal groups, the one seen first is the majority.
-    groups.sort_by_key(|(_, nodes)| std::cmp::Reverse(nodes.len()));
-    groups
+        Some(list)
+    };
+    groups(nodes, sorted).into_iter().filter_map(|(list, nodes)| Some((list?, nodes))).collect()
 }
 
-fn lines(list: &[&ZooServer]) -> String {
+fn lines(list: &[ZooServer]) -> String {
     if list.is_empty() {
         return "no server.N lines (standalone)".into();
     }
     list.iter().map(|s| format!("server.{}={}", s.id, s.value)).collect::<Vec<_>>().join(", ")
 }
 
-fn differing_list(majority: &[&ZooServer], majority_nodes: &[&NodeView], list: &[&ZooServer], nodes: &[&NodeView]) -> Finding {
+fn differing_list(majority: &[ZooServer], majority_nodes: &[&NodeView], list: &[ZooServer], nodes: &[&NodeView]) -> Finding {
     let mut finding = Finding::new(
         Status::Fail,
         format!("ZooKeeper on {}", hosts(nodes)),
@@ -130,7 +125,7 @@ fn differing_list(majority: &[&ZooServer], majority_nodes: &[&NodeView], list: &
 }
 
 /// Replaces the node's server lines with the majority's, then restarts it.
-fn same_servers(node: &NodeView, zk: &ZooEnsemble, majority: &[&ZooServer]) -> Vec<Remedy> {
+fn same_servers(node: &NodeView, zk: &ZooEnsemble, majority: &[ZooServer]) -> Vec<Remedy> {
     let on = node.runs_on();
     let delete = Cmd::new("sed")
         .word("-i.bak -E")
@@ -185,7 +180,7 @@ fn myid_findings(servers: &[(&NodeView, &ZooEnsemble)]) -> Vec<Finding> {
         if let Some(problem) = problem {
             let finding = Finding::new(Status::Fail, format!("ZooKeeper on {}", node.host), problem)
                 .evidence(format!("{}: {}", myid.source, myid.value))
-                .evidence(format!("{}: {}", zk.path, lines(&zk.servers.iter().collect::<Vec<_>>())))
+                .evidence(format!("{}: {}", zk.path, lines(&zk.servers)))
                 .evidence(identity(node));
             findings.push(with_myid_fix(finding, node, zk, own_line));
         }
@@ -228,7 +223,7 @@ fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-fn loopback_members(list: &[&ZooServer], nodes: &[&NodeView]) -> Option<Finding> {
+fn loopback_members(list: &[ZooServer], nodes: &[&NodeView]) -> Option<Finding> {
     if list.len() < 2 {
         return None;
     }
@@ -244,7 +239,7 @@ fn loopback_members(list: &[&ZooServer], nodes: &[&NodeView]) -> Option<Finding>
     })
 }
 
-fn even_size(list: &[&ZooServer], nodes: &[&NodeView]) -> Finding {
+fn even_size(list: &[ZooServer], nodes: &[&NodeView]) -> Finding {
     let n = list.len();
     Finding::new(
         Status::Warn,
@@ -260,7 +255,7 @@ fn even_size(list: &[&ZooServer], nodes: &[&NodeView]) -> Finding {
 }
 
 /// Servers of the list on nodes that were named but not reached.
-fn unreached_members(view: &FleetView, list: &[&ZooServer]) -> Vec<String> {
+fn unreached_members(view: &FleetView, list: &[ZooServer]) -> Vec<String> {
     view.nodes
         .iter()
         .filter(|n| n.state != crate::report::NodeState::Reached)

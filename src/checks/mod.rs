@@ -211,6 +211,7 @@ built_in_checks! {
     fleet_zk_ensemble::FleetZkEnsemble,
     fleet_mesos_masters::FleetMesosMasters,
     fleet_clock_skew::FleetClockSkew,
+    fleet_marathon_config::FleetMarathonConfig,
 }
 
 /// The union of the needs of some checks.

@@ -39,6 +39,12 @@ pub struct NodeFacts {
     /// Mesos `--quorum` settings from the packages' flag files.
     #[serde(default)]
     pub mesos_quorum: Vec<MesosFlagFile>,
+    /// Marathon's `--zk`, from /etc/marathon/conf/zk or `MARATHON_ZK`.
+    #[serde(default)]
+    pub marathon_zk: Option<SourcedValue>,
+    /// Marathon's `--master`, from /etc/marathon/conf/master or `MARATHON_MASTER`.
+    #[serde(default)]
+    pub marathon_master: Option<SourcedValue>,
     /// `MESOS_WORK_DIR` in the daemons' environment files.
     #[serde(default)]
     pub mesos_work_dir_env: Vec<MesosEnvSetting>,
@@ -71,6 +77,8 @@ impl NodeFacts {
             mesos_work_dir_env: Vec::new(),
             mesos_zk: None,
             mesos_quorum: Vec::new(),
+            marathon_zk: None,
+            marathon_master: None,
             flink: Vec::new(),
             zookeeper_tick_time: None,
             zookeeper_ensemble: None,
@@ -314,6 +322,8 @@ fn read_node(root: &NodeRoot) -> NodeFacts {
             .map(|text| SourcedValue { source: MESOS_ZK.into(), value: text.trim().to_string() })
             .filter(|zk| !zk.value.is_empty()),
         mesos_quorum: mesos_flag_files(root, "quorum", &mut unreadable),
+        marathon_zk: marathon_setting(root, "zk", &mut unreadable),
+        marathon_master: marathon_setting(root, "master", &mut unreadable),
         flink,
         zookeeper_tick_time: zoo_cfg_setting(root, "tickTime", &mut unreadable),
         zookeeper_ensemble: zoo_ensemble(root, &mut unreadable),
@@ -370,6 +380,22 @@ fn zoo_server_host(value: &str) -> String {
         Some(v6) => v6.split(']').next().unwrap_or_default().to_string(),
         None => first.split(':').next().unwrap_or_default().to_string(),
     }
+}
+
+/// A Marathon flag as the packages pass it: the file /etc/marathon/conf/FLAG
+/// (a command-line flag, which wins), else the last `MARATHON_FLAG=` in the
+/// environment files.
+fn marathon_setting(root: &NodeRoot, flag: &str, unreadable: &mut Vec<String>) -> Option<SourcedValue> {
+    let file = format!("{}/{flag}", super::roles::MARATHON_CONF_DIR);
+    if let Some(text) = read_or_note(root, &file, unreadable).filter(|t| !t.trim().is_empty()) {
+        return Some(SourcedValue { source: file, value: text.trim().to_string() });
+    }
+    let variable = format!("MARATHON_{}", flag.to_uppercase());
+    super::roles::MARATHON_ENV_FILES.iter().rev().find_map(|path| {
+        let text = read_or_note(root, path, unreadable)?;
+        let (_, value) = super::roles::shell_assignments(&text).into_iter().rfind(|(name, _)| *name == variable)?;
+        Some(SourcedValue { source: format!("{path} ({variable})"), value })
+    })
 }
 
 /// The ZooKeeper URL the Mesos packages share between master and agent.

@@ -181,8 +181,8 @@ const ROLE_CONFIG: &[(Role, &[&str], &[&str])] = &[
 
 const MESOS_MASTER_DIR: &str = "/etc/mesos-master";
 const MESOS_AGENT_DIRS: &[&str] = &["/etc/mesos-slave", "/etc/mesos-agent"];
-const MARATHON_CONF_DIR: &str = "/etc/marathon/conf";
-const MARATHON_ENV_FILES: &[&str] = &["/etc/default/marathon", "/etc/sysconfig/marathon"];
+pub(crate) const MARATHON_CONF_DIR: &str = "/etc/marathon/conf";
+pub(crate) const MARATHON_ENV_FILES: &[&str] = &["/etc/default/marathon", "/etc/sysconfig/marathon"];
 pub(crate) const ZOO_CFG: &[&str] = &["/etc/zookeeper/conf/zoo.cfg", "/etc/zookeeper/zoo.cfg"];
 const ZK_MYID: &[&str] = &["/etc/zookeeper/conf/myid", "/var/lib/zookeeper/myid"];
 const FLINK_CONF: &str = "/etc/flink/flink-conf.yaml";

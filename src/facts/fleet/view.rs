@@ -38,6 +38,11 @@ pub struct NodeView {
     /// The master's `--quorum` flag file, if set.
     #[serde(default)]
     pub mesos_quorum: Option<MesosFlagFile>,
+    /// Marathon's `--zk` and `--master` settings, if set.
+    #[serde(default)]
+    pub marathon_zk: Option<SourcedValue>,
+    #[serde(default)]
+    pub marathon_master: Option<SourcedValue>,
     /// How far its clock was ahead of the orchestrator's (ms).
     #[serde(default)]
     pub clock_skew_ms: Option<i64>,
@@ -81,6 +86,8 @@ impl FleetView {
                     zookeeper: node.and_then(|n| n.zookeeper_ensemble.clone()),
                     mesos_zk: node.and_then(|n| n.mesos_zk.clone()),
                     mesos_quorum: node.and_then(|n| n.mesos_quorum.first().cloned()),
+                    marathon_zk: node.and_then(|n| n.marathon_zk.clone()),
+                    marathon_master: node.and_then(|n| n.marathon_master.clone()),
                     clock_skew_ms: record.clock_skew_ms,
                 }
             })
