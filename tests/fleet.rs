@@ -926,3 +926,27 @@ fn marathon_instances_on_another_zookeeper_path_fail_fleet_marathon_config() {
     let config = check_of(&report, "fleet.marathon-config");
     assert_eq!((config["status"].as_str(), code), (Some("pass"), 0), "{config:#}");
 }
+
+#[test]
+fn agents_newer_than_their_master_or_of_another_major_version_are_named_by_fleet_versions() {
+    let m1 = "10.232.0.2";
+    let mut state: Value = serde_json::from_str(&master_state(m1, &["a1", "a2", "a3"])).unwrap();
+    for (agent, version) in state["slaves"].as_array_mut().unwrap().iter_mut().zip(["1.11.0", "1.12.0", "0.28.2"]) {
+        agent["version"] = version.into();
+    }
+    let fleet = Fleet::start(&[NodeSpec::named("m1").with_etc("served/master/state", &state.to_string())]);
+    serve(&fleet.nodes[0], 5050);
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--nodes", m1, "--mesos", &format!("http://{m1}:5050"), "--only", "fleet.versions"];
+    let (report, code) = check(&fleet, dir.path(), &args);
+    let versions = check_of(&report, "fleet.versions");
+    assert_eq!((versions["status"].as_str(), code), (Some("fail"), 2), "{versions:#}");
+    let said: Vec<(&str, &str)> = versions["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["subject"].as_str().unwrap(), f["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(said, [("Mesos agents a3", "fail"), ("Mesos agents a2", "warn")], "{versions:#}");
+    assert!(versions["reason"].as_str().unwrap().starts_with("3 Mesos agents against master 1.11.0"), "{versions:#}");
+}

@@ -212,6 +212,7 @@ built_in_checks! {
     fleet_mesos_masters::FleetMesosMasters,
     fleet_clock_skew::FleetClockSkew,
     fleet_marathon_config::FleetMarathonConfig,
+    fleet_versions::FleetVersions,
 }
 
 /// The union of the needs of some checks.

@@ -7,11 +7,12 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::NodeRecord;
-use crate::facts::node::{MesosFlagFile, SourcedValue, ZooEnsemble};
+use crate::facts::node::{MesosFlagFile, NodeFacts, SourcedValue, ZooEnsemble};
 use crate::facts::{Fact, Gatherer};
 use crate::remedy::{HostName, RunsOn};
 use crate::report::{NodeState, node_ranges};
 use crate::target::Role;
+use crate::version::Version;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FleetView {
@@ -43,6 +44,9 @@ pub struct NodeView {
     pub marathon_zk: Option<SourcedValue>,
     #[serde(default)]
     pub marathon_master: Option<SourcedValue>,
+    /// The Flink installations found on it whose version is known.
+    #[serde(default)]
+    pub flink: Vec<FlinkVersion>,
     /// How far its clock was ahead of the orchestrator's (ms).
     #[serde(default)]
     pub clock_skew_ms: Option<i64>,
@@ -62,6 +66,13 @@ impl NodeView {
     pub fn runs_on(&self) -> RunsOn {
         HostName::parse(&self.host).map_or(RunsOn::ThisNode, RunsOn::Host)
     }
+}
+
+/// A Flink installation's version and where it was read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlinkVersion {
+    pub version: Version,
+    pub source: String,
 }
 
 /// Nodes by the names they were given, numbered runs folded (`m[1-3]`).
@@ -88,6 +99,7 @@ impl FleetView {
                     mesos_quorum: node.and_then(|n| n.mesos_quorum.first().cloned()),
                     marathon_zk: node.and_then(|n| n.marathon_zk.clone()),
                     marathon_master: node.and_then(|n| n.marathon_master.clone()),
+                    flink: node.map(flink_versions).unwrap_or_default(),
                     clock_skew_ms: record.clock_skew_ms,
                 }
             })
@@ -98,6 +110,14 @@ impl FleetView {
     pub fn reached(&self) -> impl Iterator<Item = &NodeView> {
         self.nodes.iter().filter(|n| n.state == NodeState::Reached)
     }
+}
+
+fn flink_versions(node: &NodeFacts) -> Vec<FlinkVersion> {
+    let known = node.flink.iter().filter_map(|install| {
+        let version = install.version?;
+        Some(FlinkVersion { version, source: install.version_source.clone().unwrap_or_else(|| install.conf.clone()) })
+    });
+    known.collect()
 }
 
 /// Outside a fleet run there is nothing to compare.
