@@ -13,7 +13,7 @@ use crate::config::{Config, ConfigError, LoadedConfig};
 use crate::facts::fleet::Tally;
 use crate::report::{self, human::Detail};
 use crate::runner::{self, Source};
-use crate::target::NodeProbe;
+use crate::target::NodeAsks;
 use crate::trust::Ignored;
 
 /// Exit code for "clusterdoc itself could not run" (bad usage, bad config).
@@ -27,8 +27,8 @@ pub fn main() -> i32 {
     match cli.command {
         None => run_checks(&cli.run, Mode::Check),
         Some(Command::Check(args)) => run_checks(&args, Mode::Check),
-        Some(Command::Collect(CollectArgs { run, node, probes })) => {
-            run_checks(&run, if node { Mode::CollectNode(probes) } else { Mode::Collect })
+        Some(Command::Collect(CollectArgs { run, node, probes, names })) => {
+            run_checks(&run, if node { Mode::CollectNode(NodeAsks { probes, names }) } else { Mode::Collect })
         }
         Some(Command::List { format, packs }) => list(format, &packs),
         Some(Command::Explain { id, packs }) => explain(&id, &packs),
@@ -74,7 +74,7 @@ enum Mode {
     Collect,
     /// Write this node's own as a node snapshot (`collect --node`), with
     /// what a fleet run asked it to probe.
-    CollectNode(Vec<NodeProbe>),
+    CollectNode(NodeAsks),
 }
 
 fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
@@ -105,7 +105,7 @@ fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
     let tally = Arc::new(Tally::default());
     if collect_only {
         let collected = match mode {
-            Mode::CollectNode(probes) => rt.block_on(runner::collect_node(&config, probes)),
+            Mode::CollectNode(asks) => rt.block_on(runner::collect_node(&config, asks)),
             _ => {
                 let progress = Progress::start(&rt, tally.clone());
                 let collected = rt.block_on(runner::collect(&config, &selection, &tally));

@@ -7,7 +7,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Settings, StringOrList};
-use crate::target::{NodeProbe, Role};
+use crate::target::{NameCheck, NodeProbe, Role};
 
 /// A doctor for Mesos / Marathon / ZooKeeper / Flink clusters: finds the real
 /// pitfalls and prints the evidence and the commands that fix them.
@@ -93,6 +93,9 @@ pub struct CollectArgs {
     /// With --node: an endpoint to probe from this node, if its roles need it (a fleet run passes the cluster's)
     #[arg(long = "probe", value_name = "ROLE=HOST:PORT", requires = "node")]
     pub probes: Vec<NodeProbe>,
+    /// With --node: a peer's name to resolve, and the address it registered with (a fleet run passes the cluster's)
+    #[arg(long = "resolve", value_name = "NAME=ADDRESS", requires = "node")]
+    pub names: Vec<NameCheck>,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -88,6 +88,42 @@ impl std::fmt::Display for NodeProbe {
     }
 }
 
+/// A name a fleet run asks a node to resolve (`collect --node --resolve
+/// NAME=ADDRESS`), with the address the cluster knows it by (the one a Mesos
+/// daemon registered with). Both came from the cluster, so both are checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameCheck {
+    pub name: String,
+    pub address: std::net::IpAddr,
+}
+
+impl FromStr for NameCheck {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = |why: String| format!("--resolve {text:?}: {why} (expected NAME=ADDRESS)");
+        let (name, address) = text.split_once('=').ok_or_else(|| bad("no '='".into()))?;
+        crate::remote::HostName::parse(name).map_err(bad)?;
+        let address = address.parse().map_err(|e| bad(format!("{address:?}: {e}")))?;
+        Ok(NameCheck { name: name.to_string(), address })
+    }
+}
+
+impl std::fmt::Display for NameCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.name, self.address)
+    }
+}
+
+/// What a fleet run asks of one node beyond its own facts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeAsks {
+    /// Endpoints to probe, if the node's roles need them.
+    pub probes: Vec<NodeProbe>,
+    /// Peers' names to resolve.
+    pub names: Vec<NameCheck>,
+}
+
 /// A target as reports and snapshots record it: the URL without credentials.
 #[derive(Clone, Serialize, Deserialize)]
 struct Recorded {
@@ -251,6 +287,15 @@ pub fn parse_host_port(text: &str, default_port: u16) -> Option<HostPort> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_to_resolve_are_host_names_with_an_address() {
+        let check: NameCheck = "szv1000265118=10.0.0.5".parse().unwrap();
+        assert_eq!(check.to_string(), "szv1000265118=10.0.0.5");
+        for bad in ["-oX=10.0.0.5", "a1=host", "a1", "a b=10.0.0.5"] {
+            assert!(bad.parse::<NameCheck>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn node_probes_are_a_role_and_a_host_that_is_no_option() {

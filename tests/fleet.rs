@@ -950,3 +950,43 @@ fn agents_newer_than_their_master_or_of_another_major_version_are_named_by_fleet
     assert_eq!(said, [("Mesos agents a3", "fail"), ("Mesos agents a2", "warn")], "{versions:#}");
     assert!(versions["reason"].as_str().unwrap().starts_with("3 Mesos agents against master 1.11.0"), "{versions:#}");
 }
+
+#[test]
+fn a_node_that_resolves_a_peer_s_name_elsewhere_fails_fleet_name_resolution() {
+    let (m1, a1, a2) = ("10.232.0.2", "10.232.0.3", "10.232.0.4");
+    let mut state: Value = serde_json::from_str(&master_state(m1, &[a1, a2])).unwrap();
+    state["hostname"] = "m1".into();
+    for (agent, name) in state["slaves"].as_array_mut().unwrap().iter_mut().zip(["a1", "a2"]) {
+        agent["hostname"] = name.into();
+    }
+    let everyone = format!("127.0.0.1 localhost\n{m1} m1\n{a1} a1\n{a2} a2\n");
+    // a2 names itself with Debian's 127.0.1.1 line.
+    let a2_hosts = format!("127.0.0.1 localhost\n127.0.1.1 a2\n{m1} m1\n{a1} a1\n");
+    let fleet = Fleet::start(&[
+        NodeSpec::named("m1").with_etc("hosts", &everyone).with_etc("served/master/state", &state.to_string()),
+        NodeSpec::named("a1").with_etc("hosts", &everyone),
+        NodeSpec::named("a2").with_etc("hosts", &a2_hosts),
+    ]);
+    serve(&fleet.nodes[0], 5050);
+    let dir = tempfile::tempdir().unwrap();
+    let mesos = format!("http://{m1}:5050");
+    let judged = |nodes: &str| {
+        let args = ["--nodes", nodes, "--mesos", &mesos, "--only", "fleet.name-resolution"];
+        let (report, code) = check(&fleet, dir.path(), &args);
+        (check_of(&report, "fleet.name-resolution").clone(), code)
+    };
+    let (resolution, code) = judged(&format!("{m1},{a1}"));
+    assert_eq!((resolution["status"].as_str(), code), (Some("pass"), 0), "{resolution:#}");
+    assert_eq!(resolution["reason"], "3 registered names resolved on 2 nodes");
+
+    let (resolution, code) = judged(&format!("{m1},{a1},{a2}"));
+    assert_eq!((resolution["status"].as_str(), code), (Some("fail"), 2), "{resolution:#}");
+    let findings = resolution["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{resolution:#}");
+    assert_eq!(
+        findings[0]["message"],
+        format!("a2 resolves to 127.0.1.1 (/etc/hosts line 2) on {a2}, not {a2}, where it registered with Mesos")
+    );
+    assert_eq!(findings[0]["remediation"][0]["command"], format!("printf '%s %s\\n' {a2} a2 >> /etc/hosts"));
+    assert_eq!(findings[0]["remediation"][0]["host"], a2);
+}

@@ -277,7 +277,7 @@ mod tests {
     }
 
     fn facts(node: NodeFacts, forward: Lookup<Vec<IpAddr>>, reverse: Vec<ReverseLookup>) -> Facts {
-        let dns = DnsFacts { name: "node1".into(), dns_consulted: true, forward, reverse };
+        let dns = DnsFacts { name: "node1".into(), dns_consulted: true, forward, reverse, peers: Vec::new() };
         Facts { node: Some(Fact::observed(node)), dns: Some(Fact::observed(dns)), ..Default::default() }
     }
 

@@ -355,7 +355,7 @@ mod tests {
     }
 
     fn dns(name: &str, forward: Lookup<Vec<IpAddr>>) -> Fact<DnsFacts> {
-        Fact::observed(DnsFacts { name: name.into(), dns_consulted: false, forward, reverse: Vec::new() })
+        Fact::observed(DnsFacts { name: name.into(), dns_consulted: false, forward, reverse: Vec::new(), peers: Vec::new() })
     }
 
     fn found(addresses: &[&str]) -> Lookup<Vec<IpAddr>> {

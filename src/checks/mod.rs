@@ -213,6 +213,7 @@ built_in_checks! {
     fleet_clock_skew::FleetClockSkew,
     fleet_marathon_config::FleetMarathonConfig,
     fleet_versions::FleetVersions,
+    fleet_name_resolution::FleetNameResolution,
 }
 
 /// The union of the needs of some checks.

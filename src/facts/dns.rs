@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::node::HostsFile;
 use super::{Fact, Gatherer};
+use crate::target::NameCheck;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DnsFacts {
@@ -27,6 +28,18 @@ pub struct DnsFacts {
     pub forward: Lookup<Vec<IpAddr>>,
     /// One reverse lookup per non-loopback forward address.
     pub reverse: Vec<ReverseLookup>,
+    /// In a fleet run, the peers' names this node was asked to resolve.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<PeerLookup>,
+}
+
+/// How this node resolves a peer's name, against the address the peer
+/// registered with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerLookup {
+    pub name: String,
+    pub registered: IpAddr,
+    pub forward: Lookup<Vec<IpAddr>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -85,19 +98,46 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<DnsFacts> {
         Fact::Failed { error } => return Fact::failed(format!("cannot read the hosts file: {error}")),
     };
     let dns = g.cfg.live().then(|| Dns::from_system(g.cfg.timeout));
-    Fact::observed(resolve(name, hosts, dns.as_ref()).await)
+    let names = g.node_asks.as_ref().map_or(&[][..], |asks| &asks.names[..]);
+    let (mut facts, peers) =
+        futures::join!(resolve(name, hosts, dns.as_ref()), resolve_peers(names, hosts, dns.as_ref()));
+    facts.peers = peers;
+    Fact::observed(facts)
+}
+
+/// The peers' names, each looked up as this node's own name is.
+async fn resolve_peers(names: &[NameCheck], hosts: Option<&HostsFile>, dns: Option<&Dns>) -> Vec<PeerLookup> {
+    let lookups = names.iter().map(|check| async move {
+        let forward = forward(&check.name, hosts, dns).await;
+        PeerLookup { name: check.name.clone(), registered: check.address, forward }
+    });
+    futures::future::join_all(lookups).await
+}
+
+/// What a fleet run asks its nodes to resolve: the host names the leading
+/// master and its agents registered with, and the addresses they did (the
+/// pid's), where both are valid. Nothing when the master cannot be read.
+pub async fn fleet_names(g: &Gatherer) -> Vec<NameCheck> {
+    let Fact::Observed { value: mesos } = g.mesos().await else { return Vec::new() };
+    let Fact::Observed { value: state } = &mesos.state else { return Vec::new() };
+    let master = state.hostname.as_deref().zip(state.pid.as_deref());
+    let agents = state.agents.iter().filter_map(|a| Some((a.hostname.as_str(), a.pid.as_deref()?)));
+    let mut names: Vec<NameCheck> = Vec::new();
+    for (name, pid) in master.into_iter().chain(agents) {
+        let address = pid.rsplit_once('@').and_then(|(_, at)| at.rsplit_once(':')).map(|(ip, _)| ip);
+        let Some(check) = address.and_then(|ip| format!("{name}={ip}").parse::<NameCheck>().ok()) else { continue };
+        // A name that is its address needs no resolving.
+        if check.name.parse::<IpAddr>().is_err() && !names.contains(&check) {
+            names.push(check);
+        }
+    }
+    names
 }
 
 /// Forward lookup of `name`, then a reverse lookup of each non-loopback
 /// address (concurrently). `dns: None` consults the hosts file only.
 async fn resolve(name: &str, hosts: Option<&HostsFile>, dns: Option<&Dns>) -> DnsFacts {
-    let forward = match hosts_forward(name, hosts) {
-        Some(found) => found,
-        None => match dns {
-            Some(dns) => dns.forward(name).await,
-            None => Lookup::NotFound { detail: not_in_hosts_file(hosts) },
-        },
-    };
+    let forward = forward(name, hosts, dns).await;
     let addresses: Vec<IpAddr> = match &forward {
         Lookup::Found { value, .. } => value.iter().copied().filter(|a| !a.is_loopback()).collect(),
         _ => Vec::new(),
@@ -113,7 +153,18 @@ async fn resolve(name: &str, hosts: Option<&HostsFile>, dns: Option<&Dns>) -> Dn
         ReverseLookup { address, names }
     }))
     .await;
-    DnsFacts { name: name.to_string(), dns_consulted: dns.is_some(), forward, reverse }
+    DnsFacts { name: name.to_string(), dns_consulted: dns.is_some(), forward, reverse, peers: Vec::new() }
+}
+
+/// `name`'s addresses: the hosts file first, then DNS (`None`: not asked).
+async fn forward(name: &str, hosts: Option<&HostsFile>, dns: Option<&Dns>) -> Lookup<Vec<IpAddr>> {
+    match hosts_forward(name, hosts) {
+        Some(found) => found,
+        None => match dns {
+            Some(dns) => dns.forward(name).await,
+            None => Lookup::NotFound { detail: not_in_hosts_file(hosts) },
+        },
+    }
 }
 
 fn not_in_hosts_file(hosts: Option<&HostsFile>) -> String {

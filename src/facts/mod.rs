@@ -38,7 +38,7 @@ use tokio::time::Instant;
 use crate::config::Config;
 
 use crate::node_fs::{Limit, NodeRoot};
-use crate::target::{NodeProbe, Role, Target, ZkTarget};
+use crate::target::{NodeAsks, Role, Target, ZkTarget};
 use crate::version::Version;
 
 /// One observation of the world.
@@ -172,9 +172,9 @@ macro_rules! fact_sources {
             $($name: OnceCell<Fact<$ty>>,)+
             /// The probes of the selected pack checks (see [`Gatherer::with_pack_probes`]).
             pack_probes: Vec<packs::PackProbe>,
-            /// In `collect --node`, what the fleet run asked this node to
-            /// probe (see [`Gatherer::with_node_probes`]).
-            node_probes: Option<Vec<NodeProbe>>,
+            /// In `collect --node`, what the fleet run asked of this node
+            /// (see [`Gatherer::with_node_asks`]).
+            node_asks: Option<NodeAsks>,
         }
 
         impl Gatherer {
@@ -185,7 +185,7 @@ macro_rules! fact_sources {
                     http: OnceCell::new(),
                     $($name: OnceCell::new(),)+
                     pack_probes: Vec::new(),
-                    node_probes: None,
+                    node_asks: None,
                 }
             }
 
@@ -240,9 +240,10 @@ impl Gatherer {
 
     /// A node's run for a fleet (`collect --node`): the reachability source
     /// probes only the endpoints it was asked to (`--probe`) that its roles
-    /// need, none of this node's own defaults.
-    pub fn with_node_probes(mut self, probes: Vec<NodeProbe>) -> Self {
-        self.node_probes = Some(probes);
+    /// need, none of this node's own defaults; the DNS source also resolves
+    /// the peers' names it was given (`--resolve`).
+    pub fn with_node_asks(mut self, asks: NodeAsks) -> Self {
+        self.node_asks = Some(asks);
         self
     }
 

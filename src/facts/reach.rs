@@ -190,8 +190,8 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<ReachFacts> {
     let deadline = g.deadline.into_std();
     let budget = Budget { timeout: g.cfg.timeout, deadline: deadline.checked_sub(DEADLINE_MARGIN).unwrap_or(deadline) };
     let limit = concurrency();
-    if let Some(asked) = &g.node_probes {
-        let endpoints = asked_of_this_node(g, asked).await;
+    if let Some(asked) = &g.node_asks {
+        let endpoints = asked_of_this_node(g, &asked.probes).await;
         return Fact::observed(ReachFacts { probes: probe_all(endpoints, limit, budget).await, gaps: Vec::new() });
     }
     let known = known_endpoints(&g.cfg);

@@ -17,9 +17,9 @@ use crate::catalog::Selection;
 use crate::checks::{self, Check, NotJudged, Verdict};
 use crate::config::Config;
 use crate::facts::fleet::{self as fleet_facts, Fleet, NodeRecord, Tally};
-use crate::facts::{Facts, Gatherer, Need, reach};
+use crate::facts::{Facts, Gatherer, Need, dns, reach};
 use crate::report::{CheckReport, NodeInfo, Report, Status};
-use crate::target::NodeProbe;
+use crate::target::NodeAsks;
 
 /// Where facts come from.
 #[derive(Clone, Debug)]
@@ -100,14 +100,15 @@ async fn gather(
         return Ok(Gathered { facts: gatherer.gather(&needs).await, nodes: Vec::new() });
     };
     needs.retain(|need| !fleet_facts::ON_NODE.contains(need));
-    // The nodes probe the cluster's endpoints: the named ones and the agents
-    // the leading master knows, so the master is asked first.
-    let probes = if checks::needs_of(checks).contains(&Need::Reach) {
-        reach::fleet_endpoints(&gatherer).await
-    } else {
-        Vec::new()
+    // The nodes probe the cluster's endpoints (the named ones and the agents
+    // the leading master knows) and resolve the names its daemons registered
+    // with, so the master is asked first.
+    let all = checks::needs_of(checks);
+    let asks = NodeAsks {
+        probes: if all.contains(&Need::Reach) { reach::fleet_endpoints(&gatherer).await } else { Vec::new() },
+        names: if all.contains(&Need::Fleet) { dns::fleet_names(&gatherer).await } else { Vec::new() },
     };
-    let (facts, nodes) = futures::join!(gatherer.gather(&needs), fleet.collect(deadline, &probes, tally));
+    let (facts, nodes) = futures::join!(gatherer.gather(&needs), fleet.collect(deadline, &asks, tally));
     Ok(Gathered { facts, nodes })
 }
 
@@ -119,9 +120,8 @@ pub async fn collect(cfg: &Arc<Config>, selection: &Selection, tally: &Tally) ->
 
 /// `collect --node`: this node's own facts, as a fleet run asks of each node,
 /// and what it saw of the endpoints it was asked to probe.
-pub async fn collect_node(cfg: &Arc<Config>, probes: Vec<NodeProbe>) -> anyhow::Result<String> {
-    let gatherer =
-        Gatherer::new(cfg.clone(), gathering_deadline(Instant::now(), cfg.deadline)).with_node_probes(probes);
+pub async fn collect_node(cfg: &Arc<Config>, asks: NodeAsks) -> anyhow::Result<String> {
+    let gatherer = Gatherer::new(cfg.clone(), gathering_deadline(Instant::now(), cfg.deadline)).with_node_asks(asks);
     let facts = gatherer.gather(&fleet_facts::node_sources()).await;
     let address = fleet_facts::session_address();
     Snapshot { address, clock_ms: Some(fleet_facts::epoch_ms()), ..Snapshot::new(facts) }.to_json()

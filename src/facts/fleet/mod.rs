@@ -29,7 +29,7 @@ pub use ssh::SshCommand;
 use super::{Facts, Need};
 use crate::config::Config;
 pub use crate::report::NodeState;
-use crate::target::NodeProbe;
+use crate::target::NodeAsks;
 
 /// The sources that describe a node itself: in a fleet run each node
 /// gathers them, and the orchestrator everything else, once.
@@ -135,10 +135,10 @@ impl Fleet {
     /// Every node's record, in the list's order, by `deadline`. Sessions
     /// start as others end, whichever node that is: a slow node holds up
     /// only its own slot.
-    pub async fn collect(&self, deadline: Instant, probes: &[NodeProbe], tally: &Tally) -> Vec<NodeRecord> {
+    pub async fn collect(&self, deadline: Instant, asks: &NodeAsks, tally: &Tally) -> Vec<NodeRecord> {
         tally.total.store(self.nodes.len(), Ordering::Relaxed);
         let visits = self.nodes.iter().enumerate().map(|(i, entry)| async move {
-            let record = self.visit(entry, deadline, probes).await;
+            let record = self.visit(entry, deadline, asks).await;
             tally.finished(&record);
             (i, record)
         });
@@ -147,7 +147,7 @@ impl Fleet {
         records.into_iter().map(|(_, record)| record).collect()
     }
 
-    async fn visit(&self, entry: &NodeEntry, deadline: Instant, probes: &[NodeProbe]) -> NodeRecord {
+    async fn visit(&self, entry: &NodeEntry, deadline: Instant, asks: &NodeAsks) -> NodeRecord {
         let started = Instant::now();
         let destination = match entry {
             NodeEntry::Valid(destination) => destination,
@@ -163,7 +163,7 @@ impl Fleet {
                 };
             }
         };
-        let outcome = session::run(self, destination, deadline, probes).await;
+        let outcome = session::run(self, destination, deadline, asks).await;
         let (reached_at, clock_skew_ms, facts) =
             outcome.answer.map_or((None, None, None), |a| (a.address, a.clock_skew_ms, Some(a.facts)));
         NodeRecord {

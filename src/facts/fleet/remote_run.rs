@@ -11,7 +11,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::target::NodeProbe;
+use crate::target::NodeAsks;
 
 /// `--remote-bin`: which clusterdoc runs on the node.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -73,14 +73,17 @@ pub struct RemoteLimits {
 /// Every value in it is clusterdoc's own (limits, sizes, its version), the
 /// user's `--remote-bin` path, or an endpoint to probe (validated as a role
 /// and a host name or address), quoted.
-pub fn command(bin: &RemoteBin, limits: RemoteLimits, binary_size: u64, probes: &[NodeProbe]) -> String {
+pub fn command(bin: &RemoteBin, limits: RemoteLimits, binary_size: u64, asks: &NodeAsks) -> String {
     let mut collect = format!(
         "collect --node --deadline {}ms --timeout {}ms",
         limits.deadline.as_millis().max(1),
         limits.timeout.as_millis().max(1)
     );
-    for probe in probes {
+    for probe in &asks.probes {
         collect.push_str(&format!(" --probe {}", quote(&probe.to_string())));
+    }
+    for name in &asks.names {
+        collect.push_str(&format!(" --resolve {}", quote(&name.to_string())));
     }
     let script = match bin {
         RemoteBin::Path(path) => format!("{} {collect}", quote(path)),
@@ -132,7 +135,7 @@ mod tests {
 
     /// The script inside `timeout ... sh -c`, as the node's shell will see it.
     fn script(bin: &RemoteBin) -> String {
-        let words = shlex::split(&command(bin, LIMITS, 1234, &[])).unwrap();
+        let words = shlex::split(&command(bin, LIMITS, 1234, &NodeAsks::default())).unwrap();
         assert_eq!(words[..6], ["timeout", "-k", "1", "8", "sh", "-c"], "{words:?}");
         assert_eq!(words.len(), 7, "{words:?}");
         words[6].clone()

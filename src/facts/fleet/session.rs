@@ -14,7 +14,7 @@ use super::destination::Destination;
 use super::remote_run::{self, RemoteLimits};
 use super::{Fleet, NodeState};
 use crate::facts::Facts;
-use crate::target::NodeProbe;
+use crate::target::NodeAsks;
 
 /// The most a node's answer may hold (its snapshot); more is an error.
 pub const ANSWER_CAP: usize = 64 * 1024 * 1024;
@@ -67,7 +67,7 @@ fn limits(left: Duration, timeout: Duration) -> RemoteLimits {
 }
 
 /// Runs the session on `node`, cut off at `deadline`.
-pub async fn run(fleet: &Fleet, node: &Destination, deadline: Instant, probes: &[NodeProbe]) -> Outcome {
+pub async fn run(fleet: &Fleet, node: &Destination, deadline: Instant, asks: &NodeAsks) -> Outcome {
     let Some(left) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
         return Outcome::failed(NodeState::CutOff, "not started before the deadline");
     };
@@ -79,7 +79,7 @@ pub async fn run(fleet: &Fleet, node: &Destination, deadline: Instant, probes: &
     } else {
         0
     };
-    let remote = remote_run::command(&fleet.remote_bin, limits(left, fleet.timeout), size, probes);
+    let remote = remote_run::command(&fleet.remote_bin, limits(left, fleet.timeout), size, asks);
     let argv = fleet.ssh.argv(node, fleet.timeout, &remote);
     let mut command = Command::new(&argv[0]);
     command

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::NodeRecord;
+use crate::facts::dns::PeerLookup;
 use crate::facts::node::{MesosFlagFile, NodeFacts, SourcedValue, ZooEnsemble};
 use crate::facts::{Fact, Gatherer};
 use crate::remedy::{HostName, RunsOn};
@@ -50,6 +51,9 @@ pub struct NodeView {
     /// How far its clock was ahead of the orchestrator's (ms).
     #[serde(default)]
     pub clock_skew_ms: Option<i64>,
+    /// How it resolves the names the cluster's daemons registered with.
+    #[serde(default)]
+    pub peers: Vec<PeerLookup>,
 }
 
 impl NodeView {
@@ -101,6 +105,11 @@ impl FleetView {
                     marathon_master: node.and_then(|n| n.marathon_master.clone()),
                     flink: node.map(flink_versions).unwrap_or_default(),
                     clock_skew_ms: record.clock_skew_ms,
+                    peers: facts
+                        .and_then(|f| f.dns.as_ref())
+                        .and_then(Fact::value)
+                        .map(|d| d.peers.clone())
+                        .unwrap_or_default(),
                 }
             })
             .collect();
