@@ -198,6 +198,14 @@ fn three_nodes_are_reached_and_each_is_judged_on_its_own_facts() {
         // Checks of the cluster run once, on what the orchestrator saw.
         let leader = check_of(report, "mesos.leader");
         assert!(leader.get("by_node").is_none(), "{leader:#}");
+        // A pack check that runs a command would run it here, not on the nodes.
+        let disk = check_of(report, "mesos.agent-disk");
+        assert_eq!(disk["status"], "skip", "{disk:#}");
+        let why = disk["reason"].as_str().unwrap();
+        assert!(why.starts_with("not judged in a fleet run: this pack check looks at the machine"), "{why}");
+        // One that asks over the network is a cluster check like the others.
+        let outstanding = check_of(report, "zk.outstanding-requests");
+        assert!(!outstanding["reason"].as_str().unwrap_or_default().contains("fleet run"), "{outstanding:#}");
     }
     let statuses = |report: &Value| -> Vec<(String, String)> {
         let checks = report["checks"].as_array().unwrap();

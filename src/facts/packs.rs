@@ -319,6 +319,12 @@ impl Probe {
         }
     }
 
+    /// Whether the probe looks at the machine it runs on (a command, a
+    /// plugin, a process, a unit, a file) rather than over the network.
+    pub fn looks_at_this_machine(&self) -> bool {
+        !matches!(self, Probe::Tcp { .. } | Probe::Http { .. })
+    }
+
     /// Probes of the machine clusterdoc runs on: off under `--root`.
     fn live_only(&self) -> Option<&'static str> {
         match self {

@@ -22,13 +22,19 @@ use crate::report::{CheckReport, Finding, FleetNode, NodeState, Status, node_ran
 /// How many distinct reasons a node check's summary quotes.
 const REASONS_QUOTED: usize = 3;
 
-/// The checks' reports in the order given, and the fleet's nodes.
+/// The checks' reports in the order given, and the fleet's nodes. The pack
+/// checks `on_this_machine` (commands, plugins, processes, units, files)
+/// skip: they would look at the machine clusterdoc runs on, not the nodes.
 pub async fn judge(
     checks: Vec<Arc<dyn Check>>,
     mut facts: Facts,
     nodes: Vec<NodeRecord>,
+    on_this_machine: &[String],
     deadline: Instant,
 ) -> (Vec<CheckReport>, Vec<FleetNode>) {
+    let order: Vec<String> = checks.iter().map(|c| c.meta().id.to_string()).collect();
+    let (passed_over, checks): (Vec<_>, Vec<_>) =
+        checks.into_iter().partition(|c| on_this_machine.iter().any(|id| *id == c.meta().id));
     let (node_checks, cluster_checks): (Vec<_>, Vec<_>) =
         checks.iter().cloned().partition(|c| fleet::judges_nodes(c.meta().needs));
     facts.fleet = Some(Fact::observed(FleetView::of(&nodes)));
@@ -54,12 +60,22 @@ pub async fn judge(
             slot.push((record.host.clone(), report));
         }
     }
+    let skipped = passed_over.iter().map(|check| {
+        let meta = check.meta();
+        let why = format!(
+            "not judged in a fleet run: this pack check looks at the machine clusterdoc runs on, not at the nodes; \
+             run `clusterdoc check --only {}` on them",
+            meta.id
+        );
+        check_report(meta.id.to_string(), meta.title.to_string(), Err(NotJudged::Skip(why)), 0)
+    });
     let mut by_id: BTreeMap<String, CheckReport> = cluster_reports
         .into_iter()
         .chain(on_nodes.into_iter().filter_map(combine))
+        .chain(skipped)
         .map(|r| (r.id.clone(), r))
         .collect();
-    let reports = checks.iter().filter_map(|c| by_id.remove(c.meta().id.as_ref())).collect();
+    let reports = order.iter().filter_map(|id| by_id.remove(id)).collect();
     (reports, fleet_nodes)
 }
 

@@ -161,7 +161,10 @@ pub async fn run(cfg: &Arc<Config>, selection: &Selection, source: Source, tally
     let deadline = start + cfg.deadline;
     if !gathered.nodes.is_empty() {
         source_label.push_str(&format!(" · fleet of {} nodes", gathered.nodes.len()));
-        let (results, nodes) = fleet::judge(checks, gathered.facts, gathered.nodes, deadline).await;
+        // Pack checks that look at a machine would look at this one, not the nodes.
+        let on_this_machine: Vec<String> =
+            selection.probes().into_iter().filter(|p| p.probe.looks_at_this_machine()).map(|p| p.check).collect();
+        let (results, nodes) = fleet::judge(checks, gathered.facts, gathered.nodes, &on_this_machine, deadline).await;
         let node = NodeInfo { hostname: None, roles: Vec::new(), source: source_label };
         let report = Report::new(started_at, start.elapsed().as_millis() as u64, node, results);
         return Ok(Report { nodes, ..report });
