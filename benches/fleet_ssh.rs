@@ -4,7 +4,8 @@
 //! the same remote `clusterdoc collect --node` on the same hosts.
 //!
 //! The fleet is N loopback addresses (127.0.x.y) served by one real sshd on
-//! a private port. Every node is its own ssh session; on the "node" a shim
+//! a private port, in a network namespace of the bench's own (only its
+//! loopback, so nothing outside can connect) where every tool runs too. Every node is its own ssh session; on the "node" a shim
 //! runs the clusterdoc under test with `--root` set to that node's tree,
 //! picked by the address the session came in on (`$SSH_CONNECTION`). Rounds
 //! alternate the tools (ABC ABC ...) so a noisy machine hits all of them
@@ -91,6 +92,8 @@ impl Tool {
 
 struct Bench {
     dir: PathBuf,
+    /// The network namespace sshd and the tools run in.
+    netns: String,
     sshd: Child,
     pssh: Option<PathBuf>,
     ansible: Option<PathBuf>,
@@ -100,7 +103,16 @@ impl Drop for Bench {
     fn drop(&mut self) {
         let _ = self.sshd.kill();
         let _ = self.sshd.wait();
+        let _ = Command::new("ip").args(["netns", "delete", &self.netns]).status();
     }
+}
+
+/// `program` run inside the namespace (`ip netns exec` execs it: what
+/// `/usr/bin/time` measures is the program itself).
+fn in_netns(netns: &str, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new("ip");
+    command.args(["netns", "exec", netns]).arg(program);
+    command
 }
 
 impl Bench {
@@ -126,10 +138,15 @@ impl Bench {
                 trees.display()
             ),
         );
+        let netns = format!("cdbench-{}", std::process::id());
+        for args in [&["netns", "add", &netns][..], &["netns", "exec", &netns, "ip", "link", "set", "lo", "up"]] {
+            let status = Command::new("ip").args(args).status().expect("iproute2");
+            assert!(status.success(), "ip {args:?} (needs root)");
+        }
         fs::write(
             dir.join("sshd_config"),
             format!(
-                "ListenAddress 127.0.0.1:{PORT}\nHostKey {host}\nAuthorizedKeysFile {keys}\nPidFile {dir}/sshd.pid\n\
+                "ListenAddress 0.0.0.0:{PORT}\nHostKey {host}\nAuthorizedKeysFile {keys}\nPidFile {dir}/sshd.pid\n\
                  PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
                  UsePAM no\nStrictModes no\nMaxStartups 1000\nMaxSessions 1000\nLogLevel ERROR\n",
                 host = dir.join("host_key").display(),
@@ -139,7 +156,7 @@ impl Bench {
         )
         .unwrap();
         fs::create_dir_all("/run/sshd").unwrap();
-        let sshd = Command::new(sshd_bin)
+        let sshd = in_netns(&netns, sshd_bin)
             .args(["-D", "-e", "-f"])
             .arg(dir.join("sshd_config"))
             .stdin(Stdio::null())
@@ -148,7 +165,8 @@ impl Bench {
             .spawn()
             .expect("start sshd");
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", PORT)).is_err() {
+        let filter = format!("sport = :{PORT}");
+        while in_netns(&netns, "ss").args(["-ltnH", &filter]).output().expect("ss").stdout.is_empty() {
             assert!(started.elapsed() < Duration::from_secs(30), "sshd does not listen on {PORT}");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -158,6 +176,7 @@ impl Bench {
         });
         let bench = Bench {
             dir: dir.to_path_buf(),
+            netns,
             sshd,
             pssh: which("parallel-ssh"),
             ansible: ansible.filter(|a| a.is_file()),
@@ -221,7 +240,7 @@ impl Bench {
         fs::create_dir_all(&out).unwrap();
         let mut command = match tool {
             Tool::Clusterdoc => {
-                let mut c = Command::new(env!("CARGO_BIN_EXE_clusterdoc"));
+                let mut c = in_netns(&self.netns, env!("CARGO_BIN_EXE_clusterdoc"));
                 c.args(["collect", "--fanout", &FANOUT.to_string(), "--deadline", "600s", "--timeout", "10s"])
                     .arg(format!("--nodes=@{}", hosts.display()))
                     .arg(format!("--ssh=ssh {}", self.ssh_options().join(" ")))
@@ -231,7 +250,7 @@ impl Bench {
                 c
             }
             Tool::Pssh => {
-                let mut c = Command::new(self.pssh.as_ref().unwrap());
+                let mut c = in_netns(&self.netns, self.pssh.as_ref().unwrap());
                 c.arg("-h").arg(hosts).args(["-p", &FANOUT.to_string(), "-l", "root", "-t", "600", "-o"]);
                 c.arg(&out).arg("-x").arg(self.ssh_options().join(" ")).arg(&remote);
                 c
@@ -240,7 +259,7 @@ impl Bench {
                 let inventory = self.dir.join(format!("inventory-{size}.ini"));
                 let lines: String = fs::read_to_string(hosts).unwrap().lines().map(|h| format!("{h}\n")).collect();
                 fs::write(&inventory, format!("[all]\n{lines}")).unwrap();
-                let mut c = Command::new(self.ansible.as_ref().unwrap());
+                let mut c = in_netns(&self.netns, self.ansible.as_ref().unwrap());
                 c.arg("all").arg("-i").arg(&inventory).args([
                     "-m",
                     "command",

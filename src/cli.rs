@@ -12,13 +12,31 @@ use crate::target::{NameCheck, NodeProbe, Role};
 /// A doctor for Mesos / Marathon / ZooKeeper / Flink clusters: finds the real
 /// pitfalls and prints the evidence and the commands that fix them.
 #[derive(Parser, Debug)]
-#[command(name = "clusterdoc", version, args_conflicts_with_subcommands = true)]
+#[command(name = "clusterdoc", version, args_conflicts_with_subcommands = true, after_long_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
     pub run: RunArgs,
 }
+
+/// Shown by `--help` and in the man page.
+const EXAMPLES: &str = "\
+Examples:
+  clusterdoc --mesos m1:5050 --marathon http://m1:8080 --zk zk://m1:2181,m2:2181,m3:2181/marathon
+  clusterdoc --only zk. --format json
+  clusterdoc collect -o incident.json && clusterdoc check --from incident.json
+
+Fleet mode (every node over the system's ssh, one run):
+  clusterdoc check --nodes @/usr/etc/mesos/masters,@/usr/etc/mesos/slaves --mesos m1:5050
+  clusterdoc check --nodes discover --mesos m1:5050 --zk zk://m1:2181/marathon
+  clusterdoc collect --nodes m1,m2,ops@a1:2222 --ssh 'ssh -J bastion' --fanout 64 -o fleet.json
+  clusterdoc check --from fleet.json
+
+  Each node runs `clusterdoc collect --node` (its own, or this binary pushed into a private
+  mktemp -d directory that is removed however the run ends); node checks judge every node,
+  the fleet.* checks compare them, net.reachability is probed from every node. Nodes not
+  reached are listed with ssh's own words and their node checks are errors, never passes.";
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
