@@ -23,14 +23,14 @@ pub struct Cli {
 /// Shown by `--help` and in the man page.
 const EXAMPLES: &str = "\
 Examples:
-  clusterdoc --mesos m1:5050 --marathon http://m1:8080 --zk zk://m1:2181,m2:2181,m3:2181/marathon
+  clusterdoc --mesos mesos-a:5050 --marathon http://mesos-a:8080 --zk zk://zk-a:2181,zk-b:2181,zk-c:2181/marathon
   clusterdoc --only zk. --format json
   clusterdoc collect -o incident.json && clusterdoc check --from incident.json
 
 Fleet mode (every node over the system's ssh, one run):
-  clusterdoc check --nodes @/usr/etc/mesos/masters,@/usr/etc/mesos/slaves --mesos m1:5050
-  clusterdoc check --nodes discover --mesos m1:5050 --zk zk://m1:2181/marathon
-  clusterdoc collect --nodes m1,m2,ops@a1:2222 --ssh 'ssh -J bastion' --fanout 64 -o fleet.json
+  clusterdoc check --nodes @/usr/etc/mesos/masters,@/usr/etc/mesos/slaves --mesos mesos-a:5050
+  clusterdoc check --nodes discover --mesos mesos-a:5050 --zk zk://zk-a:2181/marathon
+  clusterdoc collect --nodes mesos-a,mesos-b,ops@agent-1:2222 --ssh 'ssh -J bastion' --fanout 64 -o fleet.json
   clusterdoc check --from fleet.json
 
   Each node runs `clusterdoc collect --node` (its own, or this binary pushed into a private
