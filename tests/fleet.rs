@@ -669,6 +669,19 @@ fn firewalld_on_the_master_shows_as_agents_rejected_on_5050_in_the_reachability_
     let out = cmd.args(["check", "--ssh", &fleet.ssh_command()]).args(args).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("on 10.232.0.[3-4]: {m1}:5050: rejected: port 5050 (Mesos master)")), "{text}");
+
+    // With no target named, the agents still probe the master their own
+    // configuration names (/etc/mesos-slave/master).
+    let (report, code) = check(&fleet, dir.path(), &["--nodes", &nodes, "--only", "net.reachability"]);
+    let reach = check_of(&report, "net.reachability");
+    assert_eq!((reach["status"].as_str(), code), (Some("fail"), 2), "{reach:#}");
+    assert_eq!(reach["by_node"][a1], "fail", "{reach:#}");
+    let finding = &reach["findings"][0];
+    assert_eq!(finding["subject"], format!("{m1}:5050"), "{reach:#}");
+    assert!(
+        finding["evidence"].to_string().contains("Mesos master named in this node's /etc/mesos-slave/master"),
+        "{finding:#}"
+    );
 }
 
 /// On a terminal, a fleet run shows how many nodes are done and how many

@@ -226,6 +226,8 @@ fn origin_line(probe: &Probe) -> String {
             "agent {hostname} registered with the Mesos master as {}",
             pid.as_deref().unwrap_or("(no pid: probed on the default agent port)")
         ),
+        Origin::Fleet => format!("{} the fleet run named or found registered", component.label()),
+        Origin::NodeConfig { path } => format!("{} named in this node's {path}", component.label()),
     }
 }
 

@@ -39,6 +39,10 @@ pub struct NodeFacts {
     /// Mesos `--quorum` settings from the packages' flag files.
     #[serde(default)]
     pub mesos_quorum: Vec<MesosFlagFile>,
+    /// An agent's `--master` (`host:port` or a `zk://` URL) from the
+    /// packages' flag files.
+    #[serde(default)]
+    pub mesos_master_flags: Vec<MesosFlagFile>,
     /// Marathon's `--zk`, from /etc/marathon/conf/zk or `MARATHON_ZK`.
     #[serde(default)]
     pub marathon_zk: Option<SourcedValue>,
@@ -77,6 +81,7 @@ impl NodeFacts {
             mesos_work_dir_env: Vec::new(),
             mesos_zk: None,
             mesos_quorum: Vec::new(),
+            mesos_master_flags: Vec::new(),
             marathon_zk: None,
             marathon_master: None,
             flink: Vec::new(),
@@ -322,6 +327,7 @@ fn read_node(root: &NodeRoot) -> NodeFacts {
             .map(|text| SourcedValue { source: MESOS_ZK.into(), value: text.trim().to_string() })
             .filter(|zk| !zk.value.is_empty()),
         mesos_quorum: mesos_flag_files(root, "quorum", &mut unreadable),
+        mesos_master_flags: mesos_flag_files(root, "master", &mut unreadable),
         marathon_zk: marathon_setting(root, "zk", &mut unreadable),
         marathon_master: marathon_setting(root, "master", &mut unreadable),
         flink,

@@ -12,10 +12,11 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::mesos::Agent;
+use super::node::NodeFacts;
 use super::{Fact, Gatherer, net_error};
 use crate::config::Config;
 use crate::remote::HostName;
-use crate::target::{HostPort, NodeProbe, Role, Target, parse_host_port};
+use crate::target::{HostPort, NodeProbe, Role, Target, ZkTarget, parse_host_port};
 
 /// The kernel's default `net.ipv4.icmp_ratelimit`: a host sends about one
 /// ICMP error per this interval to a peer after a burst of six, so a retry
@@ -100,6 +101,11 @@ pub enum Origin {
     Default,
     /// An agent registered with the leading Mesos master.
     Registered { hostname: String, pid: Option<String> },
+    /// Passed by a fleet run (`collect --node --probe`): one the run was
+    /// named or the leading master listed.
+    Fleet,
+    /// Named by this node's own configuration (a fleet node's run).
+    NodeConfig { path: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,16 +233,68 @@ async fn asked_of_this_node(g: &Gatherer, asked: &[NodeProbe]) -> Vec<Endpoint> 
                 Role::Zookeeper => target == Role::Zookeeper,
             })
     };
-    asked
+    let mut endpoints: Vec<Endpoint> = asked
         .iter()
         .filter(|probe| needed(probe.role))
         .map(|probe| Endpoint {
             host: probe.place.host.clone(),
             port: probe.place.port,
             component: Component::of(probe.role),
-            origin: Origin::Named,
+            origin: Origin::Fleet,
         })
-        .collect()
+        .collect();
+    if let Fact::Observed { value: node } = g.node().await {
+        for endpoint in configured(node).into_iter().filter(|e| needed(e.component.role())) {
+            if !endpoints.iter().any(|known| same_place(known, &endpoint)) {
+                endpoints.push(endpoint);
+            }
+        }
+    }
+    endpoints
+}
+
+/// The endpoints this node's own configuration names: the ZooKeeper servers
+/// of /etc/mesos/zk, the master an agent's `master` flag file names, the
+/// servers of zoo.cfg (client port 2181, or the one after `;`), and the
+/// JobManager a flink-conf.yaml names (6123, Flink's default RPC port).
+/// So a fleet run that names no target still finds an agent that cannot
+/// reach its master.
+fn configured(node: &NodeFacts) -> Vec<Endpoint> {
+    let endpoint = |place: HostPort, component, path: &str| Endpoint {
+        host: place.host,
+        port: place.port,
+        component,
+        origin: Origin::NodeConfig { path: path.to_string() },
+    };
+    let mut found = Vec::new();
+    if let Some(zk) = &node.mesos_zk {
+        for server in ZkTarget::parse(&zk.value, true).map(|t| t.servers).unwrap_or_default() {
+            found.push(endpoint(server, Component::Zookeeper, &zk.source));
+        }
+    }
+    for flag in &node.mesos_master_flags {
+        match ZkTarget::parse(&flag.value, true) {
+            Ok(zk) => found.extend(zk.servers.into_iter().map(|s| endpoint(s, Component::Zookeeper, &flag.path))),
+            Err(_) => found.extend(
+                parse_host_port(flag.value.trim(), 5050).map(|p| endpoint(p, Component::MesosMaster, &flag.path)),
+            ),
+        }
+    }
+    if let Some(ensemble) = &node.zookeeper_ensemble {
+        for server in &ensemble.servers {
+            let port = server.value.rsplit_once(';').and_then(|(_, c)| c.rsplit(':').next()?.trim().parse().ok());
+            let place = HostPort { host: server.host.clone(), port: port.unwrap_or(2181) };
+            found.push(endpoint(place, Component::Zookeeper, &ensemble.path));
+        }
+    }
+    for install in &node.flink {
+        if let Some(address) = &install.rpc_address {
+            let place = HostPort { host: address.value.trim().to_string(), port: 6123 };
+            found.push(endpoint(place, Component::Flink, &install.conf));
+        }
+    }
+    found.retain(|e| HostName::parse(&e.host).is_ok() && !e.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()));
+    found
 }
 
 /// What a fleet run asks its nodes to probe: the endpoints named (not the
