@@ -817,6 +817,11 @@ fn the_write_up_as_a_three_node_fleet() {
     let fleet = Fleet::start(&[
         write_up_node("SZV1000265118", "mesos-master.service", m1)
             .with_etc("mesos-master/quorum", "1\n")
+            // firewalld enabled at boot, with the package's public default zone.
+            .with_etc_link(
+                "systemd/system/multi-user.target.wants/firewalld.service",
+                "/usr/lib/systemd/system/firewalld.service",
+            )
             .with_etc("flink/flink-conf.yaml", "jobmanager.rpc.address: SZV1000265118\njobmanager.rpc.port: 6123\n")
             .with_etc("served/master/state", &master_state(m1, &[a1, a2])),
         write_up_node("szv1000265119", "mesos-slave.service", m1).with_etc("served/x", ""),
@@ -857,8 +862,26 @@ fn the_write_up_as_a_three_node_fleet() {
         assert_eq!(finding["remediation"][0]["host"], finding["node"], "{finding:#}");
     }
 
+    // The agents are rejected on 5050; the master cannot even resolve the
+    // JobManager address its own flink-conf.yaml names (its /etc/hosts does
+    // not know its upper-case name).
     let reach = check_of(&report, "net.reachability");
-    assert_eq!(reach["by_node"], serde_json::json!({m1: "pass", a1: "fail", a2: "fail"}), "{reach:#}");
+    assert_eq!(reach["by_node"], serde_json::json!({m1: "fail", a1: "fail", a2: "fail"}), "{reach:#}");
+    let seen: Vec<(&str, &str)> = reach["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["node"].as_str().unwrap(), f["subject"].as_str().unwrap()))
+        .collect();
+    let rejected = format!("{m1}:5050");
+    assert_eq!(seen, [(m1, "SZV1000265118:6123"), (a1, rejected.as_str()), (a2, rejected.as_str())], "{reach:#}");
+
+    // The cause, on the master: firewalld's zone does not open 5050.
+    let firewalld = check_of(&report, "firewalld.ports");
+    assert_eq!(firewalld["by_node"][m1], "fail", "{firewalld:#}");
+    let zone = firewalld["findings"].as_array().unwrap().iter().find(|f| f["node"] == m1).expect("a finding on m1");
+    assert!(zone["message"].as_str().unwrap().contains("does not allow 5050/tcp (master)"), "{zone:#}");
+    assert_eq!(zone["remediation"][0]["host"], m1, "{zone:#}");
 }
 
 /// A node whose clusterdoc sees a clock 90 s ahead (libfaketime, as a node

@@ -437,6 +437,10 @@ fn write_etc(upper: &Path, spec: &NodeSpec, ip: Ipv4Addr, authorized_keys: &Path
     for (path, target) in &spec.etc_links {
         let link = upper.join(path);
         fs::create_dir_all(link.parent().unwrap()).unwrap();
+        // A link the node has overrides a whiteout of the machine's.
+        if fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_char_device()) {
+            fs::remove_file(&link).unwrap();
+        }
         std::os::unix::fs::symlink(target, link).unwrap();
     }
     keygen(&upper.join("ssh/host_ed25519"));
