@@ -266,7 +266,9 @@ impl Dns {
             Ok(Err(e)) if e.is_no_records_found() => {
                 Lookup::NotFound { detail: format!("DNS has no record for {what}") }
             }
-            Ok(Err(e)) => Lookup::Unanswered { error: format!("DNS lookup of {what} failed: {e}") },
+            Ok(Err(e)) => {
+                Lookup::Unanswered { error: format!("DNS lookup of {what} failed: {}", super::net_error::reason(&e)) }
+            }
             Err(_) => Lookup::Unanswered {
                 error: format!("DNS lookup of {what}: no answer within {}", humantime::format_duration(self.limit)),
             },
