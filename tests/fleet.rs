@@ -625,6 +625,20 @@ fn serve(node: &Node, port: u16) {
     }
 }
 
+/// Node 0 serves its Mesos state on 5050 behind firewalld's nftables
+/// backend (loopback and this machine, the client namespace where the
+/// operator runs clusterdoc, accepted; every other host rejected with
+/// admin-prohibited); nodes 1 and 2 serve 5051 as agents.
+fn firewalled_master_and_two_agents(fleet: &Fleet) {
+    serve(&fleet.nodes[0], 5050);
+    serve(&fleet.nodes[1], 5051);
+    serve(&fleet.nodes[2], 5051);
+    fleet.nodes[0].ns.nft(
+        "table inet firewalld_test {\n chain filter_INPUT {\n  type filter hook input priority 10; policy accept;\n  \
+         iifname \"lo\" accept\n  ip saddr 10.232.0.1 accept\n  tcp dport 5050 reject with icmpx type admin-prohibited\n }\n}\n",
+    );
+}
+
 #[test]
 fn firewalld_on_the_master_shows_as_agents_rejected_on_5050_in_the_reachability_matrix() {
     let (m1, a1, a2) = ("10.232.0.2", "10.232.0.3", "10.232.0.4");
@@ -635,16 +649,7 @@ fn firewalld_on_the_master_shows_as_agents_rejected_on_5050_in_the_reachability_
         NodeSpec::named("a1").with_etc("mesos-slave/master", &format!("{m1}:5050\n")).with_etc("served/x", ""),
         NodeSpec::named("a2").with_etc("mesos-slave/master", &format!("{m1}:5050\n")).with_etc("served/x", ""),
     ]);
-    serve(&fleet.nodes[0], 5050);
-    serve(&fleet.nodes[1], 5051);
-    serve(&fleet.nodes[2], 5051);
-    // firewalld's nftables backend on the master: loopback and this
-    // machine (the client namespace, where the operator runs clusterdoc)
-    // accepted, every other host rejected with admin-prohibited.
-    fleet.nodes[0].ns.nft(
-        "table inet firewalld_test {\n chain filter_INPUT {\n  type filter hook input priority 10; policy accept;\n  \
-         iifname \"lo\" accept\n  ip saddr 10.232.0.1 accept\n  tcp dport 5050 reject with icmpx type admin-prohibited\n }\n}\n",
-    );
+    firewalled_master_and_two_agents(&fleet);
     let dir = tempfile::tempdir().unwrap();
     let nodes = [m1, a1, a2].join(",");
     let args =
@@ -827,13 +832,7 @@ fn the_write_up_as_a_three_node_fleet() {
         write_up_node("szv1000265119", "mesos-slave.service", m1).with_etc("served/x", ""),
         write_up_node("szv1000265120", "mesos-slave.service", m1).with_etc("served/x", ""),
     ]);
-    serve(&fleet.nodes[0], 5050);
-    serve(&fleet.nodes[1], 5051);
-    serve(&fleet.nodes[2], 5051);
-    fleet.nodes[0].ns.nft(
-        "table inet firewalld_test {\n chain filter_INPUT {\n  type filter hook input priority 10; policy accept;\n  \
-         iifname \"lo\" accept\n  ip saddr 10.232.0.1 accept\n  tcp dport 5050 reject with icmpx type admin-prohibited\n }\n}\n",
-    );
+    firewalled_master_and_two_agents(&fleet);
     let dir = tempfile::tempdir().unwrap();
     let nodes = [m1, a1, a2].join(",");
     let args = ["--nodes", &nodes, "--mesos", &format!("http://{m1}:5050"), "--deadline", "60s"];
