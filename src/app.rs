@@ -27,8 +27,9 @@ pub fn main() -> i32 {
     match cli.command {
         None => run_checks(&cli.run, Mode::Check),
         Some(Command::Check(args)) => run_checks(&args, Mode::Check),
-        Some(Command::Collect(CollectArgs { run, node, probes, names })) => {
-            run_checks(&run, if node { Mode::CollectNode(NodeAsks { probes, names }) } else { Mode::Collect })
+        Some(Command::Collect(CollectArgs { run, node, probes, names, pack_checks })) => {
+            let mode = if node { Mode::CollectNode(NodeAsks { probes, names, pack_checks }) } else { Mode::Collect };
+            run_checks(&run, mode)
         }
         Some(Command::List { format, packs }) => list(format, &packs),
         Some(Command::Explain { id, packs }) => explain(&id, &packs),
@@ -105,7 +106,7 @@ fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
     let tally = Arc::new(Tally::default());
     if collect_only {
         let collected = match mode {
-            Mode::CollectNode(asks) => rt.block_on(runner::collect_node(&config, asks)),
+            Mode::CollectNode(asks) => rt.block_on(runner::collect_node(&config, &selection, asks)),
             _ => {
                 let progress = Progress::start(&rt, tally.clone());
                 let collected = rt.block_on(runner::collect(&config, &selection, &tally));

@@ -114,6 +114,9 @@ pub struct CollectArgs {
     /// With --node: a peer's name to resolve, and the address it registered with (a fleet run passes the cluster's)
     #[arg(long = "resolve", value_name = "NAME=ADDRESS", requires = "node")]
     pub names: Vec<NameCheck>,
+    /// With --node: a built-in pack check that looks at a machine, to gather its probe here
+    #[arg(long = "pack-check", value_name = "ID", requires = "node")]
+    pub pack_checks: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone, Default)]

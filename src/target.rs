@@ -122,6 +122,8 @@ pub struct NodeAsks {
     pub probes: Vec<NodeProbe>,
     /// Peers' names to resolve.
     pub names: Vec<NameCheck>,
+    /// Built-in pack checks that look at a machine, to gather on the node.
+    pub pack_checks: Vec<String>,
 }
 
 /// A target as reports and snapshots record it: the URL without credentials.

@@ -119,7 +119,10 @@ fn three_nodes_are_reached_and_each_is_judged_on_its_own_facts() {
     let fleet = Fleet::start(&[
         NodeSpec::named("Node1").with_etc("hosts", &hosts_line("10.232.0.2", "Node1")),
         NodeSpec::named("node2").with_etc("hosts", &hosts_line("127.0.1.1", "node2")),
-        NodeSpec::named("node3").with_etc("hosts", &hosts_line("10.232.0.4", "node3")),
+        // An agent's work directory: the built-in mesos.agent-disk runs there.
+        NodeSpec::named("node3")
+            .with_etc("hosts", &hosts_line("10.232.0.4", "node3"))
+            .with_etc("mesos-slave/work_dir", "/tmp\n"),
     ]);
     eprintln!("3 nodes up in {:?}", started.elapsed());
     // node3 has this version of clusterdoc installed: `auto` runs it there
@@ -144,8 +147,10 @@ fn three_nodes_are_reached_and_each_is_judged_on_its_own_facts() {
         assert_eq!(record["facts"]["node"]["value"]["hostname"]["value"]["value"], node.hostname, "{record:#}");
         // systemd answered live inside the node.
         assert_eq!(record["facts"]["systemd"]["state"], "observed", "{record:#}");
-        // The machine's ZooKeeper config is not the node's: no roles.
-        assert_eq!(record["facts"]["roles"]["value"]["roles"], serde_json::json!([]), "{record:#}");
+        // The machine's ZooKeeper config is not the node's: no roles but
+        // node3's, from its own agent work directory file.
+        let roles = if node.hostname == "node3" { serde_json::json!(["agent"]) } else { serde_json::json!([]) };
+        assert_eq!(record["facts"]["roles"]["value"]["roles"], roles, "{record:#}");
         eprintln!("{}: {} ms", node.hostname, record["duration_ms"]);
         assert!(node.tmp_entries().is_empty(), "{} left {:?} in its /tmp", node.hostname, node.tmp_entries());
     }
@@ -198,11 +203,11 @@ fn three_nodes_are_reached_and_each_is_judged_on_its_own_facts() {
         // Checks of the cluster run once, on what the orchestrator saw.
         let leader = check_of(report, "mesos.leader");
         assert!(leader.get("by_node").is_none(), "{leader:#}");
-        // A pack check that runs a command would run it here, not on the nodes.
+        // A built-in pack check that runs a command runs it on every node:
+        // node3 has a work directory (df -P /tmp there), the others none.
         let disk = check_of(report, "mesos.agent-disk");
-        assert_eq!(disk["status"], "skip", "{disk:#}");
-        let why = disk["reason"].as_str().unwrap();
-        assert!(why.starts_with("not judged in a fleet run: this pack check looks at the machine"), "{why}");
+        let on = serde_json::json!({"10.232.0.2": "skip", "10.232.0.3": "skip", "10.232.0.4": "pass"});
+        assert_eq!((&disk["status"], &disk["by_node"]), (&"pass".into(), &on), "{disk:#}");
         // One that asks over the network is a cluster check like the others.
         let outstanding = check_of(report, "zk.outstanding-requests");
         assert!(!outstanding["reason"].as_str().unwrap_or_default().contains("fleet run"), "{outstanding:#}");
@@ -1032,4 +1037,31 @@ fn a_node_that_resolves_a_peer_s_name_elsewhere_fails_fleet_name_resolution() {
     );
     assert_eq!(findings[0]["remediation"][0]["command"], format!("printf '%s %s\\n' {a2} a2 >> /etc/hosts"));
     assert_eq!(findings[0]["remediation"][0]["host"], a2);
+}
+
+/// A pack check of the operator's own that runs a command exists only on
+/// this machine: a fleet run says it is not judged there, never judges
+/// this machine in the nodes' place.
+#[test]
+fn an_operator_s_machine_pack_check_is_not_judged_in_a_fleet_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let packs = dir.path().join("packs");
+    std::fs::create_dir(&packs).unwrap();
+    std::fs::write(
+        packs.join("local.toml"),
+        "[[check]]\nid = \"local.uptime\"\ntitle = \"Uptime\"\nseverity = \"warn\"\ntags = [\"test\"]\n\
+         [check.explain]\nwhat = \"w\"\nwhy = \"y\"\nfix = \"f\"\n[check.command]\nargv = [\"true\"]\n",
+    )
+    .unwrap();
+    let (snapshot, _) = fake_fleet_run(dir.path(), &["--nodes", "quick1"]);
+    assert_eq!(snapshot["nodes"][0]["state"], "error", "{snapshot:#}");
+    let out = support::cli::plain(dir.path())
+        .args(["check", "--from", "fleet.json", "--format", "json", "--only", "local.uptime", "--checks-dir"])
+        .arg(&packs)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let uptime = check_of(&report, "local.uptime");
+    assert_eq!(uptime["status"], "skip", "{uptime:#}");
+    assert!(uptime["reason"].as_str().unwrap().starts_with("not judged in a fleet run"), "{uptime:#}");
 }

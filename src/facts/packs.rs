@@ -356,6 +356,9 @@ impl std::fmt::Display for Action {
     }
 }
 
+/// `PackProbe::pack` of the packs compiled into clusterdoc.
+pub const BUILT_IN_PACK: &str = "built-in";
+
 /// The probe of one selected pack check, as the runner hands it over.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PackProbe {

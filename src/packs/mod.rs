@@ -36,7 +36,7 @@ use template::RemedyTemplate;
 use crate::checks::{Check, CheckMeta, Conclusion, Explain, Verdict, texts};
 use crate::facts::Facts;
 use crate::facts::knowledge::SYSTEM_PACK_DIR;
-use crate::facts::packs::{PackContent, PackDir, PackProbe, read_pack_dir};
+use crate::facts::packs::{BUILT_IN_PACK, PackContent, PackDir, PackProbe, read_pack_dir};
 use crate::report::{Finding, Status};
 use crate::trust::{self, Ignored};
 
@@ -100,7 +100,7 @@ impl LoadProblem {
 pub fn load(dirs: &[PathBuf], taken: &[&str], root: &Path) -> Loaded {
     let mut loader = Loader { taken, checks: Vec::new(), problems: Vec::new(), ignored: Vec::new() };
     for (name, text) in EMBEDDED {
-        let origin = PackFile { source: "built-in", file: name.to_string(), dir: None };
+        let origin = PackFile { source: BUILT_IN_PACK, file: name.to_string(), dir: None };
         loader.add_parsed(parse_pack(text, &origin), &origin, &mut BTreeSet::new(), text);
     }
     loader.add_dir(Path::new(SYSTEM_PACK_DIR), false);

@@ -11,32 +11,32 @@ use std::sync::Arc;
 use futures::future::join_all;
 use tokio::time::Instant;
 
-use super::{check_report, run_one};
+use super::{MachinePacks, check_report, run_one};
 use crate::checks::{Check, NotJudged};
 use crate::facts::fleet::view::FleetView;
 use crate::facts::fleet::{self, NodeRecord};
-use crate::facts::{Fact, Facts, Inputs};
+use crate::facts::{Fact, Facts, Inputs, Need};
 use crate::remedy::{HostName, RunsOn};
 use crate::report::{CheckReport, Finding, FleetNode, NodeState, Status, node_ranges, worst};
 
 /// How many distinct reasons a node check's summary quotes.
 const REASONS_QUOTED: usize = 3;
 
-/// The checks' reports in the order given, and the fleet's nodes. The pack
-/// checks `on_this_machine` (commands, plugins, processes, units, files)
-/// skip: they would look at the machine clusterdoc runs on, not the nodes.
+/// The checks' reports in the order given, and the fleet's nodes. Pack
+/// checks that look at a machine run on every node when they are built in;
+/// the others skip: they would look at the machine clusterdoc runs on.
 pub async fn judge(
     checks: Vec<Arc<dyn Check>>,
     mut facts: Facts,
     nodes: Vec<NodeRecord>,
-    on_this_machine: &[String],
+    packs: &MachinePacks,
     deadline: Instant,
 ) -> (Vec<CheckReport>, Vec<FleetNode>) {
     let order: Vec<String> = checks.iter().map(|c| c.meta().id.to_string()).collect();
-    let (passed_over, checks): (Vec<_>, Vec<_>) =
-        checks.into_iter().partition(|c| on_this_machine.iter().any(|id| *id == c.meta().id));
+    let listed = |list: &[String], check: &Arc<dyn Check>| list.iter().any(|id| *id == check.meta().id);
+    let (passed_over, checks): (Vec<_>, Vec<_>) = checks.into_iter().partition(|c| listed(&packs.here_only, c));
     let (node_checks, cluster_checks): (Vec<_>, Vec<_>) =
-        checks.iter().cloned().partition(|c| fleet::judges_nodes(c.meta().needs));
+        checks.iter().cloned().partition(|c| fleet::judges_nodes(c.meta().needs) || listed(&packs.on_nodes, c));
     facts.fleet = Some(Fact::observed(FleetView::of(&nodes)));
     let (cluster_reports, mut facts) = run_all(&cluster_checks, facts, deadline).await;
     let mut on_nodes: Vec<Vec<(String, CheckReport)>> = vec![Vec::new(); node_checks.len()];
@@ -88,10 +88,13 @@ async fn run_all(checks: &[Arc<dyn Check>], facts: Facts, deadline: Instant) -> 
     (reports, facts)
 }
 
-/// Puts a node's own sources (and where and how it looked) in place of the
-/// orchestrator's, or back: swapping twice restores both.
+/// Puts a node's own sources (and where and how it looked, and what its
+/// pack checks saw) in place of the orchestrator's, or back: swapping twice
+/// restores both. The cluster checks, which read the orchestrator's packs,
+/// have run by then.
 fn swap_node_view(facts: &mut Facts, own: &mut Facts) {
     facts.swap_sources(own, &fleet::ON_NODE);
+    facts.swap_sources(own, &[Need::Packs]);
     let (ours, theirs): (&mut Inputs, &mut Inputs) = (&mut facts.inputs, &mut own.inputs);
     std::mem::swap(&mut ours.root, &mut theirs.root);
     std::mem::swap(&mut ours.live, &mut theirs.live);

@@ -17,6 +17,7 @@ use crate::catalog::Selection;
 use crate::checks::{self, Check, NotJudged, Verdict};
 use crate::config::Config;
 use crate::facts::fleet::{self as fleet_facts, Fleet, NodeRecord, Tally};
+use crate::facts::packs::{BUILT_IN_PACK, PackProbe};
 use crate::facts::{Facts, Gatherer, Need, dns, reach};
 use crate::report::{CheckReport, NodeInfo, Report, Status};
 use crate::target::NodeAsks;
@@ -107,9 +108,28 @@ async fn gather(
     let asks = NodeAsks {
         probes: if all.contains(&Need::Reach) { reach::fleet_endpoints(&gatherer).await } else { Vec::new() },
         names: if all.contains(&Need::Fleet) { dns::fleet_names(&gatherer).await } else { Vec::new() },
+        pack_checks: MachinePacks::of(selection).on_nodes,
     };
     let (facts, nodes) = futures::join!(gatherer.gather(&needs), fleet.collect(deadline, &asks, tally));
     Ok(Gathered { facts, nodes })
+}
+
+/// The selected pack checks that look at a machine (commands, plugins,
+/// processes, units, files). In a fleet run the built-in ones run on every
+/// node (each node's clusterdoc has them); the others, whose pack files are
+/// on this machine only, cannot run there.
+pub struct MachinePacks {
+    pub on_nodes: Vec<String>,
+    pub here_only: Vec<String>,
+}
+
+impl MachinePacks {
+    fn of(selection: &Selection) -> MachinePacks {
+        let looking = selection.probes().into_iter().filter(|p| p.probe.looks_at_this_machine());
+        let (on_nodes, here_only): (Vec<_>, Vec<_>) = looking.partition(|p| p.pack == BUILT_IN_PACK);
+        let ids = |probes: Vec<PackProbe>| probes.into_iter().map(|p| p.check).collect();
+        MachinePacks { on_nodes: ids(on_nodes), here_only: ids(here_only) }
+    }
 }
 
 /// `collect`: the selected checks' facts (a fleet's with `--nodes`).
@@ -120,9 +140,17 @@ pub async fn collect(cfg: &Arc<Config>, selection: &Selection, tally: &Tally) ->
 
 /// `collect --node`: this node's own facts, as a fleet run asks of each node,
 /// and what it saw of the endpoints it was asked to probe.
-pub async fn collect_node(cfg: &Arc<Config>, asks: NodeAsks) -> anyhow::Result<String> {
-    let gatherer = Gatherer::new(cfg.clone(), gathering_deadline(Instant::now(), cfg.deadline)).with_node_asks(asks);
-    let facts = gatherer.gather(&fleet_facts::node_sources()).await;
+pub async fn collect_node(cfg: &Arc<Config>, selection: &Selection, asks: NodeAsks) -> anyhow::Result<String> {
+    // The asked pack checks' probes, as this node's catalog has them.
+    let probes: Vec<_> = selection.probes().into_iter().filter(|p| asks.pack_checks.contains(&p.check)).collect();
+    let mut needs = fleet_facts::node_sources();
+    if !probes.is_empty() {
+        needs.insert(Need::Packs);
+    }
+    let gatherer = Gatherer::new(cfg.clone(), gathering_deadline(Instant::now(), cfg.deadline))
+        .with_pack_probes(probes)
+        .with_node_asks(asks);
+    let facts = gatherer.gather(&needs).await;
     let address = fleet_facts::session_address();
     Snapshot { address, clock_ms: Some(fleet_facts::epoch_ms()), ..Snapshot::new(facts) }.to_json()
 }
@@ -161,10 +189,8 @@ pub async fn run(cfg: &Arc<Config>, selection: &Selection, source: Source, tally
     let deadline = start + cfg.deadline;
     if !gathered.nodes.is_empty() {
         source_label.push_str(&format!(" · fleet of {} nodes", gathered.nodes.len()));
-        // Pack checks that look at a machine would look at this one, not the nodes.
-        let on_this_machine: Vec<String> =
-            selection.probes().into_iter().filter(|p| p.probe.looks_at_this_machine()).map(|p| p.check).collect();
-        let (results, nodes) = fleet::judge(checks, gathered.facts, gathered.nodes, &on_this_machine, deadline).await;
+        let packs = MachinePacks::of(selection);
+        let (results, nodes) = fleet::judge(checks, gathered.facts, gathered.nodes, &packs, deadline).await;
         let node = NodeInfo { hostname: None, roles: Vec::new(), source: source_label };
         let report = Report::new(started_at, start.elapsed().as_millis() as u64, node, results);
         return Ok(Report { nodes, ..report });

@@ -85,6 +85,9 @@ pub fn command(bin: &RemoteBin, limits: RemoteLimits, binary_size: u64, asks: &N
     for name in &asks.names {
         collect.push_str(&format!(" --resolve {}", quote(&name.to_string())));
     }
+    for id in &asks.pack_checks {
+        collect.push_str(&format!(" --pack-check {}", quote(id)));
+    }
     let script = match bin {
         RemoteBin::Path(path) => format!("{} {collect}", quote(path)),
         RemoteBin::Push => push(&collect, binary_size),
