@@ -166,6 +166,9 @@ impl Fleet {
         let outcome = session::run(self, destination, deadline, asks).await;
         let (reached_at, clock_skew_ms, facts) =
             outcome.answer.map_or((None, None, None), |a| (a.address, a.clock_skew_ms, Some(a.facts)));
+        // The node's copy of the check data served its own gathering; every
+        // node is judged with this run's, so a fleet does not keep N copies.
+        let facts = facts.map(|facts| Facts { knowledge: None, ..facts });
         NodeRecord {
             host: destination.host.to_string(),
             address: reached_at.or_else(|| destination.host.as_str().parse().ok()),
