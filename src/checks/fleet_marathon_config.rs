@@ -13,7 +13,7 @@ use crate::agreement::disagreement;
 use crate::facts::fleet::view::NodeView;
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, Remedy};
-use crate::report::{NodeState, Status};
+use crate::report::Status;
 use crate::target::Role;
 
 pub struct FleetMarathonConfig;
@@ -68,12 +68,7 @@ impl Check for FleetMarathonConfig {
         .into_iter()
         .flatten()
         .collect();
-        let undecided: Vec<String> = view
-            .nodes
-            .iter()
-            .filter(|n| n.state != NodeState::Reached)
-            .map(|n| format!("node {} ({}) may run Marathon", n.host, n.state))
-            .collect();
+        let undecided = view.not_reached_may("may run Marathon");
         conclude(findings, undecided, format!("{} Marathon instances compared", instances.len()))
     }
 }

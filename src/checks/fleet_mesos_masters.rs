@@ -12,7 +12,7 @@ use crate::agreement::disagreement;
 use crate::facts::fleet::view::{NodeView, hosts};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, Remedy, RunsOn};
-use crate::report::{Finding, NodeState, Status};
+use crate::report::{Finding, Status};
 use crate::target::Role;
 
 pub struct FleetMesosMasters;
@@ -82,12 +82,7 @@ impl Check for FleetMesosMasters {
             write_file(node, value, "/etc/mesos-master/quorum")
         }));
         findings.extend(majority(&masters));
-        let undecided: Vec<String> = view
-            .nodes
-            .iter()
-            .filter(|n| n.state != NodeState::Reached)
-            .map(|n| format!("node {} ({}) may be a master: the count of masters is not known", n.host, n.state))
-            .collect();
+        let undecided = view.not_reached_may("may be a master: the count of masters is not known");
         conclude(findings, undecided, format!("{} Mesos masters compared", masters.len()))
     }
 }

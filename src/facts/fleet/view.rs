@@ -119,6 +119,13 @@ impl FleetView {
     pub fn reached(&self) -> impl Iterator<Item = &NodeView> {
         self.nodes.iter().filter(|n| n.state == NodeState::Reached)
     }
+
+    /// A reason a cross-node check cannot decide for each node not reached:
+    /// `node HOST (STATE) ` and what it `may` be.
+    pub fn not_reached_may(&self, may: &str) -> Vec<String> {
+        let unreached = self.nodes.iter().filter(|n| n.state != NodeState::Reached);
+        unreached.map(|n| format!("node {} ({}) {may}", n.host, n.state)).collect()
+    }
 }
 
 fn flink_versions(node: &NodeFacts) -> Vec<FlinkVersion> {
