@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use clap::{CommandFactory, Parser};
 
-use crate::catalog::{self, Catalog, Selection};
+use crate::catalog::{self, Catalog};
 use crate::checks::Check;
-use crate::cli::{Cli, CollectArgs, ColorChoice, Command, Format, ListFormat, PackArgs, RunArgs};
-use crate::config::{Config, ConfigError, LoadedConfig};
-use crate::report::{self, human::Detail};
-use crate::runner::{self, Source};
-use crate::trust::Ignored;
+use crate::cli::{Cli, CollectArgs, ColorChoice, Command, ListFormat, PackArgs, RunArgs};
+use crate::config::{ConfigError, LoadedConfig};
+use crate::plan::{self, Plan};
+use crate::report;
+use crate::runner;
 
 /// Exit code for "clusterdoc itself could not run" (bad usage, bad config).
 pub const EXIT_USAGE: i32 = 3;
@@ -75,39 +75,29 @@ enum Mode {
 }
 
 fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
-    let config = match Config::resolve(args.config.as_deref(), &args.settings()) {
-        Ok(c) => Arc::new(c),
+    let collect_only = mode != Mode::Check;
+    if let (true, Some(file)) = (collect_only, &args.from) {
+        return fatal(format!("collect reads live systems; --from {} is for `check`", file.display()));
+    }
+    let plan = match Plan::new(args) {
+        Ok(plan) => plan,
         Err(e) => return fatal(e),
     };
-    if mode == Mode::Check && !config.nodes.is_empty() {
+    if mode == Mode::Check && !plan.config.nodes.is_empty() {
         return fatal(
             "checks across a fleet are not there yet: `collect --nodes NODES -o FILE` gathers every node's facts",
         );
     }
-    let collect_only = mode != Mode::Check;
-    let catalog = catalog::catalog_with_packs(&config.checks_dirs, config.root.dir());
-    let ignored: Vec<Ignored> = config.ignored.iter().chain(&catalog.ignored).cloned().collect();
-    announce(&ignored);
-    let selection = match Selection::new(catalog, &args.only, &args.skip) {
-        Ok(s) => s,
-        Err(e) => return fatal(e),
-    };
-    let source = match &args.from {
-        Some(file) if collect_only => {
-            return fatal(format!("collect reads live systems; --from {} is for `check`", file.display()));
-        }
-        Some(file) => Source::Snapshot(file.clone()),
-        None => Source::Live,
-    };
     let rt = match Runtime::start() {
         Ok(rt) => rt,
         Err(e) => return fatal(format!("cannot start the async runtime: {e}")),
     };
+    let config = &plan.config;
     let watchdog = Watchdog::arm(config.deadline.saturating_add(WATCHDOG_GRACE), stuck(config.deadline));
     if collect_only {
         let collected = match mode {
-            Mode::CollectNode => rt.block_on(runner::collect_node(&config)),
-            _ => rt.block_on(runner::collect(&config, &selection)),
+            Mode::CollectNode => rt.block_on(runner::collect_node(config)),
+            _ => rt.block_on(runner::collect(config, &plan.selection)),
         };
         drop(watchdog);
         return match collected {
@@ -116,24 +106,15 @@ fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
         };
     }
     let progress = Progress::start(&rt);
-    let outcome = rt.block_on(runner::run(&config, &selection, source));
+    let outcome = rt.block_on(plan.judge());
     drop(watchdog);
     progress.finish();
-    let mut report = match outcome {
+    let report = match outcome {
         Ok(r) => r,
         Err(e) => return fatal(format!("{e:#}")),
     };
-    report.config = config.config_file.as_ref().map(|p| p.display().to_string());
-    report.ignored = ignored;
     setup_color(args.color, args.output.is_some());
-    let rendered = match args.format {
-        Format::Human => report::human::render(&report, detail(args)),
-        Format::Json => report::json::render(&report),
-        Format::Junit => report::junit::render(&report),
-        Format::Tap => report::tap::render(&report),
-        Format::Nagios => report::nagios::render(&report),
-        Format::Prometheus => report::prometheus::render(&report),
-    };
+    let rendered = plan::render(&report, args.format, args.detail());
     if let Some(script) = &args.script
         && let Err(e) = crate::output::write_file(script, &report::script::render(&report))
     {
@@ -241,14 +222,6 @@ impl Progress {
     }
 }
 
-fn detail(args: &RunArgs) -> Detail {
-    match (args.quiet, args.verbose) {
-        (true, _) => Detail::Quiet,
-        (false, 0) => Detail::Normal,
-        _ => Detail::Verbose,
-    }
-}
-
 fn setup_color(choice: ColorChoice, to_file: bool) {
     let on = match choice {
         ColorChoice::Always => true,
@@ -270,21 +243,13 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<(), String> {
     }
 }
 
-/// Says on stderr which config files and packs were passed over, and why
-/// (the report lists them too).
-fn announce(ignored: &[Ignored]) {
-    for entry in ignored {
-        eprintln!("clusterdoc: {}", crate::text::sanitize(&entry.to_string()));
-    }
-}
-
 /// The catalog with the packs of the config file's checks_dir and `--checks-dir`.
 fn catalog_of(packs: &PackArgs) -> Result<Catalog, ConfigError> {
     let loaded = LoadedConfig::load(packs.config.as_deref(), None)?;
     let mut dirs = loaded.settings.checks_dir.unwrap_or_default();
     dirs.extend(packs.checks_dir.iter().cloned());
     let catalog = catalog::catalog_with_packs(&dirs, Path::new("/"));
-    announce(&loaded.ignored.iter().chain(&catalog.ignored).cloned().collect::<Vec<_>>());
+    plan::announce(&loaded.ignored.iter().chain(&catalog.ignored).cloned().collect::<Vec<_>>());
     Ok(catalog)
 }
 

@@ -7,6 +7,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Settings, StringOrList};
+use crate::report::human::Detail;
 use crate::target::Role;
 
 /// A doctor for Mesos / Marathon / ZooKeeper / Flink clusters: finds the real
@@ -178,6 +179,15 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// How much the human report shows (`-q`, `-v`).
+    pub fn detail(&self) -> Detail {
+        match (self.quiet, self.verbose) {
+            (true, _) => Detail::Quiet,
+            (false, 0) => Detail::Normal,
+            _ => Detail::Verbose,
+        }
+    }
+
     /// The command line's layer of settings (`config` merges it over the file's).
     pub fn settings(&self) -> Settings {
         let list = |items: &[String]| (!items.is_empty()).then(|| StringOrList::Many(items.to_vec()));

@@ -14,6 +14,7 @@ pub mod node_fs;
 pub mod output;
 pub mod packs;
 pub mod parsers;
+pub mod plan;
 pub mod redact;
 pub mod remedy;
 pub mod remote;
