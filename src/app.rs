@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::catalog::{self, Catalog};
 use crate::checks::Check;
@@ -18,8 +18,11 @@ use crate::runner;
 pub const EXIT_USAGE: i32 = 3;
 
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let cli = match Cli::command().try_get_matches().and_then(|m| Ok((Cli::from_arg_matches(&m)?, m))) {
+        Ok((cli, matches)) => match crate::cli::serve_misuse(&matches) {
+            Some(misuse) => return fatal(format!("{misuse} (see clusterdoc serve --help)")),
+            None => cli,
+        },
         Err(e) => return usage_error(e),
     };
     match cli.command {
@@ -28,6 +31,7 @@ pub fn main() -> i32 {
         Some(Command::Collect(CollectArgs { run, node })) => {
             run_checks(&run, if node { Mode::CollectNode } else { Mode::Collect })
         }
+        Some(Command::Serve(args)) => crate::serve::main(&args).map_or_else(fatal, |()| 0),
         Some(Command::List { format, packs }) => list(format, &packs),
         Some(Command::Explain { id, packs }) => explain(&id, &packs),
         Some(Command::Completions { shell }) => {
@@ -53,8 +57,15 @@ fn usage_error(e: clap::Error) -> i32 {
         return EXIT_USAGE;
     }
     let rendered = e.render().to_string();
-    let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad usage");
-    eprintln!("clusterdoc: {} (see clusterdoc --help)", first.trim_start_matches("error: "));
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut first = lines.next().unwrap_or("bad usage").trim_start_matches("error: ").to_string();
+    // "the following required arguments were not provided:" names them on the next line.
+    if first.ends_with(':')
+        && let Some(next) = lines.next()
+    {
+        first = format!("{first} {next}");
+    }
+    eprintln!("clusterdoc: {first} (see clusterdoc --help)");
     EXIT_USAGE
 }
 

@@ -1,12 +1,14 @@
 //! The command line: subcommands, flags and their environment variables.
 //! What they mean is decided in `config` (the settings) and `app` (the flow).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Settings, StringOrList};
+use crate::config::{Settings, StringOrList, parse_duration};
 use crate::report::human::Detail;
 use crate::target::Role;
 
@@ -41,6 +43,8 @@ pub enum Command {
     },
     /// Gather facts only and write them as a JSON snapshot (secrets redacted)
     Collect(CollectArgs),
+    /// Serve /metrics, /healthz, /report and /snapshot over HTTP, running the checks at most once an interval
+    Serve(ServeArgs),
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff)
@@ -91,6 +95,54 @@ pub struct CollectArgs {
     /// Gather only this node's facts (what `collect --nodes` runs on each node); fleet settings are ignored
     #[arg(long)]
     pub node: bool,
+}
+
+/// `serve`: the run's settings, and how to serve its results.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Address to listen on; beyond loopback it needs --token-file or --basic-auth-file
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9847")]
+    pub listen: SocketAddr,
+    /// Run the checks at most once per this, however many requests arrive
+    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Serve HTTPS with this certificate chain (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// File holding the token clients must send (Authorization: Bearer TOKEN)
+    #[arg(long, value_name = "FILE", conflicts_with = "basic_auth_file")]
+    pub token_file: Option<PathBuf>,
+    /// File holding USER:PASSWORD clients must send with basic authentication
+    #[arg(long, value_name = "FILE")]
+    pub basic_auth_file: Option<PathBuf>,
+    /// Serve beyond loopback without credentials: anyone who can connect reads the reports
+    #[arg(long, conflicts_with_all = ["token_file", "basic_auth_file"])]
+    pub allow_unauthenticated: bool,
+    /// Connections served at once; more wait to be accepted
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_connections: u32,
+}
+
+/// Flags of `check` that `serve` does not take, and what to do instead.
+const NOT_SERVED: [(&str, &str); 4] = [
+    ("format", "a request chooses it, with ?format=FMT or an Accept header"),
+    ("output", "the server writes no file; GET /report"),
+    ("script", "the server writes no file; GET /report and build the plan from it"),
+    ("color", "served reports are never coloured"),
+];
+
+/// Why the command line of `serve` is wrong although it parsed: it names a
+/// flag of `check` that has no meaning for a server.
+pub fn serve_misuse(matches: &clap::ArgMatches) -> Option<String> {
+    let serve = matches.subcommand_matches("serve")?;
+    let (flag, instead) =
+        NOT_SERVED.iter().find(|(id, _)| serve.value_source(id) == Some(clap::parser::ValueSource::CommandLine))?;
+    Some(format!("serve does not take --{flag}: {instead}"))
 }
 
 #[derive(Args, Debug, Clone, Default)]

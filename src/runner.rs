@@ -55,7 +55,8 @@ impl Snapshot {
         }
     }
 
-    fn to_json(&self) -> anyhow::Result<String> {
+    /// The snapshot as `collect` writes it.
+    pub fn to_json(&self) -> anyhow::Result<String> {
         Ok(crate::text::escape_json_controls(&serde_json::to_string_pretty(self)?) + "\n")
     }
 }
@@ -90,9 +91,14 @@ pub async fn collect(cfg: &Arc<Config>, selection: &Selection) -> anyhow::Result
 
 /// `collect --node`: this node's own facts, as a fleet run asks of each node.
 pub async fn collect_node(cfg: &Arc<Config>) -> anyhow::Result<String> {
+    Snapshot { address: fleet::session_address(), ..node_snapshot(cfg).await }.to_json()
+}
+
+/// This node's own facts (the sources of [`fleet::NODE_SOURCES`]), without
+/// the address a session reached it on.
+pub async fn node_snapshot(cfg: &Arc<Config>) -> Snapshot {
     let gatherer = Gatherer::new(cfg.clone(), gathering_deadline(Instant::now(), cfg.deadline));
-    let facts = gatherer.gather(&fleet::NODE_SOURCES.into_iter().collect()).await;
-    Snapshot { address: fleet::session_address(), ..Snapshot::new(facts) }.to_json()
+    Snapshot::new(gatherer.gather(&fleet::NODE_SOURCES.into_iter().collect()).await)
 }
 
 fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Facts> {
