@@ -228,6 +228,9 @@ pub struct RunArgs {
     /// The clusterdoc run on each node: auto, push, or its path there [default: auto]
     #[arg(long, value_name = "auto|push|PATH")]
     pub remote_bin: Option<String>,
+    /// Pull each node's facts from the clusterdoc serve it runs instead of ssh: http://{host}:9847
+    #[arg(long, value_name = "URL")]
+    pub pull: Option<String>,
 }
 
 impl RunArgs {
@@ -261,6 +264,7 @@ impl RunArgs {
             ssh: self.ssh.clone(),
             fanout: self.fanout,
             remote_bin: self.remote_bin.clone(),
+            pull: self.pull.clone(),
         }
     }
 }

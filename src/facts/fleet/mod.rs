@@ -1,10 +1,12 @@
 //! Facts of a fleet (DESIGN.md C1): each node's own facts, gathered by
 //! `clusterdoc collect --node` run on the node through the system's OpenSSH
-//! (never an SSH of our own), at most `--fanout` nodes at a time, all under
-//! the run's deadline. A node that is not reached is a state with ssh's own
+//! (never an SSH of our own), or with `--pull` read from the `/snapshot` of
+//! the `clusterdoc serve` the node runs (C3), at most `--fanout` nodes at a
+//! time, all under the run's deadline. A node that is not reached is a state with ssh's own
 //! words, never facts.
 
 mod destination;
+mod pull;
 mod remote_run;
 mod session;
 mod ssh;
@@ -17,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 pub use destination::{Destination, NodeEntry, User, node_list};
+pub use pull::Pull;
 pub use remote_run::RemoteBin;
 pub use ssh::SshCommand;
 
@@ -80,6 +83,9 @@ pub struct Fleet {
     pub remote_bin: RemoteBin,
     /// `--timeout`: ssh's ConnectTimeout, and the nodes' own.
     pub timeout: Duration,
+    /// `--pull`: each node's snapshot from its `clusterdoc serve` instead
+    /// of an ssh session.
+    pub pull: Option<Pull>,
 }
 
 impl Fleet {
@@ -95,6 +101,7 @@ impl Fleet {
             fanout: cfg.fanout,
             remote_bin: cfg.remote_bin.parse()?,
             timeout: cfg.timeout,
+            pull: cfg.pull.as_deref().map(|template| Pull::new(template, cfg)).transpose()?,
         }))
     }
 
@@ -124,7 +131,10 @@ impl Fleet {
                 };
             }
         };
-        let outcome = session::run(self, destination, deadline).await;
+        let outcome = match &self.pull {
+            Some(pull) => pull.run(destination, deadline).await,
+            None => session::run(self, destination, deadline).await,
+        };
         let (reached_at, facts) = outcome.answer.map_or((None, None), |a| (a.address, Some(a.facts)));
         NodeRecord {
             host: destination.host.to_string(),
