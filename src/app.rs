@@ -4,24 +4,27 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
-use crate::catalog::{self, Catalog, Selection};
+use crate::catalog::{self, Catalog};
 use crate::checks::Check;
-use crate::cli::{Cli, CollectArgs, ColorChoice, Command, Format, ListFormat, PackArgs, RunArgs};
-use crate::config::{Config, ConfigError, LoadedConfig};
+use crate::cli::{Cli, CollectArgs, ColorChoice, Command, ListFormat, PackArgs, RunArgs};
+use crate::config::{ConfigError, LoadedConfig};
 use crate::facts::fleet::Tally;
-use crate::report::{self, human::Detail};
-use crate::runner::{self, Source};
+use crate::plan::{self, Plan};
+use crate::report;
+use crate::runner;
 use crate::target::NodeAsks;
-use crate::trust::Ignored;
 
 /// Exit code for "clusterdoc itself could not run" (bad usage, bad config).
 pub const EXIT_USAGE: i32 = 3;
 
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let cli = match Cli::command().try_get_matches().and_then(|m| Ok((Cli::from_arg_matches(&m)?, m))) {
+        Ok((cli, matches)) => match crate::cli::serve_misuse(&matches) {
+            Some(misuse) => return fatal(format!("{misuse} (see clusterdoc serve --help)")),
+            None => cli,
+        },
         Err(e) => return usage_error(e),
     };
     match cli.command {
@@ -31,6 +34,7 @@ pub fn main() -> i32 {
             let mode = if node { Mode::CollectNode(NodeAsks { probes, names, pack_checks }) } else { Mode::Collect };
             run_checks(&run, mode)
         }
+        Some(Command::Serve(args)) => crate::serve::main(&args).map_or_else(fatal, |()| 0),
         Some(Command::List { format, packs }) => list(format, &packs),
         Some(Command::Explain { id, packs }) => explain(&id, &packs),
         Some(Command::Completions { shell }) => {
@@ -56,8 +60,15 @@ fn usage_error(e: clap::Error) -> i32 {
         return EXIT_USAGE;
     }
     let rendered = e.render().to_string();
-    let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad usage");
-    eprintln!("clusterdoc: {} (see clusterdoc --help)", first.trim_start_matches("error: "));
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut first = lines.next().unwrap_or("bad usage").trim_start_matches("error: ").to_string();
+    // "the following required arguments were not provided:" names them on the next line.
+    if first.ends_with(':')
+        && let Some(next) = lines.next()
+    {
+        first = format!("{first} {next}");
+    }
+    eprintln!("clusterdoc: {first} (see clusterdoc --help)");
     EXIT_USAGE
 }
 
@@ -79,37 +90,27 @@ enum Mode {
 }
 
 fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
-    let config = match Config::resolve(args.config.as_deref(), &args.settings()) {
-        Ok(c) => Arc::new(c),
-        Err(e) => return fatal(e),
-    };
     let collect_only = mode != Mode::Check;
-    let catalog = catalog::catalog_with_packs(&config.checks_dirs, config.root.dir());
-    let ignored: Vec<Ignored> = config.ignored.iter().chain(&catalog.ignored).cloned().collect();
-    announce(&ignored);
-    let selection = match Selection::new(catalog, &args.only, &args.skip) {
-        Ok(s) => s,
+    if let (true, Some(file)) = (collect_only, &args.from) {
+        return fatal(format!("collect reads live systems; --from {} is for `check`", file.display()));
+    }
+    let plan = match Plan::new(args) {
+        Ok(plan) => plan,
         Err(e) => return fatal(e),
-    };
-    let source = match &args.from {
-        Some(file) if collect_only => {
-            return fatal(format!("collect reads live systems; --from {} is for `check`", file.display()));
-        }
-        Some(file) => Source::Snapshot(file.clone()),
-        None => Source::Live,
     };
     let rt = match Runtime::start() {
         Ok(rt) => rt,
         Err(e) => return fatal(format!("cannot start the async runtime: {e}")),
     };
+    let config = &plan.config;
     let watchdog = Watchdog::arm(config.deadline.saturating_add(WATCHDOG_GRACE), stuck(config.deadline));
     let tally = Arc::new(Tally::default());
     if collect_only {
         let collected = match mode {
-            Mode::CollectNode(asks) => rt.block_on(runner::collect_node(&config, &selection, asks)),
+            Mode::CollectNode(asks) => rt.block_on(runner::collect_node(config, &plan.selection, asks)),
             _ => {
                 let progress = Progress::start(&rt, tally.clone());
-                let collected = rt.block_on(runner::collect(&config, &selection, &tally));
+                let collected = rt.block_on(runner::collect(config, &plan.selection, &tally));
                 progress.finish();
                 collected
             }
@@ -121,24 +122,15 @@ fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
         };
     }
     let progress = Progress::start(&rt, tally.clone());
-    let outcome = rt.block_on(runner::run(&config, &selection, source, &tally));
+    let outcome = rt.block_on(plan.judge(&tally));
     drop(watchdog);
     progress.finish();
-    let mut report = match outcome {
+    let report = match outcome {
         Ok(r) => r,
         Err(e) => return fatal(format!("{e:#}")),
     };
-    report.config = config.config_file.as_ref().map(|p| p.display().to_string());
-    report.ignored = ignored;
     setup_color(args.color, args.output.is_some());
-    let rendered = match args.format {
-        Format::Human => report::human::render(&report, detail(args)),
-        Format::Json => report::json::render(&report),
-        Format::Junit => report::junit::render(&report),
-        Format::Tap => report::tap::render(&report),
-        Format::Nagios => report::nagios::render(&report),
-        Format::Prometheus => report::prometheus::render(&report),
-    };
+    let rendered = plan::render(&report, args.format, args.detail());
     if let Some(script) = &args.script
         && let Err(e) = crate::output::write_file(script, &report::script::render(&report))
     {
@@ -254,14 +246,6 @@ impl Progress {
     }
 }
 
-fn detail(args: &RunArgs) -> Detail {
-    match (args.quiet, args.verbose) {
-        (true, _) => Detail::Quiet,
-        (false, 0) => Detail::Normal,
-        _ => Detail::Verbose,
-    }
-}
-
 fn setup_color(choice: ColorChoice, to_file: bool) {
     let on = match choice {
         ColorChoice::Always => true,
@@ -283,21 +267,13 @@ fn write_output(path: Option<&Path>, text: &str) -> Result<(), String> {
     }
 }
 
-/// Says on stderr which config files and packs were passed over, and why
-/// (the report lists them too).
-fn announce(ignored: &[Ignored]) {
-    for entry in ignored {
-        eprintln!("clusterdoc: {}", crate::text::sanitize(&entry.to_string()));
-    }
-}
-
 /// The catalog with the packs of the config file's checks_dir and `--checks-dir`.
 fn catalog_of(packs: &PackArgs) -> Result<Catalog, ConfigError> {
     let loaded = LoadedConfig::load(packs.config.as_deref(), None)?;
     let mut dirs = loaded.settings.checks_dir.unwrap_or_default();
     dirs.extend(packs.checks_dir.iter().cloned());
     let catalog = catalog::catalog_with_packs(&dirs, Path::new("/"));
-    announce(&loaded.ignored.iter().chain(&catalog.ignored).cloned().collect::<Vec<_>>());
+    plan::announce(&loaded.ignored.iter().chain(&catalog.ignored).cloned().collect::<Vec<_>>());
     Ok(catalog)
 }
 

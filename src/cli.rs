@@ -1,12 +1,15 @@
 //! The command line: subcommands, flags and their environment variables.
 //! What they mean is decided in `config` (the settings) and `app` (the flow).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Settings, StringOrList};
+use crate::config::{Settings, StringOrList, parse_duration};
+use crate::report::human::Detail;
 use crate::target::{NameCheck, NodeProbe, Role};
 
 /// A doctor for Mesos / Marathon / ZooKeeper / Flink clusters: finds the real
@@ -58,6 +61,8 @@ pub enum Command {
     },
     /// Gather facts only and write them as a JSON snapshot (secrets redacted)
     Collect(CollectArgs),
+    /// Serve /metrics, /healthz, /report and /snapshot over HTTP, running the checks at most once an interval
+    Serve(ServeArgs),
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff)
@@ -117,6 +122,54 @@ pub struct CollectArgs {
     /// With --node: a built-in pack check that looks at a machine, to gather its probe here
     #[arg(long = "pack-check", value_name = "ID", requires = "node")]
     pub pack_checks: Vec<String>,
+}
+
+/// `serve`: the run's settings, and how to serve its results.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Address to listen on; beyond loopback it needs --token-file or --basic-auth-file
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9847")]
+    pub listen: SocketAddr,
+    /// Run the checks at most once per this, however many requests arrive
+    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Serve HTTPS with this certificate chain (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// File holding the token clients must send (Authorization: Bearer TOKEN)
+    #[arg(long, value_name = "FILE", conflicts_with = "basic_auth_file")]
+    pub token_file: Option<PathBuf>,
+    /// File holding USER:PASSWORD clients must send with basic authentication
+    #[arg(long, value_name = "FILE")]
+    pub basic_auth_file: Option<PathBuf>,
+    /// Serve beyond loopback without credentials: anyone who can connect reads the reports
+    #[arg(long, conflicts_with_all = ["token_file", "basic_auth_file"])]
+    pub allow_unauthenticated: bool,
+    /// Connections served at once; more wait to be accepted
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_connections: u32,
+}
+
+/// Flags of `check` that `serve` does not take, and what to do instead.
+const NOT_SERVED: [(&str, &str); 4] = [
+    ("format", "a request chooses it, with ?format=FMT or an Accept header"),
+    ("output", "the server writes no file; GET /report"),
+    ("script", "the server writes no file; GET /report and build the plan from it"),
+    ("color", "served reports are never coloured"),
+];
+
+/// Why the command line of `serve` is wrong although it parsed: it names a
+/// flag of `check` that has no meaning for a server.
+pub fn serve_misuse(matches: &clap::ArgMatches) -> Option<String> {
+    let serve = matches.subcommand_matches("serve")?;
+    let (flag, instead) =
+        NOT_SERVED.iter().find(|(id, _)| serve.value_source(id) == Some(clap::parser::ValueSource::CommandLine))?;
+    Some(format!("serve does not take --{flag}: {instead}"))
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -202,9 +255,21 @@ pub struct RunArgs {
     /// The clusterdoc run on each node: auto, push, or its path there [default: auto]
     #[arg(long, value_name = "auto|push|PATH")]
     pub remote_bin: Option<String>,
+    /// Pull each node's facts from the clusterdoc serve it runs instead of ssh: http://{host}:9847
+    #[arg(long, value_name = "URL")]
+    pub pull: Option<String>,
 }
 
 impl RunArgs {
+    /// How much the human report shows (`-q`, `-v`).
+    pub fn detail(&self) -> Detail {
+        match (self.quiet, self.verbose) {
+            (true, _) => Detail::Quiet,
+            (false, 0) => Detail::Normal,
+            _ => Detail::Verbose,
+        }
+    }
+
     /// The command line's layer of settings (`config` merges it over the file's).
     pub fn settings(&self) -> Settings {
         let list = |items: &[String]| (!items.is_empty()).then(|| StringOrList::Many(items.to_vec()));
@@ -226,6 +291,7 @@ impl RunArgs {
             ssh: self.ssh.clone(),
             fanout: self.fanout,
             remote_bin: self.remote_bin.clone(),
+            pull: self.pull.clone(),
         }
     }
 }

@@ -49,6 +49,9 @@ pub struct Config {
     pub fanout: usize,
     /// `auto`, `push` or a path on the node.
     pub remote_bin: String,
+    /// `http://{host}:9847`: pull each node's snapshot from its server
+    /// instead of using ssh (`facts::fleet` checks it).
+    pub pull: Option<String>,
     /// The config file in use, if any.
     pub config_file: Option<PathBuf>,
     /// Config files found but not used (untrusted, or inside `--root`).
@@ -99,6 +102,7 @@ impl Config {
             ssh: either(&flags.ssh, &file.ssh).unwrap_or_else(|| DEFAULT_SSH.into()),
             fanout: loaded.fanout(flags.fanout, file.fanout)?,
             remote_bin: either(&flags.remote_bin, &file.remote_bin).unwrap_or_else(|| DEFAULT_REMOTE_BIN.into()),
+            pull: either(&flags.pull, &file.pull),
             config_file: loaded.path.clone(),
             ignored: loaded.ignored.clone(),
         })
@@ -178,6 +182,7 @@ pub struct Settings {
     pub ssh: Option<String>,
     pub fanout: Option<usize>,
     pub remote_bin: Option<String>,
+    pub pull: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -398,6 +403,7 @@ mod example_tests {
             file.ssh.is_some(),
             file.fanout.is_some(),
             file.remote_bin.is_some(),
+            file.pull.is_some(),
         ];
         assert!(all_set.iter().all(|set| *set), "{file:?}");
         let keys = toml::from_str::<toml::Table>(&uncommented).unwrap().len();

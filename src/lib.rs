@@ -2,7 +2,9 @@
 //!
 //! Data flows one way: `app -> cli -> config -> runner -> checks -> report`, and only
 //! `facts` touches the world (see DESIGN.md, Part B), through the leaves
-//! `node_fs` (the inspected node's files), `trust` and `output`.
+//! `node_fs` (the inspected node's files), `trust` and `output`. `serve` (the
+//! HTTP server of `clusterdoc serve`) stands at `app`'s level; both make
+//! their runs through `plan`.
 
 pub mod agreement;
 pub mod app;
@@ -15,12 +17,14 @@ pub mod node_fs;
 pub mod output;
 pub mod packs;
 pub mod parsers;
+pub mod plan;
 pub mod redact;
 pub mod remedy;
 pub mod remote;
 pub mod report;
 pub mod runner;
 pub mod scheduling;
+pub mod serve;
 pub mod target;
 pub mod text;
 pub mod trust;

@@ -60,7 +60,9 @@ impl Check for FleetNameResolution {
             view.reached().flat_map(|n| n.peers.iter().map(move |p| (n, p))).collect();
         if asked.is_empty() {
             return Err(NotJudged::Skip(
-                "no node was given names to resolve: the leading Mesos master's state is needed (--mesos)".into(),
+                "no node was given names to resolve: the leading Mesos master's state is needed (--mesos), and nodes \
+                 pulled with --pull resolve none"
+                    .into(),
             ));
         }
         // Per name, per way it went wrong, the nodes it went wrong on.

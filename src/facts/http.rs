@@ -36,10 +36,7 @@ const PIECES_IN_FLIGHT: usize = 64;
 
 /// The shared client. Redirects are off here: [`get`] follows them itself.
 pub fn client(cfg: &Config) -> Result<reqwest::Client, String> {
-    // The process-wide TLS provider; a second install (a second client) is a no-op.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(cfg.timeout)
+    builder(cfg)?
         // Per read, not per request: a large /master/state that keeps
         // streaming is fine; a stalled one is not. The deadline caps the rest.
         // reqwest starts this clock with the request, so it also runs while
@@ -47,13 +44,24 @@ pub fn client(cfg: &Config) -> Result<reqwest::Client, String> {
         // drops SYNs is reported as a connect that timed out (a firewall, a
         // host down), not as a server that does not answer (a hung process).
         .read_timeout(cfg.timeout + CONNECT_FIRST)
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {}", net_error::reason(&e)))
+}
+
+/// A client as the run's settings make it (connect timeout, TLS trust, no
+/// redirects), before any limit on reading.
+pub fn builder(cfg: &Config) -> Result<reqwest::ClientBuilder, String> {
+    // The process-wide TLS provider; a second install (a second client) is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(cfg.timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("clusterdoc/", env!("CARGO_PKG_VERSION")))
         .tls_danger_accept_invalid_certs(cfg.insecure);
     if let Some(path) = &cfg.ca_cert {
         builder = builder.tls_certs_merge(read_ca_certs(path)?);
     }
-    builder.build().map_err(|e| format!("cannot set up the HTTP client: {}", net_error::reason(&e)))
+    Ok(builder)
 }
 
 fn read_ca_certs(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {

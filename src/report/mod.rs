@@ -1,5 +1,6 @@
 //! The report model. Statuses are final here; renderers only render.
 
+pub mod healthz;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -55,6 +56,12 @@ impl Status {
 
     pub fn is_problem(self) -> bool {
         matches!(self, Status::Warn | Status::Error | Status::Fail)
+    }
+
+    /// Whether a health check passes on it: nothing failed, and nothing was
+    /// left undecided (`error`); a warning or a skip is healthy.
+    pub fn is_healthy(self) -> bool {
+        matches!(self, Status::Pass | Status::Warn | Status::Skip)
     }
 }
 

@@ -2,6 +2,7 @@
 //! textfile collector.
 
 use std::fmt::Write;
+use std::time::SystemTime;
 
 use super::{NodeState, Report, Status};
 use crate::text::sanitize;
@@ -56,6 +57,30 @@ pub fn render(report: &Report) -> String {
     }
     metric_header(&mut out, "clusterdoc_run_duration_seconds", "Time the whole run took.");
     let _ = writeln!(out, "clusterdoc_run_duration_seconds {:.3}", secs(report.duration_ms));
+    out
+}
+
+/// What `clusterdoc serve` adds about its runs.
+pub struct Runs {
+    /// When the run whose results these are ended.
+    pub last_run_ended: SystemTime,
+    /// Runs that gave no report since the server started.
+    pub errors_total: u64,
+}
+
+/// The report's series and the server's: when the report's run ended and
+/// how many runs failed.
+pub fn render_served(report: &Report, runs: &Runs) -> String {
+    let mut out = render(report);
+    metric_header(&mut out, "clusterdoc_last_run_timestamp_seconds", "When the run these results come from ended.");
+    let ended = runs.last_run_ended.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let _ = writeln!(out, "clusterdoc_last_run_timestamp_seconds {:.3}", ended.as_secs_f64());
+    let _ = writeln!(
+        out,
+        "# HELP clusterdoc_run_errors_total Runs that gave no report since the server started.\n\
+         # TYPE clusterdoc_run_errors_total counter\nclusterdoc_run_errors_total {}",
+        runs.errors_total
+    );
     out
 }
 

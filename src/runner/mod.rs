@@ -64,7 +64,8 @@ impl Snapshot {
         }
     }
 
-    fn to_json(&self) -> anyhow::Result<String> {
+    /// The snapshot as `collect` writes it.
+    pub fn to_json(&self) -> anyhow::Result<String> {
         Ok(crate::text::escape_json_controls(&serde_json::to_string_pretty(self)?) + "\n")
     }
 }
@@ -124,7 +125,7 @@ pub struct MachinePacks {
 }
 
 impl MachinePacks {
-    fn of(selection: &Selection) -> MachinePacks {
+    pub fn of(selection: &Selection) -> MachinePacks {
         let looking = selection.probes().into_iter().filter(|p| p.probe.looks_at_this_machine());
         let (on_nodes, here_only): (Vec<_>, Vec<_>) = looking.partition(|p| p.pack == BUILT_IN_PACK);
         let ids = |probes: Vec<PackProbe>| probes.into_iter().map(|p| p.check).collect();
@@ -141,6 +142,14 @@ pub async fn collect(cfg: &Arc<Config>, selection: &Selection, tally: &Tally) ->
 /// `collect --node`: this node's own facts, as a fleet run asks of each node,
 /// and what it saw of the endpoints it was asked to probe.
 pub async fn collect_node(cfg: &Arc<Config>, selection: &Selection, asks: NodeAsks) -> anyhow::Result<String> {
+    let snapshot = node_snapshot(cfg, selection, asks).await;
+    Snapshot { address: fleet_facts::session_address(), ..snapshot }.to_json()
+}
+
+/// This node's own facts and what it saw of the endpoints it was asked to
+/// probe, stamped with its clock; without the address a session reached
+/// it on (`serve` answers `/snapshot` with it).
+pub async fn node_snapshot(cfg: &Arc<Config>, selection: &Selection, asks: NodeAsks) -> Snapshot {
     // The asked pack checks' probes, as this node's catalog has them.
     let probes: Vec<_> = selection.probes().into_iter().filter(|p| asks.pack_checks.contains(&p.check)).collect();
     let mut needs = fleet_facts::node_sources();
@@ -151,8 +160,7 @@ pub async fn collect_node(cfg: &Arc<Config>, selection: &Selection, asks: NodeAs
         .with_pack_probes(probes)
         .with_node_asks(asks);
     let facts = gatherer.gather(&needs).await;
-    let address = fleet_facts::session_address();
-    Snapshot { address, clock_ms: Some(fleet_facts::epoch_ms()), ..Snapshot::new(facts) }.to_json()
+    Snapshot { clock_ms: Some(fleet_facts::epoch_ms()), ..Snapshot::new(facts) }
 }
 
 fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Gathered> {

@@ -289,14 +289,20 @@ impl Node {
         }
     }
 
-    /// Runs a program inside the node (its namespaces, its /etc and /tmp).
-    pub fn exec(&self, args: &[&str]) -> Output {
-        let output = Command::new("nsenter")
+    /// Runs a program inside the node (its namespaces, its /etc and /tmp),
+    /// whatever its exit status.
+    pub fn output(&self, args: &[&str]) -> Output {
+        Command::new("nsenter")
             .args(["-t", &self.pid1.to_string(), "-m", "-p", "-u", "-n", "-i", "--"])
             .args(args)
             .stdin(Stdio::null())
             .output()
-            .unwrap_or_else(|e| panic!("cannot run nsenter (util-linux needed): {e}"));
+            .unwrap_or_else(|e| panic!("cannot run nsenter (util-linux needed): {e}"))
+    }
+
+    /// Runs a program inside the node; it must succeed.
+    pub fn exec(&self, args: &[&str]) -> Output {
+        let output = self.output(args);
         assert!(
             output.status.success(),
             "{} in node {} failed: {}",

@@ -85,8 +85,12 @@ pub fn fixture_json(relative: &str) -> serde_json::Value {
     serde_json::from_slice(&fixture_bytes(relative)).unwrap_or_else(|e| panic!("fixture {relative}: {e}"))
 }
 
+/// The route table: path without query -> answer.
+type Routes = Arc<Mutex<Vec<(String, Answer)>>>;
+
 pub struct FakeServer {
     addr: SocketAddr,
+    routes: Routes,
     log: Arc<Mutex<Vec<Request>>>,
     stop: Arc<AtomicBool>,
 }
@@ -102,23 +106,29 @@ impl FakeServer {
     pub fn start_on(listener: TcpListener, routes: Vec<(&str, Answer)>) -> Self {
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
-        let routes: Arc<Vec<(String, Answer)>> =
-            Arc::new(routes.into_iter().map(|(p, a)| (p.to_string(), a)).collect());
+        let routes: Routes = Arc::new(Mutex::new(routes.into_iter().map(|(p, a)| (p.to_string(), a)).collect()));
         let log = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (log2, stop2) = (log.clone(), stop.clone());
+        let (routes2, log2, stop2) = (routes.clone(), log.clone(), stop.clone());
         thread::spawn(move || {
             while !stop2.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let (routes, log, stop) = (routes.clone(), log2.clone(), stop2.clone());
+                        let (routes, log, stop) = (routes2.clone(), log2.clone(), stop2.clone());
                         thread::spawn(move || serve(stream, &routes, &log, &stop));
                     }
                     Err(_) => thread::sleep(Duration::from_millis(5)),
                 }
             }
         });
-        FakeServer { addr, log, stop }
+        FakeServer { addr, routes, log, stop }
+    }
+
+    /// From now on, answers `path` with `answer`.
+    pub fn replace(&self, path: &str, answer: Answer) {
+        let mut routes = self.routes.lock().unwrap();
+        routes.retain(|(p, _)| p != path);
+        routes.push((path.to_string(), answer));
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -159,11 +169,13 @@ pub fn closed_port_url() -> String {
     format!("http://{addr}")
 }
 
-fn serve(mut stream: TcpStream, routes: &[(String, Answer)], log: &Mutex<Vec<Request>>, stop: &AtomicBool) {
+fn serve(mut stream: TcpStream, routes: &Mutex<Vec<(String, Answer)>>, log: &Mutex<Vec<Request>>, stop: &AtomicBool) {
     stream.set_nonblocking(false).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let Some(request) = read_request(&mut stream) else { return };
     let answer = routes
+        .lock()
+        .unwrap()
         .iter()
         .find(|(path, _)| path == request.path())
         .map(|(_, a)| a.clone())

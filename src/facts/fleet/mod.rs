@@ -1,11 +1,13 @@
 //! Facts of a fleet (DESIGN.md C1): each node's own facts, gathered by
 //! `clusterdoc collect --node` run on the node through the system's OpenSSH
-//! (never an SSH of our own), at most `--fanout` nodes at a time, all under
-//! the run's deadline. A node that is not reached is a state with ssh's own
+//! (never an SSH of our own), or with `--pull` read from the `/snapshot` of
+//! the `clusterdoc serve` the node runs (C3), at most `--fanout` nodes at a
+//! time, all under the run's deadline. A node that is not reached is a state with ssh's own
 //! words, never facts.
 
 mod destination;
 mod discover;
+mod pull;
 mod remote_run;
 mod session;
 mod ssh;
@@ -22,11 +24,12 @@ use tokio::time::Instant;
 
 pub use destination::{DISCOVER, Destination, NodeEntry, User, node_list};
 pub use discover::discover;
+pub use pull::Pull;
 pub use remote_run::RemoteBin;
 pub use session::epoch_ms;
 pub use ssh::SshCommand;
 
-use super::{Facts, Need};
+use super::{Fact, Facts, Need};
 use crate::config::Config;
 pub use crate::report::NodeState;
 use crate::target::NodeAsks;
@@ -113,6 +116,9 @@ pub struct Fleet {
     pub remote_bin: RemoteBin,
     /// `--timeout`: ssh's ConnectTimeout, and the nodes' own.
     pub timeout: Duration,
+    /// `--pull`: each node's snapshot from its `clusterdoc serve` instead
+    /// of an ssh session.
+    pub pull: Option<Pull>,
 }
 
 impl Fleet {
@@ -129,6 +135,7 @@ impl Fleet {
             fanout: cfg.fanout,
             remote_bin: cfg.remote_bin.parse()?,
             timeout: cfg.timeout,
+            pull: cfg.pull.as_deref().map(|template| Pull::new(template, cfg)).transpose()?,
         }))
     }
 
@@ -163,12 +170,18 @@ impl Fleet {
                 };
             }
         };
-        let outcome = session::run(self, destination, deadline, asks).await;
+        let outcome = match &self.pull {
+            Some(pull) => pull.run(destination, deadline).await,
+            None => session::run(self, destination, deadline, asks).await,
+        };
         let (reached_at, clock_skew_ms, facts) =
             outcome.answer.map_or((None, None, None), |a| (a.address, a.clock_skew_ms, Some(a.facts)));
         // The node's copy of the check data served its own gathering; every
         // node is judged with this run's, so a fleet does not keep N copies.
-        let facts = facts.map(|facts| Facts { knowledge: None, ..facts });
+        let mut facts = facts.map(|facts| Facts { knowledge: None, ..facts });
+        if let (Some(facts), Some(_)) = (&mut facts, &self.pull) {
+            pulled_without(asks, facts);
+        }
         NodeRecord {
             host: destination.host.to_string(),
             address: reached_at.or_else(|| destination.host.as_str().parse().ok()),
@@ -178,6 +191,22 @@ impl Fleet {
             clock_skew_ms,
             facts,
         }
+    }
+}
+
+/// A served snapshot is gathered without the fleet's asks (a server that
+/// probed whatever a request named would scan for anyone who can reach it):
+/// its reachability says which endpoints it was not asked to probe.
+fn pulled_without(asks: &NodeAsks, facts: &mut Facts) {
+    if asks.probes.is_empty() {
+        return;
+    }
+    if let Some(Fact::Observed { value: reach }) = &mut facts.reach {
+        reach.gaps.push(format!(
+            "pulled from the node's clusterdoc serve, which probes only its own configured endpoints: the cluster's \
+             {} endpoints are probed from nodes reached over ssh (without --pull)",
+            asks.probes.len()
+        ));
     }
 }
 

@@ -39,7 +39,8 @@ pub struct Outcome {
 #[derive(Deserialize)]
 pub struct Answer {
     pub tool: String,
-    /// The node's address as its sshd saw the session.
+    /// The node's address as its sshd saw the session (with `--pull`: the
+    /// address the HTTP connection reached).
     #[serde(default)]
     pub address: Option<std::net::IpAddr>,
     /// The node's clock when it wrote the snapshot (ms since the epoch).
@@ -54,8 +55,18 @@ pub struct Answer {
 }
 
 impl Outcome {
-    fn failed(state: NodeState, error: impl Into<String>) -> Outcome {
+    pub(super) fn failed(state: NodeState, error: impl Into<String>) -> Outcome {
         Outcome { state, error: Some(error.into()), answer: None }
+    }
+
+    /// What a node's answer says when it reads as a node snapshot: reached,
+    /// or an error when another tool wrote it.
+    pub(super) fn of_snapshot(answer: &[u8]) -> Result<Outcome, serde_json::Error> {
+        let answer = serde_json::from_slice::<Answer>(answer)?;
+        Ok(match answer.tool.as_str() {
+            "clusterdoc" => Outcome { state: NodeState::Reached, error: None, answer: Some(answer) },
+            tool => Outcome::failed(NodeState::Error, format!("answered as {tool:?}, not clusterdoc")),
+        })
     }
 }
 
@@ -139,11 +150,8 @@ fn judge(code: Option<i32>, stdout: &[u8], stderr: &[u8]) -> Outcome {
     if code == Some(SSH_FAILED) && stdout.is_empty() {
         return Outcome::failed(NodeState::Unreachable, said.unwrap_or_else(|| "ssh failed and said nothing".into()));
     }
-    match serde_json::from_slice::<Answer>(stdout) {
-        Ok(answer) if answer.tool == "clusterdoc" => {
-            Outcome { state: NodeState::Reached, error: None, answer: Some(answer) }
-        }
-        Ok(answer) => Outcome::failed(NodeState::Error, format!("answered as {:?}, not clusterdoc", answer.tool)),
+    match Outcome::of_snapshot(stdout) {
+        Ok(outcome) => outcome,
         Err(_) if code == Some(remote_run::TIMED_OUT) => {
             Outcome::failed(NodeState::Error, "the remote run outlived its own deadline and was stopped")
         }
