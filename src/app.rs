@@ -1,6 +1,6 @@
 //! The application: parse the command line, run, render, exit.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use crate::checks::Check;
 use crate::cli::{Cli, CollectArgs, ColorChoice, Command, ListFormat, PackArgs, RunArgs};
 use crate::config::{ConfigError, LoadedConfig};
 use crate::facts::fleet::Tally;
+use crate::output::Output;
 use crate::plan::{self, Plan};
 use crate::report;
 use crate::runner;
@@ -106,18 +107,24 @@ fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
     let watchdog = Watchdog::arm(config.deadline.saturating_add(WATCHDOG_GRACE), stuck(config.deadline));
     let tally = Arc::new(Tally::default());
     if collect_only {
+        let mut output = match Output::open(args.output.as_deref()) {
+            Ok(output) => output,
+            Err(e) => return fatal(e),
+        };
         let collected = match mode {
-            Mode::CollectNode(asks) => rt.block_on(runner::collect_node(config, &plan.selection, asks)),
+            Mode::CollectNode(asks) => rt
+                .block_on(runner::collect_node(config, &plan.selection, asks))
+                .and_then(|snapshot| output.write(&snapshot).map_err(anyhow::Error::msg)),
             _ => {
                 let progress = Progress::start(&rt, tally.clone());
-                let collected = rt.block_on(runner::collect(config, &plan.selection, &tally));
+                let collected = rt.block_on(runner::collect(config, &plan.selection, &tally, &mut output));
                 progress.finish();
                 collected
             }
         };
         drop(watchdog);
         return match collected {
-            Ok(snapshot) => write_output(args.output.as_deref(), &snapshot).map_or_else(fatal, |_| 0),
+            Ok(()) => output.finish().map_or_else(fatal, |_| 0),
             Err(e) => fatal(format!("{e:#}")),
         };
     }
@@ -132,11 +139,11 @@ fn run_checks(args: &RunArgs, mode: Mode) -> i32 {
     setup_color(args.color, args.output.is_some());
     let rendered = plan::render(&report, args.format, args.detail());
     if let Some(script) = &args.script
-        && let Err(e) = crate::output::write_file(script, &report::script::render(&report))
+        && let Err(e) = crate::output::write(Some(script), &report::script::render(&report))
     {
         return fatal(e);
     }
-    match write_output(args.output.as_deref(), &rendered) {
+    match crate::output::write(args.output.as_deref(), &rendered) {
         Ok(()) => report.exit_code(),
         Err(e) => fatal(e),
     }
@@ -255,16 +262,6 @@ fn setup_color(choice: ColorChoice, to_file: bool) {
         }
     };
     colored::control::set_override(on);
-}
-
-fn write_output(path: Option<&Path>, text: &str) -> Result<(), String> {
-    match path {
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(|e| format!("stdout: {e}"))
-        }
-        Some(p) => crate::output::write_file(p, text),
-    }
 }
 
 /// The catalog with the packs of the config file's checks_dir and `--checks-dir`.

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use futures::future::join_all;
 use tokio::time::Instant;
 
-use super::{MachinePacks, check_report, run_one};
+use super::{FleetSink, MachinePacks, check_report, run_one};
 use crate::checks::{Check, NotJudged};
-use crate::facts::fleet::view::FleetView;
+use crate::facts::fleet::view::{FleetView, NodeView};
 use crate::facts::fleet::{self, NodeRecord};
 use crate::facts::{Fact, Facts, Inputs, Need};
 use crate::remedy::{HostName, RunsOn};
@@ -22,61 +22,121 @@ use crate::report::{CheckReport, Finding, FleetNode, NodeState, Status, node_ran
 /// How many distinct reasons a node check's summary quotes.
 const REASONS_QUOTED: usize = 3;
 
-/// The checks' reports in the order given, and the fleet's nodes. Pack
+/// Judges a fleet as its records arrive: each node's checks on its own facts
+/// at once, keeping only their reports, what the cross-node checks compare
+/// and the node's summary; the cluster checks once every node is in. Pack
 /// checks that look at a machine run on every node when they are built in;
 /// the others skip: they would look at the machine clusterdoc runs on.
-pub async fn judge(
-    checks: Vec<Arc<dyn Check>>,
-    mut facts: Facts,
-    nodes: Vec<NodeRecord>,
-    packs: &MachinePacks,
+pub struct FleetJudge {
+    /// The check ids in the order given, for the report.
+    order: Vec<String>,
+    passed_over: Vec<Arc<dyn Check>>,
+    node_checks: Vec<Arc<dyn Check>>,
+    cluster_checks: Vec<Arc<dyn Check>>,
     deadline: Instant,
-) -> (Vec<CheckReport>, Vec<FleetNode>) {
-    let order: Vec<String> = checks.iter().map(|c| c.meta().id.to_string()).collect();
-    let listed = |list: &[String], check: &Arc<dyn Check>| list.iter().any(|id| *id == check.meta().id);
-    let (passed_over, checks): (Vec<_>, Vec<_>) = checks.into_iter().partition(|c| listed(&packs.here_only, c));
-    let (node_checks, cluster_checks): (Vec<_>, Vec<_>) =
-        checks.iter().cloned().partition(|c| fleet::judges_nodes(c.meta().needs) || listed(&packs.on_nodes, c));
-    facts.fleet = Some(Fact::observed(FleetView::of(&nodes)));
-    let (cluster_reports, mut facts) = run_all(&cluster_checks, facts, deadline).await;
-    let mut on_nodes: Vec<Vec<(String, CheckReport)>> = vec![Vec::new(); node_checks.len()];
-    let mut fleet_nodes = Vec::with_capacity(nodes.len());
-    for mut record in nodes {
+    /// The cluster's facts, the orchestrator's; each node's own are put in
+    /// their place while its checks run.
+    facts: Facts,
+    /// By the node's place in the list, whatever order they arrive in.
+    views: Vec<(usize, NodeView)>,
+    nodes: Vec<(usize, FleetNode)>,
+    /// For each node check, its report from each node.
+    on_nodes: Vec<Vec<(usize, String, CheckReport)>>,
+}
+
+impl FleetJudge {
+    pub fn new(checks: Vec<Arc<dyn Check>>, packs: &MachinePacks, deadline: Instant) -> FleetJudge {
+        let order: Vec<String> = checks.iter().map(|c| c.meta().id.to_string()).collect();
+        let listed = |list: &[String], check: &Arc<dyn Check>| list.iter().any(|id| *id == check.meta().id);
+        let (passed_over, checks): (Vec<_>, Vec<_>) = checks.into_iter().partition(|c| listed(&packs.here_only, c));
+        let (node_checks, cluster_checks): (Vec<_>, Vec<_>) =
+            checks.into_iter().partition(|c| fleet::judges_nodes(c.meta().needs) || listed(&packs.on_nodes, c));
+        FleetJudge {
+            order,
+            passed_over,
+            on_nodes: vec![Vec::new(); node_checks.len()],
+            node_checks,
+            cluster_checks,
+            deadline,
+            facts: Facts::default(),
+            views: Vec::new(),
+            nodes: Vec::new(),
+        }
+    }
+
+    /// How many nodes have been judged.
+    pub fn judged(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Judges one node's record; its facts are dropped after. A record
+    /// that does not say its place (an older snapshot's) comes after those
+    /// judged before it.
+    async fn node(&mut self, mut record: NodeRecord) {
+        let index = record.listed.unwrap_or(self.nodes.len());
+        self.views.push((index, NodeView::of(&record)));
         let reports = match record.facts.take() {
             Some(mut own) if record.state == NodeState::Reached => {
+                let mut facts = std::mem::take(&mut self.facts);
                 swap_node_view(&mut facts, &mut own);
-                let (reports, back) = run_all(&node_checks, facts, deadline).await;
-                facts = back;
-                swap_node_view(&mut facts, &mut own);
-                fleet_nodes.push(fleet_node(&record, Some(&own)));
+                let (reports, mut back) = run_all(&self.node_checks, facts, self.deadline).await;
+                swap_node_view(&mut back, &mut own);
+                self.facts = back;
+                self.nodes.push((index, fleet_node(&record, Some(&own))));
                 reports
             }
             _ => {
-                fleet_nodes.push(fleet_node(&record, None));
-                node_checks.iter().map(|check| not_reached(check.as_ref(), &record)).collect()
+                self.nodes.push((index, fleet_node(&record, None)));
+                self.node_checks.iter().map(|check| not_reached(check.as_ref(), &record)).collect()
             }
         };
-        for (slot, report) in on_nodes.iter_mut().zip(reports) {
-            slot.push((record.host.clone(), report));
+        for (slot, report) in self.on_nodes.iter_mut().zip(reports) {
+            slot.push((index, record.host.clone(), report));
         }
     }
-    let skipped = passed_over.iter().map(|check| {
-        let meta = check.meta();
-        let why = format!(
-            "not judged in a fleet run: this pack check looks at the machine clusterdoc runs on, not at the nodes; \
-             run `clusterdoc check --only {}` on them",
-            meta.id
-        );
-        check_report(meta.id.to_string(), meta.title.to_string(), Err(NotJudged::Skip(why)), 0)
-    });
-    let mut by_id: BTreeMap<String, CheckReport> = cluster_reports
-        .into_iter()
-        .chain(on_nodes.into_iter().filter_map(combine))
-        .chain(skipped)
-        .map(|r| (r.id.clone(), r))
-        .collect();
-    let reports = order.iter().filter_map(|id| by_id.remove(id)).collect();
-    (reports, fleet_nodes)
+
+    /// The checks' reports in the order given, and the fleet's nodes in
+    /// the list's order.
+    pub async fn finish(mut self) -> (Vec<CheckReport>, Vec<FleetNode>) {
+        self.views.sort_by_key(|(i, _)| *i);
+        self.nodes.sort_by_key(|(i, _)| *i);
+        let views = self.views.into_iter().map(|(_, view)| view).collect();
+        self.facts.fleet = Some(Fact::observed(FleetView { nodes: views }));
+        let (cluster_reports, _) = run_all(&self.cluster_checks, self.facts, self.deadline).await;
+        let skipped = self.passed_over.iter().map(|check| {
+            let meta = check.meta();
+            let why = format!(
+                "not judged in a fleet run: this pack check looks at the machine clusterdoc runs on, not at the \
+                 nodes; run `clusterdoc check --only {}` on them",
+                meta.id
+            );
+            check_report(meta.id.to_string(), meta.title.to_string(), Err(NotJudged::Skip(why)), 0)
+        });
+        let on_nodes = self.on_nodes.into_iter().map(|mut reports| {
+            reports.sort_by_key(|(i, _, _)| *i);
+            reports.into_iter().map(|(_, host, report)| (host, report)).collect()
+        });
+        let mut by_id: BTreeMap<String, CheckReport> = cluster_reports
+            .into_iter()
+            .chain(on_nodes.filter_map(combine))
+            .chain(skipped)
+            .map(|r| (r.id.clone(), r))
+            .collect();
+        let reports = self.order.iter().filter_map(|id| by_id.remove(id)).collect();
+        (reports, self.nodes.into_iter().map(|(_, node)| node).collect())
+    }
+}
+
+impl FleetSink for FleetJudge {
+    async fn cluster(&mut self, facts: Facts) -> anyhow::Result<()> {
+        self.facts = facts;
+        Ok(())
+    }
+
+    async fn node(&mut self, record: NodeRecord) -> anyhow::Result<()> {
+        FleetJudge::node(self, record).await;
+        Ok(())
+    }
 }
 
 /// Runs `checks` concurrently on `facts`, and hands the facts back.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
@@ -19,8 +20,10 @@ use crate::config::Config;
 use crate::facts::fleet::{self as fleet_facts, Fleet, NodeRecord, Tally};
 use crate::facts::packs::{BUILT_IN_PACK, PackProbe};
 use crate::facts::{Facts, Gatherer, Need, dns, reach};
+use crate::output::Output;
 use crate::report::{CheckReport, NodeInfo, Report, Status};
 use crate::target::NodeAsks;
+use fleet::FleetJudge;
 
 /// Where facts come from.
 #[derive(Clone, Debug)]
@@ -77,20 +80,27 @@ fn gathering_deadline(start: Instant, deadline: Duration) -> Instant {
     start + deadline - reserve
 }
 
-/// The facts of a run: this node's and the cluster's, or with `--nodes` the
-/// cluster's gathered here and each node's own from the node, side by side.
-struct Gathered {
-    facts: Facts,
-    nodes: Vec<NodeRecord>,
+/// What a fleet run does with the facts as they arrive: the cluster's
+/// (gathered here) first, then each node's record as its session ends.
+trait FleetSink {
+    async fn cluster(&mut self, facts: Facts) -> anyhow::Result<()>;
+    async fn node(&mut self, record: NodeRecord) -> anyhow::Result<()>;
 }
 
+/// The facts of a live run: this node's and the cluster's (returned), or
+/// with `--nodes` the cluster's gathered here and each node's own from the
+/// node, handed to `sink` as they arrive (`None` returned). Records wait in
+/// a queue as deep as the fanout while the cluster's facts are gathered or
+/// a record is judged or written: the sessions pause meanwhile, so a run
+/// holds at most about twice the fanout's records, however many nodes.
 async fn gather(
     cfg: &Arc<Config>,
     selection: &Selection,
     checks: &[Arc<dyn Check>],
     start: Instant,
     tally: &Tally,
-) -> anyhow::Result<Gathered> {
+    sink: &mut impl FleetSink,
+) -> anyhow::Result<Option<Facts>> {
     let deadline = gathering_deadline(start, cfg.deadline);
     let gatherer = Gatherer::new(cfg.clone(), deadline).with_pack_probes(selection.probes());
     let mut needs = checks::needs_of(checks);
@@ -99,7 +109,7 @@ async fn gather(
         false => Vec::new(),
     };
     let Some(fleet) = Fleet::from_config(cfg, &discovered).map_err(anyhow::Error::msg)? else {
-        return Ok(Gathered { facts: gatherer.gather(&needs).await, nodes: Vec::new() });
+        return Ok(Some(gatherer.gather(&needs).await));
     };
     needs.retain(|need| !fleet_facts::ON_NODE.contains(need));
     // The nodes probe the cluster's endpoints (the named ones and the agents
@@ -111,8 +121,24 @@ async fn gather(
         names: if all.contains(&Need::Fleet) { dns::fleet_names(&gatherer).await } else { Vec::new() },
         pack_checks: MachinePacks::of(selection).on_nodes,
     };
-    let (facts, nodes) = futures::join!(gatherer.gather(&needs), fleet.collect(deadline, &asks, tally));
-    Ok(Gathered { facts, nodes })
+    let (queue, mut arrivals) = tokio::sync::mpsc::channel(fleet.fanout);
+    let visit = async move {
+        let mut records = std::pin::pin!(fleet.records(deadline, &asks, tally));
+        while let Some(arrival) = records.next().await {
+            if queue.send(arrival).await.is_err() {
+                break; // the sink failed: the sessions left are dropped (killed).
+            }
+        }
+    };
+    let take_in = async move {
+        sink.cluster(gatherer.gather(&needs).await).await?;
+        while let Some(record) = arrivals.recv().await {
+            sink.node(record).await?;
+        }
+        anyhow::Ok(())
+    };
+    let ((), taken) = futures::join!(visit, take_in);
+    taken.map(|()| None)
 }
 
 /// The selected pack checks that look at a machine (commands, plugins,
@@ -133,10 +159,45 @@ impl MachinePacks {
     }
 }
 
-/// `collect`: the selected checks' facts (a fleet's with `--nodes`).
-pub async fn collect(cfg: &Arc<Config>, selection: &Selection, tally: &Tally) -> anyhow::Result<String> {
-    let gathered = gather(cfg, selection, &selection.checks(), Instant::now(), tally).await?;
-    Snapshot { nodes: gathered.nodes, ..Snapshot::new(gathered.facts) }.to_json()
+/// `collect`: the selected checks' facts (a fleet's with `--nodes`),
+/// written to `out` as they arrive.
+pub async fn collect(cfg: &Arc<Config>, selection: &Selection, tally: &Tally, out: &mut Output) -> anyhow::Result<()> {
+    let mut writer = SnapshotWriter { out, nodes: 0 };
+    match gather(cfg, selection, &selection.checks(), Instant::now(), tally, &mut writer).await? {
+        Some(facts) => writer.out.write(&Snapshot::new(facts).to_json()?).map_err(anyhow::Error::msg),
+        None => writer.out.write(SnapshotWriter::CLOSING).map_err(anyhow::Error::msg),
+    }
+}
+
+/// A fleet snapshot written as it is gathered: the same bytes
+/// [`Snapshot::to_json`] gives for it, with the nodes in the order their
+/// sessions ended.
+struct SnapshotWriter<'a> {
+    out: &'a mut Output,
+    nodes: usize,
+}
+
+impl SnapshotWriter<'_> {
+    const CLOSING: &'static str = "\n  ]\n}\n";
+}
+
+impl FleetSink for SnapshotWriter<'_> {
+    async fn cluster(&mut self, facts: Facts) -> anyhow::Result<()> {
+        let whole = serde_json::to_string_pretty(&Snapshot::new(facts))?;
+        let open = whole.strip_suffix("\n}").context("a snapshot is a JSON object")?;
+        let opening = format!("{},\n  \"nodes\": [", crate::text::escape_json_controls(open));
+        self.out.write(&opening).map_err(anyhow::Error::msg)
+    }
+
+    async fn node(&mut self, record: NodeRecord) -> anyhow::Result<()> {
+        let pretty = serde_json::to_string_pretty(&record)?;
+        // A JSON string holds no raw line break: every line is the record's own.
+        let indented: Vec<String> = pretty.lines().map(|line| format!("    {line}")).collect();
+        let separator = if self.nodes == 0 { "\n" } else { ",\n" };
+        self.nodes += 1;
+        let entry = separator.to_string() + &crate::text::escape_json_controls(&indented.join("\n"));
+        self.out.write(&entry).map_err(anyhow::Error::msg)
+    }
 }
 
 /// `collect --node`: this node's own facts, as a fleet run asks of each node,
@@ -163,7 +224,8 @@ pub async fn node_snapshot(cfg: &Arc<Config>, selection: &Selection, asks: NodeA
     Snapshot { clock_ms: Some(fleet_facts::epoch_ms()), ..Snapshot::new(facts) }
 }
 
-fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Gathered> {
+/// A snapshot's cluster facts and its nodes' records (a fleet's).
+fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<(Facts, Vec<NodeRecord>)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read snapshot {}", path.display()))?;
     let snapshot: Snapshot =
         serde_json::from_str(&text).with_context(|| format!("{} is not a clusterdoc snapshot", path.display()))?;
@@ -179,7 +241,7 @@ fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<Gathered> {
     if snapshot.nodes.is_empty() {
         facts.fleet.get_or_insert_with(fleet_facts::view::not_a_fleet);
     }
-    Ok(Gathered { facts, nodes: snapshot.nodes })
+    Ok((facts, snapshot.nodes))
 }
 
 /// A run's report; a fleet run counts its nodes in `tally` as they finish.
@@ -187,23 +249,35 @@ pub async fn run(cfg: &Arc<Config>, selection: &Selection, source: Source, tally
     let start = Instant::now();
     let started_at = now_rfc3339();
     let checks = selection.checks();
-    let (gathered, mut source_label) = match &source {
+    let deadline = start + cfg.deadline;
+    let mut judge = FleetJudge::new(checks.clone(), &MachinePacks::of(selection), deadline);
+    let (alone, mut source_label) = match &source {
         Source::Live => {
             let label = if cfg.live() { "live".to_string() } else { format!("root {}", cfg.root.display()) };
-            (gather(cfg, selection, &checks, start, tally).await?, label)
+            (gather(cfg, selection, &checks, start, tally, &mut judge).await?, label)
         }
-        Source::Snapshot(path) => (load_snapshot(path, cfg)?, format!("snapshot {}", path.display())),
+        Source::Snapshot(path) => {
+            let (facts, nodes) = load_snapshot(path, cfg)?;
+            let label = format!("snapshot {}", path.display());
+            if nodes.is_empty() {
+                (Some(facts), label)
+            } else {
+                judge.cluster(facts).await?;
+                for record in nodes {
+                    judge.node(record).await?;
+                }
+                (None, label)
+            }
+        }
     };
-    let deadline = start + cfg.deadline;
-    if !gathered.nodes.is_empty() {
-        source_label.push_str(&format!(" · fleet of {} nodes", gathered.nodes.len()));
-        let packs = MachinePacks::of(selection);
-        let (results, nodes) = fleet::judge(checks, gathered.facts, gathered.nodes, &packs, deadline).await;
+    let Some(facts) = alone else {
+        source_label.push_str(&format!(" · fleet of {} nodes", judge.judged()));
+        let (results, nodes) = judge.finish().await;
         let node = NodeInfo { hostname: None, roles: Vec::new(), source: source_label };
         let report = Report::new(started_at, start.elapsed().as_millis() as u64, node, results);
         return Ok(Report { nodes, ..report });
-    }
-    let facts = Arc::new(gathered.facts);
+    };
+    let facts = Arc::new(facts);
     let results = futures::future::join_all(checks.into_iter().map(|c| run_one(c, facts.clone(), deadline))).await;
     let node = NodeInfo {
         hostname: facts.node.as_ref().and_then(|f| f.value()).and_then(|n| n.hostname()).map(String::from),
@@ -256,4 +330,50 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 
 fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::NodeState;
+
+    fn record(host: &str, state: NodeState) -> NodeRecord {
+        let reached = state == NodeState::Reached;
+        NodeRecord {
+            host: host.into(),
+            listed: Some(1),
+            address: "10.0.0.7".parse().ok(),
+            state,
+            duration_ms: 12,
+            // Hostile text from a node: a bell and a bidi override.
+            error: (!reached).then(|| "said \u{7}\u{202e}gnorw".into()),
+            clock_skew_ms: reached.then_some(-40),
+            facts: reached.then(Facts::default),
+        }
+    }
+
+    fn without_stamp(json: &str) -> String {
+        json.lines().filter(|line| !line.contains("\"collected_at\"")).collect::<Vec<_>>().join("\n")
+    }
+
+    #[tokio::test]
+    async fn a_fleet_snapshot_written_node_by_node_is_the_one_to_json_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fleet.json");
+        let records = [record("m1", NodeState::Reached), record("a1", NodeState::Unreachable)];
+        let mut out = Output::open(Some(&path)).unwrap();
+        let mut writer = SnapshotWriter { out: &mut out, nodes: 0 };
+        writer.cluster(Facts::default()).await.unwrap();
+        for record in &records {
+            writer.node(record.clone()).await.unwrap();
+        }
+        writer.out.write(SnapshotWriter::CLOSING).unwrap();
+        out.finish().unwrap();
+        let streamed = std::fs::read_to_string(&path).unwrap();
+        let whole = Snapshot { nodes: records.to_vec(), ..Snapshot::new(Facts::default()) }.to_json().unwrap();
+        assert_eq!(without_stamp(&streamed), without_stamp(&whole));
+        assert!(streamed.contains("\\u0007\\u202egnorw"), "{streamed}");
+        let read: Snapshot = serde_json::from_str(&streamed).unwrap();
+        assert_eq!(read.nodes, records);
+    }
 }

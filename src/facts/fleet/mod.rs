@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
@@ -64,6 +64,10 @@ pub fn judges_nodes(needs: &[Need]) -> bool {
 pub struct NodeRecord {
     /// The node as the user named it, without `user@` and `:port`.
     pub host: String,
+    /// Its place in the node list (from 0): records are written and judged
+    /// in the order their sessions end, reports list nodes in this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed: Option<usize>,
     /// The address the session reached (as the node's sshd saw it), else
     /// the host when it is an IP address.
     pub address: Option<IpAddr>,
@@ -139,19 +143,22 @@ impl Fleet {
         }))
     }
 
-    /// Every node's record, in the list's order, by `deadline`. Sessions
-    /// start as others end, whichever node that is: a slow node holds up
-    /// only its own slot.
-    pub async fn collect(&self, deadline: Instant, asks: &NodeAsks, tally: &Tally) -> Vec<NodeRecord> {
+    /// Every node's record as its session ends, by `deadline`. Sessions start as others end, whichever node that is:
+    /// a slow node holds up only its own slot. Nothing is kept here: what
+    /// the caller does not keep of a record is gone.
+    pub fn records<'a>(
+        &'a self,
+        deadline: Instant,
+        asks: &'a NodeAsks,
+        tally: &'a Tally,
+    ) -> impl Stream<Item = NodeRecord> + 'a {
         tally.total.store(self.nodes.len(), Ordering::Relaxed);
-        let visits = self.nodes.iter().enumerate().map(|(i, entry)| async move {
-            let record = self.visit(entry, deadline, asks).await;
+        let visits = self.nodes.iter().enumerate().map(move |(i, entry)| async move {
+            let record = NodeRecord { listed: Some(i), ..self.visit(entry, deadline, asks).await };
             tally.finished(&record);
-            (i, record)
+            record
         });
-        let mut records: Vec<(usize, NodeRecord)> = stream::iter(visits).buffer_unordered(self.fanout).collect().await;
-        records.sort_by_key(|(i, _)| *i);
-        records.into_iter().map(|(_, record)| record).collect()
+        stream::iter(visits).buffer_unordered(self.fanout)
     }
 
     async fn visit(&self, entry: &NodeEntry, deadline: Instant, asks: &NodeAsks) -> NodeRecord {
@@ -161,6 +168,7 @@ impl Fleet {
             NodeEntry::Refused { given, reason } => {
                 return NodeRecord {
                     host: given.clone(),
+                    listed: None,
                     address: None,
                     state: NodeState::Refused,
                     duration_ms: 0,
@@ -184,6 +192,7 @@ impl Fleet {
         }
         NodeRecord {
             host: destination.host.to_string(),
+            listed: None,
             address: reached_at.or_else(|| destination.host.as_str().parse().ok()),
             state: outcome.state,
             duration_ms: started.elapsed().as_millis() as u64,

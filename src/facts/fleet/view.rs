@@ -1,6 +1,7 @@
 //! What the cross-node checks (`fleet.*`) compare: each node's state and
 //! the parts of its facts that must agree across the fleet. The runner
-//! builds it from the nodes' records; a run without `--nodes` has none.
+//! builds it from the nodes' records as they arrive; a run without
+//! `--nodes` has none.
 
 use std::net::IpAddr;
 
@@ -84,38 +85,35 @@ pub fn hosts(nodes: &[&NodeView]) -> String {
     node_ranges(&nodes.iter().map(|n| n.host.as_str()).collect::<Vec<_>>())
 }
 
-impl FleetView {
-    pub fn of(records: &[NodeRecord]) -> FleetView {
-        let nodes = records
-            .iter()
-            .map(|record| {
-                let facts = record.facts.as_ref();
-                let node = facts.and_then(|f| f.node.as_ref()).and_then(Fact::value);
-                let roles = facts.and_then(|f| f.roles.as_ref()).and_then(Fact::value).map(|r| r.roles.clone());
-                NodeView {
-                    host: record.host.clone(),
-                    state: record.state,
-                    address: record.address,
-                    hostname: node.and_then(|n| n.hostname()).map(String::from),
-                    roles: roles.unwrap_or_default(),
-                    zookeeper: node.and_then(|n| n.zookeeper_ensemble.clone()),
-                    mesos_zk: node.and_then(|n| n.mesos_zk.clone()),
-                    mesos_quorum: node.and_then(|n| n.mesos_quorum.first().cloned()),
-                    marathon_zk: node.and_then(|n| n.marathon_zk.clone()),
-                    marathon_master: node.and_then(|n| n.marathon_master.clone()),
-                    flink: node.map(flink_versions).unwrap_or_default(),
-                    clock_skew_ms: record.clock_skew_ms,
-                    peers: facts
-                        .and_then(|f| f.dns.as_ref())
-                        .and_then(Fact::value)
-                        .map(|d| d.peers.clone())
-                        .unwrap_or_default(),
-                }
-            })
-            .collect();
-        FleetView { nodes }
+impl NodeView {
+    /// What the cross-node checks compare of a node's record.
+    pub fn of(record: &NodeRecord) -> NodeView {
+        let facts = record.facts.as_ref();
+        let node = facts.and_then(|f| f.node.as_ref()).and_then(Fact::value);
+        let roles = facts.and_then(|f| f.roles.as_ref()).and_then(Fact::value).map(|r| r.roles.clone());
+        NodeView {
+            host: record.host.clone(),
+            state: record.state,
+            address: record.address,
+            hostname: node.and_then(|n| n.hostname()).map(String::from),
+            roles: roles.unwrap_or_default(),
+            zookeeper: node.and_then(|n| n.zookeeper_ensemble.clone()),
+            mesos_zk: node.and_then(|n| n.mesos_zk.clone()),
+            mesos_quorum: node.and_then(|n| n.mesos_quorum.first().cloned()),
+            marathon_zk: node.and_then(|n| n.marathon_zk.clone()),
+            marathon_master: node.and_then(|n| n.marathon_master.clone()),
+            flink: node.map(flink_versions).unwrap_or_default(),
+            clock_skew_ms: record.clock_skew_ms,
+            peers: facts
+                .and_then(|f| f.dns.as_ref())
+                .and_then(Fact::value)
+                .map(|d| d.peers.clone())
+                .unwrap_or_default(),
+        }
     }
+}
 
+impl FleetView {
     pub fn reached(&self) -> impl Iterator<Item = &NodeView> {
         self.nodes.iter().filter(|n| n.state == NodeState::Reached)
     }
