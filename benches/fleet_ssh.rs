@@ -246,24 +246,19 @@ impl Bench {
         let _ = fs::remove_dir_all(&out);
         fs::create_dir_all(&out).unwrap();
         let mut command = match tool {
-            Tool::Clusterdoc => {
+            Tool::Clusterdoc | Tool::ClusterdocCheck => {
+                let (run, output) = match tool {
+                    Tool::Clusterdoc => (["collect"].as_slice(), "fleet.json"),
+                    _ => (["check", "--format", "json"].as_slice(), "report.json"),
+                };
                 let mut c = in_netns(&self.netns, env!("CARGO_BIN_EXE_clusterdoc"));
-                c.args(["collect", "--fanout", &FANOUT.to_string(), "--deadline", "600s", "--timeout", "10s"])
+                c.args(run)
+                    .args(["--fanout", &FANOUT.to_string(), "--deadline", "600s", "--timeout", "10s"])
                     .arg(format!("--nodes=@{}", hosts.display()))
                     .arg(format!("--ssh=ssh {}", self.ssh_options().join(" ")))
                     .arg(format!("--remote-bin={}", shim.display()))
                     .arg("-o")
-                    .arg(out.join("fleet.json"));
-                c
-            }
-            Tool::ClusterdocCheck => {
-                let mut c = in_netns(&self.netns, env!("CARGO_BIN_EXE_clusterdoc"));
-                c.args(["check", "--fanout", &FANOUT.to_string(), "--deadline", "600s", "--timeout", "10s"])
-                    .arg(format!("--nodes=@{}", hosts.display()))
-                    .arg(format!("--ssh=ssh {}", self.ssh_options().join(" ")))
-                    .arg(format!("--remote-bin={}", shim.display()))
-                    .args(["--format", "json", "-o"])
-                    .arg(out.join("report.json"));
+                    .arg(out.join(output));
                 c
             }
             Tool::Pssh => {
