@@ -54,8 +54,9 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     group.bench_function("fetch_parse_check", |b| {
         b.iter(|| {
-            let report =
-                rt.block_on(runner::run(&config, &selection, Source::Live, &Default::default())).expect("a report");
+            let report = rt
+                .block_on(runner::run(&config, &selection, Source::Live, &[], &Default::default()))
+                .expect("a report");
             assert!(report.checks.iter().any(|c| c.id == "mesos.leader" && c.status == Status::Pass));
             black_box(report)
         })

@@ -49,8 +49,9 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(ports.len() as u64));
     group.bench_function("net_reachability_10k", |b| {
         b.iter(|| {
-            let report =
-                rt.block_on(runner::run(&config, &selection, Source::Live, &Default::default())).expect("a report");
+            let report = rt
+                .block_on(runner::run(&config, &selection, Source::Live, &[], &Default::default()))
+                .expect("a report");
             assert_eq!(report.checks[0].status, Status::Fail, "closed agent ports are findings");
             report
         })

@@ -8,11 +8,12 @@ use clap::{CommandFactory, FromArgMatches};
 
 use crate::catalog::{self, Catalog};
 use crate::checks::Check;
-use crate::cli::{Cli, CollectArgs, ColorChoice, Command, ListFormat, PackArgs, RunArgs};
+use crate::cli::{Cli, CollectArgs, ColorChoice, Command, ListFormat, PackArgs, RunArgs, WaiversAction};
 use crate::config::{ConfigError, LoadedConfig};
 use crate::facts::fleet::Tally;
 use crate::output::Output;
 use crate::plan::{self, Plan};
+use crate::policy::{Day, Waivers};
 use crate::report;
 use crate::runner;
 use crate::target::NodeAsks;
@@ -38,6 +39,7 @@ pub fn main() -> i32 {
         Some(Command::Serve(args)) => crate::serve::main(&args).map_or_else(fatal, |()| 0),
         Some(Command::List { format, packs }) => list(format, &packs),
         Some(Command::Explain { id, packs }) => explain(&id, &packs),
+        Some(Command::Waivers { action: WaiversAction::Lint { file } }) => lint_waivers(&file),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "clusterdoc", &mut std::io::stdout());
             0
@@ -71,6 +73,30 @@ fn usage_error(e: clap::Error) -> i32 {
     }
     eprintln!("clusterdoc: {first} (see clusterdoc --help)");
     EXIT_USAGE
+}
+
+/// `waivers lint FILE`: the file checked alone; expired waivers listed.
+fn lint_waivers(file: &Path) -> i32 {
+    let today = match Day::today() {
+        Ok(today) => today,
+        Err(e) => return fatal(e),
+    };
+    let waivers = match Waivers::load(file, today) {
+        Ok(waivers) => waivers,
+        Err(e) => return fatal(crate::text::sanitize(&e)),
+    };
+    let shown = crate::text::sanitize(&file.display().to_string());
+    println!("{shown}: {} waivers, each with a reason, an owner and an expiry", waivers.waivers.len());
+    for (i, waiver) in waivers.expired(today) {
+        println!(
+            "{shown}: waiver {} ({}, {}) expired on {}: its findings count again",
+            i + 1,
+            crate::text::sanitize(&waiver.check),
+            crate::text::sanitize(&waiver.owner),
+            waiver.expires
+        );
+    }
+    0
 }
 
 fn fatal(message: impl std::fmt::Display) -> i32 {

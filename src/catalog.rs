@@ -70,6 +70,12 @@ impl Selection {
         self.catalog.checks.iter().filter(|c| self.selects(&c.meta().id)).cloned().collect()
     }
 
+    /// The checks `ids` of this selection only (a rerun of some of them).
+    pub fn narrowed(&self, ids: &[String]) -> Selection {
+        let only = ids.iter().filter(|id| self.selects(id)).cloned().collect();
+        Selection { only, skip: Vec::new(), catalog: self.catalog.clone() }
+    }
+
     /// The probes of the selected pack checks: what the `packs` fact source runs.
     pub fn probes(&self) -> Vec<PackProbe> {
         self.catalog.probes.iter().filter(|p| self.selects(&p.check)).cloned().collect()

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Settings, StringOrList, parse_duration};
 use crate::report::human::Detail;
-use crate::target::{NameCheck, NodeProbe, Role};
+use crate::target::{NameCheck, NodeProbe, Phase, Role};
 
 /// A doctor for Mesos / Marathon / ZooKeeper / Flink clusters: finds the real
 /// pitfalls and prints the evidence and the commands that fix them.
@@ -63,10 +63,24 @@ pub enum Command {
     Collect(CollectArgs),
     /// Serve /metrics, /healthz, /report and /snapshot over HTTP, running the checks at most once an interval
     Serve(ServeArgs),
+    /// Work with a waivers file (--waivers)
+    Waivers {
+        #[command(subcommand)]
+        action: WaiversAction,
+    },
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff)
     Man,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum WaiversAction {
+    /// Check a waivers file alone (exit 0, or 3 naming the waiver and field) and list expired waivers
+    Lint {
+        /// The waivers file (TOML, [[waiver]] tables)
+        file: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -156,8 +170,9 @@ pub struct ServeArgs {
 }
 
 /// Flags of `check` that `serve` does not take, and what to do instead.
-const NOT_SERVED: [(&str, &str); 4] = [
+const NOT_SERVED: [(&str, &str); 5] = [
     ("format", "a request chooses it, with ?format=FMT or an Accept header"),
+    ("wait", "the server runs the checks again every --interval"),
     ("output", "the server writes no file; GET /report"),
     ("script", "the server writes no file; GET /report and build the plan from it"),
     ("color", "served reports are never coloured"),
@@ -258,6 +273,21 @@ pub struct RunArgs {
     /// Pull each node's facts from the clusterdoc serve it runs instead of ssh: http://{host}:9847
     #[arg(long, value_name = "URL")]
     pub pull: Option<String>,
+    /// TOML file of accepted problems, each with reason, owner and expiry (see `clusterdoc waivers lint`)
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// An earlier JSON report: findings it has are known and do not fail the run, new ones do
+    #[arg(long, value_name = "REPORT.json")]
+    pub baseline: Option<PathBuf>,
+    /// Judge as before a deploy (ports free, no leader yet) or after it (ports served by their daemons, leaders elected)
+    #[arg(long, value_enum)]
+    pub phase: Option<Phase>,
+    /// Rerun the checks that did not pass until they pass or DUR runs out (within --deadline), e.g. 5m
+    #[arg(long, value_name = "DUR")]
+    pub wait: Option<String>,
+    /// A Marathon app or group JSON as it would be POSTed: judge the cluster as if it were deployed (repeatable)
+    #[arg(long = "app", value_name = "FILE")]
+    pub apps: Vec<PathBuf>,
 }
 
 impl RunArgs {
@@ -292,6 +322,11 @@ impl RunArgs {
             fanout: self.fanout,
             remote_bin: self.remote_bin.clone(),
             pull: self.pull.clone(),
+            waivers: self.waivers.clone(),
+            baseline: self.baseline.clone(),
+            phase: self.phase,
+            wait: self.wait.clone(),
+            apps: (!self.apps.is_empty()).then(|| self.apps.clone()),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::node_fs::NodeRoot;
-use crate::target::{BadTarget, Role, Target, ZkTarget};
+use crate::target::{BadTarget, Phase, Role, Target, ZkTarget};
 use crate::trust::{self, Ignored};
 use crate::version::Version;
 
@@ -52,6 +52,18 @@ pub struct Config {
     /// `http://{host}:9847`: pull each node's snapshot from its server
     /// instead of using ssh (`facts::fleet` checks it).
     pub pull: Option<String>,
+    /// `--waivers`: accepted problems (`policy` reads it).
+    pub waivers: Option<PathBuf>,
+    /// `--baseline`: an earlier JSON report (`policy` reads it).
+    pub baseline: Option<PathBuf>,
+    /// `--phase`: before or after a deploy.
+    pub phase: Option<Phase>,
+    /// `--wait`: rerun the checks that did not pass for up to this long
+    /// (within `deadline`); zero: once.
+    pub wait: Duration,
+    /// `--app`: Marathon apps to judge as if deployed (files; `plan` reads
+    /// them before anything is probed).
+    pub apps: Vec<PathBuf>,
     /// The config file in use, if any.
     pub config_file: Option<PathBuf>,
     /// Config files found but not used (untrusted, or inside `--root`).
@@ -103,6 +115,11 @@ impl Config {
             fanout: loaded.fanout(flags.fanout, file.fanout)?,
             remote_bin: either(&flags.remote_bin, &file.remote_bin).unwrap_or_else(|| DEFAULT_REMOTE_BIN.into()),
             pull: either(&flags.pull, &file.pull),
+            waivers: flags.waivers.as_ref().or(file.waivers.as_ref()).cloned(),
+            baseline: flags.baseline.as_ref().or(file.baseline.as_ref()).cloned(),
+            phase: flags.phase.or(file.phase),
+            wait: loaded.duration(&flags.wait, &file.wait, "wait", Duration::ZERO)?,
+            apps: flags.apps.as_ref().or(file.apps.as_ref()).cloned().unwrap_or_default(),
             config_file: loaded.path.clone(),
             ignored: loaded.ignored.clone(),
         })
@@ -183,6 +200,11 @@ pub struct Settings {
     pub fanout: Option<usize>,
     pub remote_bin: Option<String>,
     pub pull: Option<String>,
+    pub waivers: Option<PathBuf>,
+    pub baseline: Option<PathBuf>,
+    pub phase: Option<Phase>,
+    pub wait: Option<String>,
+    pub apps: Option<Vec<PathBuf>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -404,6 +426,11 @@ mod example_tests {
             file.fanout.is_some(),
             file.remote_bin.is_some(),
             file.pull.is_some(),
+            file.waivers.is_some(),
+            file.baseline.is_some(),
+            file.phase.is_some(),
+            file.wait.is_some(),
+            file.apps.is_some(),
         ];
         assert!(all_set.iter().all(|set| *set), "{file:?}");
         let keys = toml::from_str::<toml::Table>(&uncommented).unwrap().len();

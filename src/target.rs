@@ -23,6 +23,27 @@ impl BadTarget {
     }
 }
 
+/// When in a deploy a run judges (`--phase`): before installing or
+/// upgrading, or after. Without one, checks judge as they always have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Before: a role's port must be free (or held by its daemon already);
+    /// no leader is elected yet.
+    Preflight,
+    /// After: each role's port is served by its daemon; leaders are elected.
+    Postflight,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Preflight => "preflight",
+            Phase::Postflight => "postflight",
+        }
+    }
+}
+
 /// A role a node plays in the cluster; decides which ports it must serve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

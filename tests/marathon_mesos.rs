@@ -331,6 +331,64 @@ fn a_master_without_a_leader_503_fails() {
     );
 }
 
+// ------------------------------------------------------ --phase and --wait
+
+#[test]
+fn without_a_leader_preflight_skips_and_postflight_fails() {
+    let master = FakeServer::start(vec![("/master/state", Answer::status(503, "No leader elected"))]);
+    let mut routes = marathon_routes("v1.4.13");
+    replace_route(&mut routes, "/v2/leader", Answer::status(404, r#"{"message":"There is no leader"}"#));
+    let marathon = FakeServer::start(routes);
+    let targets = ["--only", "mesos.leader,marathon.leader", "--mesos", &master.url(), "--marathon", &marathon.url()];
+    let before = check(&[&targets[..], &["--phase", "preflight"]].concat());
+    assert_eq!(before.report["phase"], "preflight");
+    for id in ["mesos.leader", "marathon.leader"] {
+        assert_eq!(before.status(id), "skip", "{:#}", before.report);
+        assert!(before.reason(id).starts_with("preflight: "), "{}", before.reason(id));
+    }
+    assert_eq!(before.code, 0);
+    let after = check(&[&targets[..], &["--phase", "postflight"]].concat());
+    assert_eq!(after.report["phase"], "postflight");
+    assert_eq!((after.status("mesos.leader"), after.status("marathon.leader"), after.code), ("fail", "fail", 2));
+    assert!(after.finding("mesos.leader", 0)["message"].as_str().unwrap().contains("no master knows a leader"));
+    // A master that cannot be reached at all is not yet started, in preflight.
+    let unstarted =
+        check(&["--only", "mesos.leader", "--mesos", &closed_port_url(), "--phase", "preflight", "--timeout", "1s"]);
+    assert_eq!(unstarted.status("mesos.leader"), "skip", "{:#}", unstarted.report);
+}
+
+#[test]
+fn wait_returns_as_soon_as_the_master_leads() {
+    let master = FakeServer::start(vec![("/master/state", Answer::status(503, "No leader elected"))]);
+    let elected = mesos_state(|_| {});
+    let started = std::time::Instant::now();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_secs(3));
+            master.replace("/master/state", Answer::json_value(&elected));
+            master.replace("/master/health", Answer::status(200, ""));
+            master.replace("/metrics/snapshot", Answer::json_value(&json!({"master/elected": 1.0})));
+        });
+        let run = check(&["--only", "mesos.leader", "--mesos", &master.url(), "--wait", "5m", "--deadline", "120s"]);
+        assert_eq!((run.status("mesos.leader"), run.code), ("pass", 0), "{:#}\n{}", run.report, run.stderr);
+        assert!(run.stderr.contains("clusterdoc: waiting for mesos.leader ("), "{}", run.stderr);
+        // Three seconds of no leader, a pause of two between runs: well
+        // before the wait or the deadline, even on a loaded machine.
+        assert!(run.took < Duration::from_secs(60), "took {:?}", run.took);
+    });
+    assert!(started.elapsed() >= Duration::from_secs(3));
+}
+
+#[test]
+fn wait_never_outlasts_the_deadline() {
+    let master = FakeServer::start(vec![("/master/state", Answer::status(503, "No leader elected"))]);
+    let run = check(&["--only", "mesos.leader", "--mesos", &master.url(), "--wait", "10m", "--deadline", "8s"]);
+    assert_eq!((run.status("mesos.leader"), run.code), ("fail", 2), "{:#}", run.report);
+    assert!(run.took < Duration::from_secs(8) + cli_support::PAST_DEADLINE, "took {:?}", run.took);
+    let asked = master.requests().iter().filter(|r| r.path() == "/master/state").count();
+    assert!(asked >= 2, "the check ran again while it waited: {asked} requests");
+}
+
 #[test]
 fn masters_that_disagree_fail_listing_who_says_what() {
     let m1 = mesos_master(&mesos_state(|_| {}));

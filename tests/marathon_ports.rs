@@ -471,3 +471,144 @@ fn live_flink_frameworks_and_no_stray_taskmanagers_pass() {
     assert!(reason.contains("0 Flink TaskManager and 0 JobManager processes on this node"), "{reason}");
     assert_eq!(run.code, 0);
 }
+
+// ------------------------------------------------------------ --app what-if
+
+/// The write-up's cluster before flink2: flink1's three instances on the
+/// three agents (and the frontend), served as Marathon answers.
+fn marathon_without_flink2() -> FakeServer {
+    let mut apps = fixture("apps_flink_first_deploy.json");
+    apps["apps"].as_array_mut().unwrap().retain(|a| a["id"] != "/flink/flink2");
+    let info = fixture_json("marathon/master/info.json");
+    FakeServer::start(vec![
+        ("/v2/info", Answer::json_value(&info)),
+        ("/v2/leader", Answer::json_value(&json!({"leader": info["leader"]}))),
+        ("/v2/apps", Answer::json_value(&apps)),
+        ("/v2/queue", Answer::json_value(&fixture("queue_empty.json"))),
+        ("/v2/deployments", Answer::json_value(&json!([]))),
+    ])
+}
+
+/// flink2 as the write-up POSTs it: the deployed definition without what
+/// Marathon adds (tasks, versions).
+fn flink2_as_posted() -> Value {
+    let apps = fixture("apps_flink_first_deploy.json");
+    let deployed = apps["apps"].as_array().unwrap().iter().find(|a| a["id"] == "/flink/flink2").unwrap();
+    let keep = ["id", "cmd", "cpus", "mem", "disk", "instances", "constraints", "portDefinitions", "requirePorts"];
+    let posted: serde_json::Map<String, Value> = deployed
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| keep.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Value::Object(posted)
+}
+
+/// `DIR/flink2.json` holding `app`.
+fn write_app(dir: &std::path::Path, app: &Value) -> std::path::PathBuf {
+    let file = dir.join("flink2.json");
+    std::fs::write(&file, app.to_string()).unwrap();
+    file
+}
+
+#[test]
+fn a_proposed_flink2_collides_on_6123_and_the_printed_edit_makes_it_fit() {
+    let (marathon, mesos) = (marathon_without_flink2(), mesos("master_state.json"));
+    let dir = tempfile::tempdir().unwrap();
+    let app_file = write_app(dir.path(), &flink2_as_posted());
+    let what_if = |file: &std::path::Path| {
+        let targets = ["--marathon", &marathon.url(), "--mesos", &mesos.url()];
+        let file = file.to_str().unwrap();
+        check(&[&["--only", "marathon.port-collision,marathon.queue", "--app", file][..], &targets].concat())
+    };
+    // Without the proposal the cluster is fine on 6123.
+    let now = check(&["--only", PORTS, "--marathon", &marathon.url(), "--mesos", &mesos.url()]);
+    assert!(!now.subjects(PORTS).contains(&"port 6123/tcp"), "{:#}", now.report);
+
+    let run = what_if(&app_file);
+    assert_eq!((run.status(PORTS), run.code), ("fail", 2), "{:#}", run.report);
+    let rpc = run.finding(PORTS, "port 6123/tcp");
+    let seen = evidence(rpc);
+    let line = "/flink/flink2 (proposed): 1 instance, binds 6123/tcp as the JobManager RPC port (Flink's default jobmanager.rpc.port); 3 eligible agents; to move to 6124";
+    assert!(seen.contains(line), "{line:?} not in\n{seen}");
+    let fixes = remedies(rpc);
+    assert_eq!(fixes.len(), 1, "{fixes:?}");
+    let (command, risk) = &fixes[0];
+    assert_eq!(risk, "safe", "it only prints the edited definition");
+    assert!(command.starts_with("jq --argjson change ") && command.ends_with(app_file.to_str().unwrap()), "{command}");
+    assert!(command.contains("-Djobmanager.rpc.port=6124 -Djobmanager.web.port=8082"), "{command}");
+    // The queue check sees flink2's instance fit the agents' free resources.
+    assert_eq!(run.status("marathon.queue"), "pass", "{:#}", run.check("marathon.queue"));
+    assert!(run.reason("marathon.queue").contains("(1 proposed with --app)"), "{}", run.reason("marathon.queue"));
+    assert_read_only(&[&marathon, &mesos]);
+
+    // Run the printed command as the operator would, and propose its output.
+    let words = shlex::split(command).unwrap();
+    let edited = std::process::Command::new(&words[0]).args(&words[1..]).output().expect("jq (Debian package jq)");
+    assert!(edited.status.success(), "{}", String::from_utf8_lossy(&edited.stderr));
+    let fixed_file = dir.path().join("flink2-fixed.json");
+    std::fs::write(&fixed_file, &edited.stdout).unwrap();
+    let fixed = what_if(&fixed_file);
+    assert!(
+        !fixed.subjects(PORTS).iter().any(|s| s.starts_with("port 6123") || s.starts_with("port 8081")),
+        "{:#}",
+        fixed.check(PORTS)
+    );
+    assert_ne!(fixed.code, 3, "{}", fixed.stderr);
+}
+
+#[test]
+fn a_proposal_is_judged_alike_live_and_from_a_snapshot() {
+    let (marathon, mesos) = (marathon_without_flink2(), mesos("master_state.json"));
+    let dir = tempfile::tempdir().unwrap();
+    let app_file = write_app(dir.path(), &flink2_as_posted());
+    let snapshot = dir.path().join("snap.json");
+    let collected = clusterdoc(dir.path())
+        .args(["collect", "--marathon", &marathon.url(), "--mesos", &mesos.url(), "-o"])
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    assert!(collected.status.success(), "{}", String::from_utf8_lossy(&collected.stderr));
+    let from = check(&["--only", PORTS, "--from", snapshot.to_str().unwrap(), "--app", app_file.to_str().unwrap()]);
+    assert_eq!((from.status(PORTS), from.code), ("fail", 2), "{:#}", from.report);
+    assert!(evidence(from.finding(PORTS, "port 6123/tcp")).contains("/flink/flink2 (proposed): 1 instance"));
+}
+
+#[test]
+fn a_proposed_jobmanager_address_in_upper_case_is_caught_before_the_post() {
+    let marathon = marathon_without_flink2();
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = flink2_as_posted();
+    let cmd = format!("{} -Djobmanager.rpc.address=SZV1000265118", app["cmd"].as_str().unwrap());
+    app["cmd"] = cmd.into();
+    let app_file = write_app(dir.path(), &app);
+    let run = check(&[
+        "--only",
+        "hostname.case",
+        "--marathon",
+        &marathon.url(),
+        "--mesos",
+        &closed_port_url(),
+        "--expect-flink-version",
+        "1.2.0",
+        "--app",
+        app_file.to_str().unwrap(),
+    ]);
+    let finding = run.finding("hostname.case", "app /flink/flink2 (proposed): jobmanager.rpc.address");
+    assert_eq!(finding["status"], "fail", "Flink 1.2 TaskManagers lower-case it: {finding:#}");
+    let (command, risk) = &remedies(finding)[0];
+    assert_eq!(risk, "safe");
+    assert!(command.contains("-Djobmanager.rpc.address=szv1000265118") && command.starts_with("jq "), "{command}");
+}
+
+#[test]
+fn an_app_file_that_is_not_an_app_stops_the_run_naming_the_json_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = dir.path().join("group.json");
+    std::fs::write(&group, r#"{"id": "/flink", "apps": [{"id": "flink2", "cpus": "one"}]}"#).unwrap();
+    let out = clusterdoc(dir.path()).args(["check", "--app", group.to_str().unwrap()]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("group.json: at apps[0].cpus: invalid type: string \"one\""), "{stderr}");
+}

@@ -287,8 +287,13 @@ fn role_ports_override(dir: &Path, ports: &[(&str, u16, &str, &str)]) {
 }
 
 fn local_conflicts(roles: &[&str], checks_dir: &Path) -> Run {
+    local_conflicts_in(&[], roles, checks_dir)
+}
+
+/// [`local_conflicts`] with `extra` arguments (`--phase postflight`).
+fn local_conflicts_in(extra: &[&str], roles: &[&str], checks_dir: &Path) -> Run {
     let mut command = clusterdoc(Command::new(env!("CARGO_BIN_EXE_clusterdoc")), checks_dir);
-    command.args(["--only", "ports.local-conflict", "--checks-dir"]).arg(checks_dir);
+    command.args(["--only", "ports.local-conflict", "--checks-dir"]).arg(checks_dir).args(extra);
     for role in roles {
         command.args(["--role", role]);
     }
@@ -394,6 +399,36 @@ fn the_expected_daemons_on_their_ports_pass() {
     let note = text(&c["reason"]);
     assert!(note.contains(&format!("{master_port}/tcp held by mesos-master (pid {})", master.0.id())), "{note}");
     assert!(note.contains(&format!("{flink_port}/tcp held by Flink JobManager (pid {})", jobmanager.0.id())), "{note}");
+}
+
+#[test]
+fn free_role_ports_pass_before_the_deploy_and_fail_after_it_until_the_daemon_serves_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    role_ports_override(dir.path(), &[("master", port, "Mesos master (test port)", "port")]);
+    // The same node, nothing listening: ready for the install...
+    let before = local_conflicts_in(&["--phase", "preflight"], &["master"], dir.path());
+    let c = check(&before.report, "ports.local-conflict");
+    assert_eq!((c["status"].as_str(), before.code), (Some("pass"), 0), "{c:#}");
+    assert!(text(&c["reason"]).contains(&format!("{port}/tcp free")), "{c:#}");
+    // ...and not done with it.
+    let after = local_conflicts_in(&["--phase", "postflight"], &["master"], dir.path());
+    let c = check(&after.report, "ports.local-conflict");
+    assert_eq!((c["status"].as_str(), after.code), (Some("fail"), 2), "{c:#}");
+    let f = finding(c, &format!("port {port}/tcp"));
+    assert!(text(&f["message"]).contains("is not served: after the deploy mesos-master should listen here"), "{f:#}");
+    assert!(evidence_mentions(f, &format!("no socket listens on {port}/tcp")), "{f:#}");
+    assert_eq!(f["remediation"][0]["command"], format!("ss -ltnp 'sport = :{port}'").as_str(), "{f:#}");
+    assert_eq!(f["remediation"][0]["risk"], "safe");
+    // Once the master serves it, postflight passes.
+    let mesos_master = dir.path().join("mesos-master");
+    std::os::unix::fs::symlink(real_python(), &mesos_master).unwrap();
+    let (master, served) = fake_daemon(&mesos_master, &[]);
+    role_ports_override(dir.path(), &[("master", served, "Mesos master (test port)", "port")]);
+    let served_after = local_conflicts_in(&["--phase", "postflight"], &["master"], dir.path());
+    let c = check(&served_after.report, "ports.local-conflict");
+    assert_eq!((c["status"].as_str(), served_after.code), (Some("pass"), 0), "{c:#}");
+    assert!(text(&c["reason"]).contains(&format!("held by mesos-master (pid {})", master.0.id())), "{c:#}");
 }
 
 #[test]

@@ -69,14 +69,6 @@ fn master(hostnames: impl IntoIterator<Item = String>) -> FakeServer {
     ])
 }
 
-/// `doc` is valid by schema/report.schema.json.
-fn assert_schema(doc: &Value) {
-    let schema: Value = serde_json::from_str(include_str!("../schema/report.schema.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path)).collect();
-    assert!(errors.is_empty(), "schema violations: {errors:#?}");
-}
-
 // ------------------------------------------------------------ writing files
 
 /// Creates a special file with mknod(2) (a FIFO needs no privilege; a
@@ -290,7 +282,7 @@ fn fixes_for_other_hosts_say_where_and_stay_out_of_the_local_plan() {
     let out = run(root.path(), &["--mesos", &mesos, "--format", "json", "--script", plan.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_schema(&doc);
+    cli_support::assert_schema(&doc);
     let finding = &doc.findings("hostname.case")[0];
     assert_eq!(finding["subject"], "Mesos agent SZV1000265119");
     let fix = &finding["remediation"][0];
@@ -329,7 +321,7 @@ fn a_hundred_thousand_upper_case_agents_give_a_bounded_report_in_time() {
     assert!(took < deadline + Duration::from_secs(5), "the run took {took:?} with a {deadline:?} deadline");
     assert!(out.stdout.len() < 300_000, "a JSON report of {} bytes", out.stdout.len());
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_schema(&doc);
+    cli_support::assert_schema(&doc);
     let findings = doc.findings("hostname.case");
     assert_eq!(findings.len(), 1, "{:#}", doc.check("hostname.case"));
     let all = &findings[0];

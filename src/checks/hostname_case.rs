@@ -7,10 +7,14 @@
 
 use std::borrow::Cow;
 use super::{Check, CheckMeta, Explain, Verdict, conclude, required};
+use serde_json::json;
+
+use crate::facts::flink_props::{CommandLine, Rewritten};
 use crate::facts::node::{MesosDaemon, NodeFacts};
 use crate::facts::{Fact, Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn, sed_replacement_literal};
 use crate::report::{Finding, Status, aggregate};
+use crate::scheduling::update_app;
 use crate::version::Version;
 
 pub struct HostnameCase;
@@ -32,7 +36,8 @@ static META: CheckMeta = CheckMeta {
                /etc/mesos-agent/hostname), Flink's jobmanager.rpc.address in every flink-conf.yaml found \
                (/etc/flink, /opt/flink*, /usr/local/flink*, /usr/lib/flink*, /home/flink*, /home/*/flink*, \
                $FLINK_HOME), the agents' host names in Mesos /master/state and Marathon's \
-               marathon_config.hostname. Fails when the Flink version is below 1.4 or unknown, warns otherwise. \
+               marathon_config.hostname, and the -Djobmanager.rpc.address of Flink apps proposed with --app FILE \
+               (fixed in the file before it is POSTed). Fails when the Flink version is below 1.4 or unknown, warns otherwise. \
                The version is --expect-flink-version, else the oldest found on this node (flink-dist jar or \
                directory name), else what the Flink endpoint reports. Flink's REST /jobmanager/config is no \
                evidence here: it reports jobmanager.rpc.address lower-cased whatever the file says. Under --root \
@@ -81,6 +86,9 @@ impl Check for HostnameCase {
     }
 }
 
+/// The Flink setting that names the JobManager's host.
+const RPC_ADDRESS: &str = "jobmanager.rpc.address";
+
 fn has_upper_case(name: &str) -> bool {
     name.chars().any(char::is_uppercase)
 }
@@ -105,6 +113,11 @@ enum Source {
     },
     Marathon {
         url: String,
+    },
+    /// `-Djobmanager.rpc.address` of a Flink app proposed with `--app`.
+    ProposedApp {
+        named: String,
+        remedy: Remedy,
     },
 }
 
@@ -142,6 +155,7 @@ impl HostNames {
         }
         names.add_mesos_agents(facts);
         names.add_marathon(facts);
+        names.add_proposed(facts);
         names
     }
 
@@ -174,6 +188,27 @@ impl HostNames {
                 }
             }
             None => self.ignore("Marathon", marathon.info.problem()),
+        }
+    }
+
+    /// The JobManager addresses of Flink apps proposed with `--app`: their
+    /// TaskManagers would be told to connect to them.
+    fn add_proposed(&mut self, facts: &Facts) {
+        let Some(marathon) = facts.marathon.as_ref().and_then(Fact::value) else { return };
+        let proposed = marathon.apps.value().into_iter().flatten().filter(|app| app.proposed.is_some());
+        for app in proposed {
+            let line = CommandLine::of_app(app.cmd.as_deref(), &app.args);
+            let Some(address) = line.setting(RPC_ADDRESS).filter(|_| line.jobmanager_launcher().is_some()) else {
+                continue;
+            };
+            let change = [(RPC_ADDRESS, address.to_lowercase())];
+            let body = match line.with_settings(&change) {
+                Rewritten::Shell(cmd) => json!({ "cmd": cmd }),
+                Rewritten::Args(args) => json!({ "args": args }),
+            };
+            let note = format!("sets {RPC_ADDRESS}={} in the app's command line", address.to_lowercase());
+            let remedy = update_app(marathon, app, &body, note);
+            self.push(Source::ProposedApp { named: app.named(), remedy }, address);
         }
     }
 
@@ -259,6 +294,10 @@ impl HostName {
                 format!("Marathon host {}", self.name),
                 format!("Marathon {url} /v2/info marathon_config.hostname: {}", self.name),
             ),
+            Source::ProposedApp { named, .. } => (
+                format!("app {named}: {RPC_ADDRESS}"),
+                format!("app {named}: -D{RPC_ADDRESS}={}", self.name),
+            ),
         };
         let message = format!("host name has upper-case letters; {}", flink.consequence());
         let finding = Finding::new(flink.status(), subject, message)
@@ -303,6 +342,7 @@ impl HostName {
                      which loses its tasks)",
                 )
                 .on(RunsOn::host_of(&self.name, HostGroup::MesosAgents)),
+            Source::ProposedApp { remedy, .. } => remedy.clone(),
             Source::Marathon { .. } => rename_host()
                 .with_note(
                     "if Marathon's --hostname is set (/etc/marathon/conf/hostname or MARATHON_HOSTNAME), lower-case \

@@ -7,6 +7,7 @@ use crate::facts::mesos::MesosState;
 use crate::facts::{Fact, Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
 use crate::report::{Finding, Status};
+use crate::target::Phase;
 
 pub struct MarathonLeader;
 
@@ -23,7 +24,8 @@ static META: CheckMeta = CheckMeta {
                frameworks and be active. Fails when Marathon has no leader, has never registered (no frameworkId), \
                is missing from the master's frameworks, is inactive or disconnected there, or was removed \
                (listed under completed_frameworks). Under --root the default Marathon (127.0.0.1:8080) and \
-               Mesos master are not asked: the check skips until they are named."),
+               Mesos master are not asked: the check skips until they are named. With --phase preflight a \
+               Marathon that does not answer or has no leader yet skips instead."),
         why: Cow::Borrowed("Only the leading Marathon instance talks to Mesos. Without a leader the REST API cannot deploy, \
               scale or restart anything; the instances elect their leader through ZooKeeper, so a ZooKeeper \
               without quorum or a /marathon path shared with another Marathon version leaves the cluster \
@@ -53,11 +55,22 @@ impl Check for MarathonLeader {
 
     fn run(&self, facts: &Facts) -> Verdict {
         let marathon = required(&facts.marathon, "Marathon facts")?;
+        let preflight = facts.inputs.phase == Some(Phase::Preflight);
+        let not_yet = |what: &str| {
+            NotJudged::Skip(format!(
+                "preflight: {what}, as before Marathon is started (--phase postflight requires a leader)"
+            ))
+        };
         // /v2/info is answered by every instance, leader or not: without it
         // there is no telling that a 404 from /v2/leader came from Marathon.
-        let info = marathon.info.value().ok_or_else(|| NotJudged::Error(problem(&marathon.info)))?;
+        let info = match marathon.info.value() {
+            Some(info) => info,
+            None if preflight => return Err(not_yet(&format!("Marathon does not answer ({})", problem(&marathon.info)))),
+            None => return Err(NotJudged::Error(problem(&marathon.info))),
+        };
         let leader = match &marathon.leader {
             Fact::Observed { value: Some(leader) } => leader,
+            Fact::Observed { value: None } if preflight => return Err(not_yet("no Marathon instance leads yet")),
             Fact::Observed { value: None } => {
                 return Ok(Conclusion::findings(vec![no_leader(marathon)], "GET /v2/leader"));
             }

@@ -31,7 +31,9 @@ static META: CheckMeta = CheckMeta {
     tags: texts!["marathon", "flink"],
     source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: Cow::Borrowed("For every Marathon app, the fixed host ports it binds: a Flink JobManager's ports from the -D \
+        what: Cow::Borrowed("For every Marathon app (and every app proposed with --app FILE, as if deployed: it replaces a \
+app of the same id, findings name it `app /ID (proposed)` and its fix prints the file's definition changed, with \
+jq, to POST instead), the fixed host ports it binds: a Flink JobManager's ports from the -D \
 options of its cmd/args (jobmanager.rpc.port, 6123 when not given; jobmanager.web.port or rest.port, 8081 when not \
 given, -1 turns it off, 0 is ephemeral; blob.server.port when fixed), portDefinitions with requirePorts, and fixed \
 host ports of bridge port mappings. Per port, the instances of all apps binding it must fit on distinct eligible \
@@ -280,7 +282,7 @@ fn bind_all<'a>(apps: &'a [App], agents: &[&Agent]) -> Bindings<'a> {
         let (bindings, line) = match bindings_of(app) {
             Ok(read) => read,
             Err(e) => {
-                found.undecided.push(format!("app {}: {e}", app.id));
+                found.undecided.push(format!("{}: {e}", app.label()));
                 continue;
             }
         };
@@ -297,7 +299,7 @@ fn bind_all<'a>(apps: &'a [App], agents: &[&Agent]) -> Bindings<'a> {
                     found.classes.len() - 1
                 }
                 Err(e) => {
-                    found.undecided.push(format!("app {}: {e}", app.id));
+                    found.undecided.push(format!("{}: {e}", app.label()));
                     continue;
                 }
             },
@@ -366,7 +368,7 @@ impl<'a> Judge<'a> {
             if app.instances < 2 {
                 continue;
             }
-            let subject = format!("app {}", app.id);
+            let subject = app.label();
             if class.one_host {
                 let binding = &b.bindings[0];
                 let finding = Finding::new(
@@ -574,7 +576,7 @@ impl<'a> Judge<'a> {
         let class = &self.classes[b.class];
         let mut line = format!(
             "{}: {}, binds {at} as {}; {}",
-            b.app.id,
+            b.app.named(),
             plural(b.app.instances as usize, "instance"),
             b.binding(at).origin.describe(),
             plural(class.agents.len(), "eligible agent")
@@ -593,9 +595,9 @@ impl<'a> Judge<'a> {
             let unread = &self.classes[b.class].unread;
             if !unread.is_empty() {
                 self.undecided.push(format!(
-                    "port {at}: app {} has constraints on agent attributes ({}) that clusterdoc does not apply, so \
+                    "port {at}: {} has constraints on agent attributes ({}) that clusterdoc does not apply, so \
                      whether its {} fit is unknown",
-                    b.app.id,
+                    b.app.label(),
                     unread.join(", "),
                     plural(b.app.instances as usize, "instance")
                 ));
@@ -692,7 +694,7 @@ impl<'a> Judge<'a> {
                 (m, json!({ "instances": instances }), note)
             }
         };
-        Some(update_app(self.marathon, &self.bound[m].app.id, &body, note))
+        Some(update_app(self.marathon, self.bound[m].app, &body, note))
     }
 
     /// The new `cmd` (or `args`) of a moved JobManager and what it changes.

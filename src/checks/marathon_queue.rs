@@ -28,7 +28,8 @@ static META: CheckMeta = CheckMeta {
     tags: texts!["marathon", "mesos"],
     source: Cow::Borrowed("built-in"),
     explain: Explain {
-        what: Cow::Borrowed("Apps (and pods) waiting in Marathon's /v2/queue: how many instances are still to launch, whether \
+        what: Cow::Borrowed("Apps (and pods) waiting in Marathon's /v2/queue, and the instances of apps proposed with --app \
+FILE as if they had just been POSTed (a proposed app whose instances the free resources hold passes): how many instances are still to launch, whether \
 Marathon backs off after failed launches (delay) or waits for offers (overdue), and why it declined the offers it \
 saw (processedOffersSummary, Marathon 1.4+: InsufficientCpus, InsufficientMemory, InsufficientDisk, \
 InsufficientPorts, UnfulfilledConstraint, UnfulfilledRole, ...). Each app's request per instance (cpus, mem, disk, \
@@ -63,7 +64,7 @@ impl Check for MarathonQueue {
 
     fn run(&self, facts: &Facts) -> Verdict {
         let marathon = required(&facts.marathon, "Marathon facts")?;
-        let queue = observed(&marathon.queue, "Marathon's queue")?;
+        let queue = &with_proposed(marathon, observed(&marathon.queue, "Marathon's queue")?);
         if queue.is_empty() {
             return Ok(Conclusion::pass(format!("{}/v2/queue is empty: no app waits for offers", marathon.url)));
         }
@@ -78,10 +79,31 @@ impl Check for MarathonQueue {
         let agents = active_agents(state);
         let mut judge = Judge::new(&agents, queue.iter().map(|item| item.count).max().unwrap_or(0));
         let mut undecided = Vec::new();
-        let findings = queue.iter().map(|item| judge_item(marathon, item, &mut judge, &mut undecided)).collect();
-        let note = format!("{} in Marathon's queue; {} active agents", waiting(queue), agents.len());
+        let findings = queue.iter().filter_map(|item| judge_item(marathon, item, &mut judge, &mut undecided)).collect();
+        let proposed = queue.iter().filter(|item| item.app.as_ref().is_some_and(|a| a.proposed.is_some())).count();
+        let note = match proposed {
+            0 => format!("{} in Marathon's queue; {} active agents", waiting(queue), agents.len()),
+            n => format!("{} to launch ({n} proposed with --app); {} active agents", waiting(queue), agents.len()),
+        };
         conclude(findings, undecided, note)
     }
+}
+
+/// The queue as if the apps proposed with `--app` were deployed: all their
+/// instances wait to launch (in place of a queued app of the same id).
+fn with_proposed(marathon: &MarathonFacts, queue: &[QueueItem]) -> Vec<QueueItem> {
+    let proposed: Vec<&App> =
+        marathon.apps.value().into_iter().flatten().filter(|app| app.proposed.is_some() && app.instances > 0).collect();
+    let replaced = |item: &QueueItem| item.app.as_ref().is_some_and(|a| proposed.iter().any(|p| p.id == a.id));
+    let launching = proposed.iter().map(|&app| QueueItem {
+        app: Some(app.clone()),
+        pod_id: None,
+        count: app.instances,
+        delay: None,
+        since: None,
+        offers: None,
+    });
+    queue.iter().filter(|item| !replaced(item)).cloned().chain(launching).collect()
 }
 
 fn problem<T>(fact: &crate::facts::Fact<T>) -> String {
@@ -397,29 +419,38 @@ impl<'a> Judge<'a> {
     }
 }
 
+/// What a queued app's wait says; none for a proposed app whose instances
+/// the free resources hold (it would launch).
 fn judge_item<'a>(
     marathon: &MarathonFacts,
     item: &'a QueueItem,
     judge: &mut Judge<'a>,
     undecided: &mut Vec<String>,
-) -> Finding {
+) -> Option<Finding> {
     let Some(app) = &item.app else {
         let pod = item.pod_id.as_deref().unwrap_or("(unnamed pod)");
         let finding = Finding::new(Status::Warn, format!("pod {pod}"), format!("{} for offers", waits(item.count)));
-        return queue_evidence(finding, item);
+        return Some(queue_evidence(finding, item));
     };
     let fit = match judge.fit(app) {
         Ok(fit) => fit,
         Err(e) => {
-            undecided.push(format!("app {}: {e}", app.id));
+            undecided.push(format!("{}: {e}", app.label()));
             let finding =
-                Finding::new(Status::Warn, format!("app {}", app.id), format!("{} for offers", waits(item.count)));
-            return queue_evidence(finding, item);
+                Finding::new(Status::Warn, app.label(), format!("{} for offers", waits(item.count)));
+            return Some(queue_evidence(finding, item));
         }
     };
+    if app.proposed.is_some() && fit.now(item.count) >= u64::from(item.count) {
+        return None;
+    }
     let agent_count = judge.agents.len();
     let (status, message) = verdict(item.count, &fit, agent_count);
-    let mut finding = Finding::new(status, format!("app {}", app.id), message)
+    let message = match app.proposed {
+        Some(_) => format!("if deployed, {message}"),
+        None => message,
+    };
+    let mut finding = Finding::new(status, app.label(), message)
         .evidence(format!(
             "request per instance: {}; {} configured, {} still to launch",
             show_request(&fit.request),
@@ -439,7 +470,7 @@ fn judge_item<'a>(
     for remedy in remedies(marathon, app, item, &fit) {
         finding = finding.fix(remedy);
     }
-    finding
+    Some(finding)
 }
 
 fn verdict(waiting: u32, fit: &Fit, agent_count: usize) -> (Status, String) {
@@ -491,7 +522,7 @@ fn remedies(marathon: &MarathonFacts, app: &App, item: &QueueItem, fit: &Fit) ->
     if target > 0 && target < u64::from(app.instances) {
         remedies.push(update_app(
             marathon,
-            &app.id,
+            app,
             &json!({ "instances": target }),
             format!(
                 "{}: those running ({running}) and those the free resources hold ({}); or add agents and keep {}",
@@ -516,7 +547,7 @@ fn remedies(marathon: &MarathonFacts, app: &App, item: &QueueItem, fit: &Fit) ->
             };
             remedies.push(update_app(
                 marathon,
-                &app.id,
+                app,
                 &serde_json::Value::Object(lowered),
                 format!(
                     "asks only {} per instance, what the best eligible agent has free; only if the app can run with \

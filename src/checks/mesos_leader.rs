@@ -6,6 +6,7 @@ use crate::facts::mesos::{Agent, LeaderId, Leadership, MasterAnswer, MasterView,
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
 use crate::report::{Finding, Status};
+use crate::target::Phase;
 
 pub struct MesosLeader;
 
@@ -23,7 +24,8 @@ static META: CheckMeta = CheckMeta {
                the named masters disagree about who leads, when the leader does not answer, or when no agent is \
                registered and active with the leader; warns about deactivated agents and about masters that do \
                not answer or have lost track of the leader. Under --root the default master (127.0.0.1:5050) \
-               is not asked: the check skips until a master is named."),
+               is not asked: the check skips until a master is named. With --phase preflight (before the \
+               cluster is started) no leader is expected yet: the check skips instead of failing."),
         why: Cow::Borrowed("Without a leading master nothing is scheduled: frameworks such as Marathon cannot register and no \
               task is launched or replaced. Masters elect their leader through ZooKeeper; a master that names a \
               different leader, or none, has usually lost its ZooKeeper session, and two masters that both claim \
@@ -64,6 +66,11 @@ impl Check for MesosLeader {
             Leadership::Contested { leaders } => Ok(Conclusion::findings(
                 vec![contested(mesos, &format!("{} all say they lead", leaders.join(", ")))],
                 format!("{} masters asked", mesos.masters.len()),
+            )),
+            Leadership::Unknown if facts.inputs.phase == Some(Phase::Preflight) => Err(NotJudged::Skip(
+                "preflight: no Mesos master leads yet (or none answers), as before the cluster is started (--phase postflight \
+                 requires a leader)"
+                    .into(),
             )),
             Leadership::Unknown => no_leader(mesos),
         }

@@ -5,13 +5,13 @@
 
 use std::borrow::Cow;
 use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required};
-use crate::facts::knowledge::{PortSpec, RolePorts};
+use crate::facts::knowledge::{PortSpec, RoleDaemon, RolePorts};
 use crate::facts::roles::ServedPort;
 use crate::facts::sockets::{Holder, Listener, SocketFacts};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, Remedy};
 use crate::report::{Finding, Status};
-use crate::target::Role;
+use crate::target::{Phase, Role};
 
 pub struct PortsLocalConflict;
 
@@ -27,7 +27,8 @@ static META: CheckMeta = CheckMeta {
 flink 6123 and 8081, from checks/data/role-ports.toml) that is already bound by a process other than the role's \
 daemon, named by pid and command line. The daemon is recognised by its command line: the mesos-master or \
 mesos-agent/mesos-slave program, Marathon's main class or jar, ZooKeeper's QuorumPeerMain or ZooKeeperServerMain, \
-the Flink JobManager classes. A free port passes (a preflight before installing). In the agent's task port range \
+the Flink JobManager classes. A free port passes, as before installing (`--phase preflight` too); with `--phase \
+postflight` (after the deploy) a free port fails: the role's daemon should serve it. In the agent's task port range \
 (31000-32000) nothing is expected to listen except Mesos tasks: other holders are a warning."),
         why: Cow::Borrowed("A daemon whose port is held fails at start with \"Address already in use\" and, under systemd or the \
 cluster scripts, restarts in a loop. Flink sessions launched as Marathon apps all default to JobManager RPC port \
@@ -77,7 +78,7 @@ impl Check for PortsLocalConflict {
             let (finding, summary) = match served.port {
                 PortSpec::One(port) if !handed_out => {
                     let keys = entry.map_or(&[][..], |e| &e.keys[..]);
-                    judge_port(port, served, keys, data, sockets)
+                    judge_port(port, served, keys, data, sockets, facts.inputs.phase)
                 }
                 spec => judge_task_range(spec.low(), spec.high(), served, sockets),
             };
@@ -102,12 +103,16 @@ fn judge_port(
     keys: &[String],
     data: &RolePorts,
     sockets: &SocketFacts,
+    phase: Option<Phase>,
 ) -> (Option<Finding>, String) {
     let listeners: Vec<&Listener> = sockets.on_port(port).collect();
-    if listeners.is_empty() {
-        return (None, format!("{port}/tcp free"));
-    }
     let daemon = data.daemon.iter().find(|d| d.role == served.role);
+    if listeners.is_empty() {
+        return match phase {
+            Some(Phase::Postflight) => (Some(not_served(port, served, daemon)), format!("{port}/tcp not served")),
+            _ => (None, format!("{port}/tcp free")),
+        };
+    }
     let hidden = listeners.iter().filter(|l| l.holders.is_empty()).count();
     let strangers: Vec<&Holder> = listeners
         .iter()
@@ -156,6 +161,18 @@ whether it is {}",
     }
     let pids: Vec<String> = listeners.iter().flat_map(|l| &l.holders).map(|h| h.pid.to_string()).collect();
     (None, summary(&format!("{} (pid {})", daemon.name, dedup(pids).join(", "))))
+}
+
+/// Postflight: a role's port nothing listens on, where its daemon should.
+fn not_served(port: u16, served: &ServedPort, daemon: Option<&RoleDaemon>) -> Finding {
+    let who = daemon.map_or_else(|| format!("the {} role's daemon", served.role.as_str()), |d| d.name.clone());
+    let message = format!("{port}/tcp is not served: after the deploy {who} should listen here ({})", served.what);
+    Finding::new(Status::Fail, format!("port {port}/tcp"), message)
+        .evidence(format!("the {} role serves {port}/tcp ({})", served.role.as_str(), served.source))
+        .evidence(format!("no socket listens on {port}/tcp"))
+        .fix(Cmd::new("ss").word("-ltnp").value(format!("sport = :{port}")).safe().with_note(format!(
+            "start {who} and read its log if it does not come up: it may have failed to bind, or listen elsewhere"
+        )))
 }
 
 /// Listeners in the agent's task port range that are not Mesos tasks: Mesos

@@ -113,9 +113,27 @@ pub struct App {
     pub port_mappings: Vec<PortMapping>,
     /// With `?embed=apps.tasks`.
     pub tasks: Vec<AppTask>,
+    /// Not deployed: proposed with `--app FILE` (this file), to judge the
+    /// cluster as if it were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed: Option<String>,
 }
 
 impl App {
+    /// How findings name it: `app /flink/flink2`, `(proposed)` when it is
+    /// not deployed but proposed with `--app`.
+    pub fn label(&self) -> String {
+        format!("app {}", self.named())
+    }
+
+    /// Its id, `(proposed)` after it when it is only proposed.
+    pub fn named(&self) -> String {
+        match self.proposed {
+            Some(_) => format!("{} (proposed)", self.id),
+            None => self.id.clone(),
+        }
+    }
+
     /// Whether a constraint keeps its instances on distinct hosts.
     pub fn unique_per_host(&self) -> bool {
         self.constraints.iter().any(
@@ -409,6 +427,7 @@ impl From<wire::App> for App {
             network,
             port_mappings,
             tasks: w.tasks.unwrap_or_default().into_iter().map(AppTask::from).collect(),
+            proposed: None,
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod node;
 
 pub mod packs;
 pub mod processes;
+pub mod proposed;
 pub mod reach;
 pub mod roles;
 pub mod sockets;
@@ -38,8 +39,27 @@ use tokio::time::Instant;
 use crate::config::Config;
 
 use crate::node_fs::{Limit, NodeRoot};
-use crate::target::{NodeAsks, Role, Target, ZkTarget};
+use crate::target::{NodeAsks, Phase, Role, Target, ZkTarget};
 use crate::version::Version;
+
+/// The text of a file the user names for the run itself (waivers, a
+/// baseline, an app to propose): not a node file, so not under `--root`.
+/// Refuses what is not a regular file (a FIFO would block, /dev/zero never
+/// ends) or is larger than `cap` bytes.
+pub fn read_run_file(file: &std::path::Path, cap: u64) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(file).map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut text = String::new();
+    let opened = std::fs::File::open(file).map_err(|e| format!("cannot read it: {e}"))?;
+    opened.take(cap + 1).read_to_string(&mut text).map_err(|e| format!("cannot read it: {e}"))?;
+    if text.len() as u64 > cap {
+        return Err(format!("larger than {} KiB", cap >> 10));
+    }
+    Ok(text)
+}
 
 /// One observation of the world.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,6 +126,9 @@ pub struct Inputs {
     pub expect_marathon_version: Option<Version>,
     pub expect_flink_version: Option<Version>,
     pub timeout_ms: u64,
+    /// `--phase`: before or after a deploy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
 }
 
 impl Inputs {
@@ -121,6 +144,7 @@ impl Inputs {
             expect_marathon_version: cfg.expect_marathon_version,
             expect_flink_version: cfg.expect_flink_version,
             timeout_ms: cfg.timeout.as_millis() as u64,
+            phase: cfg.phase,
         }
     }
 }

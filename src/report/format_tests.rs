@@ -161,7 +161,7 @@ fn nagios_is_one_line_with_perfdata() {
     assert_eq!(line.lines().count(), 1, "{line}");
     assert!(line.starts_with("CLUSTERDOC CRITICAL - 1 fail, 1 warn, 1 error: hostname.case"), "{line}");
     let (_, perf) = line.split_once(" | ").unwrap();
-    assert_eq!(perf.trim(), "pass=1 warn=1 fail=1 skip=1 error=1 duration=0.184s");
+    assert_eq!(perf.trim(), "pass=1 warn=1 fail=1 skip=1 error=1 waived=0 duration=0.184s");
     assert_eq!(line.matches('|').count(), 1, "remote text must not add perfdata");
 }
 

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use colored::{ColoredString, Colorize};
 
+use super::accepted::{accepted_line, all_accepted, marks};
 use super::{CheckReport, Finding, FleetNode, NodeState, Report, Status, fix_text, node_ranges, subjects_line};
 use crate::remedy::{Remedy, Risk, RunsOn};
 use crate::text::sanitize;
@@ -27,6 +28,14 @@ pub fn render(report: &Report, detail: Detail) -> String {
         for check in report.checks.iter().filter(|c| c.status == status) {
             problem(&mut out, check, width, detail);
         }
+    }
+    // Problems accepted (waived, or known to the baseline) stay in sight.
+    for check in report.checks.iter().filter(|c| c.status == Status::Pass && all_accepted(c)) {
+        problem(&mut out, check, width, detail);
+    }
+    for stale in &report.stale_waivers {
+        let line = format!("stale waiver: {} matched no finding: fixed, or written wrong?", stale.describe());
+        let _ = writeln!(out, "{}  {}", mark(Status::Warn), line.yellow());
     }
     if detail != Detail::Quiet {
         passes(&mut out, report, width, detail);
@@ -62,7 +71,13 @@ fn header(out: &mut String, report: &Report) {
     }
     let config = format!("config: {}", report.config.as_deref().map_or("none".into(), sanitize));
     let ignored: String = report.ignored.iter().map(|i| format!(" · {}", sanitize(&i.to_string()))).collect();
-    let _ = writeln!(out, "{}{}\n", config.dimmed(), ignored.yellow());
+    let phase = report.phase.map(|p| format!(" · phase: {}", p.as_str())).unwrap_or_default();
+    let _ = writeln!(out, "{}{}{}", config.dimmed(), phase.bold(), ignored.yellow());
+    let accepted = accepted_line(report);
+    if !accepted.is_empty() {
+        let _ = writeln!(out, "{}", accepted.dimmed());
+    }
+    out.push('\n');
 }
 
 fn problem(out: &mut String, check: &CheckReport, width: usize, detail: Detail) {
@@ -117,6 +132,8 @@ fn across_nodes(findings: &[Finding]) -> Vec<(Vec<&str>, &Finding)> {
                 && other.subject == finding.subject
                 && other.message == finding.message
                 && commands(other) == commands(finding)
+                && other.waived == finding.waived
+                && other.baseline == finding.baseline
         };
         match (finding.node.as_deref(), groups.iter_mut().find(|(_, f)| f.node.is_some() && alike(f))) {
             (Some(node), Some((nodes, _))) => nodes.push(node),
@@ -131,6 +148,11 @@ fn finding_block(out: &mut String, finding: &Finding, nodes: &[&str], detail: De
     let place = if nodes.is_empty() { String::new() } else { format!("on {}: ", sanitize(&on)) };
     let line = format!("{place}{}: {}", sanitize(&finding.subject), sanitize(&finding.message));
     let _ = writeln!(out, "{PAD}{} {}", small_mark(finding.status), paint(finding.status, &line).bold());
+    for (i, accepted) in marks(finding).iter().enumerate() {
+        let label = if i == 0 { "accepted" } else { "" };
+        let line = if finding.counts() { accepted.yellow() } else { accepted.dimmed() };
+        let _ = writeln!(out, "{PAD}  {:9} {}", label.dimmed(), line);
+    }
     if let Some(names) = subjects_line(finding, detail == Detail::Verbose) {
         let _ = writeln!(out, "{PAD}  {:9} {}", "subjects".dimmed(), names);
     }
@@ -182,7 +204,8 @@ fn risk_paint(risk: Risk, text: &str) -> ColoredString {
 }
 
 fn passes(out: &mut String, report: &Report, width: usize, detail: Detail) {
-    let passed: Vec<&CheckReport> = report.checks.iter().filter(|c| c.status == Status::Pass).collect();
+    let passed: Vec<&CheckReport> =
+        report.checks.iter().filter(|c| c.status == Status::Pass && !all_accepted(c)).collect();
     if passed.is_empty() {
         return;
     }
@@ -210,6 +233,7 @@ fn footer(out: &mut String, report: &Report) {
         .into_iter()
         .filter(|st| s.count(*st) > 0 || st.is_problem() && *st != Status::Error)
         .map(|st| format!("{} {}", s.count(st), st))
+        .chain((s.waived > 0).then(|| format!("{} waived", s.waived)))
         .collect();
     let line = format!("{} · exit {}", parts.join(" · "), report.exit_code());
     let _ = writeln!(out, "\n{}", paint(report.status, &line).bold());

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
+use super::accepted::{accepted_line, all_accepted};
 use super::{CheckReport, Report, Status, plain_findings};
 use crate::text::sanitize;
 
@@ -16,6 +17,13 @@ pub fn render(report: &Report) -> String {
     let mut suite = TestSuite::new("clusterdoc");
     suite.set_time(Duration::from_millis(report.duration_ms));
     suite.add_test_cases(report.checks.iter().map(test_case));
+    let accepted = accepted_line(report);
+    if !accepted.is_empty() {
+        suite.add_property(("clusterdoc.accepted", accepted.as_str()));
+    }
+    for stale in &report.stale_waivers {
+        suite.add_property(("clusterdoc.stale_waiver", stale.describe().as_str()));
+    }
     let mut junit = quick_junit::Report::new("clusterdoc");
     junit.set_time(Duration::from_millis(report.duration_ms));
     junit.add_test_suite(suite);
@@ -57,6 +65,8 @@ fn test_case(check: &CheckReport) -> TestCase {
     if check.status == Status::Warn {
         // JUnit has no warning: keep it green but visible.
         case.set_system_out(format!("WARN\n{body}"));
+    } else if all_accepted(check) {
+        case.set_system_out(format!("ACCEPTED (waived or known to the baseline)\n{body}"));
     }
     case
 }

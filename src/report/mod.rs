@@ -1,5 +1,6 @@
 //! The report model. Statuses are final here; renderers only render.
 
+pub mod accepted;
 pub mod healthz;
 pub mod human;
 pub mod json;
@@ -18,6 +19,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::remedy::Remedy;
+pub use accepted::{BaselineMark, BaselineUse, StaleWaiver, Waived};
 
 /// How a check (or a finding) ended. The order is "how bad": the run's status
 /// is the maximum of its checks'.
@@ -92,6 +94,12 @@ pub struct Finding {
     /// cluster's, or a run on one node).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// The waiver that accepts it (`--waivers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waived: Option<Box<Waived>>,
+    /// Whether the baseline report had it (`--baseline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineMark>,
 }
 
 /// A finding about one item of a kind: `Mesos agents`, `agent0001`.
@@ -114,6 +122,8 @@ impl Finding {
             count: None,
             subjects: Vec::new(),
             node: None,
+            waived: None,
+            baseline: None,
         }
     }
 
@@ -163,6 +173,9 @@ const SUBJECTS: &str = "subjects";
 /// [`AGGREGATE_ABOVE`] findings and [`MAX_SUBJECTS`] names per kind, so a
 /// check may feed it a million findings lazily. Idempotent.
 pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
+    // Most slots hold a finding that stays as it is: boxing each would cost
+    // an allocation per finding to save the few aggregate slots' bytes.
+    #[allow(clippy::large_enum_variant)]
     enum Slot {
         One(Finding),
         Aggregate(usize),
@@ -287,6 +300,9 @@ pub struct Summary {
     pub fail: usize,
     pub skip: usize,
     pub error: usize,
+    /// Findings a waiver accepts (they do not count).
+    #[serde(default)]
+    pub waived: usize,
 }
 
 impl Summary {
@@ -294,6 +310,7 @@ impl Summary {
         let mut s = Summary::default();
         for c in checks {
             *s.count_mut(c.status) += 1;
+            s.waived += c.findings.iter().filter(|f| f.is_waived()).count();
         }
         s
     }
@@ -398,6 +415,15 @@ pub struct Report {
     /// A fleet run's nodes, in the order they were named.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<FleetNode>,
+    /// Waivers that matched no finding (`--waivers`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale_waivers: Vec<StaleWaiver>,
+    /// How the run compares with `--baseline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineUse>,
+    /// `--phase`: judged as before or after a deploy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<crate::target::Phase>,
     pub checks: Vec<CheckReport>,
 }
 
@@ -423,12 +449,31 @@ impl Report {
             config: None,
             ignored: Vec::new(),
             nodes: Vec::new(),
+            stale_waivers: Vec::new(),
+            baseline: None,
+            phase: None,
             checks,
         }
     }
 
     pub fn exit_code(&self) -> i32 {
         self.status.exit_code()
+    }
+
+    /// This report with the checks `rerun` judged again in place of its own
+    /// (a `--wait` rerun), and its fleet's nodes as the rerun saw them.
+    pub fn with_checks_of(mut self, rerun: Report) -> Report {
+        for check in rerun.checks {
+            if let Some(slot) = self.checks.iter_mut().find(|c| c.id == check.id) {
+                *slot = check;
+            }
+        }
+        if !rerun.nodes.is_empty() {
+            self.nodes = rerun.nodes;
+        }
+        self.status = worst(self.checks.iter().map(|c| c.status));
+        self.summary = Summary::of(&self.checks);
+        self
     }
 }
 
@@ -440,6 +485,9 @@ pub fn plain_findings(check: &CheckReport) -> String {
     for f in &check.findings {
         let on = f.node.as_deref().map(|n| format!("on {}: ", sanitize(n))).unwrap_or_default();
         out.push_str(&format!("[{}] {on}{}: {}\n", f.status, sanitize(&f.subject), sanitize(&f.message)));
+        for line in accepted::marks(f) {
+            out.push_str(&format!("  accepted: {line}\n"));
+        }
         if let Some(names) = subjects_line(f, false) {
             out.push_str(&format!("  subjects: {names}\n"));
         }

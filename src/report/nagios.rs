@@ -1,6 +1,7 @@
 //! `--format nagios`: one status line plus perfdata, exit code per the plugin
 //! convention.
 
+use super::accepted::accepted_line;
 use super::{Report, Status};
 use crate::text::sanitize;
 
@@ -27,17 +28,22 @@ pub fn render(report: &Report) -> String {
     if s.error > 0 {
         counts.push(format!("{} error", s.error));
     }
+    let accepted = accepted_line(report);
+    if !accepted.is_empty() {
+        counts.push(accepted);
+    }
     let detail = if problems.is_empty() { format!("{} checks passed", s.pass) } else { problems.join(", ") };
     let line = format!("CLUSTERDOC {state} - {}: {}", counts.join(", "), detail);
     // Perfdata follows `|`; remote text must not forge it or add lines.
     let line = sanitize(&line).replace('|', "/");
     format!(
-        "{line} | pass={} warn={} fail={} skip={} error={} duration={:.3}s\n",
+        "{line} | pass={} warn={} fail={} skip={} error={} waived={} duration={:.3}s\n",
         s.pass,
         s.warn,
         s.fail,
         s.skip,
         s.error,
+        s.waived,
         report.duration_ms as f64 / 1000.0
     )
 }

@@ -55,6 +55,20 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
+    metric_header(&mut out, "clusterdoc_findings_waived", "Findings a waiver accepts (they do not count).");
+    let _ = writeln!(out, "clusterdoc_findings_waived {}", report.summary.waived);
+    metric_header(&mut out, "clusterdoc_waivers_stale", "Waivers that matched no finding.");
+    let _ = writeln!(out, "clusterdoc_waivers_stale {}", report.stale_waivers.len());
+    if let Some(baseline) = &report.baseline {
+        metric_header(
+            &mut out,
+            "clusterdoc_baseline_findings",
+            "Findings the baseline report had (known), had not (new), and had that are gone (fixed).",
+        );
+        for (state, n) in [("known", baseline.known), ("new", baseline.new), ("gone", baseline.gone)] {
+            let _ = writeln!(out, "clusterdoc_baseline_findings{{state=\"{state}\"}} {n}");
+        }
+    }
     metric_header(&mut out, "clusterdoc_run_duration_seconds", "Time the whole run took.");
     let _ = writeln!(out, "clusterdoc_run_duration_seconds {:.3}", secs(report.duration_ms));
     out

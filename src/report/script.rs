@@ -33,10 +33,17 @@ pub fn render(report: &Report) -> String {
          # command that must run on another host (grouped under that host's name at the end).\nset -eu\n",
     );
     guard(&mut out, report);
+    // A waived problem is accepted for now: its fixes wait for its waiver to end.
+    for (check, finding) in report.checks.iter().flat_map(|c| c.findings.iter().map(move |f| (c, f))) {
+        if let Some(waived) = finding.waived.as_ref().filter(|_| finding.is_waived()) {
+            let what = format!("{} {}: waived until {} by {}", check.id, finding.subject, waived.expires, waived.owner);
+            let _ = writeln!(out, "# not planned: {}", comment(&what));
+        }
+    }
     let steps: Vec<Step> = report
         .checks
         .iter()
-        .flat_map(|check| check.findings.iter().map(move |finding| (check, finding)))
+        .flat_map(|check| check.findings.iter().filter(|f| !f.is_waived()).map(move |finding| (check, finding)))
         .flat_map(|(check, finding)| finding.remediation.iter().map(move |remedy| Step { check, finding, remedy }))
         .collect();
     let mut places: Vec<&RunsOn> = vec![&RunsOn::ThisNode];

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::accepted::{accepted_line, all_accepted};
 use super::{Report, Status, plain_findings};
 use crate::text::sanitize;
 
@@ -12,12 +13,13 @@ pub fn render(report: &Report) -> String {
         let n = i + 1;
         let reason = check.reason.as_deref().map(|r| one_line(&sanitize(r))).unwrap_or_default();
         let _ = match check.status {
+            Status::Pass if all_accepted(check) => writeln!(out, "ok {n} - {} (problems accepted)", check.id),
             Status::Pass => writeln!(out, "ok {n} - {}", check.id),
             Status::Skip => writeln!(out, "ok {n} - {} # SKIP {reason}", check.id),
             Status::Warn => writeln!(out, "not ok {n} - {} # TODO warn", check.id),
             Status::Fail | Status::Error => writeln!(out, "not ok {n} - {}", check.id),
         };
-        if check.status.is_problem() {
+        if check.status.is_problem() || all_accepted(check) {
             let _ = writeln!(out, "  ---\n  status: {}", check.status);
             if !reason.is_empty() {
                 let _ = writeln!(out, "  reason: {}", yaml_string(&reason));
@@ -31,6 +33,13 @@ pub fn render(report: &Report) -> String {
             }
             let _ = writeln!(out, "  ...");
         }
+    }
+    let accepted = accepted_line(report);
+    if !accepted.is_empty() {
+        let _ = writeln!(out, "# {accepted}");
+    }
+    for stale in &report.stale_waivers {
+        let _ = writeln!(out, "# stale waiver: {} matched no finding", stale.describe());
     }
     out
 }

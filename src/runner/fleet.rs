@@ -15,6 +15,7 @@ use super::{FleetSink, MachinePacks, check_report, run_one};
 use crate::checks::{Check, NotJudged};
 use crate::facts::fleet::view::{FleetView, NodeView};
 use crate::facts::fleet::{self, NodeRecord};
+use crate::facts::marathon::App;
 use crate::facts::{Fact, Facts, Inputs, Need};
 use crate::remedy::{HostName, RunsOn};
 use crate::report::{CheckReport, Finding, FleetNode, NodeState, Status, node_ranges, worst};
@@ -37,6 +38,8 @@ pub struct FleetJudge {
     /// The cluster's facts, the orchestrator's; each node's own are put in
     /// their place while its checks run.
     facts: Facts,
+    /// Marathon apps judged as if deployed (`--app`).
+    proposed: Vec<App>,
     /// By the node's place in the list, whatever order they arrive in.
     views: Vec<(usize, NodeView)>,
     nodes: Vec<(usize, FleetNode)>,
@@ -45,7 +48,7 @@ pub struct FleetJudge {
 }
 
 impl FleetJudge {
-    pub fn new(checks: Vec<Arc<dyn Check>>, packs: &MachinePacks, deadline: Instant) -> FleetJudge {
+    pub fn new(checks: Vec<Arc<dyn Check>>, packs: &MachinePacks, proposed: &[App], deadline: Instant) -> FleetJudge {
         let order: Vec<String> = checks.iter().map(|c| c.meta().id.to_string()).collect();
         let listed = |list: &[String], check: &Arc<dyn Check>| list.iter().any(|id| *id == check.meta().id);
         let (passed_over, checks): (Vec<_>, Vec<_>) = checks.into_iter().partition(|c| listed(&packs.here_only, c));
@@ -59,6 +62,7 @@ impl FleetJudge {
             cluster_checks,
             deadline,
             facts: Facts::default(),
+            proposed: proposed.to_vec(),
             views: Vec::new(),
             nodes: Vec::new(),
         }
@@ -128,7 +132,8 @@ impl FleetJudge {
 }
 
 impl FleetSink for FleetJudge {
-    async fn cluster(&mut self, facts: Facts) -> anyhow::Result<()> {
+    async fn cluster(&mut self, mut facts: Facts) -> anyhow::Result<()> {
+        crate::facts::proposed::deploy(&mut facts, &self.proposed);
         self.facts = facts;
         Ok(())
     }

@@ -18,6 +18,7 @@ use crate::catalog::Selection;
 use crate::checks::{self, Check, NotJudged, Verdict};
 use crate::config::Config;
 use crate::facts::fleet::{self as fleet_facts, Fleet, NodeRecord, Tally};
+use crate::facts::marathon::App;
 use crate::facts::packs::{BUILT_IN_PACK, PackProbe};
 use crate::facts::{Facts, Gatherer, Need, dns, reach};
 use crate::output::Output;
@@ -237,6 +238,9 @@ fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<(Facts, Vec<Nod
     if cfg.expect_flink_version.is_some() {
         facts.inputs.expect_flink_version = cfg.expect_flink_version;
     }
+    if cfg.phase.is_some() {
+        facts.inputs.phase = cfg.phase;
+    }
     // A snapshot of one node, whenever taken, is not a fleet.
     if snapshot.nodes.is_empty() {
         facts.fleet.get_or_insert_with(fleet_facts::view::not_a_fleet);
@@ -245,12 +249,19 @@ fn load_snapshot(path: &PathBuf, cfg: &Config) -> anyhow::Result<(Facts, Vec<Nod
 }
 
 /// A run's report; a fleet run counts its nodes in `tally` as they finish.
-pub async fn run(cfg: &Arc<Config>, selection: &Selection, source: Source, tally: &Tally) -> anyhow::Result<Report> {
+/// The Marathon apps `proposed` (`--app`) are judged as if deployed.
+pub async fn run(
+    cfg: &Arc<Config>,
+    selection: &Selection,
+    source: Source,
+    proposed: &[App],
+    tally: &Tally,
+) -> anyhow::Result<Report> {
     let start = Instant::now();
     let started_at = now_rfc3339();
     let checks = selection.checks();
     let deadline = start + cfg.deadline;
-    let mut judge = FleetJudge::new(checks.clone(), &MachinePacks::of(selection), deadline);
+    let mut judge = FleetJudge::new(checks.clone(), &MachinePacks::of(selection), proposed, deadline);
     let (alone, mut source_label) = match &source {
         Source::Live => {
             let label = if cfg.live() { "live".to_string() } else { format!("root {}", cfg.root.display()) };
@@ -277,6 +288,8 @@ pub async fn run(cfg: &Arc<Config>, selection: &Selection, source: Source, tally
         let report = Report::new(started_at, start.elapsed().as_millis() as u64, node, results);
         return Ok(Report { nodes, ..report });
     };
+    let mut facts = facts;
+    crate::facts::proposed::deploy(&mut facts, proposed);
     let facts = Arc::new(facts);
     let results = futures::future::join_all(checks.into_iter().map(|c| run_one(c, facts.clone(), deadline))).await;
     let node = NodeInfo {

@@ -10,7 +10,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use regex_lite::Regex;
 use serde_json::Value;
 
-use crate::facts::marathon::MarathonFacts;
+use crate::facts::marathon::{App, MarathonFacts};
 use crate::facts::mesos::{Agent, MesosState};
 use crate::remedy::Cmd;
 
@@ -102,6 +102,18 @@ pub fn put_app(marathon: &MarathonFacts, app_id: &str, body: &Value, force: bool
         .value(body.to_string())
 }
 
+/// `jq` printing the app or group file `file` with the fields of `body`
+/// set on the app whose id ends in the last part of `app_id`: only prints,
+/// changes nothing.
+fn edit_proposed(file: &str, app_id: &str, body: &Value) -> Cmd {
+    let name = app_id.rsplit('/').next().unwrap_or(app_id);
+    let filter = format!(
+        "(.. | objects | select((.id? | type) == \"string\" and (.id | split(\"/\") | last) == {})) |= . + $change",
+        Value::String(name.to_string())
+    );
+    Cmd::new("jq").word("--argjson change").value(body.to_string()).value(filter).operand(file)
+}
+
 /// What a path segment cannot hold as is (the WHATWG URL standard's
 /// path-segment set).
 const SEGMENT: &AsciiSet = &CONTROLS
@@ -139,9 +151,17 @@ pub fn deployment_of<'a>(marathon: &'a MarathonFacts, app_id: &str) -> Option<&'
     deployments.iter().find(|d| d.affected_apps.iter().any(|a| a == app_id)).map(|d| d.id.as_str())
 }
 
-/// `put_app`, forced when a deployment of the app is in progress, with a note
-/// that says so.
-pub fn update_app(marathon: &MarathonFacts, app_id: &str, body: &Value, note: String) -> crate::remedy::Remedy {
+/// The change `body` to `app`: `put_app`, forced when a deployment of the
+/// app is in progress, with a note that says so; for an app only proposed
+/// (`--app FILE`), the file's definition with the change, to POST instead.
+pub fn update_app(marathon: &MarathonFacts, app: &App, body: &Value, note: String) -> crate::remedy::Remedy {
+    if let Some(file) = &app.proposed {
+        return edit_proposed(file, &app.id, body).safe().with_note(format!(
+            "{note}. It prints {file} with the change, for the app as written there (matched by the last part of \
+             its id); POST that instead"
+        ));
+    }
+    let app_id = app.id.as_str();
     match deployment_of(marathon, app_id) {
         Some(deployment) => put_app(marathon, app_id, body, true).disruptive().with_note(format!(
             "{note}; ?force=true because deployment {deployment} of this app is in progress (it is replaced by this one)"
@@ -204,7 +224,8 @@ mod tests {
     #[test]
     fn app_updates_quote_the_id_and_the_body() {
         let body = serde_json::json!({"cmd": "echo 'hi' $(id)"});
-        let remedy = update_app(&marathon(), "/flink/a b", &body, "why".into());
+        let app = |id: &str| App { id: id.into(), ..App::default() };
+        let remedy = update_app(&marathon(), &app("/flink/a b"), &body, "why".into());
         assert_eq!(
             remedy.command,
             r#"curl -X PUT 'http://m1:8080/v2/apps/flink/a%20b' -H 'Content-Type: application/json' -d '{"cmd":"echo '\''hi'\'' $(id)"}'"#
@@ -212,9 +233,16 @@ mod tests {
         let words = shlex::split(&remedy.command).unwrap();
         assert_eq!(words[7], body.to_string());
         assert_eq!(remedy.note.as_deref(), Some("why"));
-        let forced = update_app(&marathon(), "/busy", &body, "why".into());
+        let forced = update_app(&marathon(), &app("/busy"), &body, "why".into());
         assert!(forced.command.contains("'http://m1:8080/v2/apps/busy?force=true'"), "{}", forced.command);
         assert!(forced.note.unwrap().contains("deployment d-1"));
+        let proposed = App { proposed: Some("deploy/it's.json".into()), ..app("/flink/flink2") };
+        let edit = update_app(&marathon(), &proposed, &body, "why".into());
+        let words = shlex::split(&edit.command).unwrap();
+        assert_eq!(words[..3], ["jq", "--argjson", "change"], "{}", edit.command);
+        assert_eq!((words[3].as_str(), words[5].as_str()), (body.to_string().as_str(), "deploy/it's.json"));
+        assert!(words[4].ends_with("last) == \"flink2\")) |= . + $change"), "{}", words[4]);
+        assert_eq!(edit.risk, crate::remedy::Risk::Safe);
     }
 
     #[test]

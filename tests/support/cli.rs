@@ -168,3 +168,12 @@ pub fn assert_fix(finding: &Value, command: &str, risk: &str) {
         "no {risk} fix {command:?} in {finding:#}"
     );
 }
+
+/// Fails the test unless `doc` is a report as schema/report.schema.json
+/// describes it.
+pub fn assert_schema(doc: &Value) {
+    let schema: Value = serde_json::from_str(include_str!("../../schema/report.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    assert!(errors.is_empty(), "schema violations: {errors:#?}");
+}
