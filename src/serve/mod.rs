@@ -15,6 +15,9 @@ mod listener;
 mod routes;
 mod tls;
 
+pub use access::Access;
+pub use routes::read_request;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +33,6 @@ use crate::plan::Plan;
 use crate::report::Report;
 use crate::runner::{self, MachinePacks};
 use crate::target::NodeAsks;
-use access::Access;
 use flight::{Flight, Produce};
 use routes::Served;
 

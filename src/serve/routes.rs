@@ -103,32 +103,54 @@ impl Query {
     }
 }
 
+/// What a request asks for, read from its head alone.
+pub struct Asked {
+    endpoint: Endpoint,
+    want: Want,
+    query: Query,
+}
+
+impl Asked {
+    /// The bare health check says only healthy or not: load balancers and
+    /// Marathon's health checks, which send no credentials, may ask it.
+    pub fn is_open(&self) -> bool {
+        self.endpoint == Endpoint::Healthz && !self.query.verbose && matches!(self.want, Want::Default | Want::Text)
+    }
+}
+
+/// The request's endpoint and the representation it asks for, or the
+/// answer that turns it down at once (unknown endpoint, a method that is not
+/// GET or HEAD, a body, an unknown format). A pure function of the head, so
+/// it is fuzzed (fuzz/fuzz_targets/serve_request.rs); never panics.
+pub fn read_request(request: &Parts) -> Result<Asked, Box<Response<Body>>> {
+    let Some(endpoint) = Endpoint::of(request.uri.path()) else {
+        let unknown = "no such endpoint: /metrics, /healthz, /report and /snapshot are served\n";
+        return Err(Box::new(text(StatusCode::NOT_FOUND, unknown)));
+    };
+    if request.method != Method::GET && request.method != Method::HEAD {
+        let mut refused = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD: the server only reads\n");
+        refused.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Err(Box::new(refused));
+    }
+    if has_body(&request.headers) {
+        return Err(Box::new(text(StatusCode::PAYLOAD_TOO_LARGE, "requests to this server carry no body\n")));
+    }
+    let query = Query::of(request.uri.query());
+    match wanted(endpoint, &query, &request.headers) {
+        Ok(want) => Ok(Asked { endpoint, want, query }),
+        Err(Refusal(code, why)) => Err(Box::new(text(code, &format!("{why}\n")))),
+    }
+}
+
 impl Served {
     /// The answer to a request; never fails, never panics.
     pub async fn answer(&self, request: &Parts) -> Response<Body> {
-        let Some(endpoint) = Endpoint::of(request.uri.path()) else {
-            return text(
-                StatusCode::NOT_FOUND,
-                "no such endpoint: /metrics, /healthz, /report and /snapshot are served\n",
-            );
+        let asked = match read_request(request) {
+            Ok(asked) => asked,
+            Err(refused) => return *refused,
         };
-        if request.method != Method::GET && request.method != Method::HEAD {
-            let mut refused = text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD: the server only reads\n");
-            refused.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return refused;
-        }
-        if has_body(&request.headers) {
-            return text(StatusCode::PAYLOAD_TOO_LARGE, "requests to this server carry no body\n");
-        }
-        let query = Query::of(request.uri.query());
-        let want = match wanted(endpoint, &query, &request.headers) {
-            Ok(want) => want,
-            Err(Refusal(code, why)) => return text(code, &format!("{why}\n")),
-        };
-        // The bare health check says only healthy or not: load balancers and
-        // Marathon's health checks, which send no credentials, may ask it.
-        let open = endpoint == Endpoint::Healthz && !query.verbose && matches!(want, Want::Default | Want::Text);
-        if !open && !self.access.admits(&request.headers) {
+        let (endpoint, want, query) = (asked.endpoint, asked.want, &asked.query);
+        if !asked.is_open() && !self.access.admits(&request.headers) {
             let mut refused = text(StatusCode::UNAUTHORIZED, "credentials needed\n");
             refused.headers_mut().insert(header::WWW_AUTHENTICATE, self.access.challenge());
             return refused;
