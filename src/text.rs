@@ -26,16 +26,19 @@ pub fn sanitize(text: &str) -> String {
 /// document is unchanged for a parser and inert on a terminal.
 pub fn escape_json_controls(json: &str) -> String {
     let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
+    let mut safe_from = 0;
+    for (at, c) in json.char_indices() {
         if is_unsafe(c) && !matches!(c, '\n' | '\t' | '\r') {
+            // Runs of safe text are copied whole: reports are megabytes.
+            out.push_str(&json[safe_from..at]);
             let mut units = [0u16; 2];
             for unit in c.encode_utf16(&mut units) {
                 out.push_str(&format!("\\u{unit:04x}"));
             }
-        } else {
-            out.push(c);
+            safe_from = at + c.len_utf8();
         }
     }
+    out.push_str(&json[safe_from..]);
     out
 }
 
@@ -51,6 +54,10 @@ pub fn has_unsafe(text: &str) -> bool {
 /// comment or a TAP line must stay one line) and the noncharacters (U+FFFE
 /// and U+FFFF are not allowed in XML 1.0 at all).
 pub fn is_unsafe(c: char) -> bool {
+    // ASCII, nearly all of any report, has only its controls to fear.
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
     c.is_control()
         || is_format(c)
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{fdd0}'..='\u{fdef}')
