@@ -29,6 +29,10 @@ Examples:
   clusterdoc --mesos mesos-a:5050 --marathon http://mesos-a:8080 --zk zk://zk-a:2181,zk-b:2181,zk-c:2181/marathon
   clusterdoc --only zk. --format json
   clusterdoc collect -o incident.json && clusterdoc check --from incident.json
+  clusterdoc check --from incident.json --format html -o incident.html
+  clusterdoc check --app flink2.json --only marathon.      # before POSTing an app
+  clusterdoc check --waivers ci/waivers.toml --baseline ci/baseline.json --format junit -o clusterdoc.xml
+  clusterdoc check --phase postflight --wait 5m --deadline 6m
 
 Fleet mode (every node over the system's ssh, one run):
   clusterdoc check --nodes @/usr/etc/mesos/masters,@/usr/etc/mesos/slaves --mesos mesos-a:5050
@@ -98,6 +102,8 @@ pub enum Format {
     Tap,
     Nagios,
     Prometheus,
+    /// One self-contained page: filters, a check matrix, every finding with its fixes
+    Html,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

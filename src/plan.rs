@@ -115,6 +115,7 @@ pub fn render(report: &Report, format: Format, detail: Detail) -> String {
         Format::Tap => report::tap::render(report),
         Format::Nagios => report::nagios::render(report),
         Format::Prometheus => report::prometheus::render(report),
+        Format::Html => report::html::render(report),
     }
 }
 

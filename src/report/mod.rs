@@ -2,6 +2,7 @@
 
 pub mod accepted;
 pub mod healthz;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;

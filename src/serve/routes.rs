@@ -31,7 +31,7 @@ const SCRAPE_TIMEOUT: &str = "x-prometheus-scrape-timeout-seconds";
 /// Kept back from a scrape's timeout for the answer's way back (as
 /// blackbox_exporter does).
 const SCRAPE_MARGIN: f64 = 0.5;
-const FORMATS: &str = "human, json, junit, tap, nagios, prometheus";
+const FORMATS: &str = "human, json, junit, tap, nagios, prometheus, html";
 const PROMETHEUS_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 const TEXT_TYPE: &str = "text/plain; charset=utf-8";
 
@@ -224,9 +224,6 @@ fn wanted(endpoint: Endpoint, query: &Query, headers: &HeaderMap) -> Result<Want
 }
 
 fn by_name(name: &str) -> Result<Format, Refusal> {
-    if name.eq_ignore_ascii_case("html") {
-        return Err(Refusal(StatusCode::NOT_ACCEPTABLE, format!("this version renders no HTML; formats: {FORMATS}")));
-    }
     Format::from_str(name, true).map_err(|_| {
         let shown = crate::text::sanitize(name);
         Refusal(StatusCode::BAD_REQUEST, format!("unknown format {shown:?}; formats: {FORMATS}"))
@@ -254,6 +251,7 @@ fn by_accept(accept: Option<&HeaderValue>) -> Result<Want, Refusal> {
         }
         let want = match media.as_str() {
             "application/json" => Want::Format(Format::Json),
+            "text/html" | "application/xhtml+xml" => Want::Format(Format::Html),
             "application/xml" | "text/xml" => Want::Format(Format::Junit),
             "application/openmetrics-text" => Want::Format(Format::Prometheus),
             "text/plain" if version.as_deref() == Some("0.0.4") => Want::Format(Format::Prometheus),
@@ -280,6 +278,7 @@ fn content_type(format: Format) -> &'static str {
         Format::Json => "application/json",
         Format::Junit => "application/xml",
         Format::Prometheus => PROMETHEUS_TYPE,
+        Format::Html => "text/html; charset=utf-8",
         Format::Human | Format::Tap | Format::Nagios => TEXT_TYPE,
     }
 }

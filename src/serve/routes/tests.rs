@@ -101,7 +101,9 @@ async fn the_representation_follows_the_query_then_accept() {
         ("/report?format=tap", Some("application/json"), "text/plain; charset=utf-8", "TAP version 14"),
         ("/report?format=NAGIOS", None, "text/plain; charset=utf-8", "CLUSTERDOC CRITICAL"),
         ("/report", Some("application/xml"), "application/xml", "<testsuites"),
-        ("/report", Some("text/html;q=0.9, text/plain;q=0.8"), "text/plain; charset=utf-8", "clusterdoc 0.1.0"),
+        ("/report", Some("text/html;q=0.9, text/plain;q=0.8"), "text/html; charset=utf-8", "<!DOCTYPE html>"),
+        ("/report", Some("text/html;q=0.5, text/plain;q=0.8"), "text/plain; charset=utf-8", "clusterdoc 0.1.0"),
+        ("/report?format=html", None, "text/html; charset=utf-8", "default-src 'none'"),
         ("/report", Some("text/plain;version=0.0.4;q=0.3,*/*;q=0.2"), "text/plain; version=0.0.4", "# TYPE"),
         ("/report", Some("application/json;q=0.1, application/xml"), "application/xml", "<testsuites"),
         ("/healthz?verbose", None, "text/plain; charset=utf-8", "[-]hostname.case fail: host H: upper case"),
@@ -116,11 +118,9 @@ async fn the_representation_follows_the_query_then_accept() {
         assert!(got_type.starts_with(content_type), "{uri} {accept:?}: {got_type}");
         assert!(body.contains(part), "{uri} {accept:?} ({code}): no {part:?} in\n{body}");
     }
-    let (code, _, body) = ask(&served, "GET", "/report?format=html", &[AUTH]).await;
-    assert_eq!(code, StatusCode::NOT_ACCEPTABLE, "{body}");
     let (code, _, body) = ask(&served, "GET", "/report?format=yaml", &[AUTH]).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
-    assert!(body.contains("human, json, junit, tap, nagios, prometheus"), "{body}");
+    assert!(body.contains("human, json, junit, tap, nagios, prometheus, html"), "{body}");
     let (code, _, _) = ask(&served, "GET", "/report", &[AUTH, ("accept", "image/png")]).await;
     assert_eq!(code, StatusCode::NOT_ACCEPTABLE);
 }
