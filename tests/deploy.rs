@@ -65,12 +65,19 @@ fn show(node: &Node, properties: &str) -> String {
 /// Installs the binary and the unit in the node (and the drop-in, if given).
 fn install_unit(node: &Node, drop_in: Option<&str>) {
     node.install_clusterdoc("clusterdoc");
-    node.exec(&["cp", &contrib(UNIT), "/etc/systemd/system/clusterdoc.service"]);
+    node.exec(&["cp", &staged(node, UNIT), "/etc/systemd/system/clusterdoc.service"]);
     if let Some(drop_in) = drop_in {
         node.exec(&["mkdir", "-p", "/etc/systemd/system/clusterdoc.service.d"]);
-        node.exec(&["cp", &contrib(drop_in), "/etc/systemd/system/clusterdoc.service.d/listen.conf"]);
+        node.exec(&["cp", &staged(node, drop_in), "/etc/systemd/system/clusterdoc.service.d/listen.conf"]);
     }
     node.exec(&["systemctl", "daemon-reload"]);
+}
+
+/// A contrib file put where the node sees it (`/usr/local/bin`): the
+/// checkout may be out of its sight, under its private /tmp.
+fn staged(node: &Node, name: &str) -> String {
+    node.install(name, &std::fs::read_to_string(contrib(name)).unwrap());
+    format!("/usr/local/bin/{name}")
 }
 
 /// Writes the token file the drop-in and the Marathon app read.
