@@ -352,9 +352,22 @@ fn without_a_leader_preflight_skips_and_postflight_fails() {
     assert_eq!((after.status("mesos.leader"), after.status("marathon.leader"), after.code), ("fail", "fail", 2));
     assert!(after.finding("mesos.leader", 0)["message"].as_str().unwrap().contains("no master knows a leader"));
     // A master that cannot be reached at all is not yet started, in preflight.
-    let unstarted =
-        check(&["--only", "mesos.leader", "--mesos", &closed_port_url(), "--phase", "preflight", "--timeout", "1s"]);
+    let closed = closed_port_url();
+    let unstarted = check(&[
+        "--only",
+        "mesos.leader,marathon.leader",
+        "--mesos",
+        &closed,
+        "--marathon",
+        &closed,
+        "--phase",
+        "preflight",
+        "--timeout",
+        "1s",
+    ]);
     assert_eq!(unstarted.status("mesos.leader"), "skip", "{:#}", unstarted.report);
+    assert_eq!(unstarted.status("marathon.leader"), "skip", "{:#}", unstarted.report);
+    assert!(unstarted.reason("marathon.leader").contains("Marathon does not answer"), "{:#}", unstarted.report);
 }
 
 #[test]

@@ -54,12 +54,15 @@ impl Check for MarathonLeader {
     }
 
     fn run(&self, facts: &Facts) -> Verdict {
-        let marathon = required(&facts.marathon, "Marathon facts")?;
         let preflight = facts.inputs.phase == Some(Phase::Preflight);
         let not_yet = |what: &str| {
             NotJudged::Skip(format!(
                 "preflight: {what}, as before Marathon is started (--phase postflight requires a leader)"
             ))
+        };
+        let marathon = match required(&facts.marathon, "Marathon facts") {
+            Err(NotJudged::Error(why)) if preflight => return Err(not_yet(&format!("Marathon does not answer ({why})"))),
+            judged => judged?,
         };
         // /v2/info is answered by every instance, leader or not: without it
         // there is no telling that a 404 from /v2/leader came from Marathon.
