@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::checks::{self, Check};
 use crate::facts::packs::{Action, PackProbe};
+use crate::glob::check_matches;
 use crate::packs;
 
 /// The checks of a run, what the pack checks look at, and the pack
@@ -50,7 +51,7 @@ impl Selection {
     pub fn new(catalog: Catalog, only: &[String], skip: &[String]) -> Result<Self, String> {
         let ids: Vec<&str> = catalog.checks.iter().map(|c| c.meta().id.as_ref()).collect();
         for pattern in only.iter().chain(skip) {
-            if !ids.iter().any(|id| matches(pattern, id)) {
+            if !ids.iter().any(|id| check_matches(pattern, id)) {
                 let broken = if ids.contains(&packs::LOAD_ID) {
                     " (some check packs did not load: see `clusterdoc explain packs.load`)"
                 } else {
@@ -63,7 +64,8 @@ impl Selection {
     }
 
     pub fn selects(&self, id: &str) -> bool {
-        (self.only.is_empty() || self.only.iter().any(|p| matches(p, id))) && !self.skip.iter().any(|p| matches(p, id))
+        (self.only.is_empty() || self.only.iter().any(|p| check_matches(p, id)))
+            && !self.skip.iter().any(|p| check_matches(p, id))
     }
 
     pub fn checks(&self) -> Vec<Arc<dyn Check>> {
@@ -79,15 +81,6 @@ impl Selection {
     /// The probes of the selected pack checks: what the `packs` fact source runs.
     pub fn probes(&self) -> Vec<PackProbe> {
         self.catalog.probes.iter().filter(|p| self.selects(&p.check)).cloned().collect()
-    }
-}
-
-fn matches(pattern: &str, id: &str) -> bool {
-    let pattern = pattern.trim();
-    match pattern.strip_suffix('*') {
-        Some(prefix) => id.starts_with(prefix),
-        None if pattern.ends_with('.') => id.starts_with(pattern),
-        None => id == pattern,
     }
 }
 

@@ -1,5 +1,6 @@
-//! `*`-only glob matching: the one wildcard operators write in check data
-//! and waivers, without a glob crate's path and bracket semantics.
+//! The wildcards operators write: `*`-only globs (check data, waivers'
+//! subjects and nodes), without a glob crate's path and bracket semantics,
+//! and the check-id patterns of `--only`, `--skip` and waivers.
 
 /// Whether `text` matches `pattern` whole, where `*` stands for any run of
 /// characters (process names in the check data, waivers' subjects).
@@ -16,6 +17,17 @@ pub fn matches(pattern: &str, text: &str) -> bool {
         }
     }
     rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// Whether the check `id` is one a pattern names, as `--only`, `--skip`
+/// and waivers read it: the id itself, a family (`zk.`) or a prefix (`zk*`).
+pub fn check_matches(pattern: &str, id: &str) -> bool {
+    let pattern = pattern.trim();
+    match pattern.strip_suffix('*') {
+        Some(prefix) => id.starts_with(prefix),
+        None if pattern.ends_with('.') => id.starts_with(pattern),
+        None => id == pattern,
+    }
 }
 
 #[cfg(test)]

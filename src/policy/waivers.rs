@@ -32,7 +32,7 @@ pub struct Waivers {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Waiver {
-    /// A check id, or a family ending in `.`.
+    /// A check id, a family (`zk.`) or a prefix (`zk*`), as `--only` reads it.
     pub check: String,
     pub subject: Option<String>,
     pub node: Option<String>,
@@ -132,10 +132,7 @@ impl WrittenWaiver {
 
 impl Waiver {
     fn matches(&self, check_id: &str, finding: &Finding) -> bool {
-        let check = match self.check.ends_with('.') {
-            true => check_id.starts_with(&self.check),
-            false => check_id == self.check,
-        };
+        let check = crate::glob::check_matches(&self.check, check_id);
         let glob = |pattern: &Option<String>, value: Option<&str>| match (pattern, value) {
             (None, _) => true,
             (Some(pattern), Some(value)) => crate::glob::matches(pattern, value),
