@@ -612,3 +612,35 @@ fn an_app_file_that_is_not_an_app_stops_the_run_naming_the_json_path() {
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("group.json: at apps[0].cpus: invalid type: string \"one\""), "{stderr}");
 }
+
+#[test]
+fn a_proposed_app_no_agent_could_run_fails_the_queue_before_the_post() {
+    let (marathon, mesos) = (marathon_without_flink2(), mesos("master_state.json"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = flink2_as_posted();
+    app["mem"] = json!(1_000_000);
+    let app_file = write_app(dir.path(), &app);
+    let run = check(&[
+        "--only",
+        "marathon.queue",
+        "--marathon",
+        &marathon.url(),
+        "--mesos",
+        &mesos.url(),
+        "--app",
+        app_file.to_str().unwrap(),
+    ]);
+    assert_eq!((run.status("marathon.queue"), run.code), ("fail", 2), "{:#}", run.report);
+    let finding = run.finding("marathon.queue", "app /flink/flink2 (proposed)");
+    let message = finding["message"].as_str().unwrap();
+    assert!(message.starts_with("if deployed, 1 instance waits"), "{message}");
+    assert!(message.contains("no eligible agent could run one even with nothing else on it"), "{message}");
+    assert!(evidence(finding).contains("request per instance"), "{finding:#}");
+    // The fix asks only what the best agent has free, in the file, before the POST.
+    let fixes = remedies(finding);
+    assert_eq!(fixes.len(), 1, "{fixes:?}");
+    let (command, risk) = &fixes[0];
+    assert!(command.starts_with("jq --argjson change '{\"mem\":") && command.ends_with("flink2.json"), "{command}");
+    assert_eq!(risk, "safe");
+    assert_read_only(&[&marathon, &mesos]);
+}
