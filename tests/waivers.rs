@@ -235,3 +235,22 @@ fn a_baseline_that_is_not_a_report_stops_the_run() {
         assert!(stderr.contains(says), "{stderr}");
     }
 }
+
+#[test]
+fn run_files_that_are_fifos_or_huge_are_refused_before_any_probe() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success(), "mkfifo (coreutils)");
+    let huge = write(dir.path(), "huge.toml", &"# padding\n".repeat(200_000));
+    let fifo = fifo.to_str().unwrap();
+    for (flag, file, says) in [
+        ("--waivers", fifo, "not a regular file"),
+        ("--baseline", fifo, "not a regular file"),
+        ("--app", fifo, "not a regular file"),
+        ("--waivers", huge.as_str(), "larger than 1024 KiB"),
+    ] {
+        let (code, _, stderr) = check(dir.path(), "2026-12-05", &[flag, file]);
+        assert_eq!(code, 3, "{flag} {file}: {stderr}");
+        assert!(stderr.contains(says), "{flag} {file}: {stderr}");
+    }
+}
