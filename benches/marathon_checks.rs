@@ -42,6 +42,7 @@ fn big_facts(waiting: usize) -> Facts {
             answer: MasterAnswer::Leads { pid: pid.clone() },
             healthy: Some(true),
             elected: Some(true),
+            zk: None,
         }],
         leadership: Leadership::Known(LeaderId {
             pid,

@@ -9,6 +9,7 @@
 pub mod agreement;
 pub mod app;
 pub mod catalog;
+pub mod causes;
 pub mod checks;
 pub mod cli;
 pub mod config;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::catalog::{self, Selection};
+use crate::causes::Dependencies;
 use crate::cli::{Format, RunArgs};
 use crate::config::Config;
 use crate::facts::fleet::Tally;
@@ -30,6 +31,8 @@ pub struct Plan {
     pub acceptance: Acceptance,
     /// The Marathon apps of `--app`, judged as if deployed.
     pub proposed: Vec<App>,
+    /// Which problems explain which (`dependencies.toml`).
+    pub dependencies: Dependencies,
 }
 
 impl Plan {
@@ -49,7 +52,8 @@ impl Plan {
         let selection = Selection::new(catalog, &args.only, &args.skip)?;
         let source = args.from.clone().map_or(Source::Live, Source::Snapshot);
         let acceptance = Acceptance::load(config.waivers.as_deref(), config.baseline.as_deref())?;
-        Ok(Plan { config, selection, ignored, source, acceptance, proposed: proposed.concat() })
+        let dependencies = Dependencies::load(&config.checks_dirs).map_err(|e| crate::text::sanitize(&e))?;
+        Ok(Plan { config, selection, ignored, source, acceptance, proposed: proposed.concat(), dependencies })
     }
 
     /// Gathers the facts (or reads the snapshot) and judges them; with
@@ -68,6 +72,7 @@ impl Plan {
         report.ignored = self.ignored.clone();
         report.phase = self.config.phase;
         self.acceptance.apply(&mut report);
+        self.dependencies.trace(&mut report);
         Ok(report)
     }
 }

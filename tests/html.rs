@@ -81,6 +81,11 @@ fn the_incident_renders_filters_and_restores_a_linked_view_without_a_request() {
     assert_eq!(seen["warn_link_boxes"], serde_json::json!(["warn"]));
     let text = seen["text"].as_str().unwrap();
     assert!(text.contains("host SZV1000265118") && text.contains("hostnamectl set-hostname szv1000265118"), "{text}");
+    // Root causes come first; the queue's wait is folded under the port collision that explains it.
+    assert_eq!(seen["roots_first"], "Root causes", "{seen:#}");
+    assert!(seen["roots"].as_u64().unwrap() >= 5, "{seen:#}");
+    assert!(text.contains("explains 1 more: marathon.queue"), "{text}");
+    assert_eq!(seen["folded_details"], 1, "{seen:#}");
 }
 
 #[test]
@@ -112,6 +117,8 @@ fn hostile_report() -> Report {
         reason: Some(format!("reason {evil}")),
         findings: vec![finding],
         by_node: Default::default(),
+        scope: Vec::new(),
+        caused_by: Vec::new(),
     };
     Report::new("2026-12-05T00:00:00Z".into(), 1, NodeInfo::default(), vec![check])
 }
@@ -151,6 +158,8 @@ fn fleet_report(nodes: usize, checks: usize) -> Report {
                 reason: None,
                 findings: findings.collect(),
                 by_node: by_node.collect(),
+                scope: Vec::new(),
+                caused_by: Vec::new(),
             }
         })
         .collect();

@@ -16,6 +16,8 @@ fn page(text: &str) -> String {
         reason: Some(text.into()),
         findings: vec![finding],
         by_node: [(text.to_string(), Status::Fail)].into(),
+        scope: Vec::new(),
+        caused_by: Vec::new(),
     };
     html::render(&Report::new(String::new(), 0, NodeInfo { source: text.into(), ..NodeInfo::default() }, vec![check]))
 }

@@ -13,9 +13,10 @@ use crate::facts::firewalld::{
 };
 use crate::facts::knowledge::{Knowledge, PortSpec};
 use crate::facts::roles::{NodeRoles, ServedPort};
+use crate::facts::node::NodeFacts;
 use crate::facts::{Fact, Facts, Need};
 use crate::remedy::{Cmd, Remedy};
-use crate::report::{Finding, Status};
+use crate::report::{Finding, Scope, Status};
 use crate::target::Role;
 
 pub struct FirewalldPorts;
@@ -24,7 +25,7 @@ static META: CheckMeta = CheckMeta {
     id: Cow::Borrowed("firewalld.ports"),
     title: Cow::Borrowed("firewalld allows the ports this node serves"),
     severity: Status::Fail,
-    needs: &[Need::Knowledge, Need::Roles, Need::Firewalld],
+    needs: &[Need::Knowledge, Need::Roles, Need::Firewalld, Need::Node],
     tags: texts!["node", "network", "firewalld"],
     source: Cow::Borrowed("built-in"),
     explain: Explain {
@@ -103,11 +104,22 @@ impl Check for FirewalldPorts {
             ));
         }
         let firewalld = required(&facts.firewalld, "firewalld facts")?;
-        judge(knowledge, node, firewalld, facts.inputs.live)
+        let names = facts.node.as_ref().and_then(Fact::value).map(own_names).unwrap_or_default();
+        judge(knowledge, node, firewalld, facts.inputs.live, &names)
     }
 }
 
-fn judge(knowledge: &Knowledge, node: &NodeRoles, firewalld: &FirewalldFacts, live: bool) -> Verdict {
+/// The names peers know this node by: its host name, the names its Mesos
+/// daemons advertise, its primary address. A finding about its ports is
+/// about these hosts' ports.
+fn own_names(node: &NodeFacts) -> Vec<String> {
+    let mut names: Vec<String> = node.hostname().map(String::from).into_iter().collect();
+    names.extend(node.mesos_hostnames.iter().map(|f| f.value.clone()));
+    names.extend(node.primary_address.map(|a| a.to_string()));
+    names
+}
+
+fn judge(knowledge: &Knowledge, node: &NodeRoles, firewalld: &FirewalldFacts, live: bool, names: &[String]) -> Verdict {
     let filtering = firewalld.filtering(live);
     if filtering == Filtering::Off {
         return Ok(Conclusion::pass(format!(
@@ -135,7 +147,9 @@ fn judge(knowledge: &Knowledge, node: &NodeRoles, firewalld: &FirewalldFacts, li
         }
         let because: Vec<String> = applying.because.iter().map(|b| b.to_string()).collect();
         let context = ZoneContext { permanent, runtime, setup, filtering, firewalld, because: because.join("; ") };
-        findings.push(finding(&context, &gaps, &unsure, knowledge));
+        let ports = gaps.iter().filter_map(|g| matches!(g.port, PortSpec::One(_)).then_some(g.port.low()));
+        let about = ports.map(|port| Scope::endpoint(names, port));
+        findings.push(about.fold(finding(&context, &gaps, &unsure, knowledge), Finding::about));
     }
     let roles: Vec<&str> = node.roles.iter().map(|r| r.as_str()).collect();
     let mut note = format!(
@@ -271,7 +285,7 @@ enum Fate<'a> {
 
 /// How much of the traffic to one port a rule or opening matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scope {
+enum Coverage {
     All,
     Some,
     Nothing,
@@ -281,7 +295,7 @@ enum Scope {
 struct Step<'a> {
     rule: Option<&'a RichRule>,
     accepts: bool,
-    scope: Scope,
+    coverage: Coverage,
 }
 
 /// The fate of each piece of `port`: the pieces are cut wherever an opening
@@ -341,7 +355,7 @@ fn fate<'a>(zone: &'a Zone, setup: &ZoneSetup, port: u16, ignored: &[&RichRule])
                 && matches!(&r.element, RuleElement::ForwardPort { port: p } if tcp_covers(p, port))
         });
         if diverts || matches!(rule.meaning, RuleMeaning::NotUnderstood { .. }) {
-            steps.push(Step { rule: Some(rule), accepts: false, scope: Scope::Some });
+            steps.push(Step { rule: Some(rule), accepts: false, coverage: Coverage::Some });
         }
     }
     let parsed: Vec<(&RichRule, &ParsedRule)> = rules.iter().filter_map(|r| Some((*r, r.understood()?))).collect();
@@ -351,7 +365,7 @@ fn fate<'a>(zone: &'a Zone, setup: &ZoneSetup, port: u16, ignored: &[&RichRule])
             RuleAction::Reject | RuleAction::Drop => false,
             RuleAction::Mark => return None,
         };
-        Some(Step { rule: Some(*rule), accepts, scope: rule_scope(parsed, setup, port) })
+        Some(Step { rule: Some(*rule), accepts, coverage: rule_coverage(parsed, setup, port) })
     };
     let mut early: Vec<&(&RichRule, &ParsedRule)> = parsed.iter().filter(|(_, p)| p.priority < 0).collect();
     early.sort_by_key(|(_, p)| p.priority);
@@ -360,8 +374,8 @@ fn fate<'a>(zone: &'a Zone, setup: &ZoneSetup, port: u16, ignored: &[&RichRule])
     steps.extend(parsed.iter().filter(|(_, p)| p.priority == 0 && denies(p)).filter_map(rule_step));
     let zone_opens = tcp(&zone.ports).iter().any(|p| p.low() <= port && port <= p.high())
         || zone.protocols.iter().any(|p| is_tcp(p))
-        || zone.services.iter().any(|name| service_scope(setup, name, port) == Scope::All);
-    steps.push(Step { rule: None, accepts: true, scope: if zone_opens { Scope::All } else { Scope::Nothing } });
+        || zone.services.iter().any(|name| service_coverage(setup, name, port) == Coverage::All);
+    steps.push(Step { rule: None, accepts: true, coverage: if zone_opens { Coverage::All } else { Coverage::Nothing } });
     steps.extend(parsed.iter().filter(|(_, p)| p.priority == 0 && !denies(p)).filter_map(rule_step));
     let mut late: Vec<&(&RichRule, &ParsedRule)> = parsed.iter().filter(|(_, p)| p.priority > 0).collect();
     late.sort_by_key(|(_, p)| p.priority);
@@ -371,13 +385,13 @@ fn fate<'a>(zone: &'a Zone, setup: &ZoneSetup, port: u16, ignored: &[&RichRule])
     let forwarded = zone.forward_ports.iter().find(|f| tcp_covers(&f.port, port));
     let mut partly_refused: Option<Doubt> = forwarded.map(Doubt::ForwardPort);
     for step in steps {
-        match (step.scope, step.accepts) {
-            (Scope::Nothing, _) | (Scope::Some, true) => {}
-            (Scope::Some, false) => {
+        match (step.coverage, step.accepts) {
+            (Coverage::Nothing, _) | (Coverage::Some, true) => {}
+            (Coverage::Some, false) => {
                 partly_refused = partly_refused.or(step.rule.map(Doubt::Rule));
             }
-            (Scope::All, true) => return partly_refused.map_or(Fate::Accepted, Fate::Unsure),
-            (Scope::All, false) => return Fate::Refused(step.rule),
+            (Coverage::All, true) => return partly_refused.map_or(Fate::Accepted, Fate::Unsure),
+            (Coverage::All, false) => return Fate::Refused(step.rule),
         }
     }
     match zone.target {
@@ -387,27 +401,27 @@ fn fate<'a>(zone: &'a Zone, setup: &ZoneSetup, port: u16, ignored: &[&RichRule])
 }
 
 /// How much of the IPv4 TCP traffic to `port` a rule matches.
-fn rule_scope(rule: &ParsedRule, setup: &ZoneSetup, port: u16) -> Scope {
+fn rule_coverage(rule: &ParsedRule, setup: &ZoneSetup, port: u16) -> Coverage {
     let matches = rule.family != Some(Family::Ipv6)
         && match &rule.element {
             RuleElement::Any => true,
             RuleElement::Port { port: p } => tcp_covers(p, port),
-            RuleElement::Service { name } => match service_scope(setup, name, port) {
-                Scope::All => true,
-                Scope::Some => return Scope::Some,
-                Scope::Nothing => false,
+            RuleElement::Service { name } => match service_coverage(setup, name, port) {
+                Coverage::All => true,
+                Coverage::Some => return Coverage::Some,
+                Coverage::Nothing => false,
             },
             RuleElement::Protocol { value } => is_tcp(value),
             // Any port, but only from the peers' (random) source ports it names.
             RuleElement::SourcePort { port: p } => {
-                return if p.protocol == Proto::Tcp { Scope::Some } else { Scope::Nothing };
+                return if p.protocol == Proto::Tcp { Coverage::Some } else { Coverage::Nothing };
             }
             RuleElement::ForwardPort { .. } | RuleElement::NoTcpVerdict { .. } => false,
         };
     match (matches, rule.conditions.is_empty()) {
-        (false, _) => Scope::Nothing,
-        (true, true) => Scope::All,
-        (true, false) => Scope::Some,
+        (false, _) => Coverage::Nothing,
+        (true, true) => Coverage::All,
+        (true, false) => Coverage::Some,
     }
 }
 
@@ -423,14 +437,14 @@ fn is_tcp(protocol: &str) -> bool {
 /// How much of the IPv4 traffic to `port` a service matches: a service with
 /// a `<destination>` matches only connections to that address (none at all
 /// for IPv4 when it names an IPv6 address only).
-fn service_scope(setup: &ZoneSetup, name: &str, port: u16) -> Scope {
-    let Some(service) = setup.service(name) else { return Scope::Nothing };
+fn service_coverage(setup: &ZoneSetup, name: &str, port: u16) -> Coverage {
+    let Some(service) = setup.service(name) else { return Coverage::Nothing };
     let covers = service.protocols.iter().any(|p| is_tcp(p)) || service.ports.iter().any(|p| tcp_covers(p, port));
     match (covers, service.destinations.as_slice()) {
-        (false, _) => Scope::Nothing,
-        (true, []) => Scope::All,
-        (true, destinations) if destinations.iter().any(|d| d.starts_with("ipv4:")) => Scope::Some,
-        (true, _) => Scope::Nothing,
+        (false, _) => Coverage::Nothing,
+        (true, []) => Coverage::All,
+        (true, destinations) if destinations.iter().any(|d| d.starts_with("ipv4:")) => Coverage::Some,
+        (true, _) => Coverage::Nothing,
     }
 }
 
@@ -826,7 +840,7 @@ mod tests {
     }
 
     fn run(node: &NodeRoles, fw: &FirewalldFacts, live: bool) -> Verdict {
-        judge(&Knowledge::embedded(), node, fw, live)
+        judge(&Knowledge::embedded(), node, fw, live, &[])
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::facts::dns::{AnswerSource, Lookup};
 use crate::facts::node::{HostsEntry, HostsFile, NodeFacts};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, Remedy, sed_regex_literal, sed_replacement_literal};
-use crate::report::{Finding, Status};
+use crate::report::{Finding, Scope, Status};
 
 pub struct HostnameResolution;
 
@@ -160,7 +160,11 @@ fn loopback(name: &str, addresses: &[IpAddr], source: &AnswerSource, node: &Node
              cannot reach",
             list(&looped)
         ),
-    );
+    )
+    .problem("loopback")
+    .about(Scope::host(std::iter::once(name.to_string()).chain(
+        addresses.iter().filter(|a| !a.is_loopback()).map(IpAddr::to_string),
+    )));
     let hosts = match (source, node.hosts.value()) {
         (AnswerSource::HostsFile { .. }, Some(hosts)) => hosts,
         _ => {

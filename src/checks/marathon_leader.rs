@@ -6,7 +6,7 @@ use crate::facts::marathon::{MarathonFacts, MarathonInfo};
 use crate::facts::mesos::MesosState;
 use crate::facts::{Fact, Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
-use crate::report::{Finding, Status};
+use crate::report::{Finding, Scope, Status};
 use crate::target::Phase;
 
 pub struct MarathonLeader;
@@ -80,10 +80,11 @@ impl Check for MarathonLeader {
             other => return Err(NotJudged::Error(problem(other))),
         };
         let Some(framework_id) = info.framework_id.as_deref() else {
-            return Ok(Conclusion::findings(vec![never_registered(marathon, leader)], "GET /v2/info"));
+            let finding = never_registered(marathon, leader).problem("not-registered");
+            return Ok(Conclusion::findings(vec![finding], "GET /v2/info"));
         };
         let state = leading_master_state(facts, leader)?;
-        let finding = registration(state, framework_id, info, leader);
+        let finding = registration(state, framework_id, info, leader).map(|f| f.problem("not-registered"));
         let note = format!("Marathon leader {leader}; framework {framework_id} active on the leading Mesos master");
         Ok(Conclusion::findings(finding.into_iter().collect(), note))
     }
@@ -151,7 +152,12 @@ fn no_leader(marathon: &MarathonFacts) -> Finding {
         format!("Marathon {}", marathon.url),
         "Marathon has no leader: nothing can be deployed, scaled or restarted",
     )
+    .problem("no-leader")
     .evidence(format!("{}/v2/leader: HTTP 404 (no leader)", marathon.url));
+    // The ensemble it elects through, as it says; else the run's --zk.
+    if let Some(ensemble) = marathon.info.value().and_then(|i| i.zk.as_deref()).and_then(Scope::ensemble_of_url) {
+        finding = finding.about(Some(ensemble));
+    }
     if let Some(info) = marathon.info.value() {
         let elected = info.elected.map_or("unknown".to_string(), |e| e.to_string());
         let zk = info.zk.as_deref().unwrap_or("unknown");

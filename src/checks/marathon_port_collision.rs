@@ -16,7 +16,7 @@ use crate::facts::marathon::{App, AppTask, MarathonFacts, NetworkMode, Protocol}
 use crate::facts::mesos::{Agent, TaskState};
 use crate::facts::{Facts, Need};
 use crate::remedy::Remedy;
-use crate::report::{Finding, Status};
+use crate::report::{Finding, Scope, Status};
 use crate::scheduling::free_ports::FreePorts;
 use crate::scheduling::placement::{Demand, placeable, shares_blindly, union_len};
 use crate::scheduling::{Eligible, active_agents, describe, eligible, update_app};
@@ -380,6 +380,8 @@ impl<'a> Judge<'a> {
                         app.instances, binding.at
                     ),
                 )
+                .problem("port-taken")
+                .about(Scope::app(&app.id))
                 .evidence(self.app_line(i, binding.at));
                 self.drafts.push(Draft { finding, fixes: vec![Fix::Scale(i, 1)] });
             } else if class.per_host != Some(1)
@@ -397,6 +399,7 @@ impl<'a> Judge<'a> {
                         binding.origin.describe()
                     ),
                 )
+                .about(Scope::app(&app.id))
                 .evidence(self.app_line(i, binding.at));
                 self.drafts.push(Draft { finding, fixes: vec![Fix::Unique(i)] });
             }
@@ -548,7 +551,10 @@ impl<'a> Judge<'a> {
         members: &[usize],
         moved: &[(usize, Option<u16>)],
     ) -> Finding {
-        let mut finding = Finding::new(status, format!("port {at}"), message);
+        let mut finding = Finding::new(status, format!("port {at}"), message).problem("port-taken");
+        for &m in members {
+            finding = finding.about(Scope::app(&self.bound[m].app.id));
+        }
         for &m in members.iter().take(LISTED) {
             let mut line = self.app_line(m, at);
             match moved.iter().find(|(mover, _)| *mover == m) {
@@ -631,7 +637,7 @@ impl<'a> Judge<'a> {
                 1 => format!("a task failed on {host}, where another task holds {at}"),
                 n => format!("{n} tasks bind {at} on {host} at once: only one can hold it, the others fail to bind"),
             };
-            let mut finding = Finding::new(Status::Fail, format!("port {at} on {host}"), message);
+            let mut finding = Finding::new(Status::Fail, format!("port {at} on {host}"), message).problem("port-taken");
             for (m, task) in &tasks {
                 let state = task.state.map_or("running (no state reported)".to_string(), |s| format!("{s:?}"));
                 finding = finding.evidence(format!("task {} of {} on {host}: {state}", task.id, self.bound[*m].app.id));
@@ -639,6 +645,9 @@ impl<'a> Judge<'a> {
             let mut apps: Vec<usize> = tasks.iter().map(|(m, _)| *m).collect();
             apps.sort_unstable();
             apps.dedup();
+            for &m in &apps {
+                finding = finding.about(Scope::app(&self.bound[m].app.id));
+            }
             // One app's instances meet: keep them apart; apps meet: the moves decided for the port.
             let fixes = match apps.as_slice() {
                 [one] if self.classes[self.bound[*one].class].per_host != Some(1) => vec![Fix::Unique(*one)],

@@ -15,7 +15,7 @@ use crate::facts::marathon::{App, MarathonFacts, NetworkMode, QueueItem, RejectC
 use crate::facts::mesos::{Agent, Resources};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, Remedy};
-use crate::report::{Finding, Status};
+use crate::report::{Finding, Scope, Status};
 use crate::scheduling::{Eligible, active_agents, app_url, describe, eligible, update_app};
 
 pub struct MarathonQueue;
@@ -429,15 +429,16 @@ fn judge_item<'a>(
 ) -> Option<Finding> {
     let Some(app) = &item.app else {
         let pod = item.pod_id.as_deref().unwrap_or("(unnamed pod)");
-        let finding = Finding::new(Status::Warn, format!("pod {pod}"), format!("{} for offers", waits(item.count)));
+        let finding = Finding::new(Status::Warn, format!("pod {pod}"), format!("{} for offers", waits(item.count)))
+            .about(Scope::app(pod));
         return Some(queue_evidence(finding, item));
     };
     let fit = match judge.fit(app) {
         Ok(fit) => fit,
         Err(e) => {
             undecided.push(format!("{}: {e}", app.label()));
-            let finding =
-                Finding::new(Status::Warn, app.label(), format!("{} for offers", waits(item.count)));
+            let finding = Finding::new(Status::Warn, app.label(), format!("{} for offers", waits(item.count)))
+                .about(Scope::app(&app.id));
             return Some(queue_evidence(finding, item));
         }
     };
@@ -451,6 +452,7 @@ fn judge_item<'a>(
         None => message,
     };
     let mut finding = Finding::new(status, app.label(), message)
+        .about(Scope::app(&app.id))
         .evidence(format!(
             "request per instance: {}; {} configured, {} still to launch",
             show_request(&fit.request),

@@ -5,7 +5,7 @@ use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required}
 use crate::facts::mesos::{Agent, LeaderId, Leadership, MasterAnswer, MasterView, MesosFacts, MesosState};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
-use crate::report::{Finding, Status};
+use crate::report::{Finding, Scope, Status};
 use crate::target::Phase;
 
 pub struct MesosLeader;
@@ -150,8 +150,17 @@ fn no_leader(mesos: &MesosFacts) -> Verdict {
             who_says_what(mesos).join("; ")
         )));
     }
-    let mut finding = Finding::new(Status::Fail, "Mesos masters", "no master knows a leader: nothing can be scheduled");
+    let mut finding = Finding::new(Status::Fail, "Mesos masters", "no master knows a leader: nothing can be scheduled")
+        .problem("no-leader");
     finding.evidence = who_says_what(mesos);
+    // The ensemble the masters elect through: each names it in its flags.
+    for zk in mesos.masters.iter().filter_map(|m| m.zk.as_deref()) {
+        if let Some(ensemble) = Scope::ensemble_of_url(zk)
+            && !finding.scope.contains(&ensemble)
+        {
+            finding.scope.push(ensemble);
+        }
+    }
     let finding = finding.fix(master_logs(None)).fix(
         master_restart(None)
             .with_note("once ZooKeeper has quorum (clusterdoc --only zk.quorum): masters elect through it"),
@@ -289,7 +298,7 @@ mod tests {
     use crate::facts::Fact;
 
     fn master(url: &str, answer: MasterAnswer) -> MasterView {
-        MasterView { url: url.into(), answer, healthy: Some(true), elected: None }
+        MasterView { url: url.into(), answer, healthy: Some(true), elected: None, zk: None }
     }
 
     fn leads(pid: &str) -> MasterAnswer {

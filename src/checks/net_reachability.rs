@@ -11,7 +11,7 @@ use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required}
 use crate::facts::reach::{Component, Origin, Outcome, Probe, ReachFacts};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
-use crate::report::{Finding, Status};
+use crate::report::{Finding, Scope, Status};
 
 pub struct NetReachability;
 
@@ -68,7 +68,7 @@ impl Check for NetReachability {
             match judge(probe, &sweep) {
                 Judged::Open => open.push(probe),
                 Judged::Ignored(why) => ignored.push(why),
-                Judged::Problem(finding) => findings.push(finding),
+                Judged::Problem(finding) => findings.push(*finding),
             }
         }
         if findings.is_empty() && open.is_empty() {
@@ -90,7 +90,7 @@ enum Judged {
     Open,
     /// An implicit default that does not answer: not the cluster's problem.
     Ignored(String),
-    Problem(Finding),
+    Problem(Box<Finding>),
 }
 
 /// What judging one probe needs from the whole sweep, worked out once (a
@@ -124,7 +124,7 @@ fn judge(probe: &Probe, sweep: &Sweep) -> Judged {
             probe.outcome.word(),
             endpoint.component.flag()
         )),
-        _ => Judged::Problem(finding(probe, sweep)),
+        _ => Judged::Problem(Box::new(finding(probe, sweep))),
     }
 }
 
@@ -133,10 +133,25 @@ fn finding(probe: &Probe, sweep: &Sweep) -> Finding {
         Outcome::Failed | Outcome::Unfinished => Status::Error,
         _ => Status::Fail,
     };
+    let names = host_names(probe);
     let mut finding = Finding::new(status, probe.endpoint.host_port().to_string(), message(probe, sweep))
+        .problem(probe.outcome.word())
+        .about(Scope::host(&names))
+        .about(Scope::endpoint(&names, probe.endpoint.port))
         .evidence(connect_line(probe));
     finding = finding.evidence(origin_line(probe));
     remedies(probe).into_iter().fold(finding, Finding::fix)
+}
+
+/// Every name the probed host goes by: as probed, its address, and the
+/// host name an agent registered with.
+fn host_names(probe: &Probe) -> Vec<String> {
+    let mut names = vec![probe.endpoint.host.clone()];
+    names.extend(probe.address.map(|a| a.ip().to_string()));
+    if let Origin::Registered { hostname, .. } = &probe.endpoint.origin {
+        names.push(hostname.clone());
+    }
+    names
 }
 
 /// Starts with the class word, names the likely cause and the component.

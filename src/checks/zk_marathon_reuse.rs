@@ -306,6 +306,7 @@ fn stored_version(site: &Site, subject: &str) -> Result<Stored, Box<Finding>> {
         VersionNode::Unreadable { error } => {
             Finding::new(Status::Error, subject, format!("the storage version node cannot be read: {error}"))
                 .evidence(format!("{node}: {error}"))
+                .problem("unreadable")
         }
     };
     Err(Box::new(finding))

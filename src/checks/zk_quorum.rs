@@ -56,8 +56,23 @@ impl Check for ZkQuorum {
         let mut findings: Vec<Finding> = ensemble.servers.iter().flat_map(server_findings).collect();
         findings.extend(leadership_findings(ensemble));
         findings.extend(size_findings(ensemble));
+        if quorum_lost(ensemble) {
+            for finding in findings.iter_mut().filter(|f| f.status == Status::Fail) {
+                finding.problem = Some("no-quorum");
+            }
+        }
         Ok(Conclusion::findings(findings, summary(ensemble)))
     }
+}
+
+/// No named server serves: none leads, and none follows a leader (a
+/// follower or observer serves only while a quorum has a leader), so the
+/// ensemble serves no client, whichever servers the URL left out.
+fn quorum_lost(ensemble: &EnsembleFacts) -> bool {
+    !ensemble
+        .servers
+        .iter()
+        .any(|s| matches!(s.mode(), Some(Mode::Leader | Mode::Follower | Mode::Observer | Mode::Standalone)))
 }
 
 fn subject(server: &ServerFacts) -> String {

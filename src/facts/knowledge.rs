@@ -15,8 +15,10 @@ const CLUSTER_UNITS: (&str, &str) = ("cluster-units.toml", include_str!("../../c
 const ROLE_PORTS: (&str, &str) = ("role-ports.toml", include_str!("../../checks/data/role-ports.toml"));
 /// The system-wide pack directory, read before each `--checks-dir`.
 pub const SYSTEM_PACK_DIR: &str = "/etc/clusterdoc/checks.d";
+/// The dependencies between checks' findings (read by `causes`, not a fact).
+pub const DEPENDENCIES: (&str, &str) = ("dependencies.toml", include_str!("../../checks/data/dependencies.toml"));
 /// The check data files a pack directory may hold (not check packs).
-pub const DATA_FILES: [&str; 2] = [CLUSTER_UNITS.0, ROLE_PORTS.0];
+pub const DATA_FILES: [&str; 3] = [CLUSTER_UNITS.0, ROLE_PORTS.0, DEPENDENCIES.0];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Knowledge {
@@ -190,24 +192,38 @@ fn override_of(dirs: &[PathBuf], name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file() && check(p, Kind::File).is_ok())
 }
 
-fn load<T: DeserializeOwned>(
-    dirs: &[PathBuf],
-    (name, embedded): (&str, &str),
-    sources: &mut Vec<String>,
-) -> Result<T, String> {
+/// The text of a check data file: its last override among `dirs`, else
+/// the embedded one; with where it came from (`None`: built in).
+pub fn data_file(dirs: &[PathBuf], (name, embedded): (&str, &str)) -> Result<(String, Option<PathBuf>), String> {
     match override_of(dirs, name) {
         Some(path) => {
             let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            sources.push(path.display().to_string());
-            parse(&text, &path.display().to_string())
+            Ok((text, Some(path)))
         }
-        None => parse(embedded, name),
+        None => Ok((embedded.to_string(), None)),
     }
 }
 
+/// Where check data overrides are looked for: the system directory, then
+/// each `--checks-dir`.
+pub fn data_dirs(checks_dirs: &[PathBuf]) -> Vec<PathBuf> {
+    std::iter::once(PathBuf::from(SYSTEM_PACK_DIR)).chain(checks_dirs.iter().cloned()).collect()
+}
+
+fn load<T: DeserializeOwned>(dirs: &[PathBuf], file: (&str, &str), sources: &mut Vec<String>) -> Result<T, String> {
+    let (text, from) = data_file(dirs, file)?;
+    let origin = match from {
+        Some(path) => {
+            sources.push(path.display().to_string());
+            path.display().to_string()
+        }
+        None => file.0.to_string(),
+    };
+    parse(&text, &origin)
+}
+
 pub(crate) async fn gather(g: &Gatherer) -> Fact<Knowledge> {
-    let mut dirs = vec![PathBuf::from(SYSTEM_PACK_DIR)];
-    dirs.extend(g.cfg.checks_dirs.iter().cloned());
+    let dirs = data_dirs(&g.cfg.checks_dirs);
     let mut sources = vec!["built-in".to_string()];
     let loaded = load(&dirs, CLUSTER_UNITS, &mut sources)
         .and_then(|cluster_units| Ok((cluster_units, load(&dirs, ROLE_PORTS, &mut sources)?)));

@@ -46,6 +46,10 @@ pub struct MasterView {
     pub healthy: Option<bool>,
     /// Its `master/elected` metric (None: could not ask).
     pub elected: Option<bool>,
+    /// The `zk` flag it runs with (`/master/flags`, which a master without
+    /// a leader still serves): the ensemble it elects through, redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zk: Option<String>,
 }
 
 /// What a master said about the leader when asked for `/master/state`.
@@ -411,10 +415,11 @@ fn implicit_default_absent(asked: &[Asked]) -> Option<Fact<MesosFacts>> {
 
 async fn ask_master(g: &Gatherer, endpoint: Service) -> Asked {
     let state = http::get_streamed(g, &endpoint, "/master/state", BodyLimit::MESOS_STATE, Redirects::Report);
-    let (state, healthy, elected) = futures::join!(state, health(g, &endpoint), elected(g, &endpoint));
+    let (state, healthy, elected, zk) =
+        futures::join!(state, health(g, &endpoint), elected(g, &endpoint), zk_flag(g, &endpoint));
     let said = interpret(state, endpoint.target().url.scheme()).await;
     Asked {
-        view: MasterView { url: endpoint.url(), answer: said.answer, healthy, elected },
+        view: MasterView { url: endpoint.url(), answer: said.answer, healthy, elected, zk },
         state: said.state,
         leader_url: said.leader_url,
         error: said.error,
@@ -486,6 +491,24 @@ impl MasterMetrics {
     pub fn elected(&self) -> Option<bool> {
         self.elected.map(|e| e >= 0.5)
     }
+}
+
+/// The part of `/master/flags` the leader question uses.
+#[derive(Debug, Deserialize)]
+struct ZkFlag {
+    flags: ZkFlagValue,
+}
+
+#[derive(Debug, Deserialize)]
+struct ZkFlagValue {
+    zk: Option<String>,
+}
+
+/// The master's `zk` flag, credentials taken out (`zk://user:pass@...`).
+async fn zk_flag(g: &Gatherer, endpoint: &Service) -> Option<String> {
+    let answer: ZkFlag = http::get_json(g, endpoint, "/master/flags", BodyLimit::SMALL).await.ok()?;
+    let zk = answer.flags.zk?;
+    Some(crate::target::ZkTarget::parse(&zk, true).ok()?.display())
 }
 
 async fn elected(g: &Gatherer, endpoint: &Service) -> Option<bool> {

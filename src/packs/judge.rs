@@ -172,7 +172,7 @@ pub fn judge(check: &PackCheck, facts: &Facts) -> Verdict {
         match clocks(check, *max, &dated) {
             Clocks::Unseen => {}
             Clocks::Agree(note) => notes.push(note),
-            Clocks::Differ(finding) => findings.push(finding),
+            Clocks::Differ(finding) => findings.push(*finding),
         }
     }
     assemble(check, outcomes, findings, notes)
@@ -448,7 +448,7 @@ enum Clocks {
     /// No target sent a usable Date.
     Unseen,
     Agree(String),
-    Differ(Finding),
+    Differ(Box<Finding>),
 }
 
 /// The targets' clocks against each other: they differ only when they do by
@@ -496,7 +496,7 @@ fn clocks(check: &PackCheck, max: Duration, dated: &[(&ProbeTarget, &HttpSeen)])
             remedies.push(remedy);
         }
     }
-    Clocks::Differ(with_fixes(finding, remedies))
+    Clocks::Differ(Box::new(with_fixes(finding, remedies)))
 }
 
 fn command(severity: Status, expected: i32, stdout: Option<&TextTest>, run: &ProgramRun) -> Outcome {

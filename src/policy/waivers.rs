@@ -176,6 +176,8 @@ mod tests {
             reason: None,
             findings: vec![on("n1"), on("n2")],
             by_node: [("n1".to_string(), Status::Fail), ("n2".to_string(), Status::Fail)].into(),
+            scope: Vec::new(),
+            caused_by: Vec::new(),
         };
         Report::new("t".into(), 1, NodeInfo::default(), vec![check])
     }

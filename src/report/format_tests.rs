@@ -33,6 +33,8 @@ fn hostile_report() -> Report {
             reason: None,
             findings: vec![fail],
             by_node: Default::default(),
+            scope: Vec::new(),
+            caused_by: Vec::new(),
         },
         CheckReport {
             id: "firewalld.ports".into(),
@@ -42,6 +44,8 @@ fn hostile_report() -> Report {
             reason: None,
             findings: vec![warn],
             by_node: Default::default(),
+            scope: Vec::new(),
+            caused_by: Vec::new(),
         },
         CheckReport {
             id: "zk.quorum".into(),
@@ -51,6 +55,8 @@ fn hostile_report() -> Report {
             reason: Some(format!("ZooKeeper 10.0.0.1:2181: {ESC} # not ok")),
             findings: vec![],
             by_node: Default::default(),
+            scope: Vec::new(),
+            caused_by: Vec::new(),
         },
         CheckReport {
             id: "mesos.leader".into(),
@@ -60,6 +66,8 @@ fn hostile_report() -> Report {
             reason: Some("no Mesos master # SKIP\nnot ok 99".into()),
             findings: vec![],
             by_node: Default::default(),
+            scope: Vec::new(),
+            caused_by: Vec::new(),
         },
         CheckReport {
             id: "marathon.leader".into(),
@@ -69,6 +77,8 @@ fn hostile_report() -> Report {
             reason: Some("leader m1:8080".into()),
             findings: vec![],
             by_node: Default::default(),
+            scope: Vec::new(),
+            caused_by: Vec::new(),
         },
     ];
     Report::new(

@@ -56,6 +56,8 @@ mod tests {
             reason: reason.map(String::from),
             findings,
             by_node: Default::default(),
+            scope: Vec::new(),
+            caused_by: Vec::new(),
         }
     }
 

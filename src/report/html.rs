@@ -11,6 +11,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::accepted::{accepted_line, marks};
 use super::{CheckReport, Finding, Report, Status, fix_text, subjects_line};
+use crate::remedy::Remedy;
 use crate::text::sanitize;
 
 const STYLE: &str = include_str!("html/style.css");
@@ -35,6 +36,7 @@ pub fn render(report: &Report) -> String {
             }
             body {
                 (header(report))
+                (root_causes(report))
                 (filters(report, &nodes))
                 h2 { "Checks" }
                 (matrix(report, &nodes))
@@ -156,6 +158,40 @@ fn check_section(check: &CheckReport) -> Markup {
     }
 }
 
+/// What to fix first (DESIGN.md C2), each root with its fixes and what it
+/// explains; none on a page without problems.
+fn root_causes(report: &Report) -> Markup {
+    html! {
+        @if !report.root_causes.is_empty() {
+            section #roots {
+                h2 { "Root causes" }
+                ol {
+                    @for root in &report.root_causes {
+                        li.root class={"s-" (root.status)} {
+                            div.what {
+                                a href={"#check-" (root.check)} { (root.check) } " "
+                                (sanitize(&root.subject))
+                                @if let Some(node) = &root.node { " on " (sanitize(node)) }
+                                ": " (sanitize(&root.message))
+                            }
+                            @if root.explains > 0 {
+                                div.explains {
+                                    "explains " (root.explains) " more: "
+                                    @for (i, id) in root.explained_checks.iter().enumerate() {
+                                        @if i > 0 { ", " }
+                                        a href={"#check-" (id)} { (id) }
+                                    }
+                                }
+                            }
+                            @for remedy in &root.remediation { (fix_line(remedy)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn finding_block(finding: &Finding) -> Markup {
     let node = finding.node.as_deref().map(sanitize);
     html! {
@@ -164,22 +200,45 @@ fn finding_block(finding: &Finding) -> Markup {
                 @if let Some(node) = &node { "on " (node) ": " }
                 (sanitize(&finding.subject)) ": " (sanitize(&finding.message))
             }
+            @if finding.caused_by.is_empty() {
+                (finding_body(finding))
+            } @else {
+                div.cause {
+                    span.label { "caused by" }
+                    @for (i, cause) in finding.caused_by.iter().enumerate() {
+                        @if i > 0 { " or " }
+                        a href={"#check-" (cause.check)} { (sanitize(&cause.describe())) }
+                    }
+                }
+                details { summary { "evidence and fixes" } (finding_body(finding)) }
+            }
+        }
+    }
+}
+
+/// A finding's marks, evidence and fixes.
+fn finding_body(finding: &Finding) -> Markup {
+    html! {
             @for mark in marks(finding) { div { span.label { "accepted" } (mark) } }
             @if let Some(names) = subjects_line(finding, true) { div { span.label { "subjects" } (names) } }
             @if !finding.evidence.is_empty() {
                 span.label { "evidence" }
                 ul { @for line in &finding.evidence { li { (sanitize(line)) } } }
             }
-            @for remedy in &finding.remediation {
-                div.fix {
-                    span.label { "fix" }
-                    code { (fix_text(remedy)) }
-                    span class={"risk-" (remedy.risk)} { "[" (remedy.risk) "]" }
-                    button.copy type="button" hidden data-command=(sanitize(&remedy.command)) { "copy" }
-                }
-                @if let Some(note) = &remedy.note { div.note { (sanitize(note)) } }
-            }
+            @for remedy in &finding.remediation { (fix_line(remedy)) }
+    }
+}
+
+/// A fix with its risk, a copy button and its note.
+fn fix_line(remedy: &Remedy) -> Markup {
+    html! {
+        div.fix {
+            span.label { "fix" }
+            code { (fix_text(remedy)) }
+            span class={"risk-" (remedy.risk)} { "[" (remedy.risk) "]" }
+            button.copy type="button" hidden data-command=(sanitize(&remedy.command)) { "copy" }
         }
+        @if let Some(note) = &remedy.note { div.note { (sanitize(note)) } }
     }
 }
 

@@ -6,7 +6,9 @@ use std::fmt::Write;
 use colored::{ColoredString, Colorize};
 
 use super::accepted::{accepted_line, all_accepted, marks};
-use super::{CheckReport, Finding, FleetNode, NodeState, Report, Status, fix_text, node_ranges, subjects_line};
+use super::{
+    Cause, CheckReport, Finding, FleetNode, NodeState, Report, RootCause, Status, fix_text, node_ranges, subjects_line,
+};
 use crate::remedy::{Remedy, Risk, RunsOn};
 use crate::text::sanitize;
 
@@ -24,6 +26,7 @@ pub fn render(report: &Report, detail: Detail) -> String {
         header(&mut out, report);
     }
     let width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    roots(&mut out, report, detail);
     for status in [Status::Fail, Status::Error, Status::Warn] {
         for check in report.checks.iter().filter(|c| c.status == status) {
             problem(&mut out, check, width, detail);
@@ -80,16 +83,65 @@ fn header(out: &mut String, report: &Report) {
     out.push('\n');
 }
 
+/// The root causes first, when any explains others: each with its fix and
+/// what it explains (DESIGN.md C2).
+fn roots(out: &mut String, report: &Report, detail: Detail) {
+    if !report.root_causes.iter().any(|r| r.explains > 0) {
+        return;
+    }
+    let (explaining, alone): (Vec<&RootCause>, Vec<&RootCause>) =
+        report.root_causes.iter().partition(|r| r.explains > 0);
+    for root in explaining {
+        let line = format!("{}: {}", sanitize(&root.describe()), sanitize(&root.message));
+        let _ = writeln!(out, "{}  {}", "ROOT   ".bold().reversed(), paint(root.status, &line).bold());
+        let fixes = if detail == Detail::Verbose { root.remediation.len() } else { ROOT_FIXES };
+        for (i, remedy) in root.remediation.iter().take(fixes).enumerate() {
+            fix_row(out, i == 0, &fix_text(remedy), remedy.risk);
+        }
+        let more = if root.explains == 1 { "problem" } else { "problems" };
+        let line = format!("explains {} more {more}: {}", root.explains, root.explained_checks.join(", "));
+        let _ = writeln!(out, "{PAD}  {}", line.bold());
+    }
+    if !alone.is_empty() {
+        let mut checks: Vec<(&str, usize)> = Vec::new();
+        for root in alone {
+            match checks.iter_mut().find(|(id, _)| *id == root.check) {
+                Some((_, n)) => *n += 1,
+                None => checks.push((&root.check, 1)),
+            }
+        }
+        let named: Vec<String> =
+            checks.iter().map(|(id, n)| if *n == 1 { id.to_string() } else { format!("{id} ({n})") }).collect();
+        let line = format!("and independent of these: {} (below)", named.join(", "));
+        let _ = writeln!(out, "{}  {}", "ROOT   ".bold().reversed(), line);
+    }
+    out.push('\n');
+}
+
+/// The fixes a root block shows (`-v`: all).
+const ROOT_FIXES: usize = 2;
+
 fn problem(out: &mut String, check: &CheckReport, width: usize, detail: Detail) {
     let _ = write!(out, "{}  {:width$}  ", mark(check.status), check.id.bold());
     if check.findings.is_empty() {
         let reason = check.reason.as_deref().unwrap_or(&check.title);
         let _ = writeln!(out, "{}", sanitize(reason));
+        if let Some(line) = caused_by_line(&check.caused_by) {
+            let _ = writeln!(out, "{PAD}  {:9} {}", "", line.dimmed());
+        }
         return;
     }
     let _ = writeln!(out, "{}", sanitize(&check.title));
     for (nodes, finding) in across_nodes(&check.findings) {
-        finding_block(out, finding, &nodes, detail);
+        match caused_by_line(&finding.caused_by) {
+            Some(cause) if detail != Detail::Verbose => folded(out, finding, &nodes, &cause),
+            cause => {
+                finding_block(out, finding, &nodes, detail);
+                if let Some(cause) = cause {
+                    let _ = writeln!(out, "{PAD}  {:9} {}", "cause".dimmed(), cause);
+                }
+            }
+        }
     }
     if detail == Detail::Verbose {
         let _ = writeln!(out, "{PAD}{}", format!("took {} ms", check.duration_ms).dimmed());
@@ -134,6 +186,7 @@ fn across_nodes(findings: &[Finding]) -> Vec<(Vec<&str>, &Finding)> {
                 && commands(other) == commands(finding)
                 && other.waived == finding.waived
                 && other.baseline == finding.baseline
+                && other.caused_by == finding.caused_by
         };
         match (finding.node.as_deref(), groups.iter_mut().find(|(_, f)| f.node.is_some() && alike(f))) {
             (Some(node), Some((nodes, _))) => nodes.push(node),
@@ -166,15 +219,7 @@ fn finding_block(out: &mut String, finding: &Finding, nodes: &[&str], detail: De
     }
     let mut last_note = None;
     for (i, remedy) in finding.remediation.iter().enumerate() {
-        let label = if i == 0 { "fix" } else { "" };
-        let risk = format!("[{}]", remedy.risk);
-        let _ = writeln!(
-            out,
-            "{PAD}  {:9} {}   {}",
-            label.dimmed(),
-            fleet_fix_text(remedy, finding, &on).cyan(),
-            risk_paint(remedy.risk, &risk)
-        );
+        fix_row(out, i == 0, &fleet_fix_text(remedy, finding, &on), remedy.risk);
         // The same note under each of an aggregate's fixes says nothing new.
         if let Some(note) = &remedy.note
             && last_note != Some(note)
@@ -183,6 +228,29 @@ fn finding_block(out: &mut String, finding: &Finding, nodes: &[&str], detail: De
         }
         last_note = remedy.note.as_ref();
     }
+}
+
+/// `caused by zk.quorum (ZooKeeper ensemble ...)`, if anything explains it.
+fn caused_by_line(causes: &[Cause]) -> Option<String> {
+    let named: Vec<String> = causes.iter().map(|c| sanitize(&c.describe())).collect();
+    (!named.is_empty()).then(|| format!("caused by {}", named.join(" or ")))
+}
+
+/// A problem another explains, in one line: its evidence and fixes are
+/// under its root (`-v` shows them here).
+fn folded(out: &mut String, finding: &Finding, nodes: &[&str], cause: &str) {
+    let on = node_ranges(nodes);
+    let place = if nodes.is_empty() { String::new() } else { format!("on {}: ", sanitize(&on)) };
+    let line = format!("{place}{}: {}", sanitize(&finding.subject), sanitize(&finding.message));
+    let _ = writeln!(out, "{PAD}{} {}", small_mark(finding.status), paint(finding.status, &line));
+    let _ = writeln!(out, "{PAD}  {:9} {}", "", format!("{cause} (-v shows its evidence and fixes)").dimmed());
+}
+
+/// One fix and its risk, under the label `fix` when it is the first.
+fn fix_row(out: &mut String, first: bool, command: &str, risk: Risk) {
+    let label = if first { "fix" } else { "" };
+    let shown = format!("[{risk}]");
+    let _ = writeln!(out, "{PAD}  {:9} {}   {}", label.dimmed(), command.cyan(), risk_paint(risk, &shown));
 }
 
 /// A fix of findings alike on several nodes runs on each of them.

@@ -1,6 +1,7 @@
 //! The report model. Statuses are final here; renderers only render.
 
 pub mod accepted;
+pub mod causes;
 pub mod healthz;
 pub mod html;
 pub mod human;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::remedy::Remedy;
 pub use accepted::{BaselineMark, BaselineUse, StaleWaiver, Waived};
+pub use causes::{Cause, RootCause, Scope, ScopeKind};
 
 /// How a check (or a finding) ended. The order is "how bad": the run's status
 /// is the maximum of its checks'.
@@ -101,6 +103,16 @@ pub struct Finding {
     /// Whether the baseline report had it (`--baseline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineMark>,
+    /// What kind of problem it is, as `dependencies.toml` names it
+    /// (`no-quorum`, `rejected`).
+    #[serde(skip)]
+    pub problem: Option<&'static str>,
+    /// What it is about, as dependencies compare it (an ensemble, a host).
+    #[serde(skip)]
+    pub scope: Vec<Scope>,
+    /// The problems that explain it (DESIGN.md C2): its status still counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caused_by: Vec<Cause>,
 }
 
 /// A finding about one item of a kind: `Mesos agents`, `agent0001`.
@@ -125,6 +137,9 @@ impl Finding {
             node: None,
             waived: None,
             baseline: None,
+            problem: None,
+            scope: Vec::new(),
+            caused_by: Vec::new(),
         }
     }
 
@@ -140,6 +155,18 @@ impl Finding {
 
     pub fn fixes(mut self, remedies: impl IntoIterator<Item = Remedy>) -> Self {
         self.remediation.extend(remedies);
+        self
+    }
+
+    /// The kind of problem this is, for `dependencies.toml`.
+    pub fn problem(mut self, problem: &'static str) -> Self {
+        self.problem = Some(problem);
+        self
+    }
+
+    /// What this finding is about, when it can be told.
+    pub fn about(mut self, scope: Option<Scope>) -> Self {
+        self.scope.extend(scope);
         self
     }
 
@@ -187,6 +214,8 @@ pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
         kind: &'static str,
         count: usize,
         names: Vec<String>,
+        /// What the members are about, while there are few enough to say.
+        scopes: Option<Vec<Scope>>,
         /// Slots of the members while there are few.
         members: Vec<usize>,
         /// The first members, once aggregated.
@@ -194,7 +223,8 @@ pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
     }
     let mut slots: Vec<Slot> = Vec::new();
     let mut groups: Vec<Group> = Vec::new();
-    let mut index: std::collections::HashMap<(&'static str, Status, String), usize> = Default::default();
+    type Key = (&'static str, Status, Option<&'static str>, String);
+    let mut index: std::collections::HashMap<Key, usize> = Default::default();
     for finding in findings {
         if finding.count.is_some() {
             slots.push(Slot::One(finding));
@@ -204,8 +234,9 @@ pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
             Some(item) => (item.kind, &item.name),
             None => (SUBJECTS, &finding.subject),
         };
-        let g = *index.entry((kind, finding.status, finding.message.clone())).or_insert_with(|| {
-            groups.push(Group { kind, count: 0, names: Vec::new(), members: Vec::new(), first: Vec::new() });
+        let key = (kind, finding.status, finding.problem, finding.message.clone());
+        let g = *index.entry(key).or_insert_with(|| {
+            groups.push(Group { kind, scopes: Some(Vec::new()), ..Group::default() });
             groups.len() - 1
         });
         let group = &mut groups[g];
@@ -213,6 +244,7 @@ pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
         if group.names.len() < MAX_SUBJECTS {
             group.names.push(name.clone());
         }
+        add_scopes(&mut group.scopes, &finding.scope);
         if group.count <= AGGREGATE_ABOVE {
             group.members.push(slots.len());
             slots.push(Slot::One(finding));
@@ -231,7 +263,9 @@ pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
             Slot::One(finding) => out.push(finding),
             Slot::Aggregate(g) => {
                 let group = std::mem::take(&mut groups[g]);
-                out.push(aggregated(group.kind, group.count, group.names, group.first));
+                let mut finding = aggregated(group.kind, group.count, group.names, group.first);
+                finding.scope = group.scopes.unwrap_or_default();
+                out.push(finding);
             }
             Slot::Moved => {}
         }
@@ -239,10 +273,26 @@ pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
     out
 }
 
+/// The scopes of an aggregate's members, each once; past [`MAX_SUBJECTS`]
+/// none at all (`None`): an aggregate whose members cannot all be named
+/// cannot be shown to be explained, so it is never folded.
+fn add_scopes(kept: &mut Option<Vec<Scope>>, scopes: &[Scope]) {
+    let Some(list) = kept else { return };
+    for scope in scopes {
+        if !list.contains(scope) {
+            list.push(scope.clone());
+        }
+    }
+    if list.len() > MAX_SUBJECTS {
+        *kept = None;
+    }
+}
+
 /// One finding for `count` items of `kind`, from the first of them.
 fn aggregated(kind: &'static str, count: usize, names: Vec<String>, first: Vec<Finding>) -> Finding {
     let listed = first.len().min(LISTED);
     let mut finding = Finding::new(first[0].status, format!("{} {kind}", thousands(count)), first[0].message.clone());
+    finding.problem = first[0].problem;
     for one in first.into_iter().take(LISTED) {
         for line in one.evidence {
             if !finding.evidence.contains(&line) {
@@ -292,6 +342,13 @@ pub struct CheckReport {
     /// In a fleet run, a node check's status on each node.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub by_node: BTreeMap<String, Status>,
+    /// What the sources it read are about (its findings are about them too).
+    #[serde(skip)]
+    pub scope: Vec<Scope>,
+    /// For a check that ended `error` with only a reason: the problems
+    /// that explain why it could not judge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caused_by: Vec<Cause>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -425,6 +482,9 @@ pub struct Report {
     /// `--phase`: judged as before or after a deploy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<crate::target::Phase>,
+    /// The problems no other explains, in the order to fix them (DESIGN.md C2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub root_causes: Vec<RootCause>,
     pub checks: Vec<CheckReport>,
 }
 
@@ -453,6 +513,7 @@ impl Report {
             stale_waivers: Vec::new(),
             baseline: None,
             phase: None,
+            root_causes: Vec::new(),
             checks,
         }
     }
@@ -699,6 +760,8 @@ mod tests {
             reason: None,
             findings: vec![finding],
             by_node: Default::default(),
+            scope: Vec::new(),
+            caused_by: Vec::new(),
         };
         let node = NodeInfo { hostname: Some("szv1".into()), ..Default::default() };
         let report = Report::new("t".into(), 0, node, vec![check]);

@@ -32,7 +32,11 @@ pub fn render(report: &Report) -> String {
     if !accepted.is_empty() {
         counts.push(accepted);
     }
-    let detail = if problems.is_empty() { format!("{} checks passed", s.pass) } else { problems.join(", ") };
+    let mut detail = if problems.is_empty() { format!("{} checks passed", s.pass) } else { problems.join(", ") };
+    // The first thing to fix leads, when it explains others.
+    if let Some(root) = report.root_causes.first().filter(|r| r.explains > 0) {
+        detail = format!("root cause {}, explains {} more; {detail}", root.describe(), root.explains);
+    }
     let line = format!("CLUSTERDOC {state} - {}: {}", counts.join(", "), detail);
     // Perfdata follows `|`; remote text must not forge it or add lines.
     let line = sanitize(&line).replace('|', "/");

@@ -11,7 +11,8 @@
 //! exits at once on any other host (a report from a snapshot or a `--root`
 //! image is about a node that is not the machine reading it).
 //!
-//! Within a group, ordered by check; every command is commented with its
+//! Within a group, the root causes' fixes come first (in the order to fix
+//! them), then the others by check; every command is commented with its
 //! check, subject and risk; destructive commands are commented out. A
 //! comment is always one line (unsafe characters escaped), so a value with
 //! a newline inside its quotes cannot escape it. A command holding a control
@@ -40,12 +41,19 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(out, "# not planned: {}", comment(&what));
         }
     }
-    let steps: Vec<Step> = report
+    let mut steps: Vec<Step> = report
         .checks
         .iter()
-        .flat_map(|check| check.findings.iter().filter(|f| !f.is_waived()).map(move |finding| (check, finding)))
-        .flat_map(|(check, finding)| finding.remediation.iter().map(move |remedy| Step { check, finding, remedy }))
+        .enumerate()
+        .flat_map(|(c, check)| check.findings.iter().enumerate().map(move |(f, finding)| (c, check, f, finding)))
+        .filter(|(_, _, _, finding)| !finding.is_waived())
+        .flat_map(|(c, check, f, finding)| {
+            let root = report.root_causes.iter().position(|r| r.has((c, Some(f))));
+            finding.remediation.iter().map(move |remedy| Step { check, finding, remedy, root })
+        })
         .collect();
+    // Root causes' fixes first, in the order to fix them (DESIGN.md C2).
+    steps.sort_by_key(|step| step.root.unwrap_or(usize::MAX));
     let mut places: Vec<&RunsOn> = vec![&RunsOn::ThisNode];
     for step in &steps {
         if !places.contains(&&step.remedy.runs_on) {
@@ -110,6 +118,8 @@ struct Step<'a> {
     check: &'a CheckReport,
     finding: &'a Finding,
     remedy: &'a Remedy,
+    /// Its place among the report's root causes, if it is one.
+    root: Option<usize>,
 }
 
 fn command(out: &mut String, remedy: &Remedy) {

@@ -18,7 +18,7 @@ use crate::facts::fleet::{self, NodeRecord};
 use crate::facts::marathon::App;
 use crate::facts::{Fact, Facts, Inputs, Need};
 use crate::remedy::{HostName, RunsOn};
-use crate::report::{CheckReport, Finding, FleetNode, NodeState, Status, node_ranges, worst};
+use crate::report::{CheckReport, Finding, FleetNode, NodeState, Scope, Status, node_ranges, worst};
 
 /// How many distinct reasons a node check's summary quotes.
 const REASONS_QUOTED: usize = 3;
@@ -201,6 +201,12 @@ fn combine(on_nodes: Vec<(String, CheckReport)>) -> Option<CheckReport> {
     let duration_ms = on_nodes.iter().map(|(_, r)| r.duration_ms).max().unwrap_or(0);
     let by_node = on_nodes.iter().map(|(host, r)| (host.clone(), r.status)).collect();
     let shared = about_the_cluster(&on_nodes);
+    let mut scope: Vec<Scope> = Vec::new();
+    for one in on_nodes.iter().flat_map(|(_, r)| &r.scope) {
+        if !scope.contains(one) {
+            scope.push(one.clone());
+        }
+    }
     let mut kept_shared = Vec::new();
     let mut findings = Vec::new();
     for (host, report) in on_nodes {
@@ -222,7 +228,17 @@ fn combine(on_nodes: Vec<(String, CheckReport)>) -> Option<CheckReport> {
             findings.push(finding);
         }
     }
-    Some(CheckReport { id, title, status, duration_ms, reason: Some(reason), findings, by_node })
+    Some(CheckReport {
+        id,
+        title,
+        status,
+        duration_ms,
+        reason: Some(reason),
+        findings,
+        by_node,
+        scope,
+        caused_by: Vec::new(),
+    })
 }
 
 /// The findings that every one of several judging nodes made alike, with
@@ -290,6 +306,8 @@ mod tests {
             reason: Some(reason.into()),
             findings,
             by_node: BTreeMap::new(),
+            scope: Vec::new(),
+            caused_by: Vec::new(),
         };
         (host.into(), report)
     }

@@ -20,9 +20,9 @@ use crate::config::Config;
 use crate::facts::fleet::{self as fleet_facts, Fleet, NodeRecord, Tally};
 use crate::facts::marathon::App;
 use crate::facts::packs::{BUILT_IN_PACK, PackProbe};
-use crate::facts::{Facts, Gatherer, Need, dns, reach};
+use crate::facts::{Facts, Gatherer, Inputs, Need, dns, reach};
 use crate::output::Output;
-use crate::report::{CheckReport, NodeInfo, Report, Status};
+use crate::report::{CheckReport, NodeInfo, Report, Scope, Status};
 use crate::target::NodeAsks;
 use fleet::FleetJudge;
 
@@ -304,6 +304,7 @@ pub async fn run(
 /// others, and bounds it by the deadline.
 async fn run_one(check: Arc<dyn Check>, facts: Arc<Facts>, deadline: Instant) -> CheckReport {
     let (id, title) = (check.meta().id.to_string(), check.meta().title.to_string());
+    let scope = sources_scope(check.meta().needs, &facts.inputs);
     let began = Instant::now();
     let task = tokio::task::spawn_blocking(move || catch_unwind(AssertUnwindSafe(|| check.run(&facts))));
     let verdict: Verdict = match tokio::time::timeout_at(deadline, task).await {
@@ -312,7 +313,32 @@ async fn run_one(check: Arc<dyn Check>, facts: Arc<Facts>, deadline: Instant) ->
         Ok(Err(join)) => Err(NotJudged::Error(format!("the check could not run: {join}"))),
         Err(_) => Err(NotJudged::Error("the check did not finish before the run's deadline".into())),
     };
-    check_report(id, title, verdict, began.elapsed().as_millis() as u64)
+    let mut report = check_report(id, title, verdict, began.elapsed().as_millis() as u64);
+    for finding in &mut report.findings {
+        let inherited: Vec<Scope> =
+            scope.iter().filter(|s| !finding.scope.iter().any(|own| own.kind == s.kind)).cloned().collect();
+        finding.scope.extend(inherited);
+    }
+    report.scope = scope;
+    report
+}
+
+/// What the cluster sources a check reads are about: the ensemble of
+/// `--zk`, the Mesos masters, the Marathon. Its findings are about them
+/// too, unless they say otherwise (a Mesos master's own ensemble).
+fn sources_scope(needs: &[Need], inputs: &Inputs) -> Vec<Scope> {
+    let reads = |of: &[Need]| needs.iter().any(|n| of.contains(n));
+    let mut scope = Vec::new();
+    if reads(&[Need::Zookeeper, Need::MarathonZk, Need::FlinkZk, Need::Packs]) {
+        scope.extend(inputs.zk.as_ref().and_then(Scope::ensemble_of));
+    }
+    if reads(&[Need::Mesos, Need::MesosFlags, Need::Packs]) {
+        scope.extend(Scope::mesos(&inputs.mesos));
+    }
+    if reads(&[Need::Marathon]) {
+        scope.extend(inputs.marathon.as_ref().and_then(Scope::marathon));
+    }
+    scope
 }
 
 /// A check's verdict as the report shows it.
@@ -322,7 +348,17 @@ pub fn check_report(id: String, title: String, verdict: Verdict, duration_ms: u6
         Err(NotJudged::Skip(reason)) => (Status::Skip, Some(reason), Vec::new()),
         Err(NotJudged::Error(reason)) => (Status::Error, Some(reason), Vec::new()),
     };
-    CheckReport { id, title, status, duration_ms, reason, findings, by_node: Default::default() }
+    CheckReport {
+        id,
+        title,
+        status,
+        duration_ms,
+        reason,
+        findings,
+        by_node: Default::default(),
+        scope: Vec::new(),
+        caused_by: Vec::new(),
+    }
 }
 
 /// The roles the checks judged by: detected ones when gathered, else `--role`.

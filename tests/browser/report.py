@@ -43,6 +43,9 @@ with sync_playwright() as p:
     out["images"] = page.locator("img").count()
     out["scripts"] = page.locator("script").count()
     out["text"] = page.locator("body").inner_text()
+    out["roots"] = visible(page, "#roots li.root")
+    out["roots_first"] = page.locator("h2").first.inner_text()
+    out["folded_details"] = page.locator(".finding details").count()
     statuses = page.locator("input[name=status]").evaluate_all("bs => bs.map(b => b.value)")
     for status in statuses:
         if status != "fail":

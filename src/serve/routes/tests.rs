@@ -27,6 +27,8 @@ fn report(status: Status) -> Report {
         reason: (status == Status::Error).then(|| "undecided".into()),
         findings,
         by_node: Default::default(),
+        scope: Vec::new(),
+        caused_by: Vec::new(),
     };
     Report::new("2026-12-05T00:00:00Z".into(), 3, NodeInfo::default(), vec![check])
 }
