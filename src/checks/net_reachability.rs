@@ -133,45 +133,52 @@ fn finding(probe: &Probe, sweep: &Sweep) -> Finding {
         Outcome::Failed | Outcome::Unfinished => Status::Error,
         _ => Status::Fail,
     };
-    let mut finding = Finding::new(status, probe.endpoint.host_port().to_string(), message(probe, sweep))
-        .evidence(connect_line(probe));
-    finding = finding.evidence(origin_line(probe));
-    remedies(probe).into_iter().fold(finding, Finding::fix)
+    let subject = probe.endpoint.host_port().to_string();
+    let finding = Finding::new(status, &subject, message(probe, sweep))
+        .evidence(connect_line(probe))
+        .evidence(origin_line(probe))
+        .fixes(remedies(probe));
+    match probe.endpoint.component {
+        Component::MesosAgent => finding.item("Mesos agents", subject),
+        _ => finding,
+    }
 }
 
-/// Starts with the class word, names the likely cause and the component.
+/// Starts with the class word, names the likely cause and the component;
+/// never the host, port or timing of one probe (the subject and evidence
+/// have those), so that alike findings read alike and a report aggregates
+/// them: 9,000 agents that refuse are one finding, not 9,000.
 fn message(probe: &Probe, sweep: &Sweep) -> String {
-    let (host, port, what) = (&probe.endpoint.host, probe.endpoint.port, probe.endpoint.component.label());
+    let what = probe.endpoint.component.label();
     let detail = probe.detail.as_deref().unwrap_or("no detail");
     match probe.outcome {
-        Outcome::Open => format!("open: port {port} ({what}) accepts connections"),
+        Outcome::Open => format!("open: the {what} port accepts connections"),
         Outcome::Refused => format!(
-            "refused: nothing listens on port {port} ({what}): the {what} is not running there, or listens on another \
+            "refused: nothing listens on the {what} port: the {what} is not running there, or listens on another \
 address or port"
         ),
         Outcome::Rejected if probe.elapsed_ms < 1000 => format!(
-            "rejected: port {port} ({what}) is blocked by a firewall that rejects it (an ICMP prohibited reply, as \
+            "rejected: the {what} port is blocked by a firewall that rejects it (an ICMP prohibited reply, as \
 firewalld sends for every port its zone does not open), or a router reports the host unreachable"
         ),
         Outcome::Rejected => format!(
-            "rejected: no route to {host} after {} ms ({what} on port {port}): the host is down on the local network \
-(no ARP answer), or a firewall rejects the port",
-            probe.elapsed_ms
+            "rejected: no route to the host after a second or more ({what}): the host is down on the local network \
+(no ARP answer), or a firewall rejects the port"
         ),
         Outcome::Dropped => format!(
-            "dropped: port {port} ({what}) did not answer within {} ms{}: a firewall drops it, or the host is down{}",
+            "dropped: the {what} port did not answer within {} ms{}: a firewall drops it, or the host is down{}",
             sweep.timeout_ms,
             if probe.attempts > 1 { ", tried twice" } else { "" },
             rate_limit_caveat(probe, sweep)
         ),
         Outcome::Unreachable => format!(
-            "unreachable: no route to the network of {host} ({what} on port {port}): a missing route, or a firewall \
-answering net-unreachable"
+            "unreachable: no route to the host's network ({what}): a missing route, or a firewall answering \
+net-unreachable"
         ),
-        Outcome::Unresolved => format!("unresolved: {host} ({what}) does not resolve: {detail}"),
-        Outcome::Failed => format!("could not probe port {port} ({what}): {detail}"),
+        Outcome::Unresolved => format!("unresolved: the {what}'s host name does not resolve: {detail}"),
+        Outcome::Failed => format!("could not probe the {what} port: {detail}"),
         Outcome::Unfinished => {
-            format!("not probed: the run's deadline came before port {port} ({what}) answered; raise --deadline")
+            format!("not probed: the run's deadline came before the {what} port answered; raise --deadline")
         }
     }
 }
@@ -393,7 +400,7 @@ mod tests {
         let judgement = run(vec![probe("m 1", 5050, Component::MesosMaster, Origin::Named, Outcome::Refused)]).unwrap();
         let f = &judgement.findings[0];
         assert_eq!((f.status, f.subject.as_str()), (Status::Fail, "m 1:5050"));
-        assert!(f.message.starts_with("refused: nothing listens on port 5050 (Mesos master)"));
+        assert!(f.message.starts_with("refused: nothing listens on the Mesos master port"), "{}", f.message);
         assert_eq!(f.remediation[0].command, "systemctl start mesos-master");
         // "m 1" is no host name: the fix is for the masters, never for this node.
         assert_eq!(f.remediation[0].runs_on, RunsOn::Every(HostGroup::MesosMasters));
@@ -405,7 +412,8 @@ mod tests {
         let mut p = probe("10.0.0.3", 2181, Component::Zookeeper, Origin::Named, Outcome::Rejected);
         p.elapsed_ms = 3010;
         let f = &run(vec![p]).unwrap().findings[0];
-        assert!(f.message.starts_with("rejected: no route to 10.0.0.3 after 3010 ms"), "{}", f.message);
+        assert!(f.message.starts_with("rejected: no route to the host after a second or more"), "{}", f.message);
+        assert!(f.evidence[0].contains("after 3010 ms"), "{:?}", f.evidence);
         assert!(f.message.contains("host is down"));
         assert_eq!(f.remediation[0].command, "clusterdoc check --only firewalld.ports");
         assert_eq!(f.remediation[0].runs_on.elsewhere().as_deref(), Some("10.0.0.3"));
@@ -435,6 +443,20 @@ mod tests {
             message("10.0.0.5:2181")
         );
         assert!(!message("10.0.0.6:2181").contains("rate-limited"), "a refusal is not a reject");
+    }
+
+    #[test]
+    fn agents_that_refuse_alike_aggregate_into_one_finding() {
+        let agent = |i: u16| {
+            let origin = Origin::Registered { hostname: format!("a{i}"), pid: None };
+            probe("10.0.0.7", 20_000 + i, Component::MesosAgent, origin, Outcome::Refused)
+        };
+        let findings = run((0..100).map(agent).collect()).unwrap().findings;
+        assert_eq!(findings.len(), 100);
+        let report = crate::report::aggregate(findings);
+        assert_eq!(report.len(), 1, "{report:#?}");
+        assert_eq!((report[0].subject.as_str(), report[0].count), ("100 Mesos agents", Some(100)));
+        assert_eq!(report[0].subjects[..2], ["10.0.0.7:20000", "10.0.0.7:20001"]);
     }
 
     #[test]
