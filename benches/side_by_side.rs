@@ -56,6 +56,7 @@ fn state_against_jq(rounds: usize) {
     let file = cluster::temp_file(&state);
     let server = server::Server::on(listener, cluster::master_routes(state));
     let mut ours = clusterdoc(&["--only", "mesos.leader", "--mesos", &server.url()]);
+    hold(&ours);
     let mut theirs = Command::new(jq);
     theirs.arg(".slaves | length").arg(file.path());
     abab("/master/state 120 MB: mesos.leader vs jq", rounds, &mut ours, &mut theirs, 20.0);
@@ -73,15 +74,20 @@ fn sweep_against_nmap(rounds: usize) {
     let agents: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     let master = cluster::leading_master(&agents, 0);
     let mut ours = clusterdoc(&["--only", "net.reachability", "--mesos", &master.url(), "--timeout", "2s"]);
-    if let Ok(seconds) = std::env::var("CLUSTERDOC_ABAB_HOLD") {
-        // Time to profile the run by hand (perf record ...).
-        println!("holding {seconds} s: {ours:?}");
-        std::thread::sleep(Duration::from_secs(seconds.parse().unwrap_or(60)));
-    }
+    hold(&ours);
     let list = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
     let mut theirs = Command::new(nmap);
     theirs.args(["-sT", "-n", "-Pn", "-oG", "-", "-p", &list, "127.0.0.1"]);
     abab("10,000 endpoints: net.reachability vs nmap -sT", rounds, &mut ours, &mut theirs, 1.3);
+}
+
+/// With `CLUSTERDOC_ABAB_HOLD=SECONDS`, keeps the comparison's cluster up
+/// that long first, to profile `ours` by hand (perf record ...).
+fn hold(ours: &Command) {
+    if let Ok(seconds) = std::env::var("CLUSTERDOC_ABAB_HOLD") {
+        println!("holding {seconds} s: {ours:?}");
+        std::thread::sleep(Duration::from_secs(seconds.parse().unwrap_or(60)));
+    }
 }
 
 fn clusterdoc(args: &[&str]) -> Command {

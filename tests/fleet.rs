@@ -670,7 +670,10 @@ fn firewalld_on_the_master_shows_as_agents_rejected_on_5050_in_the_reachability_
     assert_eq!(reach["by_node"], serde_json::json!({m1: "pass", a1: "fail", a2: "fail"}), "{reach:#}");
     for finding in reach["findings"].as_array().unwrap() {
         assert_eq!(finding["subject"], format!("{m1}:5050"), "{reach:#}");
-        assert!(finding["message"].as_str().unwrap().starts_with("rejected: port 5050 (Mesos master)"), "{finding:#}");
+        assert!(
+            finding["message"].as_str().unwrap().starts_with("rejected: the Mesos master port is blocked"),
+            "{finding:#}"
+        );
     }
     let from: Vec<&str> = reach["findings"].as_array().unwrap().iter().map(|f| f["node"].as_str().unwrap()).collect();
     assert_eq!(from, [a1, a2]);
@@ -682,7 +685,10 @@ fn firewalld_on_the_master_shows_as_agents_rejected_on_5050_in_the_reachability_
     isolate(&mut cmd, dir.path());
     let out = cmd.args(["check", "--ssh", &fleet.ssh_command()]).args(args).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains(&format!("on 10.232.0.[3-4]: {m1}:5050: rejected: port 5050 (Mesos master)")), "{text}");
+    assert!(
+        text.contains(&format!("on 10.232.0.[3-4]: {m1}:5050: rejected: the Mesos master port is blocked")),
+        "{text}"
+    );
 
     // With no target named, the agents still probe the master their own
     // configuration names (/etc/mesos-slave/master).

@@ -11,7 +11,7 @@ use super::{Check, CheckMeta, Explain, Conclusion, NotJudged, Verdict, required}
 use crate::facts::reach::{Component, Origin, Outcome, Probe, ReachFacts};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, HostGroup, Remedy, RunsOn};
-use crate::report::{Finding, Scope, Status};
+use crate::report::{Finding, Scope, Status, aggregate};
 
 pub struct NetReachability;
 
@@ -61,16 +61,21 @@ impl Check for NetReachability {
         let reach = required(&facts.reach, "reachability probes")?;
         // Each connect had the run's `--timeout`.
         let sweep = Sweep::of(reach, facts.inputs.timeout_ms);
-        let mut findings = Vec::new();
         let mut open: Vec<&Probe> = Vec::new();
         let mut ignored = Vec::new();
-        for probe in &reach.probes {
-            match judge(probe, &sweep) {
-                Judged::Open => open.push(probe),
-                Judged::Ignored(why) => ignored.push(why),
-                Judged::Problem(finding) => findings.push(*finding),
+        // Streamed into the aggregate: 10,000 agents that refuse never
+        // become 10,000 findings held at once.
+        let findings = aggregate(reach.probes.iter().filter_map(|probe| match judge(probe, &sweep) {
+            Judged::Open => {
+                open.push(probe);
+                None
             }
-        }
+            Judged::Ignored(why) => {
+                ignored.push(why);
+                None
+            }
+            Judged::Problem(finding) => Some(*finding),
+        }));
         if findings.is_empty() && open.is_empty() {
             return Err(NotJudged::Skip(nothing_to_judge(&ignored)));
         }
@@ -133,14 +138,19 @@ fn finding(probe: &Probe, sweep: &Sweep) -> Finding {
         Outcome::Failed | Outcome::Unfinished => Status::Error,
         _ => Status::Fail,
     };
+    let subject = probe.endpoint.host_port().to_string();
     let names = host_names(probe);
-    let mut finding = Finding::new(status, probe.endpoint.host_port().to_string(), message(probe, sweep))
+    let finding = Finding::new(status, &subject, message(probe, sweep))
         .problem(probe.outcome.word())
         .about(Scope::host(&names))
         .about(Scope::endpoint(&names, probe.endpoint.port))
-        .evidence(connect_line(probe));
-    finding = finding.evidence(origin_line(probe));
-    remedies(probe).into_iter().fold(finding, Finding::fix)
+        .evidence(connect_line(probe))
+        .evidence(origin_line(probe))
+        .fixes(remedies(probe));
+    match probe.endpoint.component {
+        Component::MesosAgent => finding.item("Mesos agents", subject),
+        _ => finding,
+    }
 }
 
 /// Every name the probed host goes by: as probed, its address, and the
@@ -154,39 +164,41 @@ fn host_names(probe: &Probe) -> Vec<String> {
     names
 }
 
-/// Starts with the class word, names the likely cause and the component.
+/// Starts with the class word, names the likely cause and the component;
+/// never the host, port or timing of one probe (the subject and evidence
+/// have those), so that alike findings read alike and a report aggregates
+/// them: 9,000 agents that refuse are one finding, not 9,000.
 fn message(probe: &Probe, sweep: &Sweep) -> String {
-    let (host, port, what) = (&probe.endpoint.host, probe.endpoint.port, probe.endpoint.component.label());
+    let what = probe.endpoint.component.label();
     let detail = probe.detail.as_deref().unwrap_or("no detail");
     match probe.outcome {
-        Outcome::Open => format!("open: port {port} ({what}) accepts connections"),
+        Outcome::Open => format!("open: the {what} port accepts connections"),
         Outcome::Refused => format!(
-            "refused: nothing listens on port {port} ({what}): the {what} is not running there, or listens on another \
+            "refused: nothing listens on the {what} port: the {what} is not running there, or listens on another \
 address or port"
         ),
         Outcome::Rejected if probe.elapsed_ms < 1000 => format!(
-            "rejected: port {port} ({what}) is blocked by a firewall that rejects it (an ICMP prohibited reply, as \
+            "rejected: the {what} port is blocked by a firewall that rejects it (an ICMP prohibited reply, as \
 firewalld sends for every port its zone does not open), or a router reports the host unreachable"
         ),
         Outcome::Rejected => format!(
-            "rejected: no route to {host} after {} ms ({what} on port {port}): the host is down on the local network \
-(no ARP answer), or a firewall rejects the port",
-            probe.elapsed_ms
+            "rejected: no route to the host after a second or more ({what}): the host is down on the local network \
+(no ARP answer), or a firewall rejects the port"
         ),
         Outcome::Dropped => format!(
-            "dropped: port {port} ({what}) did not answer within {} ms{}: a firewall drops it, or the host is down{}",
+            "dropped: the {what} port did not answer within {} ms{}: a firewall drops it, or the host is down{}",
             sweep.timeout_ms,
             if probe.attempts > 1 { ", tried twice" } else { "" },
             rate_limit_caveat(probe, sweep)
         ),
         Outcome::Unreachable => format!(
-            "unreachable: no route to the network of {host} ({what} on port {port}): a missing route, or a firewall \
-answering net-unreachable"
+            "unreachable: no route to the host's network ({what}): a missing route, or a firewall answering \
+net-unreachable"
         ),
-        Outcome::Unresolved => format!("unresolved: {host} ({what}) does not resolve: {detail}"),
-        Outcome::Failed => format!("could not probe port {port} ({what}): {detail}"),
+        Outcome::Unresolved => format!("unresolved: the {what}'s host name does not resolve: {detail}"),
+        Outcome::Failed => format!("could not probe the {what} port: {detail}"),
         Outcome::Unfinished => {
-            format!("not probed: the run's deadline came before port {port} ({what}) answered; raise --deadline")
+            format!("not probed: the run's deadline came before the {what} port answered; raise --deadline")
         }
     }
 }
@@ -408,7 +420,7 @@ mod tests {
         let judgement = run(vec![probe("m 1", 5050, Component::MesosMaster, Origin::Named, Outcome::Refused)]).unwrap();
         let f = &judgement.findings[0];
         assert_eq!((f.status, f.subject.as_str()), (Status::Fail, "m 1:5050"));
-        assert!(f.message.starts_with("refused: nothing listens on port 5050 (Mesos master)"));
+        assert!(f.message.starts_with("refused: nothing listens on the Mesos master port"), "{}", f.message);
         assert_eq!(f.remediation[0].command, "systemctl start mesos-master");
         // "m 1" is no host name: the fix is for the masters, never for this node.
         assert_eq!(f.remediation[0].runs_on, RunsOn::Every(HostGroup::MesosMasters));
@@ -420,7 +432,8 @@ mod tests {
         let mut p = probe("10.0.0.3", 2181, Component::Zookeeper, Origin::Named, Outcome::Rejected);
         p.elapsed_ms = 3010;
         let f = &run(vec![p]).unwrap().findings[0];
-        assert!(f.message.starts_with("rejected: no route to 10.0.0.3 after 3010 ms"), "{}", f.message);
+        assert!(f.message.starts_with("rejected: no route to the host after a second or more"), "{}", f.message);
+        assert!(f.evidence[0].contains("after 3010 ms"), "{:?}", f.evidence);
         assert!(f.message.contains("host is down"));
         assert_eq!(f.remediation[0].command, "clusterdoc check --only firewalld.ports");
         assert_eq!(f.remediation[0].runs_on.elsewhere().as_deref(), Some("10.0.0.3"));
@@ -450,6 +463,18 @@ mod tests {
             message("10.0.0.5:2181")
         );
         assert!(!message("10.0.0.6:2181").contains("rate-limited"), "a refusal is not a reject");
+    }
+
+    #[test]
+    fn agents_that_refuse_alike_aggregate_into_one_finding() {
+        let agent = |i: u16| {
+            let origin = Origin::Registered { hostname: format!("a{i}"), pid: None };
+            probe("10.0.0.7", 20_000 + i, Component::MesosAgent, origin, Outcome::Refused)
+        };
+        let report = run((0..100).map(agent).collect()).unwrap().findings;
+        assert_eq!(report.len(), 1, "{report:#?}");
+        assert_eq!((report[0].subject.as_str(), report[0].count), ("100 Mesos agents", Some(100)));
+        assert_eq!(report[0].subjects[..2], ["10.0.0.7:20000", "10.0.0.7:20001"]);
     }
 
     #[test]

@@ -170,6 +170,11 @@ impl Run<'_> {
             Ok(stream) => stream,
             Err(e) => return self.decide(target, first, Attempt::of_error(&e, now)),
         };
+        // A near host (loopback, the local network) has often answered by
+        // the time connect returns: no need to watch that socket.
+        if let Some(attempt) = answer(&stream, now) {
+            return self.decide(target, first, attempt);
+        }
         let slot = self.free.pop().unwrap_or_else(|| {
             self.slots.push(None);
             self.slots.len() - 1
@@ -196,14 +201,7 @@ impl Run<'_> {
     /// the wake-up was spurious.
     fn settle(&mut self, slot: usize) {
         let Some(Some(flight)) = self.slots.get(slot) else { return };
-        let attempt = match flight.stream.take_error() {
-            Ok(Some(e)) | Err(e) => Attempt::of_error(&e, flight.started),
-            Ok(None) => match flight.stream.peer_addr() {
-                Ok(_) => Attempt { outcome: Outcome::Open, detail: None, elapsed: flight.started.elapsed() },
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
-                Err(e) => Attempt::of_error(&e, flight.started),
-            },
-        };
+        let Some(attempt) = answer(&flight.stream, flight.started) else { return };
         if let Some(flight) = self.take(slot) {
             // Dropping the stream closes the connection at once, no data sent,
             // with a FIN: a RST (SO_LINGER 0) is a few % faster, but every
@@ -275,6 +273,18 @@ impl Run<'_> {
         for result in self.results.iter_mut().filter(|r| r.is_none()) {
             *result = Some(Connected::failed(detail.to_string()));
         }
+    }
+}
+
+/// What a connect started at `started` has come to: None while it waits.
+fn answer(stream: &TcpStream, started: Instant) -> Option<Attempt> {
+    match stream.take_error() {
+        Ok(Some(e)) | Err(e) => Some(Attempt::of_error(&e, started)),
+        Ok(None) => match stream.peer_addr() {
+            Ok(_) => Some(Attempt { outcome: Outcome::Open, detail: None, elapsed: started.elapsed() }),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
+            Err(e) => Some(Attempt::of_error(&e, started)),
+        },
     }
 }
 
