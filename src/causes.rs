@@ -11,10 +11,7 @@ use serde::Deserialize;
 
 use crate::facts::knowledge::{DEPENDENCIES, data_dirs, data_file};
 use crate::remedy::Remedy;
-use crate::report::{Cause, CheckReport, Report, RootCause, Scope, ScopeKind, Status};
-
-/// The kind of a check that ended `error` with only a reason.
-pub const UNJUDGED: &str = "unjudged";
+use crate::report::{Cause, CheckReport, Report, RootCause, Scope, ScopeKind, Status, UNJUDGED};
 
 /// Which problems explain which, as read from the data file.
 #[derive(Clone, Debug)]

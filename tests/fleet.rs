@@ -290,7 +290,7 @@ fn unreachable_nodes_are_reported_with_ssh_s_reason_and_the_others_are_unaffecte
     assert!(run.took < deadline, "took {:?}", run.took);
 
     // Judged: a node not reached makes its node checks error there, never pass.
-    let (report, code) = check(&fleet, dir.path(), &[&args[..], &["--only", "hostname.case"]].concat());
+    let (report, code) = check(&fleet, dir.path(), &[&args[..], &["--only", "hostname.case,fleet.nodes"]].concat());
     let case = check_of(&report, "hostname.case");
     assert_eq!(case["status"], "error", "{case:#}");
     assert_eq!(code, 3, "an undecided check is UNKNOWN: {report:#}");
@@ -305,6 +305,33 @@ fn unreachable_nodes_are_reported_with_ssh_s_reason_and_the_others_are_unaffecte
     }
     let states: Vec<&str> = report["nodes"].as_array().unwrap().iter().map(|n| n["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["reached", "unreachable", "unreachable", "unreachable", "unreachable"]);
+
+    // Each node not reached is one problem of fleet.nodes, the root of its node checks' errors there.
+    let nodes = check_of(&report, "fleet.nodes");
+    assert_eq!(nodes["status"], "error", "{nodes:#}");
+    let unreached: Vec<&Value> = nodes["findings"].as_array().unwrap().iter().collect();
+    assert_eq!(unreached.len(), 4, "{nodes:#}");
+    let stopped = fleet.nodes[1].ip.to_string();
+    let first = unreached.iter().find(|f| f["subject"] == format!("node {stopped}")).expect("the stopped node");
+    assert!(first["message"].as_str().unwrap().contains("not reached over ssh: ssh: connect to host"), "{first:#}");
+    assert_eq!(first["remediation"][0]["command"], format!("ssh -o BatchMode=yes -o ConnectTimeout=10 {stopped} true"));
+    let roots = report["root_causes"].as_array().expect("root causes");
+    assert_eq!(roots.len(), 4, "{:#}", report["root_causes"]);
+    for root in roots {
+        assert_eq!(root["check"], "fleet.nodes", "{root:#}");
+        assert_eq!(
+            (root["explains"].as_u64(), &root["explained_checks"]),
+            (Some(1), &serde_json::json!(["hostname.case"]))
+        );
+    }
+    let folded = case["findings"].as_array().unwrap();
+    let on_stopped = folded.iter().find(|f| f["node"] == stopped.as_str()).expect("hostname.case on the stopped node");
+    assert_eq!(on_stopped["status"], "error");
+    let cause = &on_stopped["caused_by"][0];
+    assert_eq!(
+        (&cause["check"], &cause["subject"]),
+        (&Value::from("fleet.nodes"), &Value::from(format!("node {stopped}")))
+    );
 }
 
 #[test]
@@ -807,8 +834,14 @@ fn discover_finds_the_named_master_and_the_agents_it_lists_and_refuses_a_hostile
     // The agent that registered as the hostile name has upper-case letters:
     // a finding about the cluster, made on every node, reported once.
     let findings = case["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 1, "{case:#}");
+    assert_eq!(findings.len(), 2, "{case:#}");
     assert_eq!((findings[0].get("node"), code), (None, 2), "{case:#}");
+    // And the refused node's own: not judged there.
+    assert_eq!(
+        (&findings[1]["status"], &findings[1]["node"]),
+        (&Value::from("error"), &Value::from(hostile)),
+        "{case:#}"
+    );
     assert!(!Path::new("/tmp/pwned").exists());
 }
 

@@ -74,12 +74,16 @@ fn fixture(name: &str) -> Value {
 
 /// Marathon serving these apps, queue and deployments (fixture file names).
 fn marathon(apps: &str, queue: &str, deployments: Option<&str>) -> FakeServer {
+    marathon_serving(&fixture(apps), queue, deployments)
+}
+
+fn marathon_serving(apps: &Value, queue: &str, deployments: Option<&str>) -> FakeServer {
     let info = fixture_json("marathon/master/info.json");
     let deployments = deployments.map_or(json!([]), fixture);
     FakeServer::start(vec![
         ("/v2/info", Answer::json_value(&info)),
         ("/v2/leader", Answer::json_value(&json!({"leader": info["leader"]}))),
-        ("/v2/apps", Answer::json_value(&fixture(apps))),
+        ("/v2/apps", Answer::json_value(apps)),
         ("/v2/queue", Answer::json_value(&fixture(queue))),
         ("/v2/deployments", Answer::json_value(&deployments)),
     ])
@@ -184,11 +188,26 @@ fn an_app_scaled_beyond_the_agents_fails_with_a_scale_down() {
     let message = finding["message"].as_str().unwrap();
     assert!(message.contains("5 instances of 1 app bind 6123/tcp, but at most 3 can run at once"), "{message}");
     assert!(evidence(finding).contains("constraints [\"hostname\",\"UNIQUE\"]"));
+    assert!(evidence(finding).contains("3/3 agents can take /flink/big on 6123/tcp now"), "{}", evidence(finding));
     let fixes = remedies(finding);
     let (url, body) = put(&fixes[0].0);
     assert_eq!(url, format!("{}/v2/apps/flink/big", marathon.url()));
     assert_eq!(body, json!({"instances": 3}));
     assert_eq!(fixes[0].1, "disruptive");
+}
+
+#[test]
+fn where_the_port_is_held_no_further_instance_can_go_and_the_finding_counts_why() {
+    let mut apps = fixture("apps_beyond_agents.json");
+    let task = |i: usize| json!({"id": format!("flink_big.{i}"), "host": format!("node{i}"), "state": "TASK_RUNNING"});
+    apps["apps"][0]["tasks"] = json!([task(1), task(2), task(3)]);
+    let marathon = marathon_serving(&apps, "queue_empty.json", None);
+    let mesos = mesos("master_state.json");
+    let run = check(&["--only", PORTS, "--marathon", &marathon.url(), "--mesos", &mesos.url()]);
+    assert_eq!(run.status(PORTS), "fail", "{:#}", run.report);
+    let finding = run.finding(PORTS, "port 6123/tcp");
+    let line = "0/3 agents can take /flink/big on 6123/tcp now: 3 port 6123 taken";
+    assert!(evidence(finding).contains(line), "{}", evidence(finding));
 }
 
 #[test]
@@ -305,7 +324,12 @@ fn waiting_apps_are_compared_with_the_agents_free_resources() {
     }
 
     let cpu = run.finding(QUEUE, "app /q/cpu");
-    assert!(cpu["message"].as_str().unwrap().contains("no eligible agent has the cpus free for one"));
+    assert!(
+        cpu["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 instance waits: 0/3 agents can take /q/cpu: 3 insufficient cpus; ")
+    );
     assert!(cpu["message"].as_str().unwrap().contains("Dominant Resource Fairness"));
     assert!(evidence(cpu).contains("cpus: the most free on one agent is 3 cpus, 4.5 cpus free on all eligible agents"));
     let (url, body) = put(&remedies(cpu)[0].0);
@@ -333,7 +357,13 @@ fn waiting_apps_are_compared_with_the_agents_free_resources() {
             .contains("requires host ports 80, which no eligible agent's ports resource holds")
     );
     let pinned = run.finding(QUEUE, "app /q/pinned");
-    assert!(pinned["message"].as_str().unwrap().contains("no active agent is eligible"));
+    assert!(
+        pinned["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("no active agent is eligible: 0/3 agents can take /q/pinned: 3 excluded by constraints"),
+        "{pinned:#}"
+    );
     assert!(
         evidence(pinned).contains("eligible agents: 0 of 3 active (constraints [\"hostname\",\"LIKE\",\"node9\"])")
     );
@@ -643,4 +673,73 @@ fn a_proposed_app_no_agent_could_run_fails_the_queue_before_the_post() {
     assert!(command.starts_with("jq --argjson change '{\"mem\":") && command.ends_with("flink2.json"), "{command}");
     assert_eq!(risk, "safe");
     assert_read_only(&[&marathon, &mesos]);
+}
+
+/// Six agents, each unable to take a JobManager that requires port 6123 and
+/// accepts only resources reserved for role `flink`, for its own reason.
+fn agents_for_flink_only(free_mem_on_last: bool) -> FakeServer {
+    let mut state = fixture("master_state.json");
+    let template = state["slaves"][1].clone();
+    let agent = |i: usize, reserved: bool, used_ports: Option<&str>, used_mem: f64| {
+        let mut a = template.clone();
+        (a["id"], a["hostname"]) = (json!(format!("agent-{i}")), json!(format!("agent{i}")));
+        a["resources"]["ports"] = json!("[6000-32000]");
+        a["used_resources"] = json!({"cpus": 0.0, "mem": used_mem, "disk": 0.0});
+        if let Some(ports) = used_ports {
+            a["used_resources"]["ports"] = json!(ports);
+        }
+        if reserved {
+            a["reserved_resources"] = json!({"flink": {"cpus": 2.0, "mem": 4096.0, "disk": 0.0}});
+        }
+        a
+    };
+    let last_mem = if free_mem_on_last { 0.0 } else { 7680.0 };
+    state["slaves"] = json!([
+        agent(1, false, None, 0.0),
+        agent(2, false, None, 0.0),
+        agent(3, false, None, 0.0),
+        agent(4, true, Some("[6123-6123]"), 0.0),
+        agent(5, true, Some("[6100-6200]"), 0.0),
+        agent(6, true, None, last_mem),
+    ]);
+    FakeServer::start(vec![
+        ("/master/state", Answer::json_value(&state)),
+        ("/master/health", Answer::status(200, "")),
+        ("/metrics/snapshot", Answer::json_value(&json!({"master/elected": 1.0}))),
+    ])
+}
+
+#[test]
+fn a_queued_app_no_agent_can_take_is_explained_agent_by_agent() {
+    let marathon = marathon("apps_flink_clean.json", "queue_empty.json", None);
+    let dir = tempfile::tempdir().unwrap();
+    let app = json!({
+        "id": "/flink/flink2", "cmd": "jobmanager.sh", "instances": 1, "cpus": 1.0, "mem": 1024.0,
+        "portDefinitions": [{"port": 6123, "protocol": "tcp"}], "requirePorts": true,
+        "acceptedResourceRoles": ["flink"],
+    });
+    let file = write_app(dir.path(), &app);
+    let what_if = |mesos: &FakeServer| {
+        let file = file.to_str().unwrap();
+        check(&["--only", QUEUE, "--marathon", &marathon.url(), "--mesos", &mesos.url(), "--app", file])
+    };
+
+    let broken = agents_for_flink_only(false);
+    let run = what_if(&broken);
+    assert_eq!(run.status(QUEUE), "warn", "{:#}", run.report);
+    let finding = run.finding(QUEUE, "app /flink/flink2 (proposed)");
+    let message = finding["message"].as_str().unwrap();
+    let counted = "0/6 agents can take /flink/flink2: 3 role mismatch, 2 port 6123 taken, 1 insufficient mem";
+    assert_eq!(
+        message,
+        format!("if deployed, 1 instance waits: {counted} (no eligible agent has all of it free at once)")
+    );
+    let line = "eligible agents: 3 of 6 active (accepted roles [\"flink\"]: resources reserved for them only)";
+    assert!(evidence(finding).contains(line), "{}", evidence(finding));
+    assert_read_only(&[&marathon, &broken]);
+
+    // Memory freed on the one agent with the role and the port: it launches.
+    let fixed = agents_for_flink_only(true);
+    let run = what_if(&fixed);
+    assert_eq!(run.status(QUEUE), "pass", "{:#}", run.report);
 }

@@ -19,6 +19,7 @@ use crate::remedy::Remedy;
 use crate::report::{Finding, Scope, Status};
 use crate::scheduling::free_ports::FreePorts;
 use crate::scheduling::placement::{Demand, placeable, shares_blindly, union_len};
+use crate::scheduling::tally::{Reason, Tally};
 use crate::scheduling::{Eligible, active_agents, describe, eligible, update_app};
 
 pub struct MarathonPortCollision;
@@ -481,7 +482,38 @@ impl<'a> Judge<'a> {
         if let Some(line) = self.offered_line(at, members) {
             finding = finding.evidence(line);
         }
+        for &m in members.iter().take(LISTED) {
+            let app = format!("{} on {at} now", self.bound[m].app.named());
+            finding = finding.evidence(self.tally(m, at, members).line(&app));
+        }
         self.drafts.push(Draft { finding, fixes });
+    }
+
+    /// Which active agents could take one more instance of app `m` on
+    /// port `at`, and why the others cannot: its constraints, the port not
+    /// in their ports resource (when the app declares it), a live task of
+    /// an app binding it there.
+    fn tally(&self, m: usize, at: PortOnTransport, members: &[usize]) -> Tally {
+        let eligible = &self.classes[self.bound[m].class].agents;
+        let holders: HashSet<&str> = members
+            .iter()
+            .flat_map(|&other| self.bound[other].app.tasks.iter().filter(|t| is_live(t)))
+            .filter_map(|task| task.host.as_deref())
+            .collect();
+        let declared = !self.bound[m].hides(at);
+        let (mut absent, mut taken) = (0, 0);
+        for agent in eligible.iter().map(|&a| self.agents[a]) {
+            if declared && !agent.resources.ports.contains(at.port) {
+                absent += 1;
+            } else if holders.contains(agent.hostname.as_str()) {
+                taken += 1;
+            }
+        }
+        let mut tally = Tally::new(self.agents.len(), eligible.len() - absent - taken);
+        tally.add(Reason::Constraints, self.agents.len() - eligible.len());
+        tally.add(Reason::PortNotOffered(at.port), absent);
+        tally.add(Reason::PortTaken(at.port), taken);
+        tally
     }
 
     /// For a declared port: how many eligible agents offer it, when not all do.

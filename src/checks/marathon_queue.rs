@@ -4,6 +4,7 @@
 //! are its `META.explain`, the one text `clusterdoc explain` shows.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
@@ -16,7 +17,8 @@ use crate::facts::mesos::{Agent, Resources};
 use crate::facts::{Facts, Need};
 use crate::remedy::{Cmd, Remedy};
 use crate::report::{Finding, Scope, Status};
-use crate::scheduling::{Eligible, active_agents, app_url, describe, eligible, update_app};
+use crate::scheduling::tally::{Reason, Tally};
+use crate::scheduling::{Eligible, active_agents, app_url, describe, eligible, offers_roles, update_app};
 
 pub struct MarathonQueue;
 
@@ -36,7 +38,11 @@ InsufficientPorts, UnfulfilledConstraint, UnfulfilledRole, ...). Each app's requ
 ports) is compared with every active agent's free resources (resources minus used_resources in the leading Mesos \
 master's /master/state), on the agents its hostname constraints allow: does any agent fit one instance, how many \
 instances fit in all, and which resource is short. Warns for every waiting app; fails when no eligible agent could \
-run one instance even empty (the app asks more than any agent has in total)."),
+run one instance even empty (the app asks more than any agent has in total). When no agent can take an instance \
+now, the finding counts why, agent by agent, as the Kubernetes scheduler does (\"0/50 agents can take /flink/flink2: \
+30 insufficient mem, 12 role mismatch, 8 port 6123 taken\"; an agent short of several things counts under each): \
+excluded by constraints, role mismatch (the app's acceptedResourceRoles name no role the agent has resources \
+reserved for, and not *), a required port not offered or in use, too little of a resource free."),
         why: Cow::Borrowed("Mesos allocates with Dominant Resource Fairness: it offers each agent's free resources to the framework \
 with the smallest share of its dominant resource (the one of cpus or mem it uses most of, relative to the cluster), \
 and Marathon launches an instance only from one offer that covers all of it. Free memory split over three agents \
@@ -142,6 +148,15 @@ enum Resource {
 const RESOURCES: [Resource; 4] = [Resource::Cpus, Resource::Mem, Resource::Disk, Resource::Ports];
 
 impl Resource {
+    fn name(self) -> &'static str {
+        match self {
+            Resource::Cpus => "cpus",
+            Resource::Mem => "mem",
+            Resource::Disk => "disk",
+            Resource::Ports => "ports",
+        }
+    }
+
     fn of(self, a: &Amounts) -> f64 {
         match self {
             Resource::Cpus => a.cpus,
@@ -165,12 +180,7 @@ impl Resource {
 
 impl fmt::Display for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Resource::Cpus => "cpus",
-            Resource::Mem => "mem",
-            Resource::Disk => "disk",
-            Resource::Ports => "ports",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -252,6 +262,8 @@ struct Fit {
     ever: bool,
     /// Per resource the request needs: the most free on one eligible agent, and in all.
     short: Vec<(Resource, f64, f64)>,
+    /// When no agent holds an instance now: why, agent by agent, counted.
+    tally: Option<Tally>,
 }
 
 impl Fit {
@@ -296,7 +308,16 @@ const BLOCK: usize = 32;
 /// block whose maxima fall short of it. On a fragmented cluster (cpus free
 /// here, memory there) most blocks are skipped unread.
 struct Candidates {
+    /// The agents the constraints and the accepted roles allow.
     eligible: Eligible,
+    /// Active agents the constraints exclude, and of the others those
+    /// without resources of a role the app accepts.
+    excluded: [(Reason, usize); 2],
+    /// Per resource, the eligible agents' free amounts, ascending.
+    free_sorted: [Vec<f64>; 4],
+    /// Per required port: the eligible agents that do not offer it, and
+    /// those where it is in use. Counted when first asked.
+    port_counts: RefCell<HashMap<u16, (usize, usize)>>,
     /// The eligible agents, in index order.
     order: Vec<usize>,
     /// Per block of `order`, the most one of its agents has, per resource.
@@ -308,7 +329,16 @@ struct Candidates {
 }
 
 impl Candidates {
-    fn new(eligible: Eligible, held: &[Held]) -> Self {
+    fn new(mut eligible: Eligible, agents: &[&Agent], roles: &[String], held: &[Held]) -> Self {
+        let allowed = eligible.agents.len();
+        eligible.agents.retain(|&i| offers_roles(roles, agents[i]));
+        let excluded =
+            [(Reason::Constraints, agents.len() - allowed), (Reason::RoleMismatch, allowed - eligible.agents.len())];
+        let free_sorted = RESOURCES.map(|r| {
+            let mut free: Vec<f64> = eligible.agents.iter().map(|&i| r.of(&held[i].free)).collect();
+            free.sort_unstable_by(f64::total_cmp);
+            free
+        });
         let mut order = eligible.agents.clone();
         order.sort_by(|&a, &b| {
             let (a, b) = (&held[a].free, &held[b].free);
@@ -320,7 +350,38 @@ impl Candidates {
             .collect();
         let most = block_most.iter().fold(Held::default(), |most, block| most.most(block));
         let all_free = order.iter().fold(Amounts::default(), |sum, &i| sum.sum(&held[i].free));
-        Candidates { eligible, order, block_most, most, all_free }
+        Candidates {
+            eligible,
+            excluded,
+            free_sorted,
+            port_counts: RefCell::default(),
+            order,
+            block_most,
+            most,
+            all_free,
+        }
+    }
+
+    /// How many eligible agents have less than `amount` of `resource` free.
+    fn short_of(&self, resource: Resource, amount: f64) -> usize {
+        let free = &self.free_sorted[resource as usize];
+        free.partition_point(|&have| have + EPSILON < amount)
+    }
+
+    /// Of the eligible agents: those whose ports resource lacks `port`, and
+    /// those where it is in use.
+    fn port_counts(&self, port: u16, agents: &[&Agent]) -> (usize, usize) {
+        *self.port_counts.borrow_mut().entry(port).or_insert_with(|| {
+            let (mut absent, mut taken) = (0, 0);
+            for &i in &self.eligible.agents {
+                if !agents[i].resources.ports.contains(port) {
+                    absent += 1;
+                } else if agents[i].used_resources.ports.contains(port) {
+                    taken += 1;
+                }
+            }
+            (absent, taken)
+        })
     }
 
     /// The eligible agents whose `side` (free or total resources) holds one
@@ -344,9 +405,12 @@ impl Candidates {
 #[derive(PartialEq, Eq, Hash)]
 struct Shape<'a> {
     request: [u64; 4],
-    constraints: &'a [Vec<String>],
+    rules: Rules<'a>,
     required: Vec<u16>,
 }
+
+/// What narrows an app's agents: its constraints and accepted roles.
+type Rules<'a> = (&'a [Vec<String>], &'a [String]);
 
 /// Judges queued apps against the active agents: each agent's resources are
 /// worked out once, each set of constraints indexed once and each app
@@ -357,7 +421,7 @@ struct Judge<'a> {
     held: Vec<Held>,
     /// The most instances any queued app waits for: counting stops there.
     bound: u64,
-    candidates: HashMap<&'a [Vec<String>], Result<Rc<Candidates>, String>>,
+    candidates: HashMap<Rules<'a>, Result<Rc<Candidates>, String>>,
     fits: HashMap<Shape<'a>, Rc<Fit>>,
 }
 
@@ -374,23 +438,45 @@ impl<'a> Judge<'a> {
 
     fn fit(&mut self, app: &'a App) -> Result<Rc<Fit>, String> {
         let request = Amounts::request(app);
-        let shape = Shape { request: request.bits(), constraints: &app.constraints, required: required_ports(app) };
+        let rules = (app.constraints.as_slice(), app.accepted_resource_roles.as_slice());
+        let shape = Shape { request: request.bits(), rules, required: required_ports(app) };
         if let Some(fit) = self.fits.get(&shape) {
             return Ok(Rc::clone(fit));
         }
-        let candidates = self.candidates(&app.constraints)?;
+        let candidates = self.candidates(rules)?;
         let fit = Rc::new(self.judge_shape(request, shape.required.clone(), candidates));
         self.fits.insert(shape, Rc::clone(&fit));
         Ok(fit)
     }
 
-    fn candidates(&mut self, constraints: &'a [Vec<String>]) -> Result<Rc<Candidates>, String> {
-        if let Some(known) = self.candidates.get(constraints) {
+    fn candidates(&mut self, rules: Rules<'a>) -> Result<Rc<Candidates>, String> {
+        if let Some(known) = self.candidates.get(&rules) {
             return known.clone();
         }
-        let made = eligible(constraints, self.agents).map(|eligible| Rc::new(Candidates::new(eligible, &self.held)));
-        self.candidates.insert(constraints, made.clone());
+        let (constraints, roles) = rules;
+        let made = eligible(constraints, self.agents)
+            .map(|eligible| Rc::new(Candidates::new(eligible, self.agents, roles, &self.held)));
+        self.candidates.insert(rules, made.clone());
         made
+    }
+
+    /// Why no agent holds an instance asking `request` now, agent by agent:
+    /// by binary search per resource and once per port, so a cluster of
+    /// 10,000 agents is not walked per shape.
+    fn tally(&self, request: &Amounts, required: &[u16], candidates: &Candidates) -> Tally {
+        let mut tally = Tally::new(self.agents.len(), 0);
+        for (reason, agents) in candidates.excluded {
+            tally.add(reason, agents);
+        }
+        for &port in required {
+            let (absent, taken) = candidates.port_counts(port, self.agents);
+            tally.add(Reason::PortNotOffered(port), absent);
+            tally.add(Reason::PortTaken(port), taken);
+        }
+        for r in RESOURCES.into_iter().filter(|r| r.of(request) > 0.0) {
+            tally.add(Reason::Insufficient(r.name()), candidates.short_of(r, r.of(request)));
+        }
+        tally
     }
 
     fn judge_shape(&self, request: Amounts, required: Vec<u16>, candidates: Rc<Candidates>) -> Fit {
@@ -415,7 +501,8 @@ impl<'a> Judge<'a> {
         }
         let ever = candidates.holding(&self.held, &request, Held::total).any(offers);
         let required_offered = candidates.order.iter().any(|&i| offers(i));
-        Fit { request, required, required_offered, candidates, holds: holds.min(self.bound), ever, short }
+        let tally = (holds == 0).then(|| self.tally(&request, &required, &candidates));
+        Fit { request, required, required_offered, candidates, holds: holds.min(self.bound), ever, short, tally }
     }
 }
 
@@ -446,7 +533,7 @@ fn judge_item<'a>(
         return None;
     }
     let agent_count = judge.agents.len();
-    let (status, message) = verdict(item.count, &fit, agent_count);
+    let (status, message) = verdict(&app.id, item.count, &fit);
     let message = match app.proposed {
         Some(_) => format!("if deployed, {message}"),
         None => message,
@@ -475,16 +562,13 @@ fn judge_item<'a>(
     Some(finding)
 }
 
-fn verdict(waiting: u32, fit: &Fit, agent_count: usize) -> (Status, String) {
-    let short: Vec<String> = fit.short.iter().map(|(r, _, _)| r.to_string()).collect();
+fn verdict(app_id: &str, waiting: u32, fit: &Fit) -> (Status, String) {
     let drf = "Mesos offers one agent's free resources at a time, by Dominant Resource Fairness, and an instance \
                launches only from an offer that covers all of it";
+    // Set whenever no agent holds an instance now, as in every branch below but the last two.
+    let tally = fit.tally.as_ref().map(|t| t.line(app_id)).unwrap_or_default();
     if fit.candidates.eligible.agents.is_empty() {
-        let message = format!(
-            "{}, but no active agent is eligible ({agent_count} active; the constraints exclude them all)",
-            waits(waiting)
-        );
-        return (Status::Fail, message);
+        return (Status::Fail, format!("{}, but no active agent is eligible: {tally}", waits(waiting)));
     }
     if !fit.ever {
         let why = match fit.required_offered {
@@ -494,16 +578,17 @@ fn verdict(waiting: u32, fit: &Fit, agent_count: usize) -> (Status, String) {
             }
             true => format!("one instance asks {}, more than any of them has", show_request(&fit.request)),
         };
-        let message =
-            format!("{}, but no eligible agent could run one even with nothing else on it: {why}", waits(waiting));
+        let message = format!(
+            "{}, but no eligible agent could run one even with nothing else on it: {why}; {tally}",
+            waits(waiting)
+        );
         return (Status::Fail, message);
     }
     let message = match fit.now(waiting) {
-        0 if short.is_empty() => format!(
-            "{}: no eligible agent has the required ports free for one (the other resources are there)",
-            waits(waiting)
-        ),
-        0 => format!("{}: no eligible agent has the {} free for one; {drf}", waits(waiting), short.join(" and ")),
+        0 if fit.short.is_empty() => {
+            format!("{}: {tally} (no eligible agent has all of it free at once)", waits(waiting))
+        }
+        0 => format!("{}: {tally}; {drf}", waits(waiting)),
         n if n < u64::from(waiting) => {
             format!("{} and the free resources hold only {n} of them; {drf}", waits(waiting))
         }
@@ -590,6 +675,14 @@ fn eligible_line(app: &App, eligible: &Eligible, agent_count: usize) -> String {
     if !app.constraints.is_empty() {
         let constraints: Vec<String> = app.constraints.iter().map(|c| describe(c)).collect();
         line.push_str(&format!(" (constraints {})", constraints.join(", ")));
+    }
+    if !app.accepted_resource_roles.is_empty() {
+        let roles = serde_json::to_string(&app.accepted_resource_roles).unwrap_or_default();
+        let only = match app.accepted_resource_roles.iter().any(|r| r == "*") {
+            true => "unreserved resources and those reserved for them",
+            false => "resources reserved for them only",
+        };
+        line.push_str(&format!(" (accepted roles {roles}: {only})"));
     }
     if !eligible.unread.is_empty() {
         line.push_str(&format!(
@@ -747,6 +840,15 @@ mod tests {
             proptest::prop_assert_eq!(now, every.min(u64::from(waiting)));
             let ever = agents.iter().any(|a| Amounts::of(&a.resources).holds(&request, 1) > 0);
             proptest::prop_assert_eq!(fit.ever, ever);
+            // When none fits, each resource's count is the agents short of it, looked at one by one.
+            if let Some(tally) = &fit.tally {
+                for r in RESOURCES.into_iter().filter(|r| r.of(&request) > 0.0) {
+                    let short = agents.iter().filter(|a| r.of(&Amounts::free(a)) + EPSILON < r.of(&request)).count();
+                    let counted = tally.reasons().iter().find(|(why, _)| *why == Reason::Insufficient(r.name()));
+                    proptest::prop_assert_eq!(counted.map_or(0, |&(_, n)| n), short);
+                }
+                proptest::prop_assert_eq!(now, 0);
+            }
         }
     }
 

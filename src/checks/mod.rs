@@ -214,6 +214,7 @@ built_in_checks! {
     fleet_marathon_config::FleetMarathonConfig,
     fleet_versions::FleetVersions,
     fleet_name_resolution::FleetNameResolution,
+    fleet_nodes::FleetNodes,
 }
 
 /// The union of the needs of some checks.

@@ -108,6 +108,10 @@ pub struct App {
     pub require_ports: bool,
     /// e.g. `["hostname", "UNIQUE"]`.
     pub constraints: Vec<Vec<String>>,
+    /// `acceptedResourceRoles`: the roles whose resources it takes (`*`:
+    /// unreserved ones). Empty: Marathon's default, which takes both.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted_resource_roles: Vec<String>,
     pub network: NetworkMode,
     /// Container port mappings (bridge networking); a non-zero host port is fixed.
     pub port_mappings: Vec<PortMapping>,
@@ -424,6 +428,7 @@ impl From<wire::App> for App {
             port_definitions,
             require_ports: w.require_ports.unwrap_or(false),
             constraints: w.constraints.unwrap_or_default(),
+            accepted_resource_roles: w.accepted_resource_roles.unwrap_or_default(),
             network,
             port_mappings,
             tasks: w.tasks.unwrap_or_default().into_iter().map(AppTask::from).collect(),
@@ -547,6 +552,7 @@ pub mod wire {
         pub port_definitions: Option<Vec<PortDefinition>>,
         pub require_ports: Option<bool>,
         pub constraints: Option<Vec<Vec<String>>>,
+        pub accepted_resource_roles: Option<Vec<String>>,
         pub container: Option<Container>,
         /// 1.5+.
         pub networks: Option<Vec<Network>>,

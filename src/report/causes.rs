@@ -10,6 +10,11 @@ use super::Status;
 use crate::remedy::Remedy;
 use crate::target::{HostPort, Target, ZkTarget};
 
+/// The kind of problem a check is, or a finding says, when the check could
+/// not be judged: a check that ended `error` with only a reason, or a node
+/// check on a node that was not reached.
+pub const UNJUDGED: &str = "unjudged";
+
 /// The kinds of thing a dependency compares (`same = "ensemble"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::remedy::Remedy;
 pub use accepted::{BaselineMark, BaselineUse, StaleWaiver, Waived};
-pub use causes::{Cause, RootCause, Scope, ScopeKind};
+pub use causes::{Cause, RootCause, Scope, ScopeKind, UNJUDGED};
 
 /// How a check (or a finding) ended. The order is "how bad": the run's status
 /// is the maximum of its checks'.

@@ -12,13 +12,13 @@ use futures::future::join_all;
 use tokio::time::Instant;
 
 use super::{FleetSink, MachinePacks, check_report, run_one};
-use crate::checks::{Check, NotJudged};
+use crate::checks::{Check, Conclusion, NotJudged};
 use crate::facts::fleet::view::{FleetView, NodeView};
 use crate::facts::fleet::{self, NodeRecord};
 use crate::facts::marathon::App;
 use crate::facts::{Fact, Facts, Inputs, Need};
 use crate::remedy::{HostName, RunsOn};
-use crate::report::{CheckReport, Finding, FleetNode, NodeState, Scope, Status, node_ranges, worst};
+use crate::report::{CheckReport, Finding, FleetNode, NodeState, Scope, Status, UNJUDGED, node_ranges, worst};
 
 /// How many distinct reasons a node check's summary quotes.
 const REASONS_QUOTED: usize = 3;
@@ -166,11 +166,16 @@ fn swap_node_view(facts: &mut Facts, own: &mut Facts) {
     std::mem::swap(&mut ours.roles, &mut theirs.roles);
 }
 
+/// A node check on a node that was not reached: `error`, with one finding
+/// about the node, so the node's own problem (`fleet.nodes`) can explain it.
 fn not_reached(check: &dyn Check, record: &NodeRecord) -> CheckReport {
     let why = record.error.as_deref().unwrap_or("no snapshot");
     let reason = format!("node {} {}: {why}", record.host, record.state);
+    let finding = Finding::new(Status::Error, format!("node {}", record.host), format!("not judged: {reason}"))
+        .problem(UNJUDGED)
+        .about(Scope::host([&record.host]));
     let meta = check.meta();
-    check_report(meta.id.to_string(), meta.title.to_string(), Err(NotJudged::Error(reason)), 0)
+    check_report(meta.id.to_string(), meta.title.to_string(), Ok(Conclusion::findings(vec![finding], reason)), 0)
 }
 
 fn fleet_node(record: &NodeRecord, own: Option<&Facts>) -> FleetNode {

@@ -5,6 +5,7 @@
 
 pub mod free_ports;
 pub mod placement;
+pub mod tally;
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use regex_lite::Regex;
@@ -17,6 +18,13 @@ use crate::remedy::Cmd;
 /// The agents Marathon can place tasks on: the active ones.
 pub fn active_agents(state: &MesosState) -> Vec<&Agent> {
     state.agents.iter().filter(|a| a.active).collect()
+}
+
+/// Whether `agent` can offer anything an app's `acceptedResourceRoles`
+/// takes: unreserved resources when it takes `*` (or names no roles, Marathon's
+/// default), else resources reserved for one of its roles.
+pub fn offers_roles(accepted_roles: &[String], agent: &Agent) -> bool {
+    accepted_roles.is_empty() || accepted_roles.iter().any(|r| r == "*" || agent.reserved_resources.contains_key(r))
 }
 
 /// Where an app's constraints let its instances run.

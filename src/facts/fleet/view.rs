@@ -26,6 +26,9 @@ pub struct NodeView {
     /// The name it was given (findings name nodes by it).
     pub host: String,
     pub state: NodeState,
+    /// Why it was not reached (ssh's message, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// Where its sshd took the session.
     pub address: Option<IpAddr>,
     /// What the node calls itself.
@@ -94,6 +97,7 @@ impl NodeView {
         NodeView {
             host: record.host.clone(),
             state: record.state,
+            error: record.error.clone(),
             address: record.address,
             hostname: node.and_then(|n| n.hostname()).map(String::from),
             roles: roles.unwrap_or_default(),
