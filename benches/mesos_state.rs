@@ -17,11 +17,16 @@ use std::time::Duration;
 use clusterdoc::catalog::{self, Selection};
 use clusterdoc::cli::RunArgs;
 use clusterdoc::config::Config;
-use clusterdoc::facts::mesos::MesosState;
+use clusterdoc::facts::http::JsonStream;
+use clusterdoc::facts::mesos::{MesosState, stream_state};
 use clusterdoc::report::Status;
 use clusterdoc::runner::{self, Source};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use server::Server;
+
+/// The allocator the binary uses (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn bench(c: &mut Criterion) {
     // The master's own address is in its state: bind first, then serve.
@@ -38,6 +43,20 @@ fn bench(c: &mut Criterion) {
 
     group.bench_function("parse", |b| {
         b.iter(|| black_box(serde_json::from_slice::<MesosState>(&state).expect("the state parses")))
+    });
+
+    // The way the binary parses it: streamed, in the pieces the network delivers.
+    group.bench_function("stream_parse", |b| {
+        b.iter(|| black_box(stream_state(&mut JsonStream::in_pieces(&state, 64 * 1024)).expect("the state parses")))
+    });
+
+    // The limit for anything that reads every byte once: copying them.
+    let mut copy = vec![0u8; state.len()];
+    group.bench_function("memcpy", |b| {
+        b.iter(|| {
+            copy.copy_from_slice(&state);
+            black_box(&copy);
+        })
     });
 
     group.bench_function("scan_only", |b| {

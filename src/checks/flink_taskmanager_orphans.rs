@@ -182,7 +182,7 @@ fn framework_orphans(mesos: &MesosFacts, state: &MesosState) -> (Vec<Finding>, S
             framework.active
         ));
         for task in running.iter().take(20) {
-            let agent = agents.get(task.slave_id.as_str()).copied().unwrap_or(task.slave_id.as_str());
+            let agent = agents.get(&*task.slave_id).copied().unwrap_or(&*task.slave_id);
             finding = finding.evidence(format!(
                 "task {} ({}) on {agent}: {:?}, {} cpus, {} MB",
                 task.id, task.name, task.state, task.resources.cpus, task.resources.mem

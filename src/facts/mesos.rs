@@ -11,13 +11,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use futures::future::join_all;
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::http::{self, BodyLimit, Gathered, HttpError, JsonStream, Problem, Redirects, Service, Streamed};
-use super::{Fact, Gatherer, unprobed_default};
+use super::{Fact, Gatherer, interned, unprobed_default};
 use crate::redact::redact_url;
 use crate::target::Target;
 
@@ -226,11 +227,11 @@ pub struct Task {
     pub id: String,
     #[serde(default)]
     pub name: String,
-    #[serde(default)]
-    pub framework_id: Option<String>,
+    #[serde(default, deserialize_with = "interned::optional_id")]
+    pub framework_id: Option<Arc<str>>,
     /// The agent the task runs on.
-    #[serde(default)]
-    pub slave_id: String,
+    #[serde(default, deserialize_with = "interned::id")]
+    pub slave_id: Arc<str>,
     pub state: TaskState,
     #[serde(default)]
     pub resources: Resources,
@@ -572,6 +573,10 @@ async fn read_named_leader(g: &Gatherer, url: &Url) -> Result<MesosState, HttpEr
 /// big cluster): agents and tasks one at a time, the few other fields the
 /// checks use gathered and parsed at the end.
 pub fn stream_state(s: &mut JsonStream) -> Result<MesosState, Problem> {
+    interned::interning(|| stream_state_interned(s))
+}
+
+fn stream_state_interned(s: &mut JsonStream) -> Result<MesosState, Problem> {
     let (mut agents, mut frameworks, mut completed) = (Vec::new(), Vec::new(), Vec::new());
     let mut rest = Gathered::default();
     s.object(|s, key| match key.as_str() {

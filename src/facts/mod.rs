@@ -12,6 +12,7 @@ pub mod fleet;
 pub mod flink;
 pub mod flink_props;
 pub mod http;
+pub mod interned;
 pub mod knowledge;
 pub mod marathon;
 pub mod mesos;

@@ -199,8 +199,10 @@ impl<'a> JsonStream<'a> {
     /// Line and bytes-before-on-that-line of `buf[at]`.
     fn position_of(&self, at: usize) -> (usize, usize) {
         let before = &self.buf[..at];
-        match before.iter().rposition(|&b| b == b'\n') {
-            Some(last) => (self.line + before.iter().filter(|&&b| b == b'\n').count(), at - last - 1),
+        // memchr's SIMD search: this runs over every byte of a big body once,
+        // and /master/state is one line of 100+ MB.
+        match memchr::memrchr(b'\n', before) {
+            Some(last) => (self.line + memchr::memchr_iter(b'\n', before).count(), at - last - 1),
             None => (self.line, self.column + at),
         }
     }
@@ -236,8 +238,8 @@ impl<'a> JsonStream<'a> {
 
 /// Whether a serde error is at the last byte of `bytes` (where more may follow).
 fn at_end(bytes: &[u8], e: &serde_json::Error) -> bool {
-    let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
-    let last_line = bytes.iter().rposition(|&b| b == b'\n').map_or(bytes.len(), |n| bytes.len() - n - 1);
+    let lines = memchr::memchr_iter(b'\n', bytes).count() + 1;
+    let last_line = memchr::memrchr(b'\n', bytes).map_or(bytes.len(), |n| bytes.len() - n - 1);
     e.line() == lines && e.column() >= last_line
 }
 
