@@ -111,10 +111,11 @@ fn print_statuses(mut command: Command) {
     for check in report["checks"].as_array().expect("checks") {
         let reason = check["reason"].as_str().unwrap_or_default();
         eprintln!(
-            "  {:28} {:5} {}",
+            "  {:28} {:5} {:>4} ms  {}",
             check["id"].as_str().unwrap_or_default(),
             check["status"].as_str().unwrap_or_default(),
-            reason.chars().take(110).collect::<String>()
+            check["duration_ms"],
+            reason.chars().take(100).collect::<String>()
         );
     }
 }
