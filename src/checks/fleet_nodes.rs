@@ -51,29 +51,27 @@ impl Check for FleetNodes {
         if view.nodes.is_empty() {
             return Err(NotJudged::Skip("no node was listed".into()));
         }
-        let findings: Vec<Finding> = view.nodes.iter().filter(|n| n.state != NodeState::Reached).map(unreached).collect();
+        let findings: Vec<Finding> = view.nodes.iter().filter_map(unreached).collect();
         let note = format!("{} of {} nodes reached", view.nodes.len() - findings.len(), view.nodes.len());
         Ok(Conclusion::findings(findings, note))
     }
 }
 
-fn unreached(node: &NodeView) -> Finding {
+/// The finding for a node that was not reached; none for one that was.
+fn unreached(node: &NodeView) -> Option<Finding> {
     let what = node.error.as_deref().unwrap_or("no reason recorded");
     let message = match node.state {
+        NodeState::Reached => return None,
         NodeState::Unreachable => format!("not reached over ssh: {what}"),
         NodeState::Error => format!("answered without a usable snapshot: {what}"),
         NodeState::CutOff => format!("not finished before the run's deadline: {what}"),
         NodeState::Refused => format!("not a valid ssh destination, never handed to ssh: {what}"),
-        NodeState::Reached => unreachable!("only nodes not reached are findings"),
     };
     let finding = Finding::new(Status::Error, format!("node {}", node.host), message)
         .problem(UNREACHED)
         .about(Scope::host(names(node)))
         .evidence(format!("state: {}", node.state.as_str()));
-    match remedy(node) {
-        Some(remedy) => finding.fix(remedy),
-        None => finding,
-    }
+    Some(finding.fixes(remedy(node)))
 }
 
 /// The kind of problem its findings are, for the root-cause edges.

@@ -482,24 +482,30 @@ impl<'a> Judge<'a> {
         if let Some(line) = self.offered_line(at, members) {
             finding = finding.evidence(line);
         }
+        let holders = self.holders(members);
         for &m in members.iter().take(LISTED) {
             let app = format!("{} on {at} now", self.bound[m].app.named());
-            finding = finding.evidence(self.tally(m, at, members).line(&app));
+            finding = finding.evidence(self.tally(m, at, &holders).line(&app));
         }
         self.drafts.push(Draft { finding, fixes });
+    }
+
+    /// The hosts where a live task of one of `members` runs: the port is
+    /// held there.
+    fn holders(&self, members: &[usize]) -> HashSet<&'a str> {
+        members
+            .iter()
+            .flat_map(|&m| self.bound[m].app.tasks.iter().filter(|t| is_live(t)))
+            .filter_map(|task| task.host.as_deref())
+            .collect()
     }
 
     /// Which active agents could take one more instance of app `m` on
     /// port `at`, and why the others cannot: its constraints, the port not
     /// in their ports resource (when the app declares it), a live task of
-    /// an app binding it there.
-    fn tally(&self, m: usize, at: PortOnTransport, members: &[usize]) -> Tally {
+    /// an app binding it there (`holders`).
+    fn tally(&self, m: usize, at: PortOnTransport, holders: &HashSet<&str>) -> Tally {
         let eligible = &self.classes[self.bound[m].class].agents;
-        let holders: HashSet<&str> = members
-            .iter()
-            .flat_map(|&other| self.bound[other].app.tasks.iter().filter(|t| is_live(t)))
-            .filter_map(|task| task.host.as_deref())
-            .collect();
         let declared = !self.bound[m].hides(at);
         let (mut absent, mut taken) = (0, 0);
         for agent in eligible.iter().map(|&a| self.agents[a]) {

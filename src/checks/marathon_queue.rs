@@ -4,7 +4,7 @@
 //! are its `META.explain`, the one text `clusterdoc explain` shows.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
@@ -313,8 +313,10 @@ struct Candidates {
     /// Active agents the constraints exclude, and of the others those
     /// without resources of a role the app accepts.
     excluded: [(Reason, usize); 2],
-    /// Per resource, the eligible agents' free amounts, ascending.
-    free_sorted: [Vec<f64>; 4],
+    /// Per resource, the eligible agents' free amounts, ascending: sorted
+    /// only once an app of these rules fits nowhere (a healthy queue never
+    /// needs it).
+    free_sorted: OnceCell<[Vec<f64>; 4]>,
     /// Per required port: the eligible agents that do not offer it, and
     /// those where it is in use. Counted when first asked.
     port_counts: RefCell<HashMap<u16, (usize, usize)>>,
@@ -334,11 +336,6 @@ impl Candidates {
         eligible.agents.retain(|&i| offers_roles(roles, agents[i]));
         let excluded =
             [(Reason::Constraints, agents.len() - allowed), (Reason::RoleMismatch, allowed - eligible.agents.len())];
-        let free_sorted = RESOURCES.map(|r| {
-            let mut free: Vec<f64> = eligible.agents.iter().map(|&i| r.of(&held[i].free)).collect();
-            free.sort_unstable_by(f64::total_cmp);
-            free
-        });
         let mut order = eligible.agents.clone();
         order.sort_by(|&a, &b| {
             let (a, b) = (&held[a].free, &held[b].free);
@@ -353,7 +350,7 @@ impl Candidates {
         Candidates {
             eligible,
             excluded,
-            free_sorted,
+            free_sorted: OnceCell::new(),
             port_counts: RefCell::default(),
             order,
             block_most,
@@ -363,9 +360,15 @@ impl Candidates {
     }
 
     /// How many eligible agents have less than `amount` of `resource` free.
-    fn short_of(&self, resource: Resource, amount: f64) -> usize {
-        let free = &self.free_sorted[resource as usize];
-        free.partition_point(|&have| have + EPSILON < amount)
+    fn short_of(&self, resource: Resource, amount: f64, held: &[Held]) -> usize {
+        let sorted = self.free_sorted.get_or_init(|| {
+            RESOURCES.map(|r| {
+                let mut free: Vec<f64> = self.eligible.agents.iter().map(|&i| r.of(&held[i].free)).collect();
+                free.sort_unstable_by(f64::total_cmp);
+                free
+            })
+        });
+        sorted[resource as usize].partition_point(|&have| have + EPSILON < amount)
     }
 
     /// Of the eligible agents: those whose ports resource lacks `port`, and
@@ -474,7 +477,7 @@ impl<'a> Judge<'a> {
             tally.add(Reason::PortTaken(port), taken);
         }
         for r in RESOURCES.into_iter().filter(|r| r.of(request) > 0.0) {
-            tally.add(Reason::Insufficient(r.name()), candidates.short_of(r, r.of(request)));
+            tally.add(Reason::Insufficient(r.name()), candidates.short_of(r, r.of(request), &self.held));
         }
         tally
     }
