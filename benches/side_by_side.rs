@@ -7,7 +7,9 @@
 //!
 //! - `/master/state` of 10,000 agents and 200,000 tasks (about 120 MB),
 //!   served over loopback HTTP: `clusterdoc check --only mesos.leader`
-//!   against `jq '.slaves | length'` over the same bytes in a file.
+//!   against `jq '.slaves | length'` over the same bytes in a file; and
+//!   `--only flink.taskmanager-orphans`, the one check that reads the tasks
+//!   (the others skip them unparsed), against the same jq.
 //! - 10,000 agents at loopback ports 20000-29999 (1,000 listening): the
 //!   whole `clusterdoc check --only net.reachability` (fetch the agents,
 //!   sweep, judge) against `nmap -sT -n -Pn` over the same ports.
@@ -59,7 +61,11 @@ fn state_against_jq(rounds: usize) {
     hold(&ours);
     let mut theirs = Command::new(jq);
     theirs.arg(".slaves | length").arg(file.path());
-    abab("/master/state 120 MB: mesos.leader vs jq", rounds, &mut ours, &mut theirs, 20.0);
+    abab("/master/state 120 MB: mesos.leader vs jq", rounds, &mut ours, &mut theirs, Some(20.0));
+    // The one check that reads the tasks: every task parsed and built.
+    let with_tasks = ["--only", "flink.taskmanager-orphans", "--mesos", &server.url()];
+    let mut ours = clusterdoc(&with_tasks);
+    abab("  the same, tasks read: taskmanager-orphans", rounds, &mut ours, &mut theirs, None);
 }
 
 fn sweep_against_nmap(rounds: usize) {
@@ -78,7 +84,7 @@ fn sweep_against_nmap(rounds: usize) {
     let list = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
     let mut theirs = Command::new(nmap);
     theirs.args(["-sT", "-n", "-Pn", "-oG", "-", "-p", &list, "127.0.0.1"]);
-    abab("10,000 endpoints: net.reachability vs nmap -sT", rounds, &mut ours, &mut theirs, 1.3);
+    abab("10,000 endpoints: net.reachability vs nmap -sT", rounds, &mut ours, &mut theirs, Some(1.3));
 }
 
 /// With `CLUSTERDOC_ABAB_HOLD=SECONDS`, keeps the comparison's cluster up
@@ -98,7 +104,7 @@ fn clusterdoc(args: &[&str]) -> Command {
 
 /// Runs the pair alternately for `rounds` after one warm-up of each, and
 /// prints the median times and the ratios.
-fn abab(what: &str, rounds: usize, ours: &mut Command, theirs: &mut Command, goal: f64) {
+fn abab(what: &str, rounds: usize, ours: &mut Command, theirs: &mut Command, goal: Option<f64>) {
     let judged = |m: Measured| {
         assert!(m.exit_code < 3, "clusterdoc could not judge (exit {}): {what}", m.exit_code);
         m.wall
@@ -119,5 +125,6 @@ fn abab(what: &str, rounds: usize, ours: &mut Command, theirs: &mut Command, goa
     let (mine, other) = (median(pairs.iter().map(|p| p.0).collect()), median(pairs.iter().map(|p| p.1).collect()));
     let spread = format!("{:.2}x ({:.2}-{:.2})", ratios[ratios.len() / 2], ratios[0], ratios[ratios.len() - 1]);
     let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1e3);
-    println!("{what:<48} {:>11} {:>11} {spread:>24} {:>5}x", ms(mine), ms(other), goal);
+    let goal = goal.map_or_else(|| "-".to_string(), |g| format!("{g}x"));
+    println!("{what:<48} {:>11} {:>11} {spread:>24} {goal:>6}", ms(mine), ms(other));
 }

@@ -217,6 +217,32 @@ fn mesos_leader_passes_on_the_mesos_dns_state() {
     assert_read_only(&[&mesos]);
 }
 
+/// Tasks are most of a big state's bytes: read only for a check that uses
+/// them, and a snapshot taken without them says so, so that a check judging
+/// it later cannot take "no tasks" for "none running".
+#[test]
+fn the_tasks_are_read_only_when_a_selected_check_uses_them() {
+    let mesos = mesos_master(&mesos_state(|_| {}));
+    let tasks = |facts: &Value| facts["mesos"]["value"]["state"]["value"]["frameworks"][0]["tasks"].clone();
+    let without = collect(&["--only", "mesos.leader", "--mesos", &mesos.url()]);
+    assert_eq!(tasks(&without), json!([]), "{without:#}");
+    assert_eq!(without["mesos"]["value"]["state"]["value"]["tasks_skipped"], true);
+    assert_eq!(without["mesos"]["value"]["state"]["value"]["agents"].as_array().unwrap().len(), 4);
+    let with = collect(&["--only", "mesos.leader,flink.taskmanager-orphans", "--mesos", &mesos.url()]);
+    assert_eq!(tasks(&with)[0]["state"], "TASK_RUNNING", "{with:#}");
+    assert!(with["mesos"]["value"]["state"]["value"].get("tasks_skipped").is_none());
+
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = dir.path().join("without-tasks.json");
+    let written = ["collect", "--only", "mesos.leader", "--mesos", &mesos.url(), "-o", snapshot.to_str().unwrap()];
+    clusterdoc(dir.path()).args(written).assert().success();
+    let only = ["--only", "flink.taskmanager-orphans", "--from", snapshot.to_str().unwrap()];
+    let run = check(&only);
+    assert_eq!(run.status("flink.taskmanager-orphans"), "error", "{:#}", run.report);
+    let reason = run.reason("flink.taskmanager-orphans");
+    assert!(reason.contains("read without its tasks"), "{reason}");
+}
+
 #[test]
 fn the_apache_example_has_no_agents_and_fails() {
     let mesos = mesos_master(&fixture_json("mesos/apache-mesos_docs_endpoints_master_state_example.json"));

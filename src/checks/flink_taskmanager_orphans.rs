@@ -23,7 +23,7 @@ static META: CheckMeta = CheckMeta {
     id: Cow::Borrowed("flink.taskmanager-orphans"),
     title: Cow::Borrowed("No Flink TaskManagers outlive their JobManager"),
     severity: Status::Warn,
-    needs: &[Need::Processes, Need::Mesos, Need::Flink],
+    needs: &[Need::Processes, Need::Mesos, Need::MesosTasks, Need::Flink],
     tags: texts!["flink", "mesos"],
     source: Cow::Borrowed("built-in"),
     explain: Explain {
@@ -71,7 +71,13 @@ impl Check for FlinkTaskmanagerOrphans {
         }
         let mut findings = Vec::new();
         let mut looked = Vec::new();
-        if let Some((mesos, state)) = mesos {
+        if let Some((_, state)) = mesos.filter(|(_, state)| state.tasks_skipped) {
+            seen.undecided.push(format!(
+                "the leading Mesos master's state was read without its tasks ({} frameworks): a snapshot collected \
+                 without a check that reads them; collect it again with flink.taskmanager-orphans selected",
+                state.frameworks.len() + state.completed_frameworks.len()
+            ));
+        } else if let Some((mesos, state)) = mesos {
             let (found, summary) = framework_orphans(mesos, state);
             findings.extend(found);
             looked.push(summary);

@@ -18,7 +18,7 @@ use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::http::{self, BodyLimit, Gathered, HttpError, JsonStream, Problem, Redirects, Service, Streamed};
-use super::{Fact, Gatherer, interned, unprobed_default};
+use super::{Fact, Gatherer, Need, interned, unprobed_default};
 use crate::redact::redact_url;
 use crate::target::Target;
 
@@ -132,6 +132,24 @@ pub struct MesosState {
     pub frameworks: Vec<Framework>,
     #[serde(default)]
     pub completed_frameworks: Vec<Framework>,
+    /// The frameworks' tasks were skipped unread (no check of the run
+    /// needed them), so their task lists are empty whatever runs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tasks_skipped: bool,
+}
+
+/// Whether a state's tasks are parsed or skipped unread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tasks {
+    Read,
+    Skip,
+}
+
+impl Tasks {
+    /// What the run's checks need.
+    fn wanted_by(g: &Gatherer) -> Self {
+        if g.needs(Need::MesosTasks) { Tasks::Read } else { Tasks::Skip }
+    }
 }
 
 impl MesosState {
@@ -418,7 +436,7 @@ async fn ask_master(g: &Gatherer, endpoint: Service) -> Asked {
     let state = http::get_streamed(g, &endpoint, "/master/state", BodyLimit::MESOS_STATE, Redirects::Report);
     let (state, healthy, elected, zk) =
         futures::join!(state, health(g, &endpoint), elected(g, &endpoint), zk_flag(g, &endpoint));
-    let said = interpret(state, endpoint.target().url.scheme()).await;
+    let said = interpret(state, endpoint.target().url.scheme(), Tasks::wanted_by(g)).await;
     Asked {
         view: MasterView { url: endpoint.url(), answer: said.answer, healthy, elected, zk },
         state: said.state,
@@ -442,7 +460,7 @@ impl Said {
     }
 }
 
-async fn interpret(reply: Result<Streamed, HttpError>, scheme: &str) -> Said {
+async fn interpret(reply: Result<Streamed, HttpError>, scheme: &str, tasks: Tasks) -> Said {
     match reply {
         Err(e) => Said { error: Some(e.clone()), ..Said::only(MasterAnswer::Failed { error: e.to_string() }) },
         Ok(Streamed { location: Some(location), .. }) => Said {
@@ -452,7 +470,7 @@ async fn interpret(reply: Result<Streamed, HttpError>, scheme: &str) -> Said {
         Ok(reply) if reply.status == StatusCode::SERVICE_UNAVAILABLE => {
             Said::only(MasterAnswer::NoLeader { detail: "HTTP 503: no leader is elected".into() })
         }
-        Ok(reply) => match reply.json_streamed(stream_state).await {
+        Ok(reply) => match reply.json_streamed(move |s| stream_state_with(s, tasks)).await {
             Err(e) => Said::only(MasterAnswer::Failed { error: e.to_string() }),
             Ok(state) => from_own_state(state, scheme),
         },
@@ -563,9 +581,10 @@ async fn read_named_leader(g: &Gatherer, url: &Url) -> Result<MesosState, HttpEr
     base.set_path("");
     base.set_query(None);
     let endpoint = Service::new("Mesos leader", &Target { url: base, explicit: true });
+    let tasks = Tasks::wanted_by(g);
     http::get_streamed(g, &endpoint, "/master/state", BodyLimit::MESOS_STATE, Redirects::Follow)
         .await?
-        .json_streamed(stream_state)
+        .json_streamed(move |s| stream_state_with(s, tasks))
         .await
 }
 
@@ -573,29 +592,39 @@ async fn read_named_leader(g: &Gatherer, url: &Url) -> Result<MesosState, HttpEr
 /// big cluster): agents and tasks one at a time, the few other fields the
 /// checks use gathered and parsed at the end.
 pub fn stream_state(s: &mut JsonStream) -> Result<MesosState, Problem> {
-    interned::interning(|| stream_state_interned(s))
+    stream_state_with(s, Tasks::Read)
 }
 
-fn stream_state_interned(s: &mut JsonStream) -> Result<MesosState, Problem> {
+/// [`stream_state`], with the tasks read or skipped: skipped, each task is
+/// still walked whole (so a cut or malformed body is refused just the same),
+/// only not built.
+pub fn stream_state_with(s: &mut JsonStream, tasks: Tasks) -> Result<MesosState, Problem> {
+    interned::interning(|| stream_state_interned(s, tasks))
+}
+
+fn stream_state_interned(s: &mut JsonStream, tasks: Tasks) -> Result<MesosState, Problem> {
     let (mut agents, mut frameworks, mut completed) = (Vec::new(), Vec::new(), Vec::new());
     let mut rest = Gathered::default();
     s.object(|s, key| match key.as_str() {
         "slaves" | "agents" => s.array(|s| s.value().map(|agent| agents.push(agent))),
-        "frameworks" => s.array(|s| stream_framework(s).map(|f| frameworks.push(f))),
-        "completed_frameworks" => s.array(|s| stream_framework(s).map(|f| completed.push(f))),
+        "frameworks" => s.array(|s| stream_framework(s, tasks).map(|f| frameworks.push(f))),
+        "completed_frameworks" => s.array(|s| stream_framework(s, tasks).map(|f| completed.push(f))),
         _ => s.raw().map(|raw| rest.keep(&key, raw)),
     })?;
     s.end()?;
     let mut state: MesosState = rest.parse()?;
     (state.agents, state.frameworks, state.completed_frameworks) = (agents, frameworks, completed);
+    state.tasks_skipped |= tasks == Tasks::Skip;
     Ok(state)
 }
 
-fn stream_framework(s: &mut JsonStream) -> Result<Framework, Problem> {
+fn stream_framework(s: &mut JsonStream, reading: Tasks) -> Result<Framework, Problem> {
     let mut tasks = Vec::new();
     let mut rest = Gathered::default();
-    s.object(|s, key| match key.as_str() {
-        "tasks" => s.array(|s| s.value().map(|task| tasks.push(task))),
+    s.object(|s, key| match (key.as_str(), reading) {
+        ("tasks", Tasks::Read) => s.array(|s| s.value().map(|task| tasks.push(task))),
+        // One task at a time: skipping the array whole would hold it whole.
+        ("tasks", Tasks::Skip) => s.array(JsonStream::skip),
         _ => s.raw().map(|raw| rest.keep(&key, raw)),
     })?;
     let mut framework: Framework = rest.parse()?;
@@ -737,14 +766,25 @@ mod tests {
         stream_state(&mut JsonStream::in_pieces(bytes, size))
     }
 
+    fn streamed_without_tasks(bytes: &[u8], size: usize) -> Result<MesosState, Problem> {
+        stream_state_with(&mut JsonStream::in_pieces(bytes, size), Tasks::Skip)
+    }
+
     #[test]
     fn streaming_reads_the_fixtures_as_serde_does() {
         for name in ["mesos-dns_factories_fake_state.json", "apache-mesos_docs_endpoints_master_state_example.json"] {
             let path = format!("{}/tests/fixtures/mesos/{name}", env!("CARGO_MANIFEST_DIR"));
             let bytes = std::fs::read(&path).unwrap();
             let whole: MesosState = serde_json::from_slice(&bytes).unwrap();
+            let mut without_tasks = whole.clone();
+            for framework in without_tasks.frameworks.iter_mut().chain(&mut without_tasks.completed_frameworks) {
+                framework.tasks.clear();
+            }
+            without_tasks.tasks_skipped = true;
             for size in [1, 2, 7, 64, 1000, bytes.len()] {
                 assert_eq!(streamed(&bytes, size).as_ref(), Ok(&whole), "{name} in pieces of {size}");
+                let skipped = streamed_without_tasks(&bytes, size);
+                assert_eq!(skipped.as_ref(), Ok(&without_tasks), "{name} without tasks, in pieces of {size}");
             }
         }
     }
@@ -754,9 +794,25 @@ mod tests {
         let bytes = include_bytes!("../../tests/fixtures/mesos/mesos-dns_factories_fake_state.json");
         let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).unwrap();
         for cut in (0..=end).step_by(3) {
-            let result = streamed(&bytes[..cut], 5);
-            assert!(matches!(&result, Err(Problem::Json(_))), "cut at {cut}: {result:?}");
+            for result in [streamed(&bytes[..cut], 5), streamed_without_tasks(&bytes[..cut], 5)] {
+                assert!(matches!(&result, Err(Problem::Json(_))), "cut at {cut}: {result:?}");
+            }
         }
+    }
+
+    #[test]
+    fn skipped_tasks_are_still_walked_as_json() {
+        let cut_in_a_task = r#"{"frameworks": [{"id": "f", "tasks": [{"id": "t", "state": "TASK_RUNNING"}, {"id": "#;
+        let err = streamed_without_tasks(cut_in_a_task.as_bytes(), 4).unwrap_err().to_string();
+        assert!(err.starts_with("truncated JSON"), "{err}");
+        let garbled = r#"{"frameworks": [{"id": "f", "tasks": [{"id": "t"} {"id": "u"}]}]}"#;
+        let err = streamed_without_tasks(garbled.as_bytes(), 4).unwrap_err().to_string();
+        assert_eq!(err, "invalid JSON: expected `,` or `]` at line 1 column 51");
+        // Only what is read must have the fields Mesos always writes.
+        let odd_task = r#"{"frameworks": [{"id": "f", "tasks": [{"name": "no id"}]}]}"#;
+        assert!(streamed(odd_task.as_bytes(), 4).is_err());
+        let state = streamed_without_tasks(odd_task.as_bytes(), 4).unwrap();
+        assert!(state.tasks_skipped && state.frameworks[0].tasks.is_empty());
     }
 
     #[test]

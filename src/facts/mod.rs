@@ -154,12 +154,17 @@ impl Inputs {
 /// (and so in snapshots), its memoized cell and accessor in [`Gatherer`], and
 /// what a deadline message calls it. Adding a source is a module and a line.
 macro_rules! fact_sources {
-    ($($(#[$doc:meta])* $need:ident => $name:ident: $ty:ty = $gather:path, $what:literal;)+) => {
-        /// A source of facts a check reads. The runner gathers the union of the
-        /// selected checks' needs, and nothing else.
+    (
+        sources { $($(#[$doc:meta])* $need:ident => $name:ident: $ty:ty = $gather:path, $what:literal;)+ }
+        parts { $($(#[$part_doc:meta])* $part:ident of $whole:ident;)* }
+    ) => {
+        /// A source of facts a check reads, or a costly part of one (read
+        /// only when a selected check needs it). The runner gathers the
+        /// union of the selected checks' needs, and nothing else.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Need {
             $($(#[$doc])* $need,)+
+            $($(#[$part_doc])* $part,)*
         }
 
         /// Everything gathered in one run. `None` means "not gathered" (no selected
@@ -200,6 +205,9 @@ macro_rules! fact_sources {
             /// In `collect --node`, what the fleet run asked of this node
             /// (see [`Gatherer::with_node_asks`]).
             node_asks: Option<NodeAsks>,
+            /// What the run's checks need (see [`Gatherer::for_needs`]);
+            /// `None`: everything, parts included.
+            needs: Option<BTreeSet<Need>>,
         }
 
         impl Gatherer {
@@ -211,6 +219,7 @@ macro_rules! fact_sources {
                     $($name: OnceCell::new(),)+
                     pack_probes: Vec::new(),
                     node_asks: None,
+                    needs: None,
                 }
             }
 
@@ -221,6 +230,7 @@ macro_rules! fact_sources {
             async fn ensure(&self, need: Need) {
                 match need {
                     $(Need::$need => drop(self.$name().await),)+
+                    $(Need::$part => Box::pin(self.ensure(Need::$whole)).await,)*
                 }
             }
 
@@ -234,26 +244,33 @@ macro_rules! fact_sources {
 }
 
 fact_sources! {
-    Knowledge => knowledge: knowledge::Knowledge = knowledge::gather, "check data";
-    Roles => roles: roles::NodeRoles = roles::gather, "node roles";
-    Node => node: node::NodeFacts = node::gather, "node files";
-    Dns => dns: dns::DnsFacts = dns::gather, "host name resolution";
-    Systemd => systemd: systemd::SystemdFacts = systemd::gather, "systemd units";
-    Processes => processes: processes::ProcessFacts = processes::gather, "processes";
-    Zookeeper => zookeeper: zookeeper::EnsembleFacts = zookeeper::gather_ensemble, "ZooKeeper servers";
-    MarathonZk => marathon_zk: zookeeper::MarathonTree = zookeeper::gather_marathon_tree, "Marathon's ZooKeeper tree";
-    FlinkZk => flink_zk: zookeeper::FlinkWorkerStores = zookeeper::gather_flink_stores, "Flink's ZooKeeper worker stores";
-    Marathon => marathon: marathon::MarathonFacts = marathon::gather, "Marathon";
-    Mesos => mesos: mesos::MesosFacts = mesos::gather, "Mesos masters";
-    MesosFlags => mesos_flags: mesos_flags::MesosFlagsFacts = mesos_flags::gather, "Mesos flags";
-    Flink => flink: flink::FlinkFacts = flink::gather, "Flink";
-    Firewalld => firewalld: firewalld::FirewalldFacts = firewalld::gather, "firewalld";
-    Sockets => sockets: sockets::SocketFacts = sockets::gather, "listening sockets";
-    Reach => reach: reach::ReachFacts = reach::gather, "reachability probes";
-    /// What the nodes of a fleet run have that must agree.
-    Fleet => fleet: fleet::view::FleetView = fleet::view::gather, "the fleet's nodes";
-    /// What the selected pack checks look at.
-    Packs => packs: packs::PackFacts = packs::gather, "check packs";
+    sources {
+        Knowledge => knowledge: knowledge::Knowledge = knowledge::gather, "check data";
+        Roles => roles: roles::NodeRoles = roles::gather, "node roles";
+        Node => node: node::NodeFacts = node::gather, "node files";
+        Dns => dns: dns::DnsFacts = dns::gather, "host name resolution";
+        Systemd => systemd: systemd::SystemdFacts = systemd::gather, "systemd units";
+        Processes => processes: processes::ProcessFacts = processes::gather, "processes";
+        Zookeeper => zookeeper: zookeeper::EnsembleFacts = zookeeper::gather_ensemble, "ZooKeeper servers";
+        MarathonZk => marathon_zk: zookeeper::MarathonTree = zookeeper::gather_marathon_tree, "Marathon's ZooKeeper tree";
+        FlinkZk => flink_zk: zookeeper::FlinkWorkerStores = zookeeper::gather_flink_stores, "Flink's ZooKeeper worker stores";
+        Marathon => marathon: marathon::MarathonFacts = marathon::gather, "Marathon";
+        Mesos => mesos: mesos::MesosFacts = mesos::gather, "Mesos masters";
+        MesosFlags => mesos_flags: mesos_flags::MesosFlagsFacts = mesos_flags::gather, "Mesos flags";
+        Flink => flink: flink::FlinkFacts = flink::gather, "Flink";
+        Firewalld => firewalld: firewalld::FirewalldFacts = firewalld::gather, "firewalld";
+        Sockets => sockets: sockets::SocketFacts = sockets::gather, "listening sockets";
+        Reach => reach: reach::ReachFacts = reach::gather, "reachability probes";
+        /// What the nodes of a fleet run have that must agree.
+        Fleet => fleet: fleet::view::FleetView = fleet::view::gather, "the fleet's nodes";
+        /// What the selected pack checks look at.
+        Packs => packs: packs::PackFacts = packs::gather, "check packs";
+    }
+    parts {
+        /// The tasks in the Mesos state: most of its bytes (200,000 tasks
+        /// are about 110 MB), skipped unparsed unless a check reads them.
+        MesosTasks of Mesos;
+    }
 }
 
 impl Gatherer {
@@ -261,6 +278,18 @@ impl Gatherer {
     pub fn with_pack_probes(mut self, probes: Vec<packs::PackProbe>) -> Self {
         self.pack_probes = probes;
         self
+    }
+
+    /// A gatherer for checks that need `needs`: the costly parts of a
+    /// source (see [`Need`]) are read only when needed. Without it, all is.
+    pub fn for_needs(mut self, needs: &BTreeSet<Need>) -> Self {
+        self.needs = Some(needs.clone());
+        self
+    }
+
+    /// Whether the run's checks need `need`.
+    pub fn needs(&self, need: Need) -> bool {
+        self.needs.as_ref().is_none_or(|needs| needs.contains(&need))
     }
 
     /// A node's run for a fleet (`collect --node`): the reachability source

@@ -103,8 +103,8 @@ async fn gather(
     sink: &mut impl FleetSink,
 ) -> anyhow::Result<Option<Facts>> {
     let deadline = gathering_deadline(start, cfg.deadline);
-    let gatherer = Gatherer::new(cfg.clone(), deadline).with_pack_probes(selection.probes());
     let mut needs = checks::needs_of(checks);
+    let gatherer = Gatherer::new(cfg.clone(), deadline).with_pack_probes(selection.probes()).for_needs(&needs);
     let discovered = match fleet_facts::wants_discovery(cfg) {
         true => fleet_facts::discover(&gatherer).await.map_err(anyhow::Error::msg)?,
         false => Vec::new(),
