@@ -11,8 +11,10 @@ use crate::support::netns;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::http::{Answer, FakeServer};
 use cli_support::{Run, check};
 use netns::{HttpServer, Netns, Pair, SERVER_IP};
 use serde_json::Value;
@@ -254,6 +256,88 @@ fn master_routes(agent_ports: &[u16]) -> Vec<(&'static str, String)> {
         ("/master/health", String::new()),
         ("/metrics/snapshot", r#"{"master/elected": 1.0}"#.to_string()),
     ]
+}
+
+/// A master on loopback whose `/master/state` lists its agents first and
+/// then holds the rest of the body back for `pause` (or hangs up with
+/// `cut`): the first agent at `agent`, the others at ports nothing listens on.
+fn pausing_master(agent: SocketAddr, pause: Duration, cut: bool) -> (FakeServer, Arc<Mutex<Option<Instant>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let master = listener.local_addr().unwrap();
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mesos/mesos-dns_factories_fake_state.json");
+    let mut state: Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    (state["pid"], state["leader"]) = (format!("master@{master}").into(), format!("master@{master}").into());
+    let mut agents = state.as_object_mut().unwrap().remove("slaves").unwrap();
+    for (i, a) in agents.as_array_mut().unwrap().iter_mut().enumerate() {
+        let address = if i == 0 { agent } else { SocketAddr::from(([127, 0, 0, 1], free_port())) };
+        a["pid"] = format!("slave(1)@{address}").into();
+    }
+    let first = format!(r#"{{"slaves": {agents}, "#).into_bytes();
+    let rest = state.to_string().as_bytes()[1..].to_vec();
+    let resumed = Arc::new(Mutex::new(None));
+    let paused = Answer::Paused { first, pause, rest, cut, resumed: Arc::clone(&resumed) };
+    let routes = vec![
+        ("/master/state", paused),
+        ("/master/health", Answer::status(200, "")),
+        ("/metrics/snapshot", Answer::json(r#"{"master/elected": 1.0}"#)),
+    ];
+    (FakeServer::start_on(listener, routes), resumed)
+}
+
+/// An agent's port: when it first accepted a connection.
+fn accepting_agent() -> (SocketAddr, Arc<Mutex<Option<Instant>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (address, accepted) = (listener.local_addr().unwrap(), Arc::new(Mutex::new(None)));
+    let noted = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for connection in listener.incoming() {
+            noted.lock().unwrap().get_or_insert_with(Instant::now);
+            drop(connection);
+        }
+    });
+    (address, accepted)
+}
+
+fn reachability_on_loopback(master: &FakeServer) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = clusterdoc(Command::new(env!("CARGO_BIN_EXE_clusterdoc")), dir.path());
+    command.args(["--only", "net.reachability", "--mesos", &master.url(), "--timeout", "10s"]);
+    check(&run(command).report, "net.reachability").clone()
+}
+
+/// The sweep starts while the state still streams: an agent listed before
+/// the master holds its body back is connected to before the rest comes.
+#[test]
+fn agents_are_probed_while_the_state_is_still_arriving() {
+    let (agent, accepted) = accepting_agent();
+    let (master, resumed) = pausing_master(agent, Duration::from_secs(2), false);
+    let c = reachability_on_loopback(&master);
+    assert_eq!(c["status"], "fail", "the three agents at closed ports: {c:#}");
+    let findings = c["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 3, "{c:#}");
+    for f in findings {
+        assert!(text(&f["message"]).starts_with("refused: ") && evidence_mentions(f, "ECONNREFUSED"), "{f:#}");
+    }
+    assert!(text(&c["reason"]).starts_with("2 of 7 endpoints open (1 Mesos master, 1 Mesos agent)"), "{c:#}");
+    let accepted = accepted.lock().unwrap().expect("the open agent was never connected to");
+    let resumed = resumed.lock().unwrap().expect("the master never sent the rest of its state");
+    assert!(accepted < resumed, "the agent was probed only after the whole state had come");
+}
+
+/// What the early sweep saw of a state that breaks off later is not kept:
+/// the agents count as not probed, with the reason (mesos.leader is the
+/// check that fails on the master's broken answer).
+#[test]
+fn agents_of_a_state_cut_off_later_are_not_reported() {
+    let (agent, accepted) = accepting_agent();
+    let (master, _) = pausing_master(agent, Duration::from_millis(500), true);
+    let c = reachability_on_loopback(&master);
+    assert!(accepted.lock().unwrap().is_some(), "the agent was swept while its state arrived");
+    let reason = text(&c["reason"]);
+    assert!(reason.starts_with("1 of 3 endpoints open (1 Mesos master);"), "{c:#}");
+    assert!(reason.contains("Mesos agents not probed") && reason.contains("the body broke off"), "{reason}");
+    assert_eq!(c["findings"], serde_json::json!([]), "{c:#}");
 }
 
 #[test]

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::future::join_all;
 use reqwest::{StatusCode, Url};
@@ -149,6 +149,46 @@ impl Tasks {
     /// What the run's checks need.
     fn wanted_by(g: &Gatherer) -> Self {
         if g.needs(Need::MesosTasks) { Tasks::Read } else { Tasks::Skip }
+    }
+}
+
+/// Each agent of a master's state the moment it is parsed, for whoever
+/// listens (the reachability sweep, which so starts before a state of
+/// thousands of agents is whole). What is told is not yet judged: a master
+/// that turns out not to lead, or a state cut off later, is told as well.
+#[derive(Default)]
+pub struct AgentFeed(Mutex<Listening>);
+
+#[derive(Default)]
+enum Listening {
+    #[default]
+    Nobody,
+    To(Box<dyn FnMut(&Agent) + Send>),
+    /// The Mesos facts are in: nothing more is told.
+    Closed,
+}
+
+impl AgentFeed {
+    /// Has `listener` told of every agent parsed from now on; false (and
+    /// `listener` dropped) when the feed is already closed.
+    pub fn listen(&self, listener: impl FnMut(&Agent) + Send + 'static) -> bool {
+        let mut listening = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if matches!(*listening, Listening::Closed) {
+            return false;
+        }
+        *listening = Listening::To(Box::new(listener));
+        true
+    }
+
+    fn tell(&self, agent: &Agent) {
+        if let Listening::To(listener) = &mut *self.0.lock().unwrap_or_else(PoisonError::into_inner) {
+            listener(agent);
+        }
+    }
+
+    /// Ends the feed, dropping its listener.
+    pub fn close(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Listening::Closed;
     }
 }
 
@@ -411,6 +451,12 @@ struct Candidate {
 }
 
 pub(crate) async fn gather(g: &Gatherer) -> Fact<MesosFacts> {
+    let facts = gather_masters(g).await;
+    g.agent_feed.close();
+    facts
+}
+
+async fn gather_masters(g: &Gatherer) -> Fact<MesosFacts> {
     let name_it = format!("name one with {NAME_IT}");
     if let Some(reason) = g.cfg.mesos.iter().find_map(|t| unprobed_default(&g.cfg, t.explicit, &t.display(), &name_it))
     {
@@ -436,7 +482,7 @@ async fn ask_master(g: &Gatherer, endpoint: Service) -> Asked {
     let state = http::get_streamed(g, &endpoint, "/master/state", BodyLimit::MESOS_STATE, Redirects::Report);
     let (state, healthy, elected, zk) =
         futures::join!(state, health(g, &endpoint), elected(g, &endpoint), zk_flag(g, &endpoint));
-    let said = interpret(state, endpoint.target().url.scheme(), Tasks::wanted_by(g)).await;
+    let said = interpret(state, endpoint.target().url.scheme(), state_parser(g)).await;
     Asked {
         view: MasterView { url: endpoint.url(), answer: said.answer, healthy, elected, zk },
         state: said.state,
@@ -460,7 +506,7 @@ impl Said {
     }
 }
 
-async fn interpret(reply: Result<Streamed, HttpError>, scheme: &str, tasks: Tasks) -> Said {
+async fn interpret(reply: Result<Streamed, HttpError>, scheme: &str, parse: StateParser) -> Said {
     match reply {
         Err(e) => Said { error: Some(e.clone()), ..Said::only(MasterAnswer::Failed { error: e.to_string() }) },
         Ok(Streamed { location: Some(location), .. }) => Said {
@@ -470,7 +516,7 @@ async fn interpret(reply: Result<Streamed, HttpError>, scheme: &str, tasks: Task
         Ok(reply) if reply.status == StatusCode::SERVICE_UNAVAILABLE => {
             Said::only(MasterAnswer::NoLeader { detail: "HTTP 503: no leader is elected".into() })
         }
-        Ok(reply) => match reply.json_streamed(move |s| stream_state_with(s, tasks)).await {
+        Ok(reply) => match reply.json_streamed(parse).await {
             Err(e) => Said::only(MasterAnswer::Failed { error: e.to_string() }),
             Ok(state) => from_own_state(state, scheme),
         },
@@ -581,10 +627,9 @@ async fn read_named_leader(g: &Gatherer, url: &Url) -> Result<MesosState, HttpEr
     base.set_path("");
     base.set_query(None);
     let endpoint = Service::new("Mesos leader", &Target { url: base, explicit: true });
-    let tasks = Tasks::wanted_by(g);
     http::get_streamed(g, &endpoint, "/master/state", BodyLimit::MESOS_STATE, Redirects::Follow)
         .await?
-        .json_streamed(move |s| stream_state_with(s, tasks))
+        .json_streamed(state_parser(g))
         .await
 }
 
@@ -599,14 +644,36 @@ pub fn stream_state(s: &mut JsonStream) -> Result<MesosState, Problem> {
 /// still walked whole (so a cut or malformed body is refused just the same),
 /// only not built.
 pub fn stream_state_with(s: &mut JsonStream, tasks: Tasks) -> Result<MesosState, Problem> {
-    interned::interning(|| stream_state_interned(s, tasks))
+    stream_state_telling(s, tasks, &mut |_| {})
 }
 
-fn stream_state_interned(s: &mut JsonStream, tasks: Tasks) -> Result<MesosState, Problem> {
+type StateParser = Box<dyn FnOnce(&mut JsonStream) -> Result<MesosState, Problem> + Send>;
+
+/// How this run parses a state: with the tasks its checks need, telling
+/// its [`AgentFeed`] of each agent.
+fn state_parser(g: &Gatherer) -> StateParser {
+    let (tasks, feed) = (Tasks::wanted_by(g), Arc::clone(&g.agent_feed));
+    Box::new(move |s| stream_state_telling(s, tasks, &mut |agent| feed.tell(agent)))
+}
+
+fn stream_state_telling(s: &mut JsonStream, tasks: Tasks, tell: &mut dyn FnMut(&Agent)) -> Result<MesosState, Problem> {
+    interned::interning(|| stream_state_interned(s, tasks, tell))
+}
+
+fn stream_state_interned(
+    s: &mut JsonStream,
+    tasks: Tasks,
+    tell: &mut dyn FnMut(&Agent),
+) -> Result<MesosState, Problem> {
     let (mut agents, mut frameworks, mut completed) = (Vec::new(), Vec::new(), Vec::new());
     let mut rest = Gathered::default();
     s.object(|s, key| match key.as_str() {
-        "slaves" | "agents" => s.array(|s| s.value().map(|agent| agents.push(agent))),
+        "slaves" | "agents" => s.array(|s| {
+            s.value().map(|agent| {
+                tell(&agent);
+                agents.push(agent);
+            })
+        }),
         "frameworks" => s.array(|s| stream_framework(s, tasks).map(|f| frameworks.push(f))),
         "completed_frameworks" => s.array(|s| stream_framework(s, tasks).map(|f| completed.push(f))),
         _ => s.raw().map(|raw| rest.keep(&key, raw)),

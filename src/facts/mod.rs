@@ -208,6 +208,8 @@ macro_rules! fact_sources {
             /// What the run's checks need (see [`Gatherer::for_needs`]);
             /// `None`: everything, parts included.
             needs: Option<BTreeSet<Need>>,
+            /// The agents of the Mesos masters' states as they are parsed.
+            agent_feed: Arc<mesos::AgentFeed>,
         }
 
         impl Gatherer {
@@ -220,6 +222,7 @@ macro_rules! fact_sources {
                     pack_probes: Vec::new(),
                     node_asks: None,
                     needs: None,
+                    agent_feed: Arc::default(),
                 }
             }
 

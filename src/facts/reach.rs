@@ -5,6 +5,7 @@
 
 mod sweep;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -198,16 +199,24 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<ReachFacts> {
     let limit = concurrency();
     if let Some(asked) = &g.node_asks {
         let endpoints = asked_of_this_node(g, &asked.probes).await;
-        return Fact::observed(ReachFacts { probes: probe_all(endpoints, limit, budget).await, gaps: Vec::new() });
+        let probes = probe_all(endpoints, limit, budget, Swept::new()).await;
+        return Fact::observed(ReachFacts { probes, gaps: Vec::new() });
     }
     let known = known_endpoints(&g.cfg);
     // The named endpoints are few: their sweep's sockets come on top of `limit`.
-    let known_probes = probe_all(known.clone(), limit, budget);
+    let known_probes = probe_all(known.clone(), limit, budget, Swept::new());
     let agent_probes = async {
-        match registered_agents(g).await {
+        let early = EarlySweep::start(g, limit, budget);
+        let listed = registered_agents(g).await;
+        g.agent_feed.close();
+        let swept = match early {
+            Some(early) => early.finish().await,
+            None => Swept::new(),
+        };
+        match listed {
             Ok(agents) => {
                 let fresh = agents.into_iter().filter(|a| !known.iter().any(|k| same_place(k, a))).collect();
-                (probe_all(fresh, limit, budget).await, None)
+                (probe_all(fresh, limit, budget, swept).await, None)
             }
             Err(gap) => (Vec::new(), Some(gap)),
         }
@@ -409,19 +418,78 @@ fn agent_endpoint(agent: &Agent) -> Option<Endpoint> {
     })
 }
 
+/// What the early sweep saw, by address.
+type Swept = HashMap<SocketAddr, sweep::Connected>;
+
+/// The agents' sweep, started while the masters' states are still parsed:
+/// each agent registered at an IP address (no name to resolve) is
+/// connected to the moment its master's state lists it, one thread per
+/// core taking turns. What it sees is kept only for the agents the leading
+/// master's whole state lists (see [`probe_all`]); a master that does not
+/// lead, or a state cut off later, costs only its connects.
+struct EarlySweep {
+    sweeps: Vec<tokio::task::JoinHandle<Vec<(SocketAddr, sweep::Connected)>>>,
+    stops: StopOnDrop,
+}
+
+impl EarlySweep {
+    /// None when the feed has closed already or the sweep cannot be set up
+    /// (the agents are then all swept once listed, which says why).
+    fn start(g: &Gatherer, limit: usize, budget: Budget) -> Option<EarlySweep> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(limit.max(1));
+        let cap = (limit / threads).max(1);
+        let (mut senders, mut early) = (Vec::new(), EarlySweep { sweeps: Vec::new(), stops: StopOnDrop(Vec::new()) });
+        for _ in 0..threads {
+            let (sweep, stop) = sweep::Sweep::new().ok()?;
+            let (sender, incoming) = std::sync::mpsc::channel();
+            early.stops.0.push(stop);
+            early.sweeps.push(tokio::task::spawn_blocking(move || sweep.run_fed(incoming, cap, budget)));
+            senders.push(sender);
+        }
+        let mut told = std::collections::HashSet::new();
+        let listening = g.agent_feed.listen(move |agent| {
+            let Some(address) = agent_endpoint(agent).and_then(|e| Some(SocketAddr::new(e.host.parse().ok()?, e.port)))
+            else {
+                return;
+            };
+            if told.insert(address) {
+                // A sweep that is gone (stopped at the deadline) needs no more.
+                let _ = senders[told.len() % senders.len()].send(address);
+            }
+        });
+        listening.then_some(early)
+    }
+
+    /// Once the feed is closed: what every address told saw.
+    async fn finish(self) -> Swept {
+        let mut swept = Swept::new();
+        for sweep in self.sweeps {
+            // A sweep that failed leaves its addresses to the sweep after the listing.
+            swept.extend(sweep.await.unwrap_or_default());
+        }
+        drop(self.stops);
+        swept
+    }
+}
+
 /// Probes every endpoint: names resolved first (at most `limit` at a
-/// time), then one sweep connects to every address, `limit` at a time.
-async fn probe_all(endpoints: Vec<Endpoint>, limit: usize, budget: Budget) -> Vec<Probe> {
+/// time), then one sweep connects to every address, `limit` at a time,
+/// except those already `swept`.
+async fn probe_all(endpoints: Vec<Endpoint>, limit: usize, budget: Budget, swept: Swept) -> Vec<Probe> {
     let resolved: Vec<Result<SocketAddr, Attempt>> =
         futures::stream::iter(&endpoints).map(|e| resolve(e, budget)).buffered(limit.max(1)).collect().await;
-    let addresses: Vec<SocketAddr> = resolved.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
+    let unswept = |r: &Result<SocketAddr, Attempt>| r.as_ref().ok().filter(|a| !swept.contains_key(a)).copied();
+    let addresses: Vec<SocketAddr> = resolved.iter().filter_map(unswept).collect();
     let mut connected = connect_all(addresses, limit, budget).await.into_iter();
     endpoints
         .into_iter()
         .zip(resolved)
         .map(|(endpoint, resolved)| {
             let (address, connected) = match resolved {
-                Ok(address) => (Some(address), connected.next().unwrap_or_else(sweep::Connected::unstarted)),
+                Ok(address) => match swept.get(&address) {
+                    Some(early) => (Some(address), early.clone()),
+                    None => (Some(address), connected.next().unwrap_or_else(sweep::Connected::unstarted)),
+                },
                 Err(failed) => (None, sweep::Connected { attempt: failed, attempts: 0 }),
             };
             Probe {
@@ -455,7 +523,7 @@ async fn connect_all(addresses: Vec<SocketAddr>, limit: usize, budget: Budget) -
             let (sweep, stop) =
                 sweep::Sweep::new().map_err(|e| format!("could not set up the connects (epoll): {e}"))?;
             stops.0.push(stop);
-            Ok(tokio::task::spawn_blocking(move || sweep.run(&share, cap, budget)))
+            Ok(tokio::task::spawn_blocking(move || sweep.run(share, cap, budget)))
         })
         .collect();
     let mut parts: Vec<Box<dyn Iterator<Item = sweep::Connected> + Send>> = Vec::new();
@@ -576,7 +644,7 @@ mod tests {
     }
 
     async fn one(endpoint: Endpoint, budget: Budget) -> Probe {
-        probe_all(vec![endpoint], 1, budget).await.remove(0)
+        probe_all(vec![endpoint], 1, budget, Swept::new()).await.remove(0)
     }
 
     fn budget(timeout: Duration, deadline: Duration) -> Budget {
@@ -594,7 +662,7 @@ mod tests {
         let budget = budget(Duration::from_secs(2), Duration::from_secs(5));
         let endpoint =
             |port| Endpoint { host: "127.0.0.1".into(), port, component: Component::Marathon, origin: Origin::Named };
-        let probes = probe_all(vec![endpoint(open.port()), endpoint(closed.port())], 2, budget).await;
+        let probes = probe_all(vec![endpoint(open.port()), endpoint(closed.port())], 2, budget, Swept::new()).await;
         assert_eq!(probes[0].outcome, Outcome::Open);
         assert_eq!(probes[1].outcome, Outcome::Refused);
         assert_eq!(probes[1].detail.as_deref(), Some("ECONNREFUSED (connection refused)"));
@@ -609,12 +677,34 @@ mod tests {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         endpoints.insert(2, flink(closed));
         endpoints.push(Endpoint { host: "name.invalid".into(), ..flink(1) });
-        let probes = probe_all(endpoints.clone(), 2, budget(Duration::from_secs(2), Duration::from_secs(5))).await;
+        let budget = budget(Duration::from_secs(2), Duration::from_secs(5));
+        let probes = probe_all(endpoints.clone(), 2, budget, Swept::new()).await;
         let seen: Vec<(u16, Outcome)> = probes.iter().map(|p| (p.endpoint.port, p.outcome)).collect();
         let mut expected: Vec<(u16, Outcome)> = endpoints.iter().map(|e| (e.port, Outcome::Open)).collect();
         (expected[2].1, expected[6].1) = (Outcome::Refused, Outcome::Unresolved);
         assert_eq!(seen, expected);
         assert_eq!((probes[6].address, probes[6].attempts), (None, 0));
+    }
+
+    /// An address the early sweep decided is not connected to again, also
+    /// when two endpoints share it; the others are, in their order.
+    #[tokio::test]
+    async fn what_the_early_sweep_saw_is_taken_as_it_is() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = listener.local_addr().unwrap();
+        drop(listener); // refused now: only the early sweep's word says open
+        let swept = Swept::from([(
+            open,
+            sweep::Connected {
+                attempt: Attempt { outcome: Outcome::Open, detail: None, elapsed: Duration::ZERO },
+                attempts: 1,
+            },
+        )]);
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let endpoints = vec![flink(open.port()), flink(closed), flink(open.port())];
+        let probes = probe_all(endpoints, 2, budget(Duration::from_secs(2), Duration::from_secs(5)), swept).await;
+        let seen: Vec<(u16, Outcome)> = probes.iter().map(|p| (p.endpoint.port, p.outcome)).collect();
+        assert_eq!(seen, [(open.port(), Outcome::Open), (closed, Outcome::Refused), (open.port(), Outcome::Open)]);
     }
 
     #[tokio::test]
@@ -633,6 +723,7 @@ mod tests {
             ports.iter().map(|&p| flink(p)).collect(),
             64,
             budget(Duration::from_secs(5), Duration::from_secs(10)),
+            Swept::new(),
         )
         .await;
         accepting.abort();
@@ -687,7 +778,8 @@ mod tests {
         let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoints = vec![flink(port), flink(open.local_addr().unwrap().port())];
         let started = Instant::now();
-        let probes = probe_all(endpoints, 1, budget(Duration::from_millis(300), Duration::from_secs(10))).await;
+        let budget = budget(Duration::from_millis(300), Duration::from_secs(10));
+        let probes = probe_all(endpoints, 1, budget, Swept::new()).await;
         let outcomes: Vec<(Outcome, u8)> = probes.iter().map(|p| (p.outcome, p.attempts)).collect();
         assert_eq!(outcomes, [(Outcome::Dropped, 2), (Outcome::Open, 1)]);
         assert!(started.elapsed() >= RETRY_SPACING + Duration::from_millis(300));
@@ -710,7 +802,8 @@ mod tests {
     async fn dropping_the_probes_stops_the_sweep_and_closes_its_sockets() {
         let (_listener, _held, port) = full_listener().await;
         let before = connecting_to(port);
-        let sweep = probe_all(vec![flink(port)], 1, budget(Duration::from_secs(5), Duration::from_secs(10)));
+        let budget = budget(Duration::from_secs(5), Duration::from_secs(10));
+        let sweep = probe_all(vec![flink(port)], 1, budget, Swept::new());
         let mut sweep = Box::pin(sweep);
         assert!(tokio::time::timeout(Duration::from_millis(300), &mut sweep).await.is_err(), "the SYN is dropped");
         assert_eq!(connecting_to(port), before + 1, "the sweep's connect is in SYN-SENT");

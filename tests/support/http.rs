@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One request as the server saw it.
 #[derive(Clone, Debug)]
@@ -46,6 +46,9 @@ pub enum Answer {
     Trickle(Duration),
     /// `body` sent chunked, without a Content-Length.
     Chunked(Vec<u8>),
+    /// Announces `first` and `rest`, sends `first`, waits `pause`, then
+    /// sends `rest` (noting when in `resumed`), or with `cut` hangs up instead.
+    Paused { first: Vec<u8>, pause: Duration, rest: Vec<u8>, cut: bool, resumed: Arc<Mutex<Option<Instant>>> },
 }
 
 impl Answer {
@@ -223,6 +226,18 @@ fn write_answer(stream: &mut TcpStream, answer: &Answer, stop: &AtomicBool) -> s
                 thread::sleep(*interval);
                 stream.write_all(b"1\r\n \r\n")
             })
+        }
+        Answer::Paused { first, pause, rest, cut, resumed } => {
+            let declared = format!("Content-Length: {}", first.len() + rest.len());
+            write_head(stream, 200, &[json_type()], &declared)?;
+            stream.write_all(first)?;
+            stream.flush()?;
+            thread::sleep(*pause);
+            if *cut {
+                return Ok(());
+            }
+            *resumed.lock().unwrap() = Some(Instant::now());
+            stream.write_all(rest)
         }
         Answer::Chunked(body) => {
             write_head(stream, 200, &[json_type()], "Transfer-Encoding: chunked")?;

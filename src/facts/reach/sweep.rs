@@ -8,7 +8,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -16,7 +17,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use super::{Attempt, Budget, DEADLINE_FIRST, Outcome, RETRY_SPACING, classify, describe, ms};
 
 /// What the sweep concluded for one address.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Connected {
     /// The deciding attempt.
     pub attempt: Attempt,
@@ -62,7 +63,7 @@ struct Flight {
     stream: TcpStream,
     started: Instant,
     /// This attempt's wait, and whether the run's deadline (not `--timeout`) set it.
-    wait: (std::time::Duration, bool),
+    wait: (Duration, bool),
     /// The first attempt's result, when this is the retry.
     first: Option<Attempt>,
     /// Tells this flight from a later one in the same slot.
@@ -83,10 +84,29 @@ impl Sweep {
 
     /// Connects to every address, at most `cap` at a time, each attempt
     /// bounded by the budget; results in the order of `addresses`.
-    pub fn run(self, addresses: &[SocketAddr], cap: usize, budget: Budget) -> Vec<Connected> {
+    pub fn run(self, addresses: Vec<SocketAddr>, cap: usize, budget: Budget) -> Vec<Connected> {
+        self.sweep(addresses, None, cap, budget).1
+    }
+
+    /// [`Sweep::run`] over the addresses `incoming` brings, as they come,
+    /// until its senders are gone; each address with its result.
+    pub fn run_fed(self, incoming: Receiver<SocketAddr>, cap: usize, budget: Budget) -> Vec<(SocketAddr, Connected)> {
+        let (addresses, results) = self.sweep(Vec::new(), Some(incoming), cap, budget);
+        addresses.into_iter().zip(results).collect()
+    }
+
+    fn sweep(
+        self,
+        addresses: Vec<SocketAddr>,
+        incoming: Option<Receiver<SocketAddr>>,
+        cap: usize,
+        budget: Budget,
+    ) -> (Vec<SocketAddr>, Vec<Connected>) {
         let mut run = Run {
             poll: self.poll,
+            results: addresses.iter().map(|_| None).collect(),
             addresses,
+            incoming,
             next: 0,
             cap: cap.max(1),
             budget,
@@ -95,12 +115,12 @@ impl Sweep {
             in_flight: 0,
             expiries: VecDeque::new(),
             retries: VecDeque::new(),
-            results: addresses.iter().map(|_| None).collect(),
             serial: 0,
         };
         let mut events = Events::with_capacity(1024);
         while !self.stop.stopped() {
             let now = Instant::now();
+            run.take_in();
             run.expire(now);
             run.start_due(now);
             let Some(wait) = run.next_wake(now) else { break };
@@ -115,14 +135,20 @@ impl Sweep {
                 run.settle(event.token().0);
             }
         }
-        run.results.into_iter().map(|r| r.unwrap_or_else(Connected::unstarted)).collect()
+        let results = run.results.into_iter().map(|r| r.unwrap_or_else(Connected::unstarted)).collect();
+        (run.addresses, results)
     }
 }
 
+/// How often a sweep fed while it runs looks for new addresses.
+const FEED_TICK: Duration = Duration::from_millis(1);
+
 /// A sweep's state between polls.
-struct Run<'a> {
+struct Run {
     poll: Poll,
-    addresses: &'a [SocketAddr],
+    addresses: Vec<SocketAddr>,
+    /// More addresses, while the feed is open.
+    incoming: Option<Receiver<SocketAddr>>,
     /// The next address to start.
     next: usize,
     cap: usize,
@@ -140,7 +166,22 @@ struct Run<'a> {
     serial: u64,
 }
 
-impl Run<'_> {
+impl Run {
+    /// Adds the addresses the feed brought since the last look.
+    fn take_in(&mut self) {
+        let Some(incoming) = &self.incoming else { return };
+        loop {
+            match incoming.try_recv() {
+                Ok(address) => {
+                    self.addresses.push(address);
+                    self.results.push(None);
+                }
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => return self.incoming = None,
+            }
+        }
+    }
+
     /// Starts connects while there is room: due retries first, then the
     /// next addresses.
     fn start_due(&mut self, now: Instant) {
@@ -257,15 +298,17 @@ impl Run<'_> {
 
     /// How long to wait for sockets: until the next wait ends or retry is
     /// due. None when everything is decided.
-    fn next_wake(&self, now: Instant) -> Option<std::time::Duration> {
-        if self.in_flight == 0 && self.retries.is_empty() && self.next == self.addresses.len() {
+    fn next_wake(&self, now: Instant) -> Option<Duration> {
+        let fed = self.incoming.is_some();
+        if self.in_flight == 0 && self.retries.is_empty() && self.next == self.addresses.len() && !fed {
             return None;
         }
-        // Every flight has an expiry, so one of the two is there.
+        // Every flight has an expiry, so one of the two is there (or the feed's tick).
         let expiry = self.expiries.front().map(|&(end, _, _)| end);
         // A due retry waits for a free slot, which only a settle or an expiry makes.
         let retry = self.retries.front().map(|&(due, _, _)| due).filter(|_| self.in_flight < self.cap);
-        let next = expiry.into_iter().chain(retry).min().unwrap_or(now);
+        let tick = fed.then_some(now + FEED_TICK);
+        let next = expiry.into_iter().chain(retry).chain(tick).min().unwrap_or(now);
         Some(next.saturating_duration_since(now))
     }
 
@@ -290,7 +333,7 @@ fn answer(stream: &TcpStream, started: Instant) -> Option<Attempt> {
 
 impl Attempt {
     fn at_once(outcome: Outcome, detail: String) -> Self {
-        Attempt { outcome, detail: Some(detail), elapsed: std::time::Duration::ZERO }
+        Attempt { outcome, detail: Some(detail), elapsed: Duration::ZERO }
     }
 
     fn of_error(error: &io::Error, started: Instant) -> Self {
