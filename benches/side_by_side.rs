@@ -12,7 +12,9 @@
 //!   (the others skip them unparsed), against the same jq.
 //! - 10,000 agents at loopback ports 20000-29999 (1,000 listening): the
 //!   whole `clusterdoc check --only net.reachability` (fetch the agents,
-//!   sweep, judge) against `nmap -sT -n -Pn` over the same ports.
+//!   sweep, judge) against `nmap -sT -n -Pn` over the same ports; and the
+//!   same agents listed before 200,000 tasks, with the one check that reads
+//!   the tasks also run (the sweep runs while the tasks are parsed).
 //!
 //! `cargo bench --bench side_by_side` (rounds: `CLUSTERDOC_ABAB_ROUNDS`,
 //! default 7). Not criterion: it prints a table.
@@ -85,6 +87,13 @@ fn sweep_against_nmap(rounds: usize) {
     let mut theirs = Command::new(nmap);
     theirs.args(["-sT", "-n", "-Pn", "-oG", "-", "-p", &list, "127.0.0.1"]);
     abab("10,000 endpoints: net.reachability vs nmap -sT", rounds, &mut ours, &mut theirs, Some(1.3));
+    // The agents come first in the state, then 200,000 tasks (about 120 MB)
+    // that a run with the orphans check reads: the sweep runs meanwhile.
+    let master = cluster::leading_master(&agents, cluster::TASKS);
+    let both = ["--only", "net.reachability,flink.taskmanager-orphans", "--mesos", &master.url(), "--timeout", "2s"];
+    let mut ours = clusterdoc(&both);
+    hold(&ours);
+    abab("  the same agents before 200,000 tasks, all read", rounds, &mut ours, &mut theirs, None);
 }
 
 /// With `CLUSTERDOC_ABAB_HOLD=SECONDS`, keeps the comparison's cluster up
