@@ -178,7 +178,11 @@ fn each_kind_of_block_is_classified_as_a_remote_client_sees_it() {
 
     let findings = c["findings"].as_array().unwrap();
     assert!(!findings.iter().any(|f| f["subject"] == "10.213.0.2:7005"), "the open port is no finding");
-    assert_eq!(findings.len(), 6, "{c:#}");
+    // The refused master has no state to list its agents by.
+    let agents = finding(c, "Mesos agents");
+    assert_eq!(agents["status"], "error", "{agents:#}");
+    assert!(text(&agents["message"]).starts_with("not probed: no Mesos master knows a leader: "), "{agents:#}");
+    assert_eq!(findings.len(), 7, "{c:#}");
 }
 
 #[test]
@@ -299,11 +303,12 @@ fn accepting_agent() -> (SocketAddr, Arc<Mutex<Option<Instant>>>) {
     (address, accepted)
 }
 
-fn reachability_on_loopback(master: &FakeServer) -> Value {
+/// The report of `--only CHECKS` against `master`, on loopback.
+fn reachability_on_loopback(master: &FakeServer, checks: &str) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let mut command = clusterdoc(Command::new(env!("CARGO_BIN_EXE_clusterdoc")), dir.path());
-    command.args(["--only", "net.reachability", "--mesos", &master.url(), "--timeout", "10s"]);
-    check(&run(command).report, "net.reachability").clone()
+    command.args(["--only", checks, "--mesos", &master.url(), "--timeout", "10s"]);
+    run(command).report
 }
 
 /// The sweep starts while the state still streams: an agent listed before
@@ -312,7 +317,8 @@ fn reachability_on_loopback(master: &FakeServer) -> Value {
 fn agents_are_probed_while_the_state_is_still_arriving() {
     let (agent, accepted) = accepting_agent();
     let (master, resumed) = pausing_master(agent, Duration::from_secs(2), false);
-    let c = reachability_on_loopback(&master);
+    let report = reachability_on_loopback(&master, "net.reachability");
+    let c = check(&report, "net.reachability");
     assert_eq!(c["status"], "fail", "the three agents at closed ports: {c:#}");
     let findings = c["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 3, "{c:#}");
@@ -326,18 +332,30 @@ fn agents_are_probed_while_the_state_is_still_arriving() {
 }
 
 /// What the early sweep saw of a state that breaks off later is not kept:
-/// the agents count as not probed, with the reason (mesos.leader is the
-/// check that fails on the master's broken answer).
+/// the agents are not judged (`error`, never a pass on the endpoints that
+/// were probed), and the master's own failure is shown as the cause.
 #[test]
 fn agents_of_a_state_cut_off_later_are_not_reported() {
     let (agent, accepted) = accepting_agent();
     let (master, _) = pausing_master(agent, Duration::from_millis(500), true);
-    let c = reachability_on_loopback(&master);
+    let report = reachability_on_loopback(&master, "net.reachability,mesos.leader");
     assert!(accepted.lock().unwrap().is_some(), "the agent was swept while its state arrived");
-    let reason = text(&c["reason"]);
-    assert!(reason.starts_with("1 of 3 endpoints open (1 Mesos master);"), "{c:#}");
-    assert!(reason.contains("Mesos agents not probed") && reason.contains("the body broke off"), "{reason}");
-    assert_eq!(c["findings"], serde_json::json!([]), "{c:#}");
+    let c = check(&report, "net.reachability");
+    assert_eq!(c["status"], "error", "{c:#}");
+    assert!(text(&c["reason"]).starts_with("1 of 3 endpoints open (1 Mesos master);"), "{c:#}");
+    let findings = c["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "only the unlisted agents, none of the early sweep's probes: {c:#}");
+    let unprobed = &findings[0];
+    assert_eq!((unprobed["status"].as_str(), unprobed["subject"].as_str()), (Some("error"), Some("Mesos agents")));
+    let message = text(&unprobed["message"]);
+    assert!(
+        message.starts_with("not probed: no Mesos master knows a leader: ") && message.contains("broke off"),
+        "{message}"
+    );
+    let rerun = format!("clusterdoc check --only mesos.leader --mesos {}", master.url());
+    assert_eq!(unprobed["remediation"][0]["command"], rerun.as_str(), "{unprobed:#}");
+    assert_eq!(unprobed["remediation"][0]["risk"], "safe");
+    assert_eq!(unprobed["caused_by"][0]["check"], "mesos.leader", "the master's failure explains it: {unprobed:#}");
 }
 
 #[test]

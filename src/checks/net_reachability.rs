@@ -30,7 +30,10 @@ all at once, classified by what a Linux client sees: open; refused (ECONNREFUSED
 answer within --timeout: a firewall dropping, the host down); unreachable (ENETUNREACH: no route to the network). \
 A timeout is tried once more a second later before it is called dropped, because hosts rate-limit their ICMP \
 rejects (net.ipv4.icmp_ratelimit): after a burst of about six, further rejects look exactly like drops. Implicit \
-default endpoints (127.0.0.1) that refuse or drop are not counted: name the cluster's endpoints instead."),
+default endpoints (127.0.0.1) that refuse or drop are not counted: name the cluster's endpoints instead. When the \
+named Mesos masters' state cannot be read, the agents cannot be listed: that is an error (they are not judged), \
+shown as caused by mesos.leader; the agents are probed while the state still arrives, and what was seen is kept \
+only for the agents the leading master's whole state lists."),
         why: Cow::Borrowed("On CentOS 7 firewalld's default zone public allows only ssh and dhcpv6-client and rejects everything \
 else with icmp-host-prohibited (admin-prohibited with the nftables backend): the Mesos UI on 5050 and Marathon on \
 8080 become unreachable from other machines, agents cannot register, ZooKeeper servers cannot form a quorum. A check \
@@ -52,6 +55,19 @@ joins elections, an agent starts taking tasks."),
     },
 };
 
+/// Endpoints whose source failed are not judged: an `error`, about the
+/// Mesos masters asked, so that their own failure is shown as its cause.
+fn unlisted(why: &str, facts: &Facts) -> Finding {
+    let masters = &facts.inputs.mesos;
+    let rerun = masters.iter().fold(Cmd::new("clusterdoc").word("check --only mesos.leader"), |cmd, master| {
+        cmd.word("--mesos").value(master.url.as_str().trim_end_matches('/'))
+    });
+    Finding::new(Status::Error, "Mesos agents", format!("not probed: {why}"))
+        .problem("unprobed")
+        .about(Scope::mesos(masters))
+        .fix(rerun.safe().with_note("shows why the masters' state could not be read; the agents are probed once it can"))
+}
+
 impl Check for NetReachability {
     fn meta(&self) -> &CheckMeta {
         &META
@@ -65,7 +81,7 @@ impl Check for NetReachability {
         let mut ignored = Vec::new();
         // Streamed into the aggregate: 10,000 agents that refuse never
         // become 10,000 findings held at once.
-        let findings = aggregate(reach.probes.iter().filter_map(|probe| match judge(probe, &sweep) {
+        let mut findings = aggregate(reach.probes.iter().filter_map(|probe| match judge(probe, &sweep) {
             Judged::Open => {
                 open.push(probe);
                 None
@@ -76,6 +92,7 @@ impl Check for NetReachability {
             }
             Judged::Problem(finding) => Some(*finding),
         }));
+        findings.extend(reach.unlisted.iter().map(|why| unlisted(why, facts)));
         if findings.is_empty() && open.is_empty() {
             return Err(NotJudged::Skip(nothing_to_judge(&ignored)));
         }
@@ -367,7 +384,7 @@ mod tests {
     fn run(probes: Vec<Probe>) -> Verdict {
         let facts = Facts {
             inputs: Inputs { timeout_ms: 3000, ..Inputs::default() },
-            reach: Some(Fact::observed(ReachFacts { probes, gaps: Vec::new() })),
+            reach: Some(Fact::observed(ReachFacts { probes, ..ReachFacts::default() })),
             ..Facts::default()
         };
         NetReachability.run(&facts)
@@ -388,6 +405,32 @@ mod tests {
         .unwrap();
         assert!(verdict.findings.is_empty());
         assert_eq!(verdict.note.as_deref(), Some("2 of 2 endpoints open (1 Mesos master, 1 Mesos agent)"));
+    }
+
+    /// Agents a failed master state could not list are never passed over:
+    /// an error about the masters; a default master that is not there only
+    /// leaves a note.
+    #[test]
+    fn agents_that_could_not_be_listed_are_an_error_not_a_pass() {
+        let master = probe("10.0.0.1", 5050, Component::MesosMaster, Origin::Named, Outcome::Open);
+        let reach = ReachFacts {
+            probes: vec![master],
+            gaps: vec!["Mesos agents not probed: no default master".into()],
+            unlisted: vec!["the body broke off".into()],
+        };
+        let target = crate::target::Target::parse("http://m1:5050", true).unwrap();
+        let facts = Facts {
+            inputs: Inputs { timeout_ms: 3000, mesos: vec![target], ..Inputs::default() },
+            reach: Some(Fact::observed(reach)),
+            ..Facts::default()
+        };
+        let verdict = NetReachability.run(&facts).unwrap();
+        let [unlisted] = verdict.findings.as_slice() else { panic!("{verdict:#?}") };
+        assert_eq!((unlisted.status, unlisted.subject.as_str()), (Status::Error, "Mesos agents"));
+        assert_eq!(unlisted.message, "not probed: the body broke off");
+        assert_eq!(unlisted.remediation[0].command, "clusterdoc check --only mesos.leader --mesos http://m1:5050");
+        assert_eq!(unlisted.scope, Scope::mesos(&facts.inputs.mesos).into_iter().collect::<Vec<_>>());
+        assert!(verdict.note.unwrap().ends_with("; Mesos agents not probed: no default master"));
     }
 
     #[test]

@@ -32,9 +32,14 @@ const DEADLINE_FIRST: &str = "the run's deadline came first";
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReachFacts {
     pub probes: Vec<Probe>,
-    /// Endpoints that could not be listed, and why (Mesos agents when the
-    /// Mesos state is not known).
+    /// Endpoints not looked for, and why (Mesos agents when no Mesos master
+    /// is named and the default one does not answer).
     pub gaps: Vec<String>,
+    /// Why endpoints could not be listed although their source was asked
+    /// (the Mesos agents, when the named masters' state could not be read):
+    /// they are not judged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unlisted: Vec<String>,
 }
 
 /// What runs behind an endpoint.
@@ -200,7 +205,7 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<ReachFacts> {
     if let Some(asked) = &g.node_asks {
         let endpoints = asked_of_this_node(g, &asked.probes).await;
         let probes = probe_all(endpoints, limit, budget, Swept::new()).await;
-        return Fact::observed(ReachFacts { probes, gaps: Vec::new() });
+        return Fact::observed(ReachFacts { probes, ..ReachFacts::default() });
     }
     let known = known_endpoints(&g.cfg);
     // The named endpoints are few: their sweep's sockets come on top of `limit`.
@@ -218,12 +223,18 @@ pub(crate) async fn gather(g: &Gatherer) -> Fact<ReachFacts> {
                 let fresh = agents.into_iter().filter(|a| !known.iter().any(|k| same_place(k, a))).collect();
                 (probe_all(fresh, limit, budget, swept).await, None)
             }
-            Err(gap) => (Vec::new(), Some(gap)),
+            Err(unlisted) => (Vec::new(), Some(unlisted)),
         }
     };
-    let (mut probes, (agents, gap)) = futures::join!(known_probes, agent_probes);
+    let (mut probes, (agents, unlisted)) = futures::join!(known_probes, agent_probes);
     probes.extend(agents);
-    Fact::observed(ReachFacts { probes, gaps: gap.into_iter().collect() })
+    let mut facts = ReachFacts { probes, ..ReachFacts::default() };
+    match unlisted {
+        Some(Unlisted::NotLooked(why)) => facts.gaps.push(why),
+        Some(Unlisted::Failed(why)) => facts.unlisted.push(why),
+        None => {}
+    }
+    Fact::observed(facts)
 }
 
 /// Of the endpoints a fleet run asked this node to probe, those its roles
@@ -386,17 +397,33 @@ fn same_place(a: &Endpoint, b: &Endpoint) -> bool {
     a.port == b.port && a.host.eq_ignore_ascii_case(&b.host)
 }
 
+/// Why the agents were not listed.
+enum Unlisted {
+    /// There is no master to ask (the default one does not answer).
+    NotLooked(String),
+    /// The masters were asked and their state could not be read.
+    Failed(String),
+}
+
+impl Unlisted {
+    fn of<T>(fact: &Fact<T>) -> Unlisted {
+        let why = fact.problem().unwrap_or_default();
+        match fact {
+            Fact::Unavailable { .. } => Unlisted::NotLooked(format!("Mesos agents not probed: {why}")),
+            _ => Unlisted::Failed(why.to_string()),
+        }
+    }
+}
+
 /// Every agent the leading master knows, at the address it registered with.
-async fn registered_agents(g: &Gatherer) -> Result<Vec<Endpoint>, String> {
-    let gap = |why: &str| format!("Mesos agents not probed: {why}");
-    let mesos = g.mesos().await;
-    let state = match mesos {
+async fn registered_agents(g: &Gatherer) -> Result<Vec<Endpoint>, Unlisted> {
+    let state = match g.mesos().await {
         Fact::Observed { value } => &value.state,
-        other => return Err(gap(other.problem().unwrap_or_default())),
+        other => return Err(Unlisted::of(other)),
     };
     match state {
         Fact::Observed { value } => Ok(value.agents.iter().filter_map(agent_endpoint).collect()),
-        other => Err(gap(other.problem().unwrap_or_default())),
+        other => Err(Unlisted::of(other)),
     }
 }
 
