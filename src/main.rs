@@ -13,8 +13,8 @@ const PURGE_DELAY: mi_option_t = 15;
 const PURGE_AFTER_MS: std::ffi::c_long = 2;
 
 fn main() {
-    // Commit arena memory as it is used and give freed memory back at
-    // once: peak memory stays below the size of the state being parsed
+    // Commit arena memory as it is used and give freed memory back after
+    // 2 ms: peak memory stays below the size of the state being parsed
     // (with mimalloc's defaults it is 1.2x; issue 17 asks for at most 1x).
     // SAFETY: plain setters on mimalloc's option table, before any thread starts.
     unsafe {

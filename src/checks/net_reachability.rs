@@ -55,19 +55,6 @@ joins elections, an agent starts taking tasks."),
     },
 };
 
-/// Endpoints whose source failed are not judged: an `error`, about the
-/// Mesos masters asked, so that their own failure is shown as its cause.
-fn unlisted(why: &str, facts: &Facts) -> Finding {
-    let masters = &facts.inputs.mesos;
-    let rerun = masters.iter().fold(Cmd::new("clusterdoc").word("check --only mesos.leader"), |cmd, master| {
-        cmd.word("--mesos").value(master.url.as_str().trim_end_matches('/'))
-    });
-    Finding::new(Status::Error, "Mesos agents", format!("not probed: {why}"))
-        .problem("unprobed")
-        .about(Scope::mesos(masters))
-        .fix(rerun.safe().with_note("shows why the masters' state could not be read; the agents are probed once it can"))
-}
-
 impl Check for NetReachability {
     fn meta(&self) -> &CheckMeta {
         &META
@@ -168,6 +155,19 @@ fn finding(probe: &Probe, sweep: &Sweep) -> Finding {
         Component::MesosAgent => finding.item("Mesos agents", subject),
         _ => finding,
     }
+}
+
+/// Endpoints whose source failed are not judged: an `error`, about the
+/// Mesos masters asked, so that their own failure is shown as its cause.
+fn unlisted(why: &str, facts: &Facts) -> Finding {
+    let masters = &facts.inputs.mesos;
+    let rerun = masters.iter().fold(Cmd::new("clusterdoc").word("check --only mesos.leader"), |cmd, master| {
+        cmd.word("--mesos").value(master.url.as_str().trim_end_matches('/'))
+    });
+    Finding::new(Status::Error, "Mesos agents", format!("not probed: {why}"))
+        .problem("unprobed")
+        .about(Scope::mesos(masters))
+        .fix(rerun.safe().with_note("shows why the masters' state could not be read; the agents are probed once it can"))
 }
 
 /// Every name the probed host goes by: as probed, its address, and the

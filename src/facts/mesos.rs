@@ -656,15 +656,12 @@ fn state_parser(g: &Gatherer) -> StateParser {
     Box::new(move |s| stream_state_telling(s, tasks, &mut |agent| feed.tell(agent)))
 }
 
+/// The parse itself, with ids interned and `tell` told of each agent.
 fn stream_state_telling(s: &mut JsonStream, tasks: Tasks, tell: &mut dyn FnMut(&Agent)) -> Result<MesosState, Problem> {
-    interned::interning(|| stream_state_interned(s, tasks, tell))
+    interned::interning(|| parse_state(s, tasks, tell))
 }
 
-fn stream_state_interned(
-    s: &mut JsonStream,
-    tasks: Tasks,
-    tell: &mut dyn FnMut(&Agent),
-) -> Result<MesosState, Problem> {
+fn parse_state(s: &mut JsonStream, tasks: Tasks, tell: &mut dyn FnMut(&Agent)) -> Result<MesosState, Problem> {
     let (mut agents, mut frameworks, mut completed) = (Vec::new(), Vec::new(), Vec::new());
     let mut rest = Gathered::default();
     s.object(|s, key| match key.as_str() {

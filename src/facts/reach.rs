@@ -6,7 +6,7 @@
 mod sweep;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -125,6 +125,11 @@ pub struct Endpoint {
 impl Endpoint {
     pub fn host_port(&self) -> HostPort {
         HostPort { host: self.host.clone(), port: self.port }
+    }
+
+    /// Its address, when the host is an IP address (nothing to resolve).
+    fn literal_address(&self) -> Option<SocketAddr> {
+        Some(SocketAddr::new(self.host.parse().ok()?, self.port))
     }
 }
 
@@ -313,7 +318,7 @@ fn configured(node: &NodeFacts) -> Vec<Endpoint> {
             found.push(endpoint(place, Component::Flink, &install.conf));
         }
     }
-    found.retain(|e| HostName::parse(&e.host).is_ok() && !e.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()));
+    found.retain(|e| HostName::parse(&e.host).is_ok() && !e.literal_address().is_some_and(|a| a.ip().is_loopback()));
     found
 }
 
@@ -475,10 +480,7 @@ impl EarlySweep {
         }
         let mut told = std::collections::HashSet::new();
         let listening = g.agent_feed.listen(move |agent| {
-            let Some(address) = agent_endpoint(agent).and_then(|e| Some(SocketAddr::new(e.host.parse().ok()?, e.port)))
-            else {
-                return;
-            };
+            let Some(address) = agent_endpoint(agent).as_ref().and_then(Endpoint::literal_address) else { return };
             if told.insert(address) {
                 // A sweep that is gone (stopped at the deadline) needs no more.
                 let _ = senders[told.len() % senders.len()].send(address);
@@ -584,8 +586,8 @@ struct Attempt {
 }
 
 async fn resolve(endpoint: &Endpoint, budget: Budget) -> Result<SocketAddr, Attempt> {
-    if let Ok(ip) = endpoint.host.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, endpoint.port));
+    if let Some(address) = endpoint.literal_address() {
+        return Ok(address);
     }
     let start = Instant::now();
     let (wait, cut_by_deadline) = budget.wait_from(start);
